@@ -1,0 +1,153 @@
+//! The `halle` command: `serve`, `migrate` and `demo`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use store::Store;
+use web::Application;
+
+/// The demo market, built into the binary so that `halle demo` works from anywhere.
+const DEMO_FIXTURE: &str = include_str!("../../../fixtures/demo.json");
+
+/// Halle: a pre-order market hall for local food.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (and, later, the pages) on an address.
+    Serve {
+        /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+        /// Address to listen on.
+        #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Apply the database migrations and exit.
+    Migrate {
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+    /// Create a fresh SQLite database with the demo market, and serve it.
+    Demo {
+        /// The SQLite file to (re)create.
+        #[arg(long, default_value = "halle-demo.db")]
+        database: PathBuf,
+        /// Address to listen on.
+        #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve { database_url, bind } => {
+            let store = connect(&database_url).await?;
+            serve(store, &bind).await
+        }
+        Command::Migrate { database_url } => {
+            connect(&database_url).await?;
+            println!("migrations applied to {}", redact(&database_url));
+            Ok(())
+        }
+        Command::Demo { database, bind } => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = database.clone().into_os_string();
+                path.push(suffix);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot remove {}", PathBuf::from(path).display())
+                        });
+                    }
+                }
+            }
+            let url = format!("sqlite://{}", database.display());
+            let store = connect(&url).await?;
+            let demo = store::fixtures::load_demo(&store, DEMO_FIXTURE, chrono::Utc::now())
+                .await
+                .context("loading the demo market")?;
+            let app = Application::bind(&bind, store)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            let base = format!("http://{}", app.addr());
+            let (producers, products, accounts, orders) = demo.counts;
+            println!(
+                "Halle demo: {producers} producers, {products} products, {accounts} accounts, {orders} orders"
+            );
+            println!("  database      {}", database.display());
+            println!("  API docs      {base}/api/docs");
+            println!(
+                "  open cycle    {base}/api/v1/cycles/{}",
+                demo.open_cycle_id
+            );
+            println!(
+                "  closed cycle  {base}/api/v1/cycles/{}",
+                demo.closed_cycle_id
+            );
+            println!(
+                "  logins (password \"{}\"):",
+                store::fixtures::DEMO_PASSWORD
+            );
+            for (role, email) in &demo.logins {
+                println!("    {role:<12} {email}");
+            }
+            println!("Press Ctrl-C to stop.");
+            app.run_until(shutdown()).await.context("server failed")
+        }
+    }
+}
+
+async fn connect(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(url)))?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the migrations")?;
+    Ok(store)
+}
+
+async fn serve(store: Store, bind: &str) -> anyhow::Result<()> {
+    let app = Application::bind(bind, store)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    println!("Halle listening on http://{}", app.addr());
+    app.run_until(shutdown()).await.context("server failed")
+}
+
+async fn shutdown() {
+    // If the signal handler cannot be installed, run until killed.
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

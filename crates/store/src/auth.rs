@@ -1,0 +1,308 @@
+//! Accounts, roles, password hashing (argon2) and bearer tokens.
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Store, StoreError,
+    entities::{account, api_token},
+};
+
+/// How long a bearer token from `POST /api/v1/auth/token` stays valid.
+const TOKEN_LIFETIME_DAYS: i64 = 30;
+
+/// What an account may do. Stored as its lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Orders for themselves.
+    Consumer,
+    /// Manages one producer's products and offers.
+    Producer,
+    /// Runs one market: cycles, slots, pickup points; may order on a consumer's behalf.
+    Coordinator,
+    /// Checks baskets out at a market's pickup points.
+    Volunteer,
+    /// Everything, everywhere.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Consumer => "consumer",
+            Role::Producer => "producer",
+            Role::Coordinator => "coordinator",
+            Role::Volunteer => "volunteer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored or requested role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "consumer" => Role::Consumer,
+            "producer" => Role::Producer,
+            "coordinator" => Role::Coordinator,
+            "volunteer" => Role::Volunteer,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// The authenticated account behind a request, with what it is attached to.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// The account's id.
+    pub account_id: i64,
+    /// Its display name.
+    pub name: String,
+    /// Its login.
+    pub email: String,
+    /// What it may do.
+    pub role: Role,
+    /// For a producer account: the producer it manages.
+    pub producer_id: Option<i64>,
+    /// For a coordinator or volunteer: the market it works for.
+    pub market_id: Option<i64>,
+}
+
+impl Actor {
+    /// True for an admin, or a coordinator of `market_id`.
+    pub fn coordinates(&self, market_id: i64) -> bool {
+        self.role == Role::Admin
+            || (self.role == Role::Coordinator && self.market_id == Some(market_id))
+    }
+
+    /// True for an admin, or the producer account of `producer_id`.
+    pub fn is_producer(&self, producer_id: i64) -> bool {
+        self.role == Role::Admin
+            || (self.role == Role::Producer && self.producer_id == Some(producer_id))
+    }
+
+    fn from_model(m: account::Model) -> Result<Self, StoreError> {
+        let role = Role::parse(&m.role).ok_or_else(|| {
+            StoreError::Db(sea_orm::DbErr::Custom(format!("unknown role {:?}", m.role)))
+        })?;
+        Ok(Self {
+            account_id: m.id,
+            name: m.name,
+            email: m.email,
+            role,
+            producer_id: m.producer_id,
+            market_id: m.market_id,
+        })
+    }
+}
+
+/// An account to create.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Login, unique (compared case-insensitively).
+    pub email: String,
+    /// Clear-text password; only its argon2 hash is stored.
+    pub password: String,
+    /// Display name (shown on distribution sheets).
+    pub name: String,
+    /// Optional phone number.
+    pub phone: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// The producer, for a producer account.
+    pub producer_id: Option<i64>,
+    /// The market, for a coordinator or volunteer.
+    pub market_id: Option<i64>,
+}
+
+/// A freshly issued bearer token.
+#[derive(Clone, Debug)]
+pub struct TokenGrant {
+    /// The secret to send as `Authorization: Bearer ...`; only its SHA-256 is stored.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Whose it is.
+    pub actor: Actor,
+}
+
+/// Hashes a password with argon2id (default parameters), off the async threads.
+pub async fn hash_password(password: String) -> Result<String, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| {
+                StoreError::Db(sea_orm::DbErr::Custom(format!(
+                    "password hashing failed: {e}"
+                )))
+            })
+    })
+    .await
+    .map_err(|e| {
+        StoreError::Db(sea_orm::DbErr::Custom(format!(
+            "password hashing task failed: {e}"
+        )))
+    })?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    /// Creates an account; `409 email_taken` if the email is already used.
+    pub async fn create_account(&self, new: NewAccount) -> Result<Actor, StoreError> {
+        let email = normalise_email(&new.email);
+        if !email.contains('@') || email.len() > 254 {
+            return Err(StoreError::invalid(
+                "invalid_email",
+                "this does not look like an email address",
+            ));
+        }
+        if new.password.chars().count() < 4 || new.password.len() > 1024 {
+            return Err(StoreError::invalid(
+                "weak_password",
+                "a password needs at least 4 characters",
+            ));
+        }
+        let name = new.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_name",
+                "a name is required (at most 200 characters)",
+            ));
+        }
+        let hash = hash_password(new.password).await?;
+        self.insert_account_with_hash(
+            &email,
+            hash,
+            name,
+            new.phone,
+            new.role,
+            new.producer_id,
+            new.market_id,
+        )
+        .await
+    }
+
+    /// Inserts an account whose password is already hashed (the demo loader reuses one hash).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a row's worth of columns, all named at the call"
+    )]
+    pub(crate) async fn insert_account_with_hash(
+        &self,
+        email: &str,
+        password_hash: String,
+        name: String,
+        phone: Option<String>,
+        role: Role,
+        producer_id: Option<i64>,
+        market_id: Option<i64>,
+    ) -> Result<Actor, StoreError> {
+        let model = account::ActiveModel {
+            email: Set(normalise_email(email)),
+            password_hash: Set(password_hash),
+            name: Set(name),
+            phone: Set(phone),
+            role: Set(role.as_str().to_owned()),
+            producer_id: Set(producer_id),
+            market_id: Set(market_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        match model.insert(self.db()).await {
+            Ok(m) => Actor::from_model(m),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(
+                StoreError::conflict("email_taken", "an account already uses this email address"),
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks an email and password and issues a bearer token.
+    pub async fn issue_token(&self, email: &str, password: &str) -> Result<TokenGrant, StoreError> {
+        let found = account::Entity::find()
+            .filter(account::Column::Email.eq(normalise_email(email)))
+            .one(self.db())
+            .await?;
+        // Verify against a throw-away hash when the email is unknown, so that the answer takes
+        // as long either way and does not tell which emails have accounts.
+        let hash = found
+            .as_ref()
+            .map(|a| a.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let ok = verify_password(password.to_owned(), hash).await;
+        let Some(account) = found.filter(|_| ok) else {
+            return Err(StoreError::Unauthenticated(
+                "wrong email or password".into(),
+            ));
+        };
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let now = Utc::now();
+        let expires_at = now + Duration::days(TOKEN_LIFETIME_DAYS);
+        api_token::ActiveModel {
+            token_hash: Set(token_hash(&token)),
+            account_id: Set(account.id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(TokenGrant {
+            token,
+            expires_at,
+            actor: Actor::from_model(account)?,
+        })
+    }
+
+    /// Finds who a bearer token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Actor, StoreError> {
+        let unauthenticated =
+            || StoreError::Unauthenticated("missing, unknown or expired token".into());
+        let t = api_token::Entity::find_by_id(token_hash(token))
+            .one(self.db())
+            .await?
+            .filter(|t| t.expires_at > Utc::now())
+            .ok_or_else(unauthenticated)?;
+        let a = account::Entity::find_by_id(t.account_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(unauthenticated)?;
+        Actor::from_model(a)
+    }
+
+    /// Loads an account as an actor.
+    pub async fn actor(&self, account_id: i64) -> Result<Actor, StoreError> {
+        let a = account::Entity::find_by_id(account_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| StoreError::not_found("account", account_id))?;
+        Actor::from_model(a)
+    }
+}
+
+/// A valid argon2id hash of a random string nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y3x1rX0Y0dVYqV6Vq1S7m3p8f0Wc7C8y0Q1gk2Qm9bA";

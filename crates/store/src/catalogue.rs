@@ -1,0 +1,659 @@
+//! Markets, producers, their products, and pickup points.
+
+use chrono::Utc;
+use domain::{Money, ProductPricing, Quantity, Unit, VatRate, default_step, validate_step};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::{
+    Actor, Role, Store, StoreError,
+    entities::{market, market_producer, offer, pickup_point, producer, product},
+};
+
+/// A market as shown to anyone.
+#[derive(Clone, Debug)]
+pub struct MarketView {
+    /// Id.
+    pub id: i64,
+    /// Name ("AMAP du Mellois").
+    pub name: String,
+    /// URL-friendly name, unique.
+    pub slug: String,
+    /// IANA time zone its distributions are scheduled in.
+    pub timezone: String,
+    /// A few words about it.
+    pub description: String,
+    /// Its town.
+    pub city: String,
+    /// Where it is.
+    pub latitude: f64,
+    /// Where it is.
+    pub longitude: f64,
+}
+
+/// A market to create (admin only, or the demo loader).
+#[derive(Clone, Debug)]
+pub struct NewMarket {
+    /// See [`MarketView`].
+    pub name: String,
+    /// See [`MarketView`].
+    pub slug: String,
+    /// See [`MarketView`].
+    pub timezone: String,
+    /// See [`MarketView`].
+    pub description: String,
+    /// See [`MarketView`].
+    pub city: String,
+    /// See [`MarketView`].
+    pub latitude: f64,
+    /// See [`MarketView`].
+    pub longitude: f64,
+}
+
+/// A producer and its usual contact channels.
+#[derive(Clone, Debug)]
+pub struct ProducerView {
+    /// Id.
+    pub id: i64,
+    /// Farm or workshop name.
+    pub name: String,
+    /// The person behind it.
+    pub farmer_name: String,
+    /// A few words about it.
+    pub description: String,
+    /// Street address.
+    pub address: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Town.
+    pub city: String,
+    /// Where the farm is (collection rounds start from here).
+    pub latitude: f64,
+    /// Where the farm is.
+    pub longitude: f64,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// A social-network page or handle.
+    pub social: Option<String>,
+}
+
+/// A producer to create; same fields as [`ProducerView`] without the id.
+#[derive(Clone, Debug)]
+pub struct NewProducer {
+    /// See [`ProducerView`].
+    pub name: String,
+    /// See [`ProducerView`].
+    pub farmer_name: String,
+    /// See [`ProducerView`].
+    pub description: String,
+    /// See [`ProducerView`].
+    pub address: String,
+    /// See [`ProducerView`].
+    pub postal_code: String,
+    /// See [`ProducerView`].
+    pub city: String,
+    /// See [`ProducerView`].
+    pub latitude: f64,
+    /// See [`ProducerView`].
+    pub longitude: f64,
+    /// See [`ProducerView`].
+    pub phone: Option<String>,
+    /// See [`ProducerView`].
+    pub email: Option<String>,
+    /// See [`ProducerView`].
+    pub website: Option<String>,
+    /// See [`ProducerView`].
+    pub social: Option<String>,
+}
+
+/// A product in a producer's catalogue.
+#[derive(Clone, Debug)]
+pub struct ProductView {
+    /// Id.
+    pub id: i64,
+    /// Whose product it is.
+    pub producer_id: i64,
+    /// Name ("Pommes Reinette grise").
+    pub name: String,
+    /// Optional details.
+    pub description: Option<String>,
+    /// Unit, price incl. VAT (per kg for variable-weight pieces), VAT rate, estimated weight.
+    pub pricing: ProductPricing,
+    /// The smallest quantity step a consumer can order.
+    pub step: Quantity,
+    /// False once archived: kept for past orders, no longer offered.
+    pub active: bool,
+}
+
+/// A product to create, or the full new state of one (`PUT`).
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    /// Name.
+    pub name: String,
+    /// Optional details.
+    pub description: Option<String>,
+    /// Unit, price incl. VAT, VAT rate, estimated weight for variable-weight pieces.
+    pub pricing: ProductPricing,
+    /// Ordering step; the unit's default when absent.
+    pub step: Option<Quantity>,
+}
+
+/// Alias for the full replacement of a product's editable fields.
+pub type ProductUpdate = NewProduct;
+
+/// A pickup point.
+#[derive(Clone, Debug)]
+pub struct PickupPointView {
+    /// Id.
+    pub id: i64,
+    /// The market it serves.
+    pub market_id: i64,
+    /// Name ("Salle des fêtes de Melle").
+    pub name: String,
+    /// Street address.
+    pub address: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Town.
+    pub city: String,
+    /// Where it is.
+    pub latitude: f64,
+    /// Where it is.
+    pub longitude: f64,
+    /// What kind of host: town_hall, shop, company, farm, association.
+    pub host_kind: String,
+    /// Who hosts it.
+    pub host_name: String,
+    /// How to get in, where to park, who to ask.
+    pub access_notes: String,
+}
+
+/// A pickup point to create; same fields as [`PickupPointView`] without ids.
+#[derive(Clone, Debug)]
+pub struct NewPickupPoint {
+    /// See [`PickupPointView`].
+    pub name: String,
+    /// See [`PickupPointView`].
+    pub address: String,
+    /// See [`PickupPointView`].
+    pub postal_code: String,
+    /// See [`PickupPointView`].
+    pub city: String,
+    /// See [`PickupPointView`].
+    pub latitude: f64,
+    /// See [`PickupPointView`].
+    pub longitude: f64,
+    /// See [`PickupPointView`].
+    pub host_kind: String,
+    /// See [`PickupPointView`].
+    pub host_name: String,
+    /// See [`PickupPointView`].
+    pub access_notes: String,
+}
+
+/// The host kinds a pickup point may have.
+pub const HOST_KINDS: [&str; 5] = ["town_hall", "shop", "company", "farm", "association"];
+
+pub(crate) fn corrupt(what: &str, value: impl std::fmt::Debug) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!(
+        "corrupt {what} in database: {value:?}"
+    )))
+}
+
+pub(crate) fn unit_of(s: &str) -> Result<Unit, StoreError> {
+    s.parse::<Unit>().map_err(|_| corrupt("unit", s))
+}
+
+pub(crate) fn vat_of(bp: i32) -> Result<VatRate, StoreError> {
+    u32::try_from(bp)
+        .map(VatRate::from_basis_points)
+        .map_err(|_| corrupt("VAT rate", bp))
+}
+
+/// Pricing of a product row, with the price of `price_cents` (the product's or an offer's).
+pub(crate) fn pricing_of(
+    p: &product::Model,
+    price_cents: i64,
+) -> Result<ProductPricing, StoreError> {
+    Ok(ProductPricing {
+        unit: unit_of(&p.unit)?,
+        price: Money::from_cents(price_cents),
+        vat: vat_of(p.vat_basis_points)?,
+        variable_weight: p
+            .estimated_weight_milli
+            .filter(|_| p.variable_weight)
+            .map(Quantity::from_milli),
+    })
+}
+
+pub(crate) fn product_view(p: product::Model) -> Result<ProductView, StoreError> {
+    Ok(ProductView {
+        pricing: pricing_of(&p, p.price_cents)?,
+        step: Quantity::from_milli(p.step_milli),
+        id: p.id,
+        producer_id: p.producer_id,
+        name: p.name,
+        description: p.description,
+        active: p.active,
+    })
+}
+
+fn market_view(m: market::Model) -> MarketView {
+    MarketView {
+        id: m.id,
+        name: m.name,
+        slug: m.slug,
+        timezone: m.timezone,
+        description: m.description,
+        city: m.city,
+        latitude: m.latitude,
+        longitude: m.longitude,
+    }
+}
+
+fn producer_view(p: producer::Model) -> ProducerView {
+    ProducerView {
+        id: p.id,
+        name: p.name,
+        farmer_name: p.farmer_name,
+        description: p.description,
+        address: p.address,
+        postal_code: p.postal_code,
+        city: p.city,
+        latitude: p.latitude,
+        longitude: p.longitude,
+        phone: p.phone,
+        email: p.email,
+        website: p.website,
+        social: p.social,
+    }
+}
+
+fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
+    PickupPointView {
+        id: p.id,
+        market_id: p.market_id,
+        name: p.name,
+        address: p.address,
+        postal_code: p.postal_code,
+        city: p.city,
+        latitude: p.latitude,
+        longitude: p.longitude,
+        host_kind: p.host_kind,
+        host_name: p.host_name,
+        access_notes: p.access_notes,
+    }
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), StoreError> {
+    if value.trim().is_empty() || value.chars().count() > max {
+        return Err(StoreError::invalid(
+            "invalid_field",
+            format!("{field} is required and at most {max} characters long"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_coordinates(latitude: f64, longitude: f64) -> Result<(), StoreError> {
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return Err(StoreError::invalid(
+            "invalid_coordinates",
+            "latitude must be within ±90 and longitude within ±180",
+        ));
+    }
+    Ok(())
+}
+
+fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
+    check_text("name", &new.name, 200)?;
+    if new
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        return Err(StoreError::invalid(
+            "invalid_field",
+            "description is at most 2000 characters long",
+        ));
+    }
+    new.pricing.validate()?;
+    let step = new.step.unwrap_or_else(|| default_step(new.pricing.unit));
+    validate_step(new.pricing.unit, step)?;
+    Ok(step)
+}
+
+impl Store {
+    /// Every market, by name.
+    pub async fn list_markets(&self) -> Result<Vec<MarketView>, StoreError> {
+        let rows = market::Entity::find()
+            .order_by_asc(market::Column::Name)
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(market_view).collect())
+    }
+
+    /// One market.
+    pub async fn market(&self, id: i64) -> Result<MarketView, StoreError> {
+        market::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(market_view)
+            .ok_or_else(|| StoreError::not_found("market", id))
+    }
+
+    /// Creates a market (admins only).
+    pub async fn create_market(
+        &self,
+        actor: &Actor,
+        new: NewMarket,
+    ) -> Result<MarketView, StoreError> {
+        if actor.role != Role::Admin {
+            return Err(StoreError::forbidden(
+                "only an administrator can create a market",
+            ));
+        }
+        check_text("name", &new.name, 200)?;
+        check_text("slug", &new.slug, 100)?;
+        check_coordinates(new.latitude, new.longitude)?;
+        if new.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(StoreError::invalid(
+                "invalid_timezone",
+                format!("unknown time zone {:?}", new.timezone),
+            ));
+        }
+        let m = market::ActiveModel {
+            name: Set(new.name),
+            slug: Set(new.slug),
+            timezone: Set(new.timezone),
+            description: Set(new.description),
+            city: Set(new.city),
+            latitude: Set(new.latitude),
+            longitude: Set(new.longitude),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        match m.insert(self.db()).await {
+            Ok(m) => Ok(market_view(m)),
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                Err(StoreError::conflict(
+                    "slug_taken",
+                    "another market already uses this slug",
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The producers selling through a market, by name.
+    pub async fn list_producers(&self, market_id: i64) -> Result<Vec<ProducerView>, StoreError> {
+        self.market(market_id).await?;
+        let ids: Vec<i64> = market_producer::Entity::find()
+            .select_only()
+            .column(market_producer::Column::ProducerId)
+            .filter(market_producer::Column::MarketId.eq(market_id))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let rows = producer::Entity::find()
+            .filter(producer::Column::Id.is_in(ids))
+            .order_by_asc(producer::Column::Name)
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(producer_view).collect())
+    }
+
+    /// One producer.
+    pub async fn producer(&self, id: i64) -> Result<ProducerView, StoreError> {
+        producer::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(producer_view)
+            .ok_or_else(|| StoreError::not_found("producer", id))
+    }
+
+    /// Whether a producer sells through a market.
+    pub(crate) async fn producer_in_market(
+        &self,
+        producer_id: i64,
+        market_id: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            market_producer::Entity::find_by_id((market_id, producer_id))
+                .one(self.db())
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Creates a producer and lists it in a market (the market's coordinators, or an admin).
+    pub async fn create_producer(
+        &self,
+        actor: &Actor,
+        market_id: i64,
+        new: NewProducer,
+    ) -> Result<ProducerView, StoreError> {
+        self.market(market_id).await?;
+        if !actor.coordinates(market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can add producers to it",
+            ));
+        }
+        check_text("name", &new.name, 200)?;
+        check_coordinates(new.latitude, new.longitude)?;
+        let w = self.write().await?;
+        let p = producer::ActiveModel {
+            name: Set(new.name),
+            farmer_name: Set(new.farmer_name),
+            description: Set(new.description),
+            address: Set(new.address),
+            postal_code: Set(new.postal_code),
+            city: Set(new.city),
+            latitude: Set(new.latitude),
+            longitude: Set(new.longitude),
+            phone: Set(new.phone),
+            email: Set(new.email),
+            website: Set(new.website),
+            social: Set(new.social),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&w.tx)
+        .await?;
+        market_producer::ActiveModel {
+            market_id: Set(market_id),
+            producer_id: Set(p.id),
+        }
+        .insert(&w.tx)
+        .await?;
+        w.tx.commit().await?;
+        Ok(producer_view(p))
+    }
+
+    /// A producer's products: active ones for everyone, archived ones too for the producer.
+    pub async fn list_products(
+        &self,
+        actor: Option<&Actor>,
+        producer_id: i64,
+    ) -> Result<Vec<ProductView>, StoreError> {
+        self.producer(producer_id).await?;
+        let mut q = product::Entity::find()
+            .filter(product::Column::ProducerId.eq(producer_id))
+            .order_by_asc(product::Column::Name)
+            .order_by_asc(product::Column::Id);
+        if !actor.is_some_and(|a| a.is_producer(producer_id)) {
+            q = q.filter(product::Column::Active.eq(true));
+        }
+        q.all(self.db())
+            .await?
+            .into_iter()
+            .map(product_view)
+            .collect()
+    }
+
+    /// One product; archived products only for their producer.
+    pub async fn product(&self, actor: Option<&Actor>, id: i64) -> Result<ProductView, StoreError> {
+        let p = product::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .filter(|p| p.active || actor.is_some_and(|a| a.is_producer(p.producer_id)))
+            .ok_or_else(|| StoreError::not_found("product", id))?;
+        product_view(p)
+    }
+
+    /// Adds a product to a producer's catalogue (that producer's account, or an admin).
+    pub async fn create_product(
+        &self,
+        actor: &Actor,
+        producer_id: i64,
+        new: NewProduct,
+    ) -> Result<ProductView, StoreError> {
+        self.producer(producer_id).await?;
+        if !actor.is_producer(producer_id) {
+            return Err(StoreError::forbidden(
+                "you can only manage your own products",
+            ));
+        }
+        let step = validated_product(&new)?;
+        let now = Utc::now();
+        let p =
+            product::ActiveModel {
+                producer_id: Set(producer_id),
+                name: Set(new.name.trim().to_owned()),
+                description: Set(new.description),
+                unit: Set(new.pricing.unit.as_str().to_owned()),
+                price_cents: Set(new.pricing.price.cents()),
+                vat_basis_points: Set(
+                    i32::try_from(new.pricing.vat.basis_points()).unwrap_or(i32::MAX)
+                ),
+                step_milli: Set(step.milli()),
+                variable_weight: Set(new.pricing.variable_weight.is_some()),
+                estimated_weight_milli: Set(new.pricing.variable_weight.map(|q| q.milli())),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(self.db())
+            .await?;
+        product_view(p)
+    }
+
+    async fn own_product(&self, actor: &Actor, id: i64) -> Result<product::Model, StoreError> {
+        // Someone else's product answers 404, as if it did not exist.
+        product::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .filter(|p| actor.is_producer(p.producer_id))
+            .ok_or_else(|| StoreError::not_found("product", id))
+    }
+
+    /// Replaces a product's editable fields. Orders already placed keep the price they were
+    /// placed at; offers keep their own price for the cycle.
+    pub async fn update_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+        new: ProductUpdate,
+    ) -> Result<ProductView, StoreError> {
+        let existing = self.own_product(actor, id).await?;
+        let step = validated_product(&new)?;
+        let mut m: product::ActiveModel = existing.into();
+        m.name = Set(new.name.trim().to_owned());
+        m.description = Set(new.description);
+        m.unit = Set(new.pricing.unit.as_str().to_owned());
+        m.price_cents = Set(new.pricing.price.cents());
+        m.vat_basis_points = Set(i32::try_from(new.pricing.vat.basis_points()).unwrap_or(i32::MAX));
+        m.step_milli = Set(step.milli());
+        m.variable_weight = Set(new.pricing.variable_weight.is_some());
+        m.estimated_weight_milli = Set(new.pricing.variable_weight.map(|q| q.milli()));
+        m.active = Set(true);
+        m.updated_at = Set(Utc::now());
+        product_view(m.update(self.db()).await?)
+    }
+
+    /// Removes a product. One that was ever offered is archived instead (past orders and
+    /// picking lists still name it); returns whether it was archived.
+    pub async fn delete_product(&self, actor: &Actor, id: i64) -> Result<bool, StoreError> {
+        let existing = self.own_product(actor, id).await?;
+        let offered = offer::Entity::find()
+            .filter(offer::Column::ProductId.eq(id))
+            .one(self.db())
+            .await?
+            .is_some();
+        if offered {
+            let mut m: product::ActiveModel = existing.into();
+            m.active = Set(false);
+            m.updated_at = Set(Utc::now());
+            m.update(self.db()).await?;
+        } else {
+            product::Entity::delete_by_id(id).exec(self.db()).await?;
+        }
+        Ok(offered)
+    }
+
+    /// A market's pickup points, by name.
+    pub async fn list_pickup_points(
+        &self,
+        market_id: i64,
+    ) -> Result<Vec<PickupPointView>, StoreError> {
+        self.market(market_id).await?;
+        let rows = pickup_point::Entity::find()
+            .filter(pickup_point::Column::MarketId.eq(market_id))
+            .order_by_asc(pickup_point::Column::Name)
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(pickup_point_view).collect())
+    }
+
+    /// Adds a pickup point to a market (its coordinators, or an admin).
+    pub async fn create_pickup_point(
+        &self,
+        actor: &Actor,
+        market_id: i64,
+        new: NewPickupPoint,
+    ) -> Result<PickupPointView, StoreError> {
+        self.market(market_id).await?;
+        if !actor.coordinates(market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can add pickup points",
+            ));
+        }
+        check_text("name", &new.name, 200)?;
+        check_coordinates(new.latitude, new.longitude)?;
+        if !HOST_KINDS.contains(&new.host_kind.as_str()) {
+            return Err(StoreError::invalid(
+                "invalid_host_kind",
+                format!("host_kind must be one of {}", HOST_KINDS.join(", ")),
+            ));
+        }
+        let p = pickup_point::ActiveModel {
+            market_id: Set(market_id),
+            name: Set(new.name),
+            address: Set(new.address),
+            postal_code: Set(new.postal_code),
+            city: Set(new.city),
+            latitude: Set(new.latitude),
+            longitude: Set(new.longitude),
+            host_kind: Set(new.host_kind),
+            host_name: Set(new.host_name),
+            access_notes: Set(new.access_notes),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await?;
+        Ok(pickup_point_view(p))
+    }
+}

@@ -1,0 +1,725 @@
+//! Order cycles, their distribution slots, and producers' offers with their stock.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use domain::{
+    CycleState, CycleWindow, Money, ProductPricing, Quantity, accepts_orders, effective_state,
+    offers_editable, transition,
+};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    Actor, Role, Store, StoreError,
+    catalogue::{corrupt, pricing_of},
+    entities::{distribution_slot, offer, order_cycle, pickup_point, producer, product},
+};
+
+/// A cycle without its slots and offers, for lists.
+#[derive(Clone, Debug)]
+pub struct CycleSummary {
+    /// Id.
+    pub id: i64,
+    /// The market running it.
+    pub market_id: i64,
+    /// Name ("Semaine 48").
+    pub name: String,
+    /// When consumers can start ordering.
+    pub opens_at: DateTime<Utc>,
+    /// When orders freeze.
+    pub closes_at: DateTime<Utc>,
+    /// The state, taking the clock into account (an open cycle past its close is closed).
+    pub state: CycleState,
+}
+
+/// A distribution slot: a pickup point at a date and time.
+#[derive(Clone, Debug)]
+pub struct SlotView {
+    /// Id.
+    pub id: i64,
+    /// The cycle it belongs to.
+    pub cycle_id: i64,
+    /// Where.
+    pub pickup_point_id: i64,
+    /// The pickup point's name.
+    pub pickup_point_name: String,
+    /// Its address, one line.
+    pub pickup_point_address: String,
+    /// Start of the distribution.
+    pub starts_at: DateTime<Utc>,
+    /// End of the distribution.
+    pub ends_at: DateTime<Utc>,
+    /// Cancelled for this cycle (no new orders on it).
+    pub cancelled: bool,
+}
+
+/// A product on sale in a cycle, with its stock.
+#[derive(Clone, Debug)]
+pub struct OfferView {
+    /// Id (what order lines refer to).
+    pub id: i64,
+    /// The cycle.
+    pub cycle_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// The product's name.
+    pub product_name: String,
+    /// The product's description.
+    pub description: Option<String>,
+    /// Who sells it.
+    pub producer_id: i64,
+    /// The producer's name.
+    pub producer_name: String,
+    /// Unit, the price for this cycle incl. VAT, VAT rate, estimated weight.
+    pub pricing: ProductPricing,
+    /// Ordering step.
+    pub step: Quantity,
+    /// What the producer put on sale.
+    pub stock_total: Quantity,
+    /// What is left to order, shared by every pickup point of the cycle.
+    pub stock_left: Quantity,
+}
+
+/// A cycle with its slots and offers.
+#[derive(Clone, Debug)]
+pub struct CycleView {
+    /// The cycle itself.
+    pub cycle: CycleSummary,
+    /// Its distribution slots, by start time.
+    pub slots: Vec<SlotView>,
+    /// Its offers, by producer then product.
+    pub offers: Vec<OfferView>,
+}
+
+/// A cycle to create, in the draft state.
+#[derive(Clone, Debug)]
+pub struct NewCycle {
+    /// Name.
+    pub name: String,
+    /// When ordering opens.
+    pub opens_at: DateTime<Utc>,
+    /// When ordering closes.
+    pub closes_at: DateTime<Utc>,
+    /// Its distribution slots.
+    pub slots: Vec<NewSlot>,
+}
+
+/// A distribution slot to add to a cycle.
+#[derive(Clone, Debug)]
+pub struct NewSlot {
+    /// One of the market's pickup points.
+    pub pickup_point_id: i64,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+}
+
+/// One line of a producer's offer for a cycle.
+#[derive(Clone, Debug)]
+pub struct OfferInput {
+    /// One of the producer's active products.
+    pub product_id: i64,
+    /// The price for this cycle; the product's current price when absent.
+    pub price: Option<Money>,
+    /// How much the producer can supply this cycle.
+    pub stock: Quantity,
+}
+
+fn window_of(c: &order_cycle::Model) -> CycleWindow {
+    CycleWindow {
+        opens_at: c.opens_at,
+        closes_at: c.closes_at,
+    }
+}
+
+pub(crate) fn stored_state(c: &order_cycle::Model) -> Result<CycleState, StoreError> {
+    c.state
+        .parse::<CycleState>()
+        .map_err(|_| corrupt("cycle state", &c.state))
+}
+
+fn summary(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<CycleSummary, StoreError> {
+    Ok(CycleSummary {
+        id: c.id,
+        market_id: c.market_id,
+        name: c.name.clone(),
+        opens_at: c.opens_at,
+        closes_at: c.closes_at,
+        state: effective_state(stored_state(c)?, &window_of(c), now),
+    })
+}
+
+/// Checks that a cycle takes orders now.
+pub(crate) fn check_accepts_orders(
+    c: &order_cycle::Model,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    accepts_orders(stored_state(c)?, &window_of(c), now)?;
+    Ok(())
+}
+
+fn check_slot_times(slot: &NewSlot, cycle_closes_at: DateTime<Utc>) -> Result<(), StoreError> {
+    if slot.ends_at <= slot.starts_at {
+        return Err(StoreError::invalid(
+            "invalid_slot",
+            "a slot must end after it starts",
+        ));
+    }
+    if slot.ends_at - slot.starts_at > chrono::Duration::hours(24) {
+        return Err(StoreError::invalid(
+            "invalid_slot",
+            "a slot lasts at most 24 hours",
+        ));
+    }
+    if slot.starts_at < cycle_closes_at {
+        return Err(StoreError::invalid(
+            "invalid_slot",
+            "a distribution starts after ordering closes, so that producers know what to bring",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn load_slots(
+    db: &impl ConnectionTrait,
+    slots: Vec<distribution_slot::Model>,
+) -> Result<Vec<SlotView>, StoreError> {
+    let point_ids: HashSet<i64> = slots.iter().map(|s| s.pickup_point_id).collect();
+    let points: HashMap<i64, pickup_point::Model> = pickup_point::Entity::find()
+        .filter(pickup_point::Column::Id.is_in(point_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    slots
+        .into_iter()
+        .map(|s| {
+            let p = points
+                .get(&s.pickup_point_id)
+                .ok_or_else(|| corrupt("slot's pickup point", s.pickup_point_id))?;
+            Ok(SlotView {
+                id: s.id,
+                cycle_id: s.cycle_id,
+                pickup_point_id: s.pickup_point_id,
+                pickup_point_name: p.name.clone(),
+                pickup_point_address: format!("{}, {} {}", p.address, p.postal_code, p.city),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                cancelled: s.cancelled,
+            })
+        })
+        .collect()
+}
+
+/// Turns offer rows into views, loading their products and producers in two queries.
+pub(crate) async fn load_offers(
+    db: &impl ConnectionTrait,
+    offers: Vec<offer::Model>,
+) -> Result<Vec<OfferView>, StoreError> {
+    let product_ids: HashSet<i64> = offers.iter().map(|o| o.product_id).collect();
+    let products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(product_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let producer_ids: HashSet<i64> = offers.iter().map(|o| o.producer_id).collect();
+    let producers: HashMap<i64, String> = producer::Entity::find()
+        .filter(producer::Column::Id.is_in(producer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let mut views = offers
+        .into_iter()
+        .map(|o| {
+            let p = products
+                .get(&o.product_id)
+                .ok_or_else(|| corrupt("offer's product", o.product_id))?;
+            Ok(OfferView {
+                id: o.id,
+                cycle_id: o.cycle_id,
+                product_id: o.product_id,
+                product_name: p.name.clone(),
+                description: p.description.clone(),
+                producer_id: o.producer_id,
+                producer_name: producers.get(&o.producer_id).cloned().unwrap_or_default(),
+                pricing: pricing_of(p, o.price_cents)?,
+                step: Quantity::from_milli(p.step_milli),
+                stock_total: Quantity::from_milli(o.stock_total_milli),
+                stock_left: Quantity::from_milli(o.stock_left_milli),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    views.sort_by(|a, b| {
+        (a.producer_name.as_str(), a.product_name.as_str(), a.id).cmp(&(
+            b.producer_name.as_str(),
+            b.product_name.as_str(),
+            b.id,
+        ))
+    });
+    Ok(views)
+}
+
+impl Store {
+    pub(crate) async fn cycle_row(
+        &self,
+        db: &impl ConnectionTrait,
+        id: i64,
+    ) -> Result<order_cycle::Model, StoreError> {
+        order_cycle::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("cycle", id))
+    }
+
+    async fn coordinated_cycle(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<order_cycle::Model, StoreError> {
+        let c = self.cycle_row(self.db(), id).await?;
+        if !actor.coordinates(c.market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can change its cycles",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// A market's cycles, newest first.
+    pub async fn list_cycles(&self, market_id: i64) -> Result<Vec<CycleSummary>, StoreError> {
+        self.market(market_id).await?;
+        let now = Utc::now();
+        order_cycle::Entity::find()
+            .filter(order_cycle::Column::MarketId.eq(market_id))
+            .order_by_desc(order_cycle::Column::OpensAt)
+            .all(self.db())
+            .await?
+            .iter()
+            .map(|c| summary(c, now))
+            .collect()
+    }
+
+    /// A cycle with its slots and every offer and what is left of it.
+    pub async fn cycle(&self, id: i64) -> Result<CycleView, StoreError> {
+        let c = self.cycle_row(self.db(), id).await?;
+        let slots = distribution_slot::Entity::find()
+            .filter(distribution_slot::Column::CycleId.eq(id))
+            .order_by_asc(distribution_slot::Column::StartsAt)
+            .order_by_asc(distribution_slot::Column::Id)
+            .all(self.db())
+            .await?;
+        let offers = offer::Entity::find()
+            .filter(offer::Column::CycleId.eq(id))
+            .all(self.db())
+            .await?;
+        Ok(CycleView {
+            cycle: summary(&c, Utc::now())?,
+            slots: load_slots(self.db(), slots).await?,
+            offers: load_offers(self.db(), offers).await?,
+        })
+    }
+
+    /// Creates a cycle in the draft state with its slots (the market's coordinators).
+    pub async fn create_cycle(
+        &self,
+        actor: &Actor,
+        market_id: i64,
+        new: NewCycle,
+    ) -> Result<CycleView, StoreError> {
+        self.market(market_id).await?;
+        if !actor.coordinates(market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can create its cycles",
+            ));
+        }
+        if new.name.trim().is_empty() || new.name.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_field",
+                "name is required and at most 200 characters long",
+            ));
+        }
+        CycleWindow::new(new.opens_at, new.closes_at)?;
+        if new.slots.len() > 200 {
+            return Err(StoreError::invalid(
+                "too_many_slots",
+                "a cycle has at most 200 slots",
+            ));
+        }
+        let w = self.write().await?;
+        let c = order_cycle::ActiveModel {
+            market_id: Set(market_id),
+            name: Set(new.name.trim().to_owned()),
+            opens_at: Set(new.opens_at),
+            closes_at: Set(new.closes_at),
+            state: Set(CycleState::Draft.as_str().to_owned()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&w.tx)
+        .await?;
+        for slot in &new.slots {
+            insert_slot(&w.tx, &c, slot).await?;
+        }
+        w.tx.commit().await?;
+        self.cycle(c.id).await
+    }
+
+    /// Adds a distribution slot to a cycle that is not closed yet.
+    pub async fn add_slot(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        slot: NewSlot,
+    ) -> Result<SlotView, StoreError> {
+        let c = self.coordinated_cycle(actor, cycle_id).await?;
+        offers_editable(stored_state(&c)?, &window_of(&c), Utc::now())?;
+        let w = self.write().await?;
+        let s = insert_slot(&w.tx, &c, &slot).await?;
+        w.tx.commit().await?;
+        let mut views = load_slots(self.db(), vec![s]).await?;
+        views.pop().ok_or_else(|| corrupt("slot", cycle_id))
+    }
+
+    /// Moves a cycle through its states: open it, close it early, mark it distributed.
+    pub async fn transition_cycle(
+        &self,
+        actor: &Actor,
+        id: i64,
+        target: CycleState,
+    ) -> Result<CycleSummary, StoreError> {
+        let c = self.coordinated_cycle(actor, id).await?;
+        let now = Utc::now();
+        let new_state = transition(stored_state(&c)?, target, &window_of(&c), now)?;
+        let mut m: order_cycle::ActiveModel = c.clone().into();
+        m.state = Set(new_state.as_str().to_owned());
+        if new_state == CycleState::Closed && c.closes_at > now {
+            // Closing early: the close time becomes now, so time rules and state agree.
+            m.closes_at = Set(now);
+        }
+        let w = self.write().await?;
+        // Guard on the state read above: two coordinators clicking at once get one transition.
+        let res = order_cycle::Entity::update_many()
+            .set(m)
+            .filter(order_cycle::Column::Id.eq(id))
+            .filter(order_cycle::Column::State.eq(c.state.clone()))
+            .exec(&w.tx)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(StoreError::conflict(
+                "concurrent_change",
+                "the cycle changed meanwhile; reload and try again",
+            ));
+        }
+        w.tx.commit().await?;
+        summary(&self.cycle_row(self.db(), id).await?, now)
+    }
+
+    async fn check_offer_rights(
+        &self,
+        actor: &Actor,
+        c: &order_cycle::Model,
+        producer_id: i64,
+    ) -> Result<(), StoreError> {
+        self.producer(producer_id).await?;
+        if !(actor.is_producer(producer_id) || actor.coordinates(c.market_id)) {
+            return Err(StoreError::forbidden("you can only manage your own offers"));
+        }
+        if !self.producer_in_market(producer_id, c.market_id).await? {
+            return Err(StoreError::invalid(
+                "producer_not_in_market",
+                "this producer does not sell through this cycle's market",
+            ));
+        }
+        offers_editable(stored_state(c)?, &window_of(c), Utc::now())?;
+        Ok(())
+    }
+
+    /// A producer's offers in a cycle.
+    pub async fn producer_offers(
+        &self,
+        cycle_id: i64,
+        producer_id: i64,
+    ) -> Result<Vec<OfferView>, StoreError> {
+        let rows = offer::Entity::find()
+            .filter(offer::Column::CycleId.eq(cycle_id))
+            .filter(offer::Column::ProducerId.eq(producer_id))
+            .all(self.db())
+            .await?;
+        load_offers(self.db(), rows).await
+    }
+
+    /// Sets all of a producer's offers for a cycle in one go: listed products are put on sale
+    /// (or updated) with their price and stock, products left out are withdrawn. Stock already
+    /// ordered stays reserved: the new stock cannot be below it, and what is left is the new
+    /// stock minus what was ordered. A withdrawn offer that has orders is kept, sold out.
+    pub async fn set_offers(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        producer_id: i64,
+        inputs: Vec<OfferInput>,
+    ) -> Result<Vec<OfferView>, StoreError> {
+        let c = self.cycle_row(self.db(), cycle_id).await?;
+        self.check_offer_rights(actor, &c, producer_id).await?;
+        if inputs.len() > 500 {
+            return Err(StoreError::invalid(
+                "too_many_offers",
+                "at most 500 offers per producer and cycle",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for i in &inputs {
+            if !seen.insert(i.product_id) {
+                return Err(StoreError::invalid(
+                    "duplicate_product",
+                    format!("product {} is listed twice", i.product_id),
+                ));
+            }
+        }
+        let products: HashMap<i64, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(seen.iter().copied()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        for i in &inputs {
+            let p = products
+                .get(&i.product_id)
+                .filter(|p| p.producer_id == producer_id)
+                .ok_or_else(|| {
+                    StoreError::invalid(
+                        "unknown_product",
+                        format!("product {} is not one of this producer's", i.product_id),
+                    )
+                })?;
+            if !p.active {
+                return Err(StoreError::invalid(
+                    "archived_product",
+                    format!("{} is archived", p.name),
+                ));
+            }
+            let unit = crate::catalogue::unit_of(&p.unit)?;
+            if unit.is_countable() && i.stock.milli() % 1000 != 0 {
+                return Err(StoreError::invalid(
+                    "invalid_quantity",
+                    format!("stock of {} must be a whole number", p.name),
+                ));
+            }
+        }
+
+        let now = Utc::now();
+        let w = self.write().await?;
+        let existing: HashMap<i64, offer::Model> = offer::Entity::find()
+            .filter(offer::Column::CycleId.eq(cycle_id))
+            .filter(offer::Column::ProducerId.eq(producer_id))
+            .all(&w.tx)
+            .await?
+            .into_iter()
+            .map(|o| (o.product_id, o))
+            .collect();
+        let mut sorted = inputs;
+        // Same lock order as orders take (by offer id, then new ones), so no deadlock.
+        sorted.sort_by_key(|i| {
+            (
+                existing.get(&i.product_id).map_or(i64::MAX, |o| o.id),
+                i.product_id,
+            )
+        });
+        for i in &sorted {
+            let p = &products[&i.product_id];
+            let price = i.price.map_or(p.price_cents, |m| m.cents());
+            let total = i.stock.milli();
+            match existing.get(&i.product_id) {
+                Some(o) => {
+                    let ordered = Expr::col(offer::Column::StockTotalMilli)
+                        .sub(Expr::col(offer::Column::StockLeftMilli));
+                    let res = offer::Entity::update_many()
+                        .col_expr(offer::Column::PriceCents, Expr::val(price))
+                        .col_expr(
+                            offer::Column::StockLeftMilli,
+                            Expr::val(total).sub(ordered.clone()),
+                        )
+                        .col_expr(offer::Column::StockTotalMilli, Expr::val(total))
+                        .col_expr(offer::Column::UpdatedAt, Expr::val(now))
+                        .filter(offer::Column::Id.eq(o.id))
+                        .filter(ordered.lte(total))
+                        .exec(&w.tx)
+                        .await?;
+                    if res.rows_affected != 1 {
+                        let fresh = offer::Entity::find_by_id(o.id)
+                            .one(&w.tx)
+                            .await?
+                            .ok_or_else(|| corrupt("offer", o.id))?;
+                        let reserved =
+                            Quantity::from_milli(fresh.stock_total_milli - fresh.stock_left_milli);
+                        return Err(StoreError::conflict(
+                            "stock_below_ordered",
+                            format!(
+                                "{reserved} of {} are already ordered: the stock cannot be lower",
+                                p.name
+                            ),
+                        ));
+                    }
+                }
+                None => {
+                    offer::ActiveModel {
+                        cycle_id: Set(cycle_id),
+                        product_id: Set(i.product_id),
+                        producer_id: Set(producer_id),
+                        price_cents: Set(price),
+                        stock_total_milli: Set(total),
+                        stock_left_milli: Set(total),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(&w.tx)
+                    .await?;
+                }
+            }
+        }
+        let withdrawn: Vec<&offer::Model> = existing
+            .values()
+            .filter(|o| !seen.contains(&o.product_id))
+            .collect();
+        for o in withdrawn {
+            let has_lines = crate::entities::order_line::Entity::find()
+                .filter(crate::entities::order_line::Column::OfferId.eq(o.id))
+                .one(&w.tx)
+                .await?
+                .is_some();
+            if has_lines {
+                // Keep what was ordered, sell nothing more.
+                offer::Entity::update_many()
+                    .col_expr(
+                        offer::Column::StockTotalMilli,
+                        Expr::col(offer::Column::StockTotalMilli)
+                            .sub(Expr::col(offer::Column::StockLeftMilli)),
+                    )
+                    .col_expr(offer::Column::StockLeftMilli, Expr::val(0i64))
+                    .col_expr(offer::Column::UpdatedAt, Expr::val(now))
+                    .filter(offer::Column::Id.eq(o.id))
+                    .exec(&w.tx)
+                    .await?;
+            } else {
+                offer::Entity::delete_by_id(o.id).exec(&w.tx).await?;
+            }
+        }
+        w.tx.commit().await?;
+        self.producer_offers(cycle_id, producer_id).await
+    }
+
+    /// Starts a producer's offer for a cycle from its offer in the market's previous cycle:
+    /// each product offered then (and still active) that is not on sale yet is added with last
+    /// time's price and stock. Returns the producer's offers for the cycle.
+    pub async fn copy_previous_offers(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        producer_id: i64,
+    ) -> Result<Vec<OfferView>, StoreError> {
+        let c = self.cycle_row(self.db(), cycle_id).await?;
+        self.check_offer_rights(actor, &c, producer_id).await?;
+        let earlier = order_cycle::Entity::find()
+            .filter(order_cycle::Column::MarketId.eq(c.market_id))
+            .filter(order_cycle::Column::OpensAt.lt(c.opens_at))
+            .order_by_desc(order_cycle::Column::OpensAt)
+            .all(self.db())
+            .await?;
+        let mut previous = Vec::new();
+        for e in earlier {
+            previous = offer::Entity::find()
+                .filter(offer::Column::CycleId.eq(e.id))
+                .filter(offer::Column::ProducerId.eq(producer_id))
+                .all(self.db())
+                .await?;
+            if !previous.is_empty() {
+                break;
+            }
+        }
+        if previous.is_empty() {
+            return Err(StoreError::conflict(
+                "no_previous_offer",
+                "this producer had no offer in an earlier cycle of this market",
+            ));
+        }
+        let current = self.producer_offers(cycle_id, producer_id).await?;
+        let mut inputs: Vec<OfferInput> = current
+            .iter()
+            .map(|o| OfferInput {
+                product_id: o.product_id,
+                price: Some(o.pricing.price),
+                stock: o.stock_total,
+            })
+            .collect();
+        let active: HashSet<i64> = product::Entity::find()
+            .filter(product::Column::ProducerId.eq(producer_id))
+            .filter(product::Column::Active.eq(true))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        for p in previous {
+            if active.contains(&p.product_id)
+                && !inputs.iter().any(|i| i.product_id == p.product_id)
+            {
+                inputs.push(OfferInput {
+                    product_id: p.product_id,
+                    price: Some(Money::from_cents(p.price_cents)),
+                    stock: Quantity::from_milli(p.stock_total_milli),
+                });
+            }
+        }
+        self.set_offers(actor, cycle_id, producer_id, inputs).await
+    }
+
+    /// Whether the actor may see the orders of every consumer of a market.
+    pub(crate) fn sees_market(actor: &Actor, market_id: i64) -> bool {
+        actor.role == Role::Admin
+            || (matches!(actor.role, Role::Coordinator | Role::Volunteer)
+                && actor.market_id == Some(market_id))
+    }
+}
+
+async fn insert_slot(
+    db: &impl ConnectionTrait,
+    c: &order_cycle::Model,
+    slot: &NewSlot,
+) -> Result<distribution_slot::Model, StoreError> {
+    check_slot_times(slot, c.closes_at)?;
+    let point = pickup_point::Entity::find_by_id(slot.pickup_point_id)
+        .one(db)
+        .await?
+        .filter(|p| p.market_id == c.market_id)
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "unknown_pickup_point",
+                format!(
+                    "pickup point {} is not one of this market's",
+                    slot.pickup_point_id
+                ),
+            )
+        })?;
+    Ok(distribution_slot::ActiveModel {
+        cycle_id: Set(c.id),
+        pickup_point_id: Set(point.id),
+        starts_at: Set(slot.starts_at),
+        ends_at: Set(slot.ends_at),
+        cancelled: Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}

@@ -1,0 +1,15 @@
+//! sea-orm entities, one module per table (`@generated` shape: never hand-edit business logic here).
+
+pub mod account;
+pub mod api_token;
+pub mod distribution_slot;
+pub mod idempotency_key;
+pub mod market;
+pub mod market_producer;
+pub mod offer;
+pub mod order;
+pub mod order_cycle;
+pub mod order_line;
+pub mod pickup_point;
+pub mod producer;
+pub mod product;

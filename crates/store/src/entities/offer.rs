@@ -1,0 +1,24 @@
+//! @generated from the schema in `migrations/`: the `offers` table. Edit the migration, not this by hand.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `offers`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "offers")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub cycle_id: i64,
+    pub product_id: i64,
+    pub producer_id: i64,
+    pub price_cents: i64,
+    pub stock_total_milli: i64,
+    pub stock_left_milli: i64,
+    pub updated_at: DateTimeUtc,
+}
+
+/// No declared relations: repositories join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

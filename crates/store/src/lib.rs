@@ -1,0 +1,32 @@
+//! Halle's persistence: the sea-orm entities, the repositories that read them back as plain
+//! views, and the use cases that must be atomic (an order together with its stock).
+//!
+//! Every write use case runs in one transaction and takes the acting account ([`Actor`]) so
+//! that tenant rules (a producer manages only its own products, a coordinator only its market,
+//! a consumer sees only its own orders) are enforced next to the data, whatever the caller.
+//!
+//! Errors: [`StoreError`] says what went wrong in the caller's terms (not found, forbidden,
+//! conflict, invalid, insufficient stock); database failures are kept whole in
+//! [`StoreError::Db`] and are the only errors a caller should treat as unexpected.
+//!
+//! Amounts are stored as cents and quantities as thousandths of a unit (see `migrations/`), and
+//! converted to and from `domain::Money` / `domain::Quantity` here and nowhere else.
+
+mod auth;
+mod catalogue;
+mod cycles;
+mod db;
+pub mod entities;
+mod error;
+pub mod fixtures;
+mod orders;
+
+pub use auth::{Actor, NewAccount, Role, TokenGrant};
+pub use catalogue::{
+    HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
+    ProducerView, ProductUpdate, ProductView,
+};
+pub use cycles::{CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView};
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};

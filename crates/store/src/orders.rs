@@ -1,0 +1,704 @@
+//! Orders (baskets): place, modify and cancel, each one transaction together with the stock it
+//! reserves or releases.
+//!
+//! Stock is decremented with a guarded `UPDATE ... SET stock_left = stock_left - q WHERE id = ?
+//! AND stock_left >= q`, never with a read-then-write: the check and the write are one atomic
+//! step, so two consumers racing for the last crate get one success and one "only N left".
+//! Offers are always touched in ascending id order, so concurrent baskets cannot deadlock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use domain::{
+    BasketTotals, Money, PricedLine, ProductPricing, Quantity, RequestedLine, VatRate,
+    basket_totals, validate_order_quantity, validate_requested_lines,
+};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    SqlErr,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    Actor, Role, SlotView, Store, StoreError,
+    catalogue::{corrupt, pricing_of, vat_of},
+    cycles::{check_accepts_orders, load_slots},
+    entities::{
+        account, distribution_slot, idempotency_key, offer, order, order_line, producer, product,
+    },
+};
+
+const PLACED: &str = "placed";
+const CANCELLED: &str = "cancelled";
+
+/// What a consumer asks for: a slot and exact quantities of offers.
+#[derive(Clone, Debug)]
+pub struct OrderRequest {
+    /// The distribution slot to collect the basket at.
+    pub slot_id: i64,
+    /// Offers and quantities (each offer once).
+    pub lines: Vec<RequestedLine>,
+}
+
+/// A client-chosen key (the `Idempotency-Key` header) that makes a retried order creation
+/// return the first answer instead of placing a second order.
+#[derive(Clone, Debug)]
+pub struct IdempotencyKey {
+    key: String,
+    request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Binds `key` to this request: the same key sent with another request is refused.
+    pub fn new(
+        key: String,
+        cycle_id: i64,
+        on_behalf_of: Option<i64>,
+        request: &OrderRequest,
+    ) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut lines: Vec<(i64, i64)> = request
+            .lines
+            .iter()
+            .map(|l| (l.offer_id, l.quantity.milli()))
+            .collect();
+        lines.sort_unstable();
+        let canonical = format!("{cycle_id}|{on_behalf_of:?}|{}|{lines:?}", request.slot_id);
+        Self {
+            key,
+            request_hash: hex::encode(Sha256::digest(canonical.as_bytes())),
+        }
+    }
+}
+
+/// The outcome of placing an order.
+#[derive(Clone, Debug)]
+pub enum Placed {
+    /// A new order.
+    Created(OrderView),
+    /// The order an earlier request with the same idempotency key created.
+    Replayed(OrderView),
+}
+
+/// One line of a basket.
+#[derive(Clone, Debug)]
+pub struct OrderLineView {
+    /// The offer ordered.
+    pub offer_id: i64,
+    /// Its product.
+    pub product_id: i64,
+    /// The product's name.
+    pub product_name: String,
+    /// Who sells it.
+    pub producer_id: i64,
+    /// The producer's name.
+    pub producer_name: String,
+    /// The product's pricing (unit; estimated weight for variable-weight pieces).
+    pub pricing: ProductPricing,
+    /// Quantity ordered, in the product's unit.
+    pub quantity: Quantity,
+    /// Price of one unit incl. VAT when the line was added (estimated for variable weight).
+    pub unit_price: Money,
+    /// VAT rate.
+    pub vat: VatRate,
+    /// The line's total, from [`domain::basket_totals`].
+    pub total: Money,
+}
+
+/// A basket with its lines and totals.
+#[derive(Clone, Debug)]
+pub struct OrderView {
+    /// Id.
+    pub id: i64,
+    /// The cycle.
+    pub cycle_id: i64,
+    /// The consumer whose basket it is.
+    pub account_id: i64,
+    /// The consumer's name.
+    pub consumer_name: String,
+    /// Who placed it (the consumer, or a mediator on their behalf).
+    pub placed_by: i64,
+    /// Where and when to collect it.
+    pub slot: SlotView,
+    /// `placed` or `cancelled`.
+    pub status: String,
+    /// Its lines, by producer then product.
+    pub lines: Vec<OrderLineView>,
+    /// Total and VAT breakdown.
+    pub totals: BasketTotals,
+    /// When it was placed.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An offer row with its product, as the order use cases need them.
+struct OfferInfo {
+    product: product::Model,
+    pricing: ProductPricing,
+}
+
+fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
+    actor.coordinates(market_id)
+}
+
+impl Store {
+    /// Loads and validates the offers a basket asks for: they must belong to the cycle, and each
+    /// quantity must fit its product's unit and step.
+    async fn offers_for(
+        &self,
+        tx: &DatabaseTransaction,
+        cycle_id: i64,
+        lines: &[RequestedLine],
+    ) -> Result<HashMap<i64, OfferInfo>, StoreError> {
+        let ids: Vec<i64> = lines.iter().map(|l| l.offer_id).collect();
+        let offers = offer::Entity::find()
+            .filter(offer::Column::Id.is_in(ids.clone()))
+            .filter(offer::Column::CycleId.eq(cycle_id))
+            .all(tx)
+            .await?;
+        let product_ids: HashSet<i64> = offers.iter().map(|o| o.product_id).collect();
+        let mut products: HashMap<i64, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(product_ids))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut infos = HashMap::new();
+        for o in offers {
+            let p = products
+                .remove(&o.product_id)
+                .ok_or_else(|| corrupt("offer's product", o.product_id))?;
+            let pricing = pricing_of(&p, o.price_cents)?;
+            infos.insert(
+                o.id,
+                OfferInfo {
+                    product: p,
+                    pricing,
+                },
+            );
+        }
+        for l in lines {
+            let info = infos.get(&l.offer_id).ok_or_else(|| {
+                StoreError::invalid(
+                    "unknown_offer",
+                    format!("offer {} is not on sale in this cycle", l.offer_id),
+                )
+            })?;
+            validate_order_quantity(
+                info.pricing.unit,
+                Quantity::from_milli(info.product.step_milli),
+                l.quantity,
+            )
+            .map_err(|e| {
+                StoreError::invalid("invalid_quantity", format!("{}: {e}", info.product.name))
+            })?;
+        }
+        Ok(infos)
+    }
+
+    async fn open_slot(
+        &self,
+        tx: &DatabaseTransaction,
+        cycle_id: i64,
+        slot_id: i64,
+    ) -> Result<distribution_slot::Model, StoreError> {
+        distribution_slot::Entity::find_by_id(slot_id)
+            .one(tx)
+            .await?
+            .filter(|s| s.cycle_id == cycle_id && !s.cancelled)
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "unknown_slot",
+                    format!("slot {slot_id} is not a distribution of this cycle"),
+                )
+            })
+    }
+
+    /// Places an order for the actor, or for `on_behalf_of` when the actor coordinates the
+    /// market (a mediator ordering for someone not at ease with computers).
+    pub async fn place_order(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        on_behalf_of: Option<i64>,
+        request: OrderRequest,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<Placed, StoreError> {
+        validate_requested_lines(&request.lines)?;
+        if let Some(idem) = &idempotency
+            && let Some(replay) = self.replay(actor, idem).await?
+        {
+            return Ok(replay);
+        }
+        let w = self.write().await?;
+        let now = Utc::now();
+        let c = self.cycle_row(&w.tx, cycle_id).await?;
+        let consumer_id = match on_behalf_of {
+            Some(id) if id != actor.account_id => {
+                if !on_behalf_allowed(actor, c.market_id) {
+                    return Err(StoreError::forbidden(
+                        "only this market's coordinators can order for someone else",
+                    ));
+                }
+                account::Entity::find_by_id(id)
+                    .one(&w.tx)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("account", id))?;
+                id
+            }
+            _ => actor.account_id,
+        };
+        check_accepts_orders(&c, now)?;
+        let slot = self.open_slot(&w.tx, cycle_id, request.slot_id).await?;
+        let infos = self.offers_for(&w.tx, cycle_id, &request.lines).await?;
+
+        let o = order::ActiveModel {
+            cycle_id: Set(cycle_id),
+            account_id: Set(consumer_id),
+            slot_id: Set(slot.id),
+            placed_by: Set(actor.account_id),
+            status: Set(PLACED.to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&w.tx)
+        .await?;
+        let rows: Vec<order_line::ActiveModel> = request
+            .lines
+            .iter()
+            .map(|l| {
+                let info = &infos[&l.offer_id];
+                order_line::ActiveModel {
+                    order_id: Set(o.id),
+                    offer_id: Set(l.offer_id),
+                    quantity_milli: Set(l.quantity.milli()),
+                    unit_price_cents: Set(info.pricing.unit_price().cents()),
+                    vat_basis_points: Set(info.product.vat_basis_points),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        order_line::Entity::insert_many(rows).exec(&w.tx).await?;
+        let deltas: BTreeMap<i64, i64> = request
+            .lines
+            .iter()
+            .map(|l| (l.offer_id, l.quantity.milli()))
+            .collect();
+        apply_stock_deltas(&w.tx, &deltas, &infos).await?;
+
+        if let Some(idem) = &idempotency {
+            let saved = idempotency_key::ActiveModel {
+                account_id: Set(actor.account_id),
+                key: Set(idem.key.clone()),
+                request_hash: Set(idem.request_hash.clone()),
+                order_id: Set(o.id),
+                created_at: Set(now),
+            }
+            .insert(&w.tx)
+            .await;
+            if let Err(e) = saved {
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+                    // The same request is being placed concurrently and won: answer with its order.
+                    drop(w);
+                    return self.replay(actor, idem).await?.ok_or_else(|| {
+                        StoreError::conflict(
+                            "idempotency_conflict",
+                            "a request with this key is in progress",
+                        )
+                    });
+                }
+                return Err(e.into());
+            }
+        }
+        w.tx.commit().await?;
+        let view = self
+            .order_views(vec![o])
+            .await?
+            .pop()
+            .ok_or_else(|| corrupt("order", cycle_id))?;
+        Ok(Placed::Created(view))
+    }
+
+    async fn replay(
+        &self,
+        actor: &Actor,
+        idem: &IdempotencyKey,
+    ) -> Result<Option<Placed>, StoreError> {
+        let Some(saved) = idempotency_key::Entity::find_by_id((actor.account_id, idem.key.clone()))
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        if saved.request_hash != idem.request_hash {
+            return Err(StoreError::invalid(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+            ));
+        }
+        let o = order::Entity::find_by_id(saved.order_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| corrupt("idempotent order", saved.order_id))?;
+        let view = self
+            .order_views(vec![o])
+            .await?
+            .pop()
+            .ok_or_else(|| corrupt("order", saved.order_id))?;
+        Ok(Some(Placed::Replayed(view)))
+    }
+
+    /// The order row, if the actor may see it: its consumer, whoever placed it, or the market's
+    /// coordinators and volunteers. Anyone else gets 404, as if it did not exist.
+    async fn visible_order(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<order::Model, StoreError> {
+        let o = order::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("order", id))?;
+        if o.account_id == actor.account_id
+            || o.placed_by == actor.account_id
+            || actor.role == Role::Admin
+        {
+            return Ok(o);
+        }
+        if matches!(actor.role, Role::Coordinator | Role::Volunteer) {
+            let c = self.cycle_row(db, o.cycle_id).await?;
+            if Self::sees_market(actor, c.market_id) {
+                return Ok(o);
+            }
+        }
+        Err(StoreError::not_found("order", id))
+    }
+
+    /// One order, for someone allowed to see it.
+    pub async fn order(&self, actor: &Actor, id: i64) -> Result<OrderView, StoreError> {
+        let o = self.visible_order(self.db(), actor, id).await?;
+        self.order_views(vec![o])
+            .await?
+            .pop()
+            .ok_or_else(|| corrupt("order", id))
+    }
+
+    /// The actor's own orders, newest first (cancelled ones included).
+    pub async fn my_orders(&self, actor: &Actor) -> Result<Vec<OrderView>, StoreError> {
+        let rows = order::Entity::find()
+            .filter(order::Column::AccountId.eq(actor.account_id))
+            .order_by_desc(order::Column::CreatedAt)
+            .order_by_desc(order::Column::Id)
+            .all(self.db())
+            .await?;
+        self.order_views(rows).await
+    }
+
+    /// Replaces an order's lines and slot while its cycle is open. Lines kept keep the price
+    /// they were ordered at; new lines take the current price. Stock moves by the difference.
+    pub async fn modify_order(
+        &self,
+        actor: &Actor,
+        id: i64,
+        request: OrderRequest,
+    ) -> Result<OrderView, StoreError> {
+        validate_requested_lines(&request.lines)?;
+        let w = self.write().await?;
+        let now = Utc::now();
+        let o = self.visible_order(&w.tx, actor, id).await?;
+        let c = self.cycle_row(&w.tx, o.cycle_id).await?;
+        check_accepts_orders(&c, now)?;
+        let slot = self.open_slot(&w.tx, o.cycle_id, request.slot_id).await?;
+        // Touch the order first: this takes its row lock, so two edits of one basket queue up.
+        let touched = order::Entity::update_many()
+            .col_expr(order::Column::UpdatedAt, Expr::val(now))
+            .col_expr(order::Column::SlotId, Expr::val(slot.id))
+            .filter(order::Column::Id.eq(id))
+            .filter(order::Column::Status.eq(PLACED))
+            .exec(&w.tx)
+            .await?;
+        if touched.rows_affected != 1 {
+            return Err(StoreError::conflict(
+                "order_cancelled",
+                "this order was cancelled",
+            ));
+        }
+        let old: Vec<order_line::Model> = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(id))
+            .all(&w.tx)
+            .await?;
+        let infos = self.offers_for(&w.tx, o.cycle_id, &request.lines).await?;
+        let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
+        for l in &old {
+            *deltas.entry(l.offer_id).or_default() -= l.quantity_milli;
+        }
+        for l in &request.lines {
+            *deltas.entry(l.offer_id).or_default() += l.quantity.milli();
+        }
+        deltas.retain(|_, d| *d != 0);
+        let kept: HashMap<i64, &order_line::Model> = old.iter().map(|l| (l.offer_id, l)).collect();
+        order_line::Entity::delete_many()
+            .filter(order_line::Column::OrderId.eq(id))
+            .exec(&w.tx)
+            .await?;
+        let rows: Vec<order_line::ActiveModel> = request
+            .lines
+            .iter()
+            .map(|l| {
+                let info = &infos[&l.offer_id];
+                let (price, vat) = kept.get(&l.offer_id).map_or(
+                    (
+                        info.pricing.unit_price().cents(),
+                        info.product.vat_basis_points,
+                    ),
+                    |k| (k.unit_price_cents, k.vat_basis_points),
+                );
+                order_line::ActiveModel {
+                    order_id: Set(id),
+                    offer_id: Set(l.offer_id),
+                    quantity_milli: Set(l.quantity.milli()),
+                    unit_price_cents: Set(price),
+                    vat_basis_points: Set(vat),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        order_line::Entity::insert_many(rows).exec(&w.tx).await?;
+        let mut names: HashMap<i64, String> = infos
+            .iter()
+            .map(|(id, i)| (*id, i.product.name.clone()))
+            .collect();
+        for l in &old {
+            names.entry(l.offer_id).or_default();
+        }
+        apply_stock_deltas_named(&w.tx, &deltas, &names).await?;
+        w.tx.commit().await?;
+        self.order(actor, id).await
+    }
+
+    /// Cancels an order while its cycle is open and gives its stock back.
+    pub async fn cancel_order(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
+        let w = self.write().await?;
+        let now = Utc::now();
+        let o = self.visible_order(&w.tx, actor, id).await?;
+        let c = self.cycle_row(&w.tx, o.cycle_id).await?;
+        check_accepts_orders(&c, now)?;
+        let touched = order::Entity::update_many()
+            .col_expr(order::Column::UpdatedAt, Expr::val(now))
+            .col_expr(order::Column::Status, Expr::val(CANCELLED))
+            .filter(order::Column::Id.eq(id))
+            .filter(order::Column::Status.eq(PLACED))
+            .exec(&w.tx)
+            .await?;
+        if touched.rows_affected != 1 {
+            return Err(StoreError::conflict(
+                "order_cancelled",
+                "this order was already cancelled",
+            ));
+        }
+        let lines = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(id))
+            .all(&w.tx)
+            .await?;
+        let deltas: BTreeMap<i64, i64> = lines
+            .iter()
+            .map(|l| (l.offer_id, -l.quantity_milli))
+            .collect();
+        apply_stock_deltas_named(&w.tx, &deltas, &HashMap::new()).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Builds full views of orders with a fixed number of queries, however many orders.
+    pub(crate) async fn order_views(
+        &self,
+        orders: Vec<order::Model>,
+    ) -> Result<Vec<OrderView>, StoreError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.db();
+        let order_ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+        let lines = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(order_ids))
+            .order_by_asc(order_line::Column::Id)
+            .all(db)
+            .await?;
+        let offer_ids: HashSet<i64> = lines.iter().map(|l| l.offer_id).collect();
+        let offers: HashMap<i64, offer::Model> = offer::Entity::find()
+            .filter(offer::Column::Id.is_in(offer_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let product_ids: HashSet<i64> = offers.values().map(|o| o.product_id).collect();
+        let products: HashMap<i64, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(product_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let producer_ids: HashSet<i64> = offers.values().map(|o| o.producer_id).collect();
+        let producers: HashMap<i64, String> = producer::Entity::find()
+            .filter(producer::Column::Id.is_in(producer_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        let account_ids: HashSet<i64> = orders.iter().map(|o| o.account_id).collect();
+        let consumers: HashMap<i64, String> = account::Entity::find()
+            .filter(account::Column::Id.is_in(account_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let slot_ids: HashSet<i64> = orders.iter().map(|o| o.slot_id).collect();
+        let slot_rows = distribution_slot::Entity::find()
+            .filter(distribution_slot::Column::Id.is_in(slot_ids))
+            .all(db)
+            .await?;
+        let slots: HashMap<i64, SlotView> = load_slots(db, slot_rows)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+
+        let mut lines_by_order: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
+        for l in lines {
+            lines_by_order.entry(l.order_id).or_default().push(l);
+        }
+        orders
+            .into_iter()
+            .map(|o| {
+                let mut views = Vec::new();
+                for l in lines_by_order.remove(&o.id).unwrap_or_default() {
+                    let of = offers
+                        .get(&l.offer_id)
+                        .ok_or_else(|| corrupt("line's offer", l.offer_id))?;
+                    let p = products
+                        .get(&of.product_id)
+                        .ok_or_else(|| corrupt("offer's product", of.product_id))?;
+                    views.push(OrderLineView {
+                        offer_id: l.offer_id,
+                        product_id: p.id,
+                        product_name: p.name.clone(),
+                        producer_id: of.producer_id,
+                        producer_name: producers.get(&of.producer_id).cloned().unwrap_or_default(),
+                        pricing: pricing_of(p, of.price_cents)?,
+                        quantity: Quantity::from_milli(l.quantity_milli),
+                        unit_price: Money::from_cents(l.unit_price_cents),
+                        vat: vat_of(l.vat_basis_points)?,
+                        total: Money::ZERO,
+                    });
+                }
+                views.sort_by(|a, b| {
+                    (&a.producer_name, &a.product_name).cmp(&(&b.producer_name, &b.product_name))
+                });
+                let priced: Vec<PricedLine> = views
+                    .iter()
+                    .map(|v| PricedLine {
+                        offer_id: v.offer_id,
+                        quantity: v.quantity,
+                        unit_price: v.unit_price,
+                        vat: v.vat,
+                    })
+                    .collect();
+                let totals = basket_totals(&priced);
+                for (v, t) in views.iter_mut().zip(&totals.lines) {
+                    v.total = *t;
+                }
+                Ok(OrderView {
+                    id: o.id,
+                    cycle_id: o.cycle_id,
+                    account_id: o.account_id,
+                    consumer_name: consumers.get(&o.account_id).cloned().unwrap_or_default(),
+                    placed_by: o.placed_by,
+                    slot: slots
+                        .get(&o.slot_id)
+                        .cloned()
+                        .ok_or_else(|| corrupt("order's slot", o.slot_id))?,
+                    status: o.status,
+                    lines: views,
+                    totals,
+                    created_at: o.created_at,
+                    updated_at: o.updated_at,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn apply_stock_deltas(
+    tx: &DatabaseTransaction,
+    deltas: &BTreeMap<i64, i64>,
+    infos: &HashMap<i64, OfferInfo>,
+) -> Result<(), StoreError> {
+    let names: HashMap<i64, String> = infos
+        .iter()
+        .map(|(id, i)| (*id, i.product.name.clone()))
+        .collect();
+    apply_stock_deltas_named(tx, deltas, &names).await
+}
+
+/// Moves stock by `delta` (thousandths; positive reserves, negative releases) for each offer,
+/// in ascending offer id order. A reservation that does not fit fails the whole transaction.
+async fn apply_stock_deltas_named(
+    tx: &DatabaseTransaction,
+    deltas: &BTreeMap<i64, i64>,
+    names: &HashMap<i64, String>,
+) -> Result<(), StoreError> {
+    for (&offer_id, &delta) in deltas {
+        if delta > 0 {
+            let res = offer::Entity::update_many()
+                .col_expr(
+                    offer::Column::StockLeftMilli,
+                    Expr::col(offer::Column::StockLeftMilli).sub(delta),
+                )
+                .filter(offer::Column::Id.eq(offer_id))
+                .filter(offer::Column::StockLeftMilli.gte(delta))
+                .exec(tx)
+                .await?;
+            if res.rows_affected != 1 {
+                let left = offer::Entity::find_by_id(offer_id)
+                    .one(tx)
+                    .await?
+                    .map_or(0, |o| o.stock_left_milli);
+                return Err(StoreError::InsufficientStock {
+                    offer_id,
+                    product: names.get(&offer_id).cloned().unwrap_or_default(),
+                    requested: Quantity::from_milli(delta),
+                    available: Quantity::from_milli(left),
+                });
+            }
+        } else if delta < 0 {
+            // Released stock never exceeds what was put on sale (the producer may have
+            // withdrawn the offer meanwhile: then nothing comes back on sale).
+            offer::Entity::update_many()
+                .col_expr(
+                    offer::Column::StockLeftMilli,
+                    Expr::cust_with_exprs(
+                        "CASE WHEN $1 + $2 > $3 THEN $3 ELSE $1 + $2 END",
+                        [
+                            Expr::col(offer::Column::StockLeftMilli),
+                            Expr::val(-delta),
+                            Expr::col(offer::Column::StockTotalMilli),
+                        ],
+                    ),
+                )
+                .filter(offer::Column::Id.eq(offer_id))
+                .exec(tx)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Markets, with their pickup points, producers and cycles.
+
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+use store::{NewCycle, NewMarket, NewPickupPoint, NewProducer, NewSlot, Store};
+
+use super::{
+    BearerAuth, Tag,
+    dto::{
+        CycleDto, CycleSummaryDto, MarketDto, NewCycleRequest, NewMarketRequest,
+        NewPickupPointRequest, NewProducerRequest, PickupPointDto, ProducerDto,
+    },
+};
+use crate::ApiError;
+
+pub(crate) struct MarketsApi {
+    pub(crate) store: Store,
+}
+
+#[derive(ApiResponse)]
+enum MarketCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<MarketDto>),
+}
+
+#[derive(ApiResponse)]
+enum PickupPointCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<PickupPointDto>),
+}
+
+#[derive(ApiResponse)]
+enum ProducerCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<ProducerDto>),
+}
+
+#[derive(ApiResponse)]
+enum CycleCreated {
+    /// Created, as a draft: open it with `POST /cycles/{id}/open`.
+    #[oai(status = 201)]
+    Created(Json<CycleDto>),
+}
+
+pub(crate) fn new_slot(s: super::dto::NewSlotRequest) -> NewSlot {
+    NewSlot {
+        pickup_point_id: s.pickup_point_id,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+    }
+}
+
+#[OpenApi(tag = "Tag::Markets")]
+impl MarketsApi {
+    /// Every market.
+    #[oai(path = "/markets", method = "get", operation_id = "list_markets")]
+    async fn list_markets(&self) -> Result<Json<Vec<MarketDto>>, ApiError> {
+        Ok(Json(
+            self.store
+                .list_markets()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// Create a market (administrators).
+    #[oai(path = "/markets", method = "post", operation_id = "create_market")]
+    async fn create_market(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewMarketRequest>,
+    ) -> Result<MarketCreated, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let m = self
+            .store
+            .create_market(
+                &actor,
+                NewMarket {
+                    name: b.name,
+                    slug: b.slug,
+                    timezone: b.timezone.unwrap_or_else(|| "Europe/Paris".to_owned()),
+                    description: b.description,
+                    city: b.city,
+                    latitude: b.latitude,
+                    longitude: b.longitude,
+                },
+            )
+            .await?;
+        Ok(MarketCreated::Created(Json(m.into())))
+    }
+
+    /// One market.
+    #[oai(path = "/markets/:id", method = "get", operation_id = "get_market")]
+    async fn get_market(&self, id: Path<i64>) -> Result<Json<MarketDto>, ApiError> {
+        Ok(Json(self.store.market(id.0).await?.into()))
+    }
+
+    /// A market's pickup points.
+    #[oai(
+        path = "/markets/:id/pickup-points",
+        method = "get",
+        operation_id = "list_pickup_points"
+    )]
+    async fn list_pickup_points(
+        &self,
+        id: Path<i64>,
+    ) -> Result<Json<Vec<PickupPointDto>>, ApiError> {
+        Ok(Json(
+            self.store
+                .list_pickup_points(id.0)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// Add a pickup point (the market's coordinators).
+    #[oai(
+        path = "/markets/:id/pickup-points",
+        method = "post",
+        operation_id = "create_pickup_point"
+    )]
+    async fn create_pickup_point(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<NewPickupPointRequest>,
+    ) -> Result<PickupPointCreated, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let p = self
+            .store
+            .create_pickup_point(
+                &actor,
+                id.0,
+                NewPickupPoint {
+                    name: b.name,
+                    address: b.address,
+                    postal_code: b.postal_code,
+                    city: b.city,
+                    latitude: b.latitude,
+                    longitude: b.longitude,
+                    host_kind: b.host_kind,
+                    host_name: b.host_name,
+                    access_notes: b.access_notes,
+                },
+            )
+            .await?;
+        Ok(PickupPointCreated::Created(Json(p.into())))
+    }
+
+    /// The producers selling through a market.
+    #[oai(
+        path = "/markets/:id/producers",
+        method = "get",
+        operation_id = "list_producers"
+    )]
+    async fn list_producers(&self, id: Path<i64>) -> Result<Json<Vec<ProducerDto>>, ApiError> {
+        Ok(Json(
+            self.store
+                .list_producers(id.0)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// Add a producer to a market (the market's coordinators).
+    #[oai(
+        path = "/markets/:id/producers",
+        method = "post",
+        operation_id = "create_producer"
+    )]
+    async fn create_producer(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<NewProducerRequest>,
+    ) -> Result<ProducerCreated, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let p = self
+            .store
+            .create_producer(
+                &actor,
+                id.0,
+                NewProducer {
+                    name: b.name,
+                    farmer_name: b.farmer_name,
+                    description: b.description,
+                    address: b.address,
+                    postal_code: b.postal_code,
+                    city: b.city,
+                    latitude: b.latitude,
+                    longitude: b.longitude,
+                    phone: b.phone,
+                    email: b.email,
+                    website: b.website,
+                    social: b.social,
+                },
+            )
+            .await?;
+        Ok(ProducerCreated::Created(Json(p.into())))
+    }
+
+    /// A market's order cycles, newest first.
+    #[oai(
+        path = "/markets/:id/cycles",
+        method = "get",
+        operation_id = "list_cycles"
+    )]
+    async fn list_cycles(&self, id: Path<i64>) -> Result<Json<Vec<CycleSummaryDto>>, ApiError> {
+        Ok(Json(
+            self.store
+                .list_cycles(id.0)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
+    }
+
+    /// Create an order cycle with its distribution slots (the market's coordinators).
+    #[oai(
+        path = "/markets/:id/cycles",
+        method = "post",
+        operation_id = "create_cycle"
+    )]
+    async fn create_cycle(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<NewCycleRequest>,
+    ) -> Result<CycleCreated, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let c = self
+            .store
+            .create_cycle(
+                &actor,
+                id.0,
+                NewCycle {
+                    name: b.name,
+                    opens_at: b.opens_at,
+                    closes_at: b.closes_at,
+                    slots: b.slots.into_iter().map(new_slot).collect(),
+                },
+            )
+            .await?;
+        Ok(CycleCreated::Created(Json(c.into())))
+    }
+}

@@ -1,0 +1,122 @@
+//! The JSON API, one `#[OpenApi]` struct per resource, combined into one service.
+
+mod auth;
+mod catalogue;
+mod cycles;
+mod dto;
+mod markets;
+mod orders;
+
+use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
+use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
+use rust_decimal::Decimal;
+use store::{Actor, NewProduct, Store};
+
+use crate::ApiError;
+
+/// How operations are grouped in the docs.
+#[derive(Tags)]
+pub(crate) enum Tag {
+    /// Tokens and accounts.
+    Auth,
+    /// Markets, their pickup points, producers and cycles.
+    Markets,
+    /// Producers and their catalogues.
+    Producers,
+    /// Order cycles, their slots and offers.
+    Cycles,
+    /// Baskets.
+    Orders,
+}
+
+/// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer")]
+pub(crate) struct BearerAuth(Bearer);
+
+impl BearerAuth {
+    /// The account behind the token, or 401.
+    pub(crate) async fn actor(&self, store: &Store) -> Result<Actor, ApiError> {
+        Ok(store.authenticate(&self.0.token).await?)
+    }
+}
+
+/// The whole API, served under `/api/v1`.
+pub(crate) fn openapi_service(
+    store: Store,
+) -> OpenApiService<
+    (
+        auth::AuthApi,
+        markets::MarketsApi,
+        catalogue::ProducersApi,
+        cycles::CyclesApi,
+        orders::OrdersApi,
+    ),
+    (),
+> {
+    OpenApiService::new(
+        (
+            auth::AuthApi { store: store.clone() },
+            markets::MarketsApi { store: store.clone() },
+            catalogue::ProducersApi { store: store.clone() },
+            cycles::CyclesApi { store: store.clone() },
+            orders::OrdersApi { store },
+        ),
+        "Halle",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Pre-order market hall for local food: markets, producers, order cycles, offers and baskets.")
+    .server("/api/v1")
+}
+
+pub(crate) fn quantity(field: &str, d: Decimal) -> Result<Quantity, ApiError> {
+    Quantity::new(d)
+        .map_err(|e| ApiError::unprocessable("invalid_quantity", format!("{field}: {e}")))
+}
+
+pub(crate) fn price(field: &str, d: Decimal) -> Result<Money, ApiError> {
+    Money::from_decimal(d)
+        .map_err(|e| ApiError::unprocessable("invalid_price", format!("{field}: {e}")))
+}
+
+/// Reads a product request into the store's terms, with a 422 for each bad field.
+pub(crate) fn new_product(r: dto::ProductRequest) -> Result<NewProduct, ApiError> {
+    let unit: Unit = r.unit.parse().map_err(|_| {
+        ApiError::unprocessable(
+            "invalid_unit",
+            format!(
+                "unit must be one of {}",
+                Unit::ALL.map(|u| u.as_str()).join(", ")
+            ),
+        )
+    })?;
+    let vat = VatRate::parse(r.vat_rate)
+        .map_err(|e| ApiError::unprocessable("invalid_vat_rate", e.to_string()))?;
+    let variable_weight = match (r.variable_weight, r.estimated_weight_kg) {
+        (true, Some(w)) => Some(quantity("estimated_weight_kg", w)?),
+        (true, None) => {
+            return Err(ApiError::unprocessable(
+                "invalid_product",
+                "a variable-weight product needs estimated_weight_kg",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_product",
+                "estimated_weight_kg is only for variable-weight products",
+            ));
+        }
+        (false, None) => None,
+    };
+    Ok(NewProduct {
+        name: r.name,
+        description: r.description,
+        pricing: ProductPricing {
+            unit,
+            price: price("price", r.price)?,
+            vat,
+            variable_weight,
+        },
+        step: r.step.map(|s| quantity("step", s)).transpose()?,
+    })
+}

@@ -1,0 +1,23 @@
+//! Halle's database schema as sea-orm migrations.
+//!
+//! One file per change, named `mYYYYMMDD_HHMMSS_<what>.rs`; a migration is never edited once it
+//! has landed on main: a change to the schema is a new migration. The `halle migrate` command
+//! and the test harness both run this same [`Migrator`], so tests exercise the real schema.
+//!
+//! Money is stored as whole cents (`BIGINT`), quantities as thousandths of their unit
+//! (`BIGINT`, "milli") and VAT rates as basis points: sea-orm maps `Decimal` to a floating-point
+//! `REAL` on SQLite, which would lose cents, so no amount or quantity is ever a `Decimal` column.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_core_market;
+
+/// Runs every migration of Halle, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_core_market::Migration)]
+    }
+}
