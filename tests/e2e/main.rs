@@ -1,1 +1,18 @@
+//! End-to-end tests: a real Halle server on a random port, a real database, an HTTP client.
+//! Every test runs twice, on SQLite and on PostgreSQL (see `helpers::both!`).
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test that cannot set itself up should stop right there, loudly"
+)]
+
+mod helpers;
+
+mod bad_input;
+mod cycle_flow;
+mod demo;
+mod idempotency;
+mod isolation;
+mod race;
+mod spec;

@@ -207,12 +207,13 @@ impl Store {
         .await
     }
 
-    /// Inserts an account whose password is already hashed (the demo loader reuses one hash).
+    /// Inserts an account whose password is already hashed by [`hash_password`]: bulk loaders
+    /// (the demo, test fixtures, benchmarks) hash a shared password once instead of per account.
     #[expect(
         clippy::too_many_arguments,
         reason = "a row's worth of columns, all named at the call"
     )]
-    pub(crate) async fn insert_account_with_hash(
+    pub async fn insert_account_with_hash(
         &self,
         email: &str,
         password_hash: String,

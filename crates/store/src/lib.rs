@@ -21,7 +21,7 @@ mod error;
 pub mod fixtures;
 mod orders;
 
-pub use auth::{Actor, NewAccount, Role, TokenGrant};
+pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
     ProducerView, ProductUpdate, ProductView,

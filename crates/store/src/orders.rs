@@ -686,14 +686,14 @@ async fn apply_stock_deltas_named(
             offer::Entity::update_many()
                 .col_expr(
                     offer::Column::StockLeftMilli,
-                    Expr::cust_with_exprs(
-                        "CASE WHEN $1 + $2 > $3 THEN $3 ELSE $1 + $2 END",
-                        [
-                            Expr::col(offer::Column::StockLeftMilli),
-                            Expr::val(-delta),
-                            Expr::col(offer::Column::StockTotalMilli),
-                        ],
-                    ),
+                    Expr::case(
+                        Expr::col(offer::Column::StockLeftMilli)
+                            .add(-delta)
+                            .gt(Expr::col(offer::Column::StockTotalMilli)),
+                        Expr::col(offer::Column::StockTotalMilli),
+                    )
+                    .finally(Expr::col(offer::Column::StockLeftMilli).add(-delta))
+                    .into(),
                 )
                 .filter(offer::Column::Id.eq(offer_id))
                 .exec(tx)

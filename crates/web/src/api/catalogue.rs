@@ -22,7 +22,10 @@ enum ProductCreated {
 }
 
 #[derive(ApiResponse)]
-#[expect(clippy::large_enum_variant, reason = "built once per request and returned at once")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per request and returned at once"
+)]
 enum ProductDeleted {
     /// Deleted: it had never been offered.
     #[oai(status = 204)]
