@@ -1,10 +1,12 @@
 //! Markets, producers, their products, and pickup points.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::Utc;
 use domain::{Money, ProductPricing, Quantity, Unit, VatRate, default_step, validate_step};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::{
@@ -230,6 +232,36 @@ pub(crate) fn pricing_of(
             .filter(|_| p.variable_weight)
             .map(Quantity::from_milli),
     })
+}
+
+/// Products by id, in one query.
+pub(crate) async fn products_by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, product::Model>, StoreError> {
+    let ids: HashSet<i64> = ids.into_iter().collect();
+    Ok(product::Entity::find()
+        .filter(product::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+/// Producers' names by id, in one query.
+pub(crate) async fn producer_names(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, StoreError> {
+    let ids: HashSet<i64> = ids.into_iter().collect();
+    Ok(producer::Entity::find()
+        .filter(producer::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
 }
 
 pub(crate) fn product_view(p: product::Model) -> Result<ProductView, StoreError> {

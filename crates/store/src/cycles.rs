@@ -16,8 +16,8 @@ use sea_orm::{
 
 use crate::{
     Actor, Role, Store, StoreError,
-    catalogue::{corrupt, pricing_of},
-    entities::{distribution_slot, offer, order_cycle, pickup_point, producer, product},
+    catalogue::{corrupt, pricing_of, producer_names, products_by_id},
+    entities::{distribution_slot, offer, order_cycle, pickup_point, product},
 };
 
 /// A cycle without its slots and offers, for lists.
@@ -223,22 +223,8 @@ pub(crate) async fn load_offers(
     db: &impl ConnectionTrait,
     offers: Vec<offer::Model>,
 ) -> Result<Vec<OfferView>, StoreError> {
-    let product_ids: HashSet<i64> = offers.iter().map(|o| o.product_id).collect();
-    let products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(product_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let producer_ids: HashSet<i64> = offers.iter().map(|o| o.producer_id).collect();
-    let producers: HashMap<i64, String> = producer::Entity::find()
-        .filter(producer::Column::Id.is_in(producer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let products = products_by_id(db, offers.iter().map(|o| o.product_id)).await?;
+    let producers = producer_names(db, offers.iter().map(|o| o.producer_id)).await?;
     let mut views = offers
         .into_iter()
         .map(|o| {
@@ -487,13 +473,7 @@ impl Store {
                 ));
             }
         }
-        let products: HashMap<i64, product::Model> = product::Entity::find()
-            .filter(product::Column::Id.is_in(seen.iter().copied()))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+        let products = products_by_id(self.db(), seen.iter().copied()).await?;
         for i in &inputs {
             let p = products
                 .get(&i.product_id)

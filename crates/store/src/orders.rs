@@ -23,11 +23,9 @@ use sea_orm::{
 
 use crate::{
     Actor, Role, SlotView, Store, StoreError,
-    catalogue::{corrupt, pricing_of, vat_of},
+    catalogue::{corrupt, pricing_of, producer_names, products_by_id, vat_of},
     cycles::{check_accepts_orders, load_slots},
-    entities::{
-        account, distribution_slot, idempotency_key, offer, order, order_line, producer, product,
-    },
+    entities::{account, distribution_slot, idempotency_key, offer, order, order_line, product},
 };
 
 const PLACED: &str = "placed";
@@ -159,14 +157,7 @@ impl Store {
             .filter(offer::Column::CycleId.eq(cycle_id))
             .all(tx)
             .await?;
-        let product_ids: HashSet<i64> = offers.iter().map(|o| o.product_id).collect();
-        let mut products: HashMap<i64, product::Model> = product::Entity::find()
-            .filter(product::Column::Id.is_in(product_ids))
-            .all(tx)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+        let mut products = products_by_id(tx, offers.iter().map(|o| o.product_id)).await?;
         let mut infos = HashMap::new();
         for o in offers {
             let p = products
@@ -538,22 +529,8 @@ impl Store {
             .into_iter()
             .map(|o| (o.id, o))
             .collect();
-        let product_ids: HashSet<i64> = offers.values().map(|o| o.product_id).collect();
-        let products: HashMap<i64, product::Model> = product::Entity::find()
-            .filter(product::Column::Id.is_in(product_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-        let producer_ids: HashSet<i64> = offers.values().map(|o| o.producer_id).collect();
-        let producers: HashMap<i64, String> = producer::Entity::find()
-            .filter(producer::Column::Id.is_in(producer_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
+        let products = products_by_id(db, offers.values().map(|o| o.product_id)).await?;
+        let producers = producer_names(db, offers.values().map(|o| o.producer_id)).await?;
         let account_ids: HashSet<i64> = orders.iter().map(|o| o.account_id).collect();
         let consumers: HashMap<i64, String> = account::Entity::find()
             .filter(account::Column::Id.is_in(account_ids))
