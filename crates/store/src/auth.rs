@@ -1,5 +1,7 @@
 //! Accounts, roles, password hashing (argon2) and bearer tokens.
 
+use std::collections::HashMap;
+
 use argon2::{
     Argon2,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
@@ -15,6 +17,40 @@ use crate::{
 
 /// How long a bearer token from `POST /api/v1/auth/token` stays valid.
 const TOKEN_LIFETIME_DAYS: i64 = 30;
+
+/// How long a token's account is trusted from memory before the database is asked again: a
+/// changed role or a removed account takes effect within this delay on every node.
+const TOKEN_CACHE_SECONDS: u64 = 30;
+
+/// Past this many cached tokens, the cache starts afresh (a crude bound, enough for one node).
+const TOKEN_CACHE_MAX: usize = 100_000;
+
+/// A token's account, when the token expires, and when the database last vouched for it.
+type CachedToken = (Actor, DateTime<Utc>, std::time::Instant);
+
+/// Bearer tokens recently checked against the database, by SHA-256.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: std::sync::RwLock<HashMap<String, CachedToken>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<Actor> {
+        let entries = self.entries.read().ok()?;
+        let (actor, expires_at, cached_at) = entries.get(hash)?;
+        (*expires_at > now && cached_at.elapsed().as_secs() < TOKEN_CACHE_SECONDS)
+            .then(|| actor.clone())
+    }
+
+    fn put(&self, hash: String, actor: Actor, expires_at: DateTime<Utc>) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= TOKEN_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (actor, expires_at, std::time::Instant::now()));
+        }
+    }
+}
 
 /// What an account may do. Stored as its lowercase name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -281,18 +317,25 @@ impl Store {
 
     /// Finds who a bearer token belongs to.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, StoreError> {
+        let hash = token_hash(token);
+        let now = Utc::now();
+        if let Some(actor) = self.tokens.get(&hash, now) {
+            return Ok(actor);
+        }
         let unauthenticated =
             || StoreError::Unauthenticated("missing, unknown or expired token".into());
-        let t = api_token::Entity::find_by_id(token_hash(token))
+        let t = api_token::Entity::find_by_id(hash.clone())
             .one(self.db())
             .await?
-            .filter(|t| t.expires_at > Utc::now())
+            .filter(|t| t.expires_at > now)
             .ok_or_else(unauthenticated)?;
         let a = account::Entity::find_by_id(t.account_id)
             .one(self.db())
             .await?
             .ok_or_else(unauthenticated)?;
-        Actor::from_model(a)
+        let actor = Actor::from_model(a)?;
+        self.tokens.put(hash, actor.clone(), t.expires_at);
+        Ok(actor)
     }
 
     /// Loads an account as an actor.

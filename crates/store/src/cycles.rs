@@ -204,18 +204,23 @@ pub(crate) async fn load_slots(
             let p = points
                 .get(&s.pickup_point_id)
                 .ok_or_else(|| corrupt("slot's pickup point", s.pickup_point_id))?;
-            Ok(SlotView {
-                id: s.id,
-                cycle_id: s.cycle_id,
-                pickup_point_id: s.pickup_point_id,
-                pickup_point_name: p.name.clone(),
-                pickup_point_address: format!("{}, {} {}", p.address, p.postal_code, p.city),
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                cancelled: s.cancelled,
-            })
+            Ok(slot_view(s, p))
         })
         .collect()
+}
+
+/// A slot row and its pickup point as a view.
+pub(crate) fn slot_view(s: distribution_slot::Model, p: &pickup_point::Model) -> SlotView {
+    SlotView {
+        id: s.id,
+        cycle_id: s.cycle_id,
+        pickup_point_id: s.pickup_point_id,
+        pickup_point_name: p.name.clone(),
+        pickup_point_address: format!("{}, {} {}", p.address, p.postal_code, p.city),
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        cancelled: s.cancelled,
+    }
 }
 
 /// Turns offer rows into views, loading their products and producers in two queries.

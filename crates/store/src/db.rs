@@ -30,6 +30,10 @@ pub struct Store {
     /// SQLite allows one writer at a time. Queueing writers here, in the process, is fair and
     /// cheap; leaving it to SQLite's busy handler means polling and sleeping under load.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Recently seen bearer tokens, so that a busy client does not cost two queries a request.
+    pub(crate) tokens: Arc<crate::auth::TokenCache>,
+    /// The group-commit writer of new orders (see `order_batch`).
+    pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
 }
 
 /// A write transaction, holding the SQLite write gate (if any) until it is dropped.
@@ -80,11 +84,23 @@ impl Store {
                 }
             }
         }
+        // The order writer gets a connection of its own: queued behind the readers of a busy
+        // pool, every batch would wait for them.
+        let mut writer_opts = opts.clone();
+        writer_opts.max_connections(1).min_connections(1);
         let db = Database::connect(opts).await?;
+        let writer_db = Database::connect(writer_opts).await?;
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let writer = Arc::new(crate::order_batch::OrderWriter::start(
+            writer_db,
+            write_gate.clone(),
+        ));
         Ok(Self {
             db,
             backend,
-            write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            write_gate,
+            tokens: Arc::default(),
+            writer,
         })
     }
 

@@ -19,6 +19,7 @@ mod db;
 pub mod entities;
 mod error;
 pub mod fixtures;
+mod order_batch;
 mod orders;
 
 pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};

@@ -14,21 +14,24 @@ use domain::{
     basket_totals, validate_order_quantity, validate_requested_lines,
 };
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, SqlErr, Statement,
     sea_query::{Expr, ExprTrait},
 };
 
 use crate::{
     Actor, Role, SlotView, Store, StoreError,
     catalogue::{corrupt, pricing_of, producer_names, products_by_id, vat_of},
-    cycles::{check_accepts_orders, load_slots},
-    entities::{account, distribution_slot, idempotency_key, offer, order, order_line, product},
+    cycles::{check_accepts_orders, load_slots, slot_view},
+    entities::{
+        account, distribution_slot, idempotency_key, offer, order, order_cycle, order_line,
+        pickup_point, product,
+    },
+    order_batch::Written,
 };
 
-const PLACED: &str = "placed";
+pub(crate) const PLACED: &str = "placed";
 const CANCELLED: &str = "cancelled";
 
 /// What a consumer asks for: a slot and exact quantities of offers.
@@ -44,8 +47,8 @@ pub struct OrderRequest {
 /// return the first answer instead of placing a second order.
 #[derive(Clone, Debug)]
 pub struct IdempotencyKey {
-    key: String,
-    request_hash: String,
+    pub(crate) key: String,
+    pub(crate) request_hash: String,
 }
 
 impl IdempotencyKey {
@@ -134,8 +137,129 @@ pub struct OrderView {
 
 /// An offer row with its product, as the order use cases need them.
 struct OfferInfo {
+    offer: offer::Model,
     product: product::Model,
     pricing: ProductPricing,
+    producer_name: String,
+}
+
+/// `alias.col AS alias_col, ...` for every column of an entity, to read it back with
+/// `Model::from_query_result(row, "alias_")` from a hand-written join.
+fn columns<E: EntityTrait>(alias: &str) -> String {
+    E::Column::iter()
+        .map(|c| format!("{alias}.{0} AS {alias}_{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Turns `?` placeholders into PostgreSQL's `$1, $2, ...` (SQLite takes `?` as it is).
+pub(crate) fn numbered(backend: DbBackend, sql: &str) -> String {
+    if backend != DbBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// An order checked and priced, ready to write, with what its view needs.
+pub(crate) struct Prepared {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) cycle_id: i64,
+    pub(crate) consumer_id: i64,
+    consumer_name: String,
+    pub(crate) placed_by: i64,
+    pub(crate) slot: SlotView,
+    /// By ascending offer id: the order stock is locked in.
+    pub(crate) lines: Vec<NewLine>,
+}
+
+pub(crate) struct NewLine {
+    pub(crate) offer_id: i64,
+    pub(crate) quantity_milli: i64,
+    pub(crate) unit_price_cents: i64,
+    pub(crate) vat_basis_points: i32,
+    pub(crate) product_name: String,
+    product_id: i64,
+    producer_id: i64,
+    producer_name: String,
+    pricing: ProductPricing,
+}
+
+impl Prepared {
+    /// The view of the order just written, from what was read to write it: no second trip.
+    fn view(self, order_id: i64) -> Result<OrderView, StoreError> {
+        let mut lines = self
+            .lines
+            .into_iter()
+            .map(|l| {
+                Ok(OrderLineView {
+                    offer_id: l.offer_id,
+                    product_id: l.product_id,
+                    product_name: l.product_name,
+                    producer_id: l.producer_id,
+                    producer_name: l.producer_name,
+                    pricing: l.pricing,
+                    quantity: Quantity::from_milli(l.quantity_milli),
+                    unit_price: Money::from_cents(l.unit_price_cents),
+                    vat: vat_of(l.vat_basis_points)?,
+                    total: Money::ZERO,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let totals = price_lines(&mut lines);
+        Ok(OrderView {
+            id: order_id,
+            cycle_id: self.cycle_id,
+            account_id: self.consumer_id,
+            consumer_name: self.consumer_name,
+            placed_by: self.placed_by,
+            slot: self.slot,
+            status: PLACED.to_owned(),
+            lines,
+            totals,
+            created_at: self.now,
+            updated_at: self.now,
+        })
+    }
+}
+
+/// Sorts a basket's lines for display and fills in their totals, through the one totals
+/// function of the domain.
+fn price_lines(lines: &mut [OrderLineView]) -> BasketTotals {
+    lines.sort_by(|a, b| {
+        (&a.producer_name, &a.product_name, a.offer_id).cmp(&(
+            &b.producer_name,
+            &b.product_name,
+            b.offer_id,
+        ))
+    });
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .map(|v| PricedLine {
+            offer_id: v.offer_id,
+            quantity: v.quantity,
+            unit_price: v.unit_price,
+            vat: v.vat,
+        })
+        .collect();
+    let totals = basket_totals(&priced);
+    for (v, t) in lines.iter_mut().zip(&totals.lines) {
+        v.total = *t;
+    }
+    totals
+}
+
+fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
@@ -143,32 +267,45 @@ fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
 }
 
 impl Store {
-    /// Loads and validates the offers a basket asks for: they must belong to the cycle, and each
-    /// quantity must fit its product's unit and step.
+    /// Loads and validates the offers a basket asks for, with their products and producers'
+    /// names, in one query: they must belong to the cycle, and each quantity must fit its
+    /// product's unit and step.
     async fn offers_for(
         &self,
-        tx: &DatabaseTransaction,
+        db: &impl ConnectionTrait,
         cycle_id: i64,
         lines: &[RequestedLine],
     ) -> Result<HashMap<i64, OfferInfo>, StoreError> {
-        let ids: Vec<i64> = lines.iter().map(|l| l.offer_id).collect();
-        let offers = offer::Entity::find()
-            .filter(offer::Column::Id.is_in(ids.clone()))
-            .filter(offer::Column::CycleId.eq(cycle_id))
-            .all(tx)
+        let backend = db.get_database_backend();
+        let marks = vec!["?"; lines.len()].join(", ");
+        let sql = numbered(
+            backend,
+            &format!(
+                "SELECT {}, {}, pr.name AS producer_name FROM offers o \
+                 JOIN products p ON p.id = o.product_id JOIN producers pr ON pr.id = o.producer_id \
+                 WHERE o.cycle_id = ? AND o.id IN ({marks})",
+                columns::<offer::Entity>("o"),
+                columns::<product::Entity>("p"),
+            ),
+        );
+        let mut values: Vec<sea_orm::Value> = vec![cycle_id.into()];
+        values.extend(lines.iter().map(|l| sea_orm::Value::from(l.offer_id)));
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
-        let mut products = products_by_id(tx, offers.iter().map(|o| o.product_id)).await?;
         let mut infos = HashMap::new();
-        for o in offers {
-            let p = products
-                .remove(&o.product_id)
-                .ok_or_else(|| corrupt("offer's product", o.product_id))?;
+        for row in rows {
+            let o = offer::Model::from_query_result(&row, "o_")?;
+            let p = product::Model::from_query_result(&row, "p_")?;
+            let producer_name: String = row.try_get("", "producer_name")?;
             let pricing = pricing_of(&p, o.price_cents)?;
             infos.insert(
                 o.id,
                 OfferInfo {
+                    offer: o,
                     product: p,
                     pricing,
+                    producer_name,
                 },
             );
         }
@@ -191,22 +328,113 @@ impl Store {
         Ok(infos)
     }
 
-    async fn open_slot(
+    /// The cycle, and the slot if it is one of the cycle's distributions still taking baskets,
+    /// with its pickup point, in one query. A closed cycle is said before an unknown slot.
+    async fn cycle_and_slot(
         &self,
-        tx: &DatabaseTransaction,
+        db: &impl ConnectionTrait,
         cycle_id: i64,
         slot_id: i64,
-    ) -> Result<distribution_slot::Model, StoreError> {
-        distribution_slot::Entity::find_by_id(slot_id)
-            .one(tx)
-            .await?
-            .filter(|s| s.cycle_id == cycle_id && !s.cancelled)
-            .ok_or_else(|| {
-                StoreError::invalid(
-                    "unknown_slot",
-                    format!("slot {slot_id} is not a distribution of this cycle"),
-                )
-            })
+        now: DateTime<Utc>,
+    ) -> Result<(order_cycle::Model, SlotView), StoreError> {
+        let backend = db.get_database_backend();
+        let sql = numbered(
+            backend,
+            &format!(
+                "SELECT {}, {}, {} FROM distribution_slots s \
+                 JOIN order_cycles c ON c.id = s.cycle_id JOIN pickup_points p ON p.id = s.pickup_point_id \
+                 WHERE s.id = ? AND s.cycle_id = ?",
+                columns::<distribution_slot::Entity>("s"),
+                columns::<order_cycle::Entity>("c"),
+                columns::<pickup_point::Entity>("p"),
+            ),
+        );
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [slot_id.into(), cycle_id.into()],
+            ))
+            .await?;
+        let unknown = || {
+            StoreError::invalid(
+                "unknown_slot",
+                format!("slot {slot_id} is not a distribution of this cycle"),
+            )
+        };
+        let Some(row) = row else {
+            let c = self.cycle_row(db, cycle_id).await?;
+            check_accepts_orders(&c, now)?;
+            return Err(unknown());
+        };
+        let s = distribution_slot::Model::from_query_result(&row, "s_")?;
+        let c = order_cycle::Model::from_query_result(&row, "c_")?;
+        let p = pickup_point::Model::from_query_result(&row, "p_")?;
+        check_accepts_orders(&c, now)?;
+        if s.cancelled {
+            return Err(unknown());
+        }
+        Ok((c, slot_view(s, &p)))
+    }
+
+    /// Reads and checks everything an order needs before anything is written: the cycle takes
+    /// orders, the consumer (a mediator may order for someone), the slot, the offers and their
+    /// quantities. Four queries, whatever the basket.
+    async fn prepare_order(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        cycle_id: i64,
+        on_behalf_of: Option<i64>,
+        request: &OrderRequest,
+    ) -> Result<Prepared, StoreError> {
+        let now = Utc::now();
+        let (c, slot) = self
+            .cycle_and_slot(db, cycle_id, request.slot_id, now)
+            .await?;
+        let (consumer_id, consumer_name) = match on_behalf_of {
+            Some(id) if id != actor.account_id => {
+                if !on_behalf_allowed(actor, c.market_id) {
+                    return Err(StoreError::forbidden(
+                        "only this market's coordinators can order for someone else",
+                    ));
+                }
+                let a = account::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("account", id))?;
+                (a.id, a.name)
+            }
+            _ => (actor.account_id, actor.name.clone()),
+        };
+        let mut infos = self.offers_for(db, cycle_id, &request.lines).await?;
+        let mut lines = Vec::with_capacity(request.lines.len());
+        for l in &request.lines {
+            let info = infos
+                .remove(&l.offer_id)
+                .ok_or_else(|| corrupt("offer", l.offer_id))?;
+            lines.push(NewLine {
+                offer_id: l.offer_id,
+                quantity_milli: l.quantity.milli(),
+                unit_price_cents: info.pricing.unit_price().cents(),
+                vat_basis_points: info.product.vat_basis_points,
+                product_id: info.product.id,
+                producer_id: info.offer.producer_id,
+                producer_name: info.producer_name,
+                product_name: info.product.name,
+                pricing: info.pricing,
+            });
+        }
+        lines.sort_by_key(|l| l.offer_id);
+        Ok(Prepared {
+            now,
+            cycle_id,
+            consumer_id,
+            consumer_name,
+            placed_by: actor.account_id,
+            slot,
+            lines,
+        })
     }
 
     /// Places an order for the actor, or for `on_behalf_of` when the actor coordinates the
@@ -225,94 +453,34 @@ impl Store {
         {
             return Ok(replay);
         }
-        let w = self.write().await?;
-        let now = Utc::now();
-        let c = self.cycle_row(&w.tx, cycle_id).await?;
-        let consumer_id = match on_behalf_of {
-            Some(id) if id != actor.account_id => {
-                if !on_behalf_allowed(actor, c.market_id) {
-                    return Err(StoreError::forbidden(
-                        "only this market's coordinators can order for someone else",
-                    ));
-                }
-                account::Entity::find_by_id(id)
-                    .one(&w.tx)
-                    .await?
-                    .ok_or_else(|| StoreError::not_found("account", id))?;
-                id
+        let prepared = self
+            .prepare_order(self.db(), actor, cycle_id, on_behalf_of, &request)
+            .await?;
+        let (prepared, written) = match self.writer.write(prepared, idempotency.clone()).await {
+            Ok((prepared, written)) => (Some(prepared), written),
+            // Another node placed the same key between our look-up and our commit.
+            Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
+                (None, Written::DuplicateKey)
             }
-            _ => actor.account_id,
+            Err(e) => return Err(e),
         };
-        check_accepts_orders(&c, now)?;
-        let slot = self.open_slot(&w.tx, cycle_id, request.slot_id).await?;
-        let infos = self.offers_for(&w.tx, cycle_id, &request.lines).await?;
-
-        let o = order::ActiveModel {
-            cycle_id: Set(cycle_id),
-            account_id: Set(consumer_id),
-            slot_id: Set(slot.id),
-            placed_by: Set(actor.account_id),
-            status: Set(PLACED.to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&w.tx)
-        .await?;
-        let rows: Vec<order_line::ActiveModel> = request
-            .lines
-            .iter()
-            .map(|l| {
-                let info = &infos[&l.offer_id];
-                order_line::ActiveModel {
-                    order_id: Set(o.id),
-                    offer_id: Set(l.offer_id),
-                    quantity_milli: Set(l.quantity.milli()),
-                    unit_price_cents: Set(info.pricing.unit_price().cents()),
-                    vat_basis_points: Set(info.product.vat_basis_points),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        order_line::Entity::insert_many(rows).exec(&w.tx).await?;
-        let deltas: BTreeMap<i64, i64> = request
-            .lines
-            .iter()
-            .map(|l| (l.offer_id, l.quantity.milli()))
-            .collect();
-        apply_stock_deltas(&w.tx, &deltas, &infos).await?;
-
-        if let Some(idem) = &idempotency {
-            let saved = idempotency_key::ActiveModel {
-                account_id: Set(actor.account_id),
-                key: Set(idem.key.clone()),
-                request_hash: Set(idem.request_hash.clone()),
-                order_id: Set(o.id),
-                created_at: Set(now),
+        let order_id = match (prepared.as_ref(), written) {
+            (Some(_), Written::Placed(id)) => id,
+            _ => {
+                // The same request was placed concurrently and won: answer with its order.
+                let idem = idempotency
+                    .as_ref()
+                    .ok_or_else(|| corrupt("idempotency key", cycle_id))?;
+                return self.replay(actor, idem).await?.ok_or_else(|| {
+                    StoreError::conflict(
+                        "idempotency_conflict",
+                        "a request with this key is in progress",
+                    )
+                });
             }
-            .insert(&w.tx)
-            .await;
-            if let Err(e) = saved {
-                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-                    // The same request is being placed concurrently and won: answer with its order.
-                    drop(w);
-                    return self.replay(actor, idem).await?.ok_or_else(|| {
-                        StoreError::conflict(
-                            "idempotency_conflict",
-                            "a request with this key is in progress",
-                        )
-                    });
-                }
-                return Err(e.into());
-            }
-        }
-        w.tx.commit().await?;
-        let view = self
-            .order_views(vec![o])
-            .await?
-            .pop()
-            .ok_or_else(|| corrupt("order", cycle_id))?;
-        Ok(Placed::Created(view))
+        };
+        let prepared = prepared.ok_or_else(|| corrupt("prepared order", order_id))?;
+        Ok(Placed::Created(prepared.view(order_id)?))
     }
 
     async fn replay(
@@ -403,9 +571,9 @@ impl Store {
         let w = self.write().await?;
         let now = Utc::now();
         let o = self.visible_order(&w.tx, actor, id).await?;
-        let c = self.cycle_row(&w.tx, o.cycle_id).await?;
-        check_accepts_orders(&c, now)?;
-        let slot = self.open_slot(&w.tx, o.cycle_id, request.slot_id).await?;
+        let (_, slot) = self
+            .cycle_and_slot(&w.tx, o.cycle_id, request.slot_id, now)
+            .await?;
         // Touch the order first: this takes its row lock, so two edits of one basket queue up.
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))
@@ -433,6 +601,15 @@ impl Store {
             *deltas.entry(l.offer_id).or_default() += l.quantity.milli();
         }
         deltas.retain(|_, d| *d != 0);
+        // Stock before lines, as in place_order.
+        let mut names: HashMap<i64, String> = infos
+            .iter()
+            .map(|(id, i)| (*id, i.product.name.clone()))
+            .collect();
+        for l in &old {
+            names.entry(l.offer_id).or_default();
+        }
+        apply_stock_deltas_named(&w.tx, &deltas, &names).await?;
         let kept: HashMap<i64, &order_line::Model> = old.iter().map(|l| (l.offer_id, l)).collect();
         order_line::Entity::delete_many()
             .filter(order_line::Column::OrderId.eq(id))
@@ -461,14 +638,6 @@ impl Store {
             })
             .collect();
         order_line::Entity::insert_many(rows).exec(&w.tx).await?;
-        let mut names: HashMap<i64, String> = infos
-            .iter()
-            .map(|(id, i)| (*id, i.product.name.clone()))
-            .collect();
-        for l in &old {
-            names.entry(l.offer_id).or_default();
-        }
-        apply_stock_deltas_named(&w.tx, &deltas, &names).await?;
         w.tx.commit().await?;
         self.order(actor, id).await
     }
@@ -578,22 +747,7 @@ impl Store {
                         total: Money::ZERO,
                     });
                 }
-                views.sort_by(|a, b| {
-                    (&a.producer_name, &a.product_name).cmp(&(&b.producer_name, &b.product_name))
-                });
-                let priced: Vec<PricedLine> = views
-                    .iter()
-                    .map(|v| PricedLine {
-                        offer_id: v.offer_id,
-                        quantity: v.quantity,
-                        unit_price: v.unit_price,
-                        vat: v.vat,
-                    })
-                    .collect();
-                let totals = basket_totals(&priced);
-                for (v, t) in views.iter_mut().zip(&totals.lines) {
-                    v.total = *t;
-                }
+                let totals = price_lines(&mut views);
                 Ok(OrderView {
                     id: o.id,
                     cycle_id: o.cycle_id,
@@ -613,18 +767,6 @@ impl Store {
             })
             .collect()
     }
-}
-
-async fn apply_stock_deltas(
-    tx: &DatabaseTransaction,
-    deltas: &BTreeMap<i64, i64>,
-    infos: &HashMap<i64, OfferInfo>,
-) -> Result<(), StoreError> {
-    let names: HashMap<i64, String> = infos
-        .iter()
-        .map(|(id, i)| (*id, i.product.name.clone()))
-        .collect();
-    apply_stock_deltas_named(tx, deltas, &names).await
 }
 
 /// Moves stock by `delta` (thousandths; positive reserves, negative releases) for each offer,

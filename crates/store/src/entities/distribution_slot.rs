@@ -15,8 +15,22 @@ pub struct Model {
     pub cancelled: bool,
 }
 
-/// No declared relations: repositories join explicitly.
+/// The relations queries join through.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The row this one belongs to.
+    #[sea_orm(
+        belongs_to = "super::pickup_point::Entity",
+        from = "Column::PickupPointId",
+        to = "super::pickup_point::Column::Id"
+    )]
+    PickupPoint,
+}
+
+impl Related<super::pickup_point::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PickupPoint.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

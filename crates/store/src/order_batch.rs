@@ -1,0 +1,325 @@
+//! Group commit for new orders.
+//!
+//! Under a rush every basket wants the same few hot offers. Written one transaction per basket,
+//! each holds its offers' row locks until its commit is on disk, and baskets queue behind each
+//! other's commits (measured: under 400 orders/s on PostgreSQL with 200 clients). Here one writer
+//! task per process takes every basket waiting at that moment (up to [`MAX_BATCH`]), locks their
+//! offers once in ascending id order, decides in arrival order which baskets fit the stock left,
+//! writes them all, and commits once. A basket never waits for more than the batch in progress.
+//!
+//! Nothing changes for the caller: a basket is accepted (201) only once the transaction holding
+//! it has committed, a basket that does not fit gets "only N left", and the `CHECK
+//! (stock_left_milli >= 0)` of the offers table still backs the arithmetic up. If a batch fails
+//! as a whole (say, an idempotency key taken meanwhile by another node), its baskets are retried
+//! one by one, so one bad basket never sinks the others.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::{
+    StoreError,
+    entities::{idempotency_key, offer, order, order_line},
+    orders::{IdempotencyKey, Prepared, numbered},
+};
+
+/// The most baskets committed together.
+const MAX_BATCH: usize = 128;
+
+/// What the writer says of one basket.
+pub(crate) enum Written {
+    /// Placed, with this id.
+    Placed(i64),
+    /// Another basket of the same batch carried the same idempotency key and was placed: the
+    /// caller answers with that one.
+    DuplicateKey,
+}
+
+struct Job {
+    prepared: Prepared,
+    idempotency: Option<IdempotencyKey>,
+    reply: oneshot::Sender<(Prepared, Result<Written, StoreError>)>,
+}
+
+/// The handle to the writer task.
+pub(crate) struct OrderWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl OrderWriter {
+    /// Starts the writer task on the current runtime.
+    pub(crate) fn start(db: DatabaseConnection, gate: Option<std::sync::Arc<Mutex<()>>>) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(db, gate, rx));
+        Self { jobs }
+    }
+
+    /// Hands a basket to the writer and waits for its transaction to commit (or not).
+    pub(crate) async fn write(
+        &self,
+        prepared: Prepared,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<(Prepared, Written), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Db(DbErr::Custom("the order writer stopped".into()));
+        self.jobs
+            .send(Job {
+                prepared,
+                idempotency,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        let (prepared, result) = answer.await.map_err(|_| gone())?;
+        result.map(|w| (prepared, w))
+    }
+}
+
+async fn run(
+    db: DatabaseConnection,
+    gate: Option<std::sync::Arc<Mutex<()>>>,
+    mut rx: mpsc::Receiver<Job>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let _held = match &gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
+        match write_batch(&db, &batch).await {
+            Ok(results) => reply_all(batch, results),
+            Err(_) if batch.len() > 1 => {
+                for job in batch {
+                    let result = match write_batch(&db, std::slice::from_ref(&job)).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| {
+                            Err(StoreError::Db(DbErr::Custom("empty batch".into())))
+                        }),
+                        Err(e) => Err(StoreError::Db(e)),
+                    };
+                    let _ = job.reply.send((job.prepared, result));
+                }
+            }
+            Err(e) => reply_all(batch, vec![Err(StoreError::Db(e))]),
+        }
+    }
+}
+
+fn reply_all(batch: Vec<Job>, mut results: Vec<Result<Written, StoreError>>) {
+    // One result per job; a single error stands for the whole batch.
+    let shared_error = (results.len() == 1 && batch.len() > 1).then(|| results.pop());
+    let mut results = results.into_iter();
+    for job in batch {
+        let result = match &shared_error {
+            Some(Some(Err(e))) => Err(StoreError::Db(DbErr::Custom(e.to_string()))),
+            _ => results.next().unwrap_or_else(|| {
+                Err(StoreError::Db(DbErr::Custom("missing batch result".into())))
+            }),
+        };
+        // A caller that went away (client disconnected) has nothing to hear.
+        let _ = job.reply.send((job.prepared, result));
+    }
+}
+
+/// Writes a batch in one transaction; returns one result per job, in order.
+async fn write_batch(
+    db: &DatabaseConnection,
+    jobs: &[Job],
+) -> Result<Vec<Result<Written, StoreError>>, DbErr> {
+    let backend = db.get_database_backend();
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (backend == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let tx = db.begin_with_options(options).await?;
+
+    // Lock every offer of the batch once, in ascending id order, and read what is left.
+    let ids: BTreeSet<i64> = jobs
+        .iter()
+        .flat_map(|j| j.prepared.lines.iter().map(|l| l.offer_id))
+        .collect();
+    let marks = vec!["?"; ids.len()].join(", ");
+    let lock = if backend == DbBackend::Postgres {
+        " FOR NO KEY UPDATE"
+    } else {
+        ""
+    };
+    let sql = numbered(
+        backend,
+        &format!("SELECT id, stock_left_milli FROM offers WHERE id IN ({marks}) ORDER BY id{lock}"),
+    );
+    let rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            ids.iter().map(|&id| id.into()),
+        ))
+        .await?;
+    let mut left: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        left.insert(row.try_get("", "id")?, row.try_get("", "stock_left_milli")?);
+    }
+
+    // Decide, in arrival order, which baskets fit.
+    let mut results: Vec<Option<Result<Written, StoreError>>> = Vec::with_capacity(jobs.len());
+    let mut keys: HashSet<(i64, String)> = HashSet::new();
+    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    for job in jobs {
+        if let Some(k) = &job.idempotency
+            && !keys.insert((job.prepared.placed_by, k.key.clone()))
+        {
+            results.push(Some(Ok(Written::DuplicateKey)));
+            continue;
+        }
+        let short = job
+            .prepared
+            .lines
+            .iter()
+            .find(|l| left.get(&l.offer_id).copied().unwrap_or(0) < l.quantity_milli);
+        if let Some(l) = short {
+            results.push(Some(Err(StoreError::InsufficientStock {
+                offer_id: l.offer_id,
+                product: l.product_name.clone(),
+                requested: domain::Quantity::from_milli(l.quantity_milli),
+                available: domain::Quantity::from_milli(Ord::max(
+                    left.get(&l.offer_id).copied().unwrap_or(0),
+                    0,
+                )),
+            })));
+            continue;
+        }
+        for l in &job.prepared.lines {
+            *left.entry(l.offer_id).or_default() -= l.quantity_milli;
+            *taken.entry(l.offer_id).or_default() += l.quantity_milli;
+        }
+        results.push(None);
+    }
+
+    if !taken.is_empty() {
+        let mut case = Expr::case(Expr::col(offer::Column::Id).eq(0i64), Expr::val(0i64));
+        for (&id, &q) in &taken {
+            case = case.case(Expr::col(offer::Column::Id).eq(id), Expr::val(q));
+        }
+        offer::Entity::update_many()
+            .col_expr(
+                offer::Column::StockLeftMilli,
+                Expr::col(offer::Column::StockLeftMilli)
+                    .sub(Into::<Expr>::into(case.finally(Expr::val(0i64)))),
+            )
+            .filter(offer::Column::Id.is_in(taken.keys().copied()))
+            .exec(&tx)
+            .await?;
+    }
+
+    let accepted = results.iter().filter(|r| r.is_none()).count();
+    let mut ids = allocate_order_ids(&tx, backend, accepted)
+        .await?
+        .into_iter();
+    let mut orders = Vec::with_capacity(accepted);
+    let mut lines = Vec::new();
+    let mut kept_keys = Vec::new();
+    for (job, result) in jobs.iter().zip(results.iter_mut()) {
+        if result.is_some() {
+            continue;
+        }
+        let p = &job.prepared;
+        let id = ids
+            .next()
+            .ok_or_else(|| DbErr::Custom("too few order ids".into()))?;
+        orders.push(order::ActiveModel {
+            id: Set(id),
+            cycle_id: Set(p.cycle_id),
+            account_id: Set(p.consumer_id),
+            slot_id: Set(p.slot.id),
+            placed_by: Set(p.placed_by),
+            status: Set(crate::orders::PLACED.to_owned()),
+            created_at: Set(p.now),
+            updated_at: Set(p.now),
+        });
+        lines.extend(p.lines.iter().map(|l| order_line::ActiveModel {
+            order_id: Set(id),
+            offer_id: Set(l.offer_id),
+            quantity_milli: Set(l.quantity_milli),
+            unit_price_cents: Set(l.unit_price_cents),
+            vat_basis_points: Set(l.vat_basis_points),
+            ..Default::default()
+        }));
+        if let Some(k) = &job.idempotency {
+            kept_keys.push(idempotency_key::ActiveModel {
+                account_id: Set(p.placed_by),
+                key: Set(k.key.clone()),
+                request_hash: Set(k.request_hash.clone()),
+                order_id: Set(id),
+                created_at: Set(p.now),
+            });
+        }
+        *result = Some(Ok(Written::Placed(id)));
+    }
+    if !orders.is_empty() {
+        order::Entity::insert_many(orders)
+            .exec_without_returning(&tx)
+            .await?;
+    }
+    if !lines.is_empty() {
+        order_line::Entity::insert_many(lines).exec(&tx).await?;
+    }
+    if !kept_keys.is_empty() {
+        idempotency_key::Entity::insert_many(kept_keys)
+            .exec(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("undecided basket".into())))))
+        .collect())
+}
+
+/// Reserves `n` order ids, so that a batch's orders go in with one multi-row insert and each
+/// basket knows its id. PostgreSQL: from the table's own sequence. SQLite: after the largest id,
+/// which is safe since the batch holds SQLite's single write lock.
+async fn allocate_order_ids(
+    tx: &sea_orm::DatabaseTransaction,
+    backend: DbBackend,
+    n: usize,
+) -> Result<Vec<i64>, DbErr> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(n).map_err(|_| DbErr::Custom("batch too large".into()))?;
+    if backend == DbBackend::Postgres {
+        let rows = tx
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1::int8)",
+                [count.into()],
+            ))
+            .await?;
+        rows.iter().map(|r| r.try_get::<i64>("", "id")).collect()
+    } else {
+        let row = tx
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT COALESCE(MAX(id), 0) AS m FROM orders",
+            ))
+            .await?;
+        // Orders are never deleted (cancelling is a status), so no id is ever handed out twice.
+        let last: i64 = match row {
+            Some(r) => r.try_get("", "m")?,
+            None => 0,
+        };
+        Ok((last + 1..=last + count).collect())
+    }
+}
