@@ -11,6 +11,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_core_market;
+mod m20261123_000002_distribution;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -18,6 +19,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_core_market::Migration)]
+        vec![
+            Box::new(m20261123_000001_core_market::Migration),
+            Box::new(m20261123_000002_distribution::Migration),
+        ]
     }
 }

@@ -190,6 +190,23 @@ impl TestApp {
         answer(resp).await
     }
 
+    /// GETs raw bytes and the content type.
+    pub async fn bytes(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, ct, resp.bytes().await.expect("a body").to_vec())
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
         self.call(Method::GET, path, token, None).await
     }
@@ -233,6 +250,23 @@ impl TestApp {
 
     /// Creates an account directly in the store and logs it in through the API.
     pub async fn user(&self, role: Role, producer_id: Option<i64>, market_id: Option<i64>) -> User {
+        self.named_user(
+            &format!("Test {}", role.as_str()),
+            role,
+            producer_id,
+            market_id,
+        )
+        .await
+    }
+
+    /// Like [`TestApp::user`], with a display name.
+    pub async fn named_user(
+        &self,
+        name: &str,
+        role: Role,
+        producer_id: Option<i64>,
+        market_id: Option<i64>,
+    ) -> User {
         let email = format!("{}@example.org", unique(role.as_str()));
         let hash = password_hash().await;
         let actor = self
@@ -240,7 +274,7 @@ impl TestApp {
             .insert_account_with_hash(
                 &email,
                 hash,
-                format!("Test {}", role.as_str()),
+                name.to_owned(),
                 None,
                 role,
                 producer_id,

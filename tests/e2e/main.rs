@@ -14,5 +14,7 @@ mod cycle_flow;
 mod demo;
 mod idempotency;
 mod isolation;
+mod lists;
 mod race;
+mod slots;
 mod spec;

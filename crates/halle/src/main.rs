@@ -35,6 +35,34 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
         database_url: String,
     },
+    /// Print or write a cycle's picking lists, labels or distribution sheets.
+    Report {
+        /// What to produce.
+        #[arg(value_enum)]
+        what: ReportKind,
+        /// The order cycle.
+        #[arg(long)]
+        cycle: i64,
+        /// Only this producer's picking list or labels.
+        #[arg(long)]
+        producer: Option<i64>,
+        /// Only this slot's distribution sheet.
+        #[arg(long)]
+        slot: Option<i64>,
+        /// html, csv, pdf or json.
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// fr or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+        /// Where to write it; a file named after the document in the current folder by default,
+        /// `-` for standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
     /// Create a fresh SQLite database with the demo market, and serve it.
     Demo {
         /// The SQLite file to (re)create.
@@ -44,6 +72,17 @@ enum Command {
         #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
     },
+}
+
+/// The documents `halle report` produces.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportKind {
+    /// Per producer: what to harvest and pack, in total and per pickup point.
+    PickingLists,
+    /// Per basket and producer: a label to stick on the bag.
+    Labels,
+    /// Per slot: every basket, to check out at the pickup point.
+    Sheets,
 }
 
 #[tokio::main]
@@ -62,6 +101,56 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { database_url } => {
             connect(&database_url).await?;
             println!("migrations applied to {}", redact(&database_url));
+            Ok(())
+        }
+        Command::Report {
+            what,
+            cycle,
+            producer,
+            slot,
+            format,
+            lang,
+            output,
+            database_url,
+        } => {
+            let store = connect(&database_url).await?;
+            let format: print::Format = format.parse()?;
+            let lang: print::Lang = lang.parse()?;
+            // The command line has the database in hand already: it reads as an administrator.
+            let admin = store::Actor {
+                account_id: 0,
+                name: "halle report".into(),
+                email: String::new(),
+                role: store::Role::Admin,
+                producer_id: None,
+                market_id: None,
+            };
+            let rendered = match what {
+                ReportKind::PickingLists | ReportKind::Labels => {
+                    let (_, lists) = store.picking_lists(&admin, cycle, producer).await?;
+                    if matches!(what, ReportKind::Labels) {
+                        print::labels(&lists, format, lang)?
+                    } else {
+                        print::picking_lists(&lists, format, lang)?
+                    }
+                }
+                ReportKind::Sheets => {
+                    let sheets = store.distribution_sheets(&admin, cycle, slot).await?;
+                    print::distribution_sheets(&sheets, format, lang)?
+                }
+            };
+            match output {
+                Some(path) if path.as_os_str() == "-" => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&rendered.bytes)?;
+                }
+                other => {
+                    let path = other.unwrap_or_else(|| PathBuf::from(&rendered.file_name));
+                    std::fs::write(&path, &rendered.bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {} ({} bytes)", path.display(), rendered.bytes.len());
+                }
+            }
             Ok(())
         }
         Command::Demo { database, bind } => {

@@ -2,14 +2,18 @@
 
 pub mod account;
 pub mod api_token;
+pub mod delivery_round;
 pub mod distribution_slot;
 pub mod idempotency_key;
+pub mod line_weight;
 pub mod market;
 pub mod market_producer;
 pub mod offer;
 pub mod order;
 pub mod order_cycle;
 pub mod order_line;
+pub mod payment;
 pub mod pickup_point;
 pub mod producer;
 pub mod product;
+pub mod slot_rule;

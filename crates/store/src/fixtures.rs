@@ -233,13 +233,20 @@ pub async fn load_demo(
                 },
             )
             .await?;
-        points.push((
-            view.id,
-            weekday(&p.weekday)?,
-            time(&p.starts)?,
-            time(&p.ends)?,
-            p.key.clone(),
-        ));
+        // The point's weekly slot becomes a slot rule; each cycle's slot comes from it.
+        let rule = store
+            .create_slot_rule(
+                &bootstrap,
+                view.id,
+                weekday(&p.weekday)?,
+                &p.starts,
+                &p.ends,
+            )
+            .await?;
+        let slot_rule =
+            distribution::SlotRule::new(rule.weekday, time(&p.starts)?, time(&p.ends)?, tz)
+                .map_err(|e| bad(format!("{}: {e}", p.key)))?;
+        points.push((view.id, rule.id, slot_rule));
     }
 
     let mut producer_ids = HashMap::new();
@@ -362,7 +369,7 @@ pub async fn load_demo(
         now + Duration::hours(1),
     )
     .await?;
-    let closed_slots = insert_slots(store, closed.id, tz, closed_close, &points).await?;
+    let closed_slots = insert_slots(store, closed.id, closed_close, &points).await?;
     offer_everything(store, &bootstrap, closed.id, &catalogue).await?;
     order_count += place_baskets(
         store,
@@ -387,7 +394,7 @@ pub async fn load_demo(
         open_close,
     )
     .await?;
-    let open_slots = insert_slots(store, open.id, tz, open_close, &points).await?;
+    let open_slots = insert_slots(store, open.id, open_close, &points).await?;
     offer_everything(store, &bootstrap, open.id, &catalogue).await?;
     order_count += place_baskets(
         store,
@@ -433,24 +440,23 @@ async fn insert_cycle(
     .await?)
 }
 
-/// One slot per pickup point: its weekday and hours, in the week after the cycle closes.
+/// One slot per pickup point: its rule's first occurrence after the cycle closes.
 async fn insert_slots(
     store: &Store,
     cycle_id: i64,
-    tz: Tz,
     closes_at: DateTime<Utc>,
-    points: &[(i64, Weekday, NaiveTime, NaiveTime, String)],
+    points: &[(i64, i64, distribution::SlotRule)],
 ) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::new();
-    for (point_id, day, starts, ends) in points.iter().map(|p| (p.0, p.1, p.2, p.3)) {
-        let starts_at = next_weekly(tz, closes_at, day, starts)?;
-        let ends_at = at_local(tz, starts_at.with_timezone(&tz).date_naive(), ends)?;
+    for (point_id, rule_id, rule) in points {
+        let (starts_at, ends_at) = rule.next_after(closes_at);
         let s = distribution_slot::ActiveModel {
             cycle_id: Set(cycle_id),
-            pickup_point_id: Set(point_id),
+            pickup_point_id: Set(*point_id),
             starts_at: Set(starts_at),
             ends_at: Set(ends_at),
             cancelled: Set(false),
+            rule_id: Set(Some(*rule_id)),
             ..Default::default()
         }
         .insert(store.db())

@@ -21,6 +21,9 @@ mod error;
 pub mod fixtures;
 mod order_batch;
 mod orders;
+mod reports;
+mod rounds;
+mod slots;
 
 pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
@@ -31,3 +34,6 @@ pub use cycles::{CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferVi
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use reports::{CycleData, LineFilter};
+pub use rounds::{NewRound, RoundPlace, RoundView};
+pub use slots::{SlotChange, SlotConsumer, SlotRuleView};

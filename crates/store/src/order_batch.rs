@@ -247,6 +247,9 @@ async fn write_batch(
             status: Set(crate::orders::PLACED.to_owned()),
             created_at: Set(p.now),
             updated_at: Set(p.now),
+            collection: Set("pending".to_owned()),
+            checked_at: Set(None),
+            checked_by: Set(None),
         });
         lines.extend(p.lines.iter().map(|l| order_line::ActiveModel {
             order_id: Set(id),
@@ -254,6 +257,7 @@ async fn write_batch(
             quantity_milli: Set(l.quantity_milli),
             unit_price_cents: Set(l.unit_price_cents),
             vat_basis_points: Set(l.vat_basis_points),
+            kg_price_cents: Set(l.kg_price_cents),
             ..Default::default()
         }));
         if let Some(k) = &job.idempotency {

@@ -187,6 +187,8 @@ pub(crate) struct NewLine {
     pub(crate) quantity_milli: i64,
     pub(crate) unit_price_cents: i64,
     pub(crate) vat_basis_points: i32,
+    /// The price per kg, for a variable-weight line (repriced on the real weight).
+    pub(crate) kg_price_cents: Option<i64>,
     pub(crate) product_name: String,
     product_id: i64,
     producer_id: i64,
@@ -418,6 +420,10 @@ impl Store {
                 quantity_milli: l.quantity.milli(),
                 unit_price_cents: info.pricing.unit_price().cents(),
                 vat_basis_points: info.product.vat_basis_points,
+                kg_price_cents: info
+                    .pricing
+                    .variable_weight
+                    .map(|_| info.pricing.price.cents()),
                 product_id: info.product.id,
                 producer_id: info.offer.producer_id,
                 producer_name: info.producer_name,
@@ -620,12 +626,15 @@ impl Store {
             .iter()
             .map(|l| {
                 let info = &infos[&l.offer_id];
-                let (price, vat) = kept.get(&l.offer_id).map_or(
+                let (price, vat, kg_price) = kept.get(&l.offer_id).map_or(
                     (
                         info.pricing.unit_price().cents(),
                         info.product.vat_basis_points,
+                        info.pricing
+                            .variable_weight
+                            .map(|_| info.pricing.price.cents()),
                     ),
-                    |k| (k.unit_price_cents, k.vat_basis_points),
+                    |k| (k.unit_price_cents, k.vat_basis_points, k.kg_price_cents),
                 );
                 order_line::ActiveModel {
                     order_id: Set(id),
@@ -633,6 +642,7 @@ impl Store {
                     quantity_milli: Set(l.quantity.milli()),
                     unit_price_cents: Set(price),
                     vat_basis_points: Set(vat),
+                    kg_price_cents: Set(kg_price),
                     ..Default::default()
                 }
             })

@@ -13,6 +13,8 @@ pub struct Model {
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub cancelled: bool,
+    pub rule_id: Option<i64>,
+    pub note: Option<String>,
 }
 
 /// The relations queries join through.

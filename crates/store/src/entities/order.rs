@@ -15,6 +15,9 @@ pub struct Model {
     pub status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub collection: String,
+    pub checked_at: Option<DateTimeUtc>,
+    pub checked_by: Option<i64>,
 }
 
 /// No declared relations: repositories join explicitly.

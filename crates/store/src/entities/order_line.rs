@@ -13,6 +13,7 @@ pub struct Model {
     pub quantity_milli: i64,
     pub unit_price_cents: i64,
     pub vat_basis_points: i32,
+    pub kg_price_cents: Option<i64>,
 }
 
 /// No declared relations: repositories join explicitly.

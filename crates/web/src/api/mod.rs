@@ -3,9 +3,11 @@
 mod auth;
 mod catalogue;
 mod cycles;
+mod distribution;
 mod dto;
 mod markets;
 mod orders;
+mod slots;
 
 use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
 use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
@@ -27,6 +29,8 @@ pub(crate) enum Tag {
     Cycles,
     /// Baskets.
     Orders,
+    /// Picking lists, labels, distribution sheets, weights and check-out.
+    Distribution,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -42,25 +46,31 @@ impl BearerAuth {
 }
 
 /// The whole API, served under `/api/v1`.
-pub(crate) fn openapi_service(
-    store: Store,
-) -> OpenApiService<
-    (
-        auth::AuthApi,
-        markets::MarketsApi,
-        catalogue::ProducersApi,
-        cycles::CyclesApi,
-        orders::OrdersApi,
-    ),
-    (),
-> {
+/// Every API of Halle, combined.
+type Apis = (
+    auth::AuthApi,
+    markets::MarketsApi,
+    catalogue::ProducersApi,
+    cycles::CyclesApi,
+    orders::OrdersApi,
+    distribution::DistributionApi,
+    slots::SlotsApi,
+);
+
+pub(crate) fn openapi_service(store: Store) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi { store: store.clone() },
             markets::MarketsApi { store: store.clone() },
             catalogue::ProducersApi { store: store.clone() },
             cycles::CyclesApi { store: store.clone() },
-            orders::OrdersApi { store },
+            orders::OrdersApi {
+                store: store.clone(),
+            },
+            distribution::DistributionApi {
+                store: store.clone(),
+            },
+            slots::SlotsApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

@@ -1,0 +1,550 @@
+//! What the distribution crate computes from: a cycle's order lines, slots, weights and
+//! check-outs, loaded with a fixed number of queries whatever the size of the cycle; and the
+//! writes that happen after a cycle closes (real weights, baskets checked out at the point).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use distribution::{
+    BasketState, Collection, CycleInfo, DistributionSheet, LineRow, Payment, PaymentMethod,
+    PickingList, SlotInfo, VariableWeight,
+};
+use domain::{CycleState, Money, Quantity, effective_state};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    Actor, Role, Store, StoreError,
+    catalogue::{corrupt, producer_names, products_by_id, unit_of, vat_of},
+    cycles::stored_state,
+    entities::{
+        account, distribution_slot, line_weight, market, order, order_cycle, order_line, payment,
+        pickup_point,
+    },
+    orders::numbered,
+};
+
+/// Everything a cycle's lists and sheets are computed from.
+#[derive(Clone, Debug)]
+pub struct CycleData {
+    /// The cycle, with its market's name and time zone.
+    pub cycle: CycleInfo,
+    /// The market running it.
+    pub market_id: i64,
+    /// Its slots, by start time.
+    pub slots: Vec<SlotInfo>,
+    /// The lines of its placed orders.
+    pub lines: Vec<LineRow>,
+    /// What happened to each basket at the pickup point.
+    pub states: Vec<BasketState>,
+}
+
+/// Which lines to load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LineFilter {
+    /// Only this producer's lines.
+    pub producer_id: Option<i64>,
+    /// Only baskets collected at this slot.
+    pub slot_id: Option<i64>,
+}
+
+/// A cycle's lines as numbers only, read by column index: the names come from the product,
+/// producer and account tables, loaded once each (60,000 lines name only a few thousand rows).
+const LINES_SQL: &str = "SELECT o.id, o.account_id, o.slot_id, l.id, l.offer_id, f.product_id, f.producer_id, \
+    l.quantity_milli, l.unit_price_cents, l.vat_basis_points, l.kg_price_cents, f.price_cents \
+    FROM orders o \
+    JOIN order_lines l ON l.order_id = o.id \
+    JOIN offers f ON f.id = l.offer_id \
+    WHERE o.cycle_id = ? AND o.status = 'placed'";
+
+impl Store {
+    /// Loads a cycle's data in six queries: cycle and market, slots with their points, every
+    /// line with its order, consumer, offer, product and producer, the real weights, the
+    /// check-outs and the payments.
+    pub async fn cycle_data(
+        &self,
+        cycle_id: i64,
+        filter: LineFilter,
+    ) -> Result<CycleData, StoreError> {
+        let db = self.db();
+        let c = self.cycle_row(db, cycle_id).await?;
+        let m = market::Entity::find_by_id(c.market_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| corrupt("cycle's market", c.market_id))?;
+        let timezone = m
+            .timezone
+            .parse()
+            .map_err(|_| corrupt("time zone", &m.timezone))?;
+        let cycle = CycleInfo {
+            id: c.id,
+            name: c.name.clone(),
+            market_name: m.name,
+            timezone,
+            opens_at: c.opens_at,
+            closes_at: c.closes_at,
+        };
+        let slot_rows = distribution_slot::Entity::find()
+            .find_also_related(pickup_point::Entity)
+            .filter(distribution_slot::Column::CycleId.eq(cycle_id))
+            .order_by_asc(distribution_slot::Column::StartsAt)
+            .order_by_asc(distribution_slot::Column::Id)
+            .all(db)
+            .await?;
+        let slots = slot_rows
+            .into_iter()
+            .map(|(s, p)| {
+                let p = p.ok_or_else(|| corrupt("slot's pickup point", s.pickup_point_id))?;
+                Ok(SlotInfo {
+                    slot_id: s.id,
+                    pickup_point_id: p.id,
+                    pickup_point_name: p.name,
+                    address: format!("{}, {} {}", p.address, p.postal_code, p.city),
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                    cancelled: s.cancelled,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let backend = db.get_database_backend();
+        let mut sql = LINES_SQL.to_owned();
+        let mut values: Vec<sea_orm::Value> = vec![cycle_id.into()];
+        if let Some(p) = filter.producer_id {
+            sql.push_str(" AND f.producer_id = ?");
+            values.push(p.into());
+        }
+        if let Some(s) = filter.slot_id {
+            sql.push_str(" AND o.slot_id = ?");
+            values.push(s.into());
+        }
+        sql.push_str(" ORDER BY l.id");
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                numbered(backend, &sql),
+                values,
+            ))
+            .await?;
+        struct Raw {
+            order_id: i64,
+            account_id: i64,
+            slot_id: i64,
+            line_id: i64,
+            offer_id: i64,
+            product_id: i64,
+            producer_id: i64,
+            quantity_milli: i64,
+            unit_price_cents: i64,
+            vat_basis_points: i32,
+            kg_price_cents: Option<i64>,
+            offer_price_cents: i64,
+        }
+        let raws = rows
+            .iter()
+            .map(|r| {
+                Ok(Raw {
+                    order_id: r.try_get_by_index(0)?,
+                    account_id: r.try_get_by_index(1)?,
+                    slot_id: r.try_get_by_index(2)?,
+                    line_id: r.try_get_by_index(3)?,
+                    offer_id: r.try_get_by_index(4)?,
+                    product_id: r.try_get_by_index(5)?,
+                    producer_id: r.try_get_by_index(6)?,
+                    quantity_milli: r.try_get_by_index(7)?,
+                    unit_price_cents: r.try_get_by_index(8)?,
+                    vat_basis_points: r.try_get_by_index(9)?,
+                    kg_price_cents: r.try_get_by_index(10)?,
+                    offer_price_cents: r.try_get_by_index(11)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+        drop(rows);
+        let products = products_by_id(db, raws.iter().map(|r| r.product_id)).await?;
+        let producers = producer_names(db, raws.iter().map(|r| r.producer_id)).await?;
+        let accounts: HashMap<i64, (String, Option<String>)> = account::Entity::find()
+            .filter(
+                account::Column::Id.is_in(
+                    raws.iter()
+                        .map(|r| r.account_id)
+                        .collect::<std::collections::BTreeSet<_>>(),
+                ),
+            )
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, (a.name, a.phone)))
+            .collect();
+
+        let weights = self.weights_of_cycle(cycle_id).await?;
+        let mut lines = Vec::with_capacity(raws.len());
+        for r in raws {
+            let p = products
+                .get(&r.product_id)
+                .ok_or_else(|| corrupt("line's product", r.product_id))?;
+            let (consumer_name, consumer_phone) = accounts
+                .get(&r.account_id)
+                .cloned()
+                .ok_or_else(|| corrupt("order's account", r.account_id))?;
+            lines.push(LineRow {
+                order_id: r.order_id,
+                consumer_id: r.account_id,
+                consumer_name,
+                consumer_phone,
+                slot_id: r.slot_id,
+                line_id: r.line_id,
+                offer_id: r.offer_id,
+                product_id: r.product_id,
+                product_name: p.name.clone(),
+                producer_id: r.producer_id,
+                producer_name: producers.get(&r.producer_id).cloned().unwrap_or_default(),
+                unit: unit_of(&p.unit)?,
+                quantity: Quantity::from_milli(r.quantity_milli),
+                unit_price: Money::from_cents(r.unit_price_cents),
+                vat: vat_of(r.vat_basis_points)?,
+                variable_weight: match (p.variable_weight, p.estimated_weight_milli) {
+                    (true, Some(est)) => Some(VariableWeight {
+                        estimated_kg: Quantity::from_milli(est),
+                        price_per_kg: Money::from_cents(
+                            r.kg_price_cents.unwrap_or(r.offer_price_cents),
+                        ),
+                        actual_kg: weights.get(&r.line_id).cloned().unwrap_or_default(),
+                    }),
+                    _ => None,
+                },
+            });
+        }
+
+        let orders = order::Entity::find()
+            .filter(order::Column::CycleId.eq(cycle_id))
+            .filter(order::Column::Status.eq("placed"))
+            .all(db)
+            .await?;
+        let mut payments: HashMap<i64, Vec<Payment>> = HashMap::new();
+        let paid = payment::Entity::find()
+            .filter(
+                payment::Column::OrderId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(order::Column::Id)
+                        .from(order::Entity)
+                        .and_where(Expr::col(order::Column::CycleId).eq(cycle_id))
+                        .to_owned(),
+                ),
+            )
+            .order_by_asc(payment::Column::Id)
+            .all(db)
+            .await?;
+        for p in paid {
+            let method: PaymentMethod = p
+                .method
+                .parse()
+                .map_err(|_| corrupt("payment method", &p.method))?;
+            payments.entry(p.order_id).or_default().push(Payment {
+                method,
+                amount: Money::from_cents(p.amount_cents),
+            });
+        }
+        let mut states = Vec::with_capacity(orders.len());
+        for o in orders {
+            let collection: Collection = o
+                .collection
+                .parse()
+                .map_err(|_| corrupt("collection", &o.collection))?;
+            states.push(BasketState {
+                order_id: o.id,
+                collection,
+                payments: payments.remove(&o.id).unwrap_or_default(),
+            });
+        }
+        states.sort_by_key(|s| s.order_id);
+        Ok(CycleData {
+            cycle,
+            market_id: c.market_id,
+            slots,
+            lines,
+            states,
+        })
+    }
+
+    async fn weights_of_cycle(
+        &self,
+        cycle_id: i64,
+    ) -> Result<HashMap<i64, Vec<Quantity>>, StoreError> {
+        let backend = self.db().get_database_backend();
+        let sql = numbered(
+            backend,
+            "SELECT w.order_line_id, w.weight_milli FROM line_weights w \
+             JOIN order_lines l ON l.id = w.order_line_id JOIN orders o ON o.id = l.order_id \
+             WHERE o.cycle_id = ? ORDER BY w.order_line_id, w.piece",
+        );
+        let rows = self
+            .db()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [cycle_id.into()],
+            ))
+            .await?;
+        let mut weights: HashMap<i64, Vec<Quantity>> = HashMap::new();
+        for r in rows {
+            let line: i64 = r.try_get("", "order_line_id")?;
+            let w: i64 = r.try_get("", "weight_milli")?;
+            weights
+                .entry(line)
+                .or_default()
+                .push(Quantity::from_milli(w));
+        }
+        Ok(weights)
+    }
+
+    /// Who may read a cycle's picking lists: a producer its own; the market's coordinators and
+    /// volunteers, and admins, everyone's. Returns the producer to restrict to.
+    fn picking_scope(
+        actor: &Actor,
+        market_id: i64,
+        asked: Option<i64>,
+    ) -> Result<Option<i64>, StoreError> {
+        if Self::sees_market(actor, market_id) {
+            return Ok(asked);
+        }
+        match (actor.role, actor.producer_id, asked) {
+            (Role::Producer, Some(own), None) => Ok(Some(own)),
+            (Role::Producer, Some(own), Some(p)) if p == own => Ok(Some(own)),
+            _ => Err(StoreError::forbidden(
+                "you can only see your own picking list",
+            )),
+        }
+    }
+
+    /// The picking lists of a cycle: every producer's for the market's staff, or one producer's.
+    pub async fn picking_lists(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        producer_id: Option<i64>,
+    ) -> Result<(CycleInfo, Vec<PickingList>), StoreError> {
+        let c = self.cycle_row(self.db(), cycle_id).await?;
+        let scope = Self::picking_scope(actor, c.market_id, producer_id)?;
+        let data = self
+            .cycle_data(
+                cycle_id,
+                LineFilter {
+                    producer_id: scope,
+                    slot_id: None,
+                },
+            )
+            .await?;
+        let lists = match scope {
+            Some(p) => distribution::picking_list(&data.cycle, &data.slots, &data.lines, p)
+                .into_iter()
+                .collect(),
+            None => distribution::picking_lists(&data.cycle, &data.slots, &data.lines),
+        };
+        Ok((data.cycle, lists))
+    }
+
+    /// The distribution sheets of a cycle (every slot, or one), for the market's staff.
+    pub async fn distribution_sheets(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        slot_id: Option<i64>,
+    ) -> Result<Vec<DistributionSheet>, StoreError> {
+        let c = self.cycle_row(self.db(), cycle_id).await?;
+        if !Self::sees_market(actor, c.market_id) {
+            return Err(StoreError::forbidden(
+                "distribution sheets are for the market's coordinators and volunteers",
+            ));
+        }
+        let data = self
+            .cycle_data(
+                cycle_id,
+                LineFilter {
+                    producer_id: None,
+                    slot_id,
+                },
+            )
+            .await?;
+        Ok(match slot_id {
+            Some(s) => distribution::distribution_sheet(
+                &data.cycle,
+                &data.slots,
+                &data.lines,
+                &data.states,
+                s,
+            )
+            .into_iter()
+            .collect(),
+            None => distribution::distribution_sheets(
+                &data.cycle,
+                &data.slots,
+                &data.lines,
+                &data.states,
+            ),
+        })
+    }
+
+    /// The cycle a slot belongs to.
+    pub async fn slot_cycle(&self, slot_id: i64) -> Result<i64, StoreError> {
+        distribution_slot::Entity::find_by_id(slot_id)
+            .one(self.db())
+            .await?
+            .map(|s| s.cycle_id)
+            .ok_or_else(|| StoreError::not_found("slot", slot_id))
+    }
+
+    /// Records the real weight of each piece of a variable-weight line, after harvest (the
+    /// line's producer, or the market's coordinators). Replaces earlier weights of the line.
+    pub async fn record_weights(
+        &self,
+        actor: &Actor,
+        line_id: i64,
+        weights: Vec<Quantity>,
+    ) -> Result<(), StoreError> {
+        let db = self.db();
+        let line = order_line::Entity::find_by_id(line_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("order line", line_id))?;
+        let o = order::Entity::find_by_id(line.order_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| corrupt("line's order", line.order_id))?;
+        let offer = crate::entities::offer::Entity::find_by_id(line.offer_id)
+            .find_also_related(crate::entities::product::Entity)
+            .one(db)
+            .await?
+            .ok_or_else(|| corrupt("line's offer", line.offer_id))?;
+        let (offer, product) = (
+            offer.0,
+            offer
+                .1
+                .ok_or_else(|| corrupt("offer's product", line.offer_id))?,
+        );
+        let c = self.cycle_row(db, o.cycle_id).await?;
+        if !(actor.is_producer(offer.producer_id) || actor.coordinates(c.market_id)) {
+            return Err(StoreError::not_found("order line", line_id));
+        }
+        if !product.variable_weight {
+            return Err(StoreError::invalid(
+                "not_variable_weight",
+                format!("{} is not sold at a variable weight", product.name),
+            ));
+        }
+        if o.status != "placed" {
+            return Err(StoreError::conflict(
+                "order_cancelled",
+                "this order was cancelled",
+            ));
+        }
+        ensure_closed(
+            &c,
+            "weights are recorded after the cycle closes, once quantities are final",
+        )?;
+        let pieces = usize::try_from(line.quantity_milli / 1000).unwrap_or(0);
+        if weights.len() != pieces {
+            return Err(StoreError::invalid(
+                "wrong_piece_count",
+                format!("this line has {pieces} pieces: give one weight for each"),
+            ));
+        }
+        if let Some(w) = weights.iter().find(|w| w.is_zero() || w.milli() > 100_000) {
+            return Err(StoreError::invalid(
+                "invalid_weight",
+                format!("{w} kg is not a plausible weight for one piece"),
+            ));
+        }
+        let w = self.write().await?;
+        line_weight::Entity::delete_many()
+            .filter(line_weight::Column::OrderLineId.eq(line_id))
+            .exec(&w.tx)
+            .await?;
+        let now = Utc::now();
+        let rows = weights
+            .iter()
+            .enumerate()
+            .map(|(i, q)| line_weight::ActiveModel {
+                order_line_id: Set(line_id),
+                piece: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                weight_milli: Set(q.milli()),
+                recorded_at: Set(now),
+            });
+        line_weight::Entity::insert_many(rows)
+            .exec_without_returning(&w.tx)
+            .await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a basket out at the pickup point (the market's coordinators and volunteers):
+    /// collected or not, and a payment on the spot if one was made.
+    pub async fn check_out(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+        collection: Collection,
+        paid: Option<Payment>,
+    ) -> Result<(), StoreError> {
+        let db = self.db();
+        let o = order::Entity::find_by_id(order_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("order", order_id))?;
+        let c = self.cycle_row(db, o.cycle_id).await?;
+        if !Self::sees_market(actor, c.market_id) {
+            return Err(StoreError::not_found("order", order_id));
+        }
+        if o.status != "placed" {
+            return Err(StoreError::conflict(
+                "order_cancelled",
+                "this order was cancelled",
+            ));
+        }
+        ensure_closed(&c, "baskets are checked out once the cycle has closed")?;
+        if let Some(p) = &paid
+            && (p.amount.cents() <= 0 || p.amount.cents() > 1_000_000)
+        {
+            return Err(StoreError::invalid(
+                "invalid_amount",
+                "a payment is between 0.01 and 10000.00 €",
+            ));
+        }
+        let now = Utc::now();
+        let w = self.write().await?;
+        let mut m: order::ActiveModel = o.into();
+        m.collection = Set(collection.as_str().to_owned());
+        m.checked_at = Set(Some(now));
+        m.checked_by = Set(Some(actor.account_id));
+        m.update(&w.tx).await?;
+        if let Some(p) = paid {
+            payment::ActiveModel {
+                order_id: Set(order_id),
+                method: Set(p.method.as_str().to_owned()),
+                amount_cents: Set(p.amount.cents()),
+                recorded_by: Set(actor.account_id),
+                recorded_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&w.tx)
+            .await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What happens after ordering (weighing, checking out) waits for the cycle to close.
+fn ensure_closed(c: &order_cycle::Model, why: &str) -> Result<(), StoreError> {
+    let window = domain::CycleWindow {
+        opens_at: c.opens_at,
+        closes_at: c.closes_at,
+    };
+    if effective_state(stored_state(c)?, &window, Utc::now()) == CycleState::Open {
+        return Err(StoreError::conflict("cycle_open", why));
+    }
+    Ok(())
+}

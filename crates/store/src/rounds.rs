@@ -1,0 +1,273 @@
+//! Co-delivery rounds: a coordinator names a vehicle, a start and an end, the farms to collect
+//! from and the slots to deliver to; the crates to carry come from the cycle's orders (one crate
+//! per producer and pickup point, as producers pack them), and `distribution::routing` orders the
+//! stops.
+//!
+//! A round's definition is stored; its plan is computed from the definition and the cycle's
+//! orders each time it is read. The solver is deterministic, so a closed cycle's round reads the
+//! same every time; the plan computed at creation is kept beside it for the record.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use distribution::routing::{
+    DropPoint, Farm, Place, RoundPlan, RoundRequest, Shipment, plan_round,
+};
+use domain::Unit;
+use rust_decimal::Decimal;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Actor, Store, StoreError,
+    catalogue::corrupt,
+    entities::{delivery_round, distribution_slot, pickup_point, producer},
+    reports::LineFilter,
+};
+
+/// A place given by name and coordinates (a depot, a farm).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoundPlace {
+    /// Name shown on the round sheet.
+    pub name: String,
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
+}
+
+/// What a coordinator says of a round.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewRound {
+    /// Name ("Tournée nord du jeudi").
+    pub name: String,
+    /// Where the vehicle starts.
+    pub start: RoundPlace,
+    /// Where it ends (often the start).
+    pub end: RoundPlace,
+    /// When it leaves.
+    pub departure: DateTime<Utc>,
+    /// How many crates it carries.
+    pub capacity_crates: u32,
+    /// How many kg it carries, if that binds.
+    pub capacity_kg: Option<Decimal>,
+    /// Average speed, km/h (45 when absent).
+    pub speed_kmh: Option<f64>,
+    /// The producers to collect from.
+    pub producer_ids: Vec<i64>,
+    /// The slots to deliver to (their pickup points; arrive before each slot starts).
+    pub slot_ids: Vec<i64>,
+}
+
+/// A round and its plan.
+#[derive(Clone, Debug)]
+pub struct RoundView {
+    /// Id.
+    pub id: i64,
+    /// The cycle.
+    pub cycle_id: i64,
+    /// Name.
+    pub name: String,
+    /// The market's time zone, for printing times.
+    pub timezone: chrono_tz::Tz,
+    /// The ordered stops.
+    pub plan: RoundPlan,
+}
+
+/// Estimated kg of a line, to load the vehicle: weights and volumes as they are (1 L ≈ 1 kg),
+/// variable-weight pieces at their estimate, and half a kilo for any other piece, bunch or dozen.
+fn estimated_kg(line: &distribution::LineRow) -> Decimal {
+    let q = line.quantity.value();
+    if let Some(v) = &line.variable_weight {
+        return q * v.estimated_kg.value();
+    }
+    match line.unit {
+        Unit::Kg | Unit::L => q,
+        Unit::G => q / Decimal::from(1000),
+        Unit::Cl => q / Decimal::from(100),
+        Unit::Piece | Unit::Bunch | Unit::Dozen => q / Decimal::from(2),
+    }
+}
+
+impl Store {
+    async fn round_request(
+        &self,
+        cycle_id: i64,
+        def: &NewRound,
+    ) -> Result<(RoundRequest, chrono_tz::Tz), StoreError> {
+        let data = self.cycle_data(cycle_id, LineFilter::default()).await?;
+        let producers = producer::Entity::find()
+            .filter(producer::Column::Id.is_in(def.producer_ids.iter().copied()))
+            .all(self.db())
+            .await?;
+        if producers.len() != def.producer_ids.len() {
+            return Err(StoreError::invalid(
+                "unknown_producer",
+                "a producer of this round does not exist",
+            ));
+        }
+        let slots = distribution_slot::Entity::find()
+            .find_also_related(pickup_point::Entity)
+            .filter(distribution_slot::Column::Id.is_in(def.slot_ids.iter().copied()))
+            .filter(distribution_slot::Column::CycleId.eq(cycle_id))
+            .all(self.db())
+            .await?;
+        if slots.len() != def.slot_ids.len() {
+            return Err(StoreError::invalid(
+                "unknown_slot",
+                "a slot of this round is not one of this cycle's",
+            ));
+        }
+        let place = |key: String, name: &str, latitude: f64, longitude: f64| Place {
+            key,
+            name: name.to_owned(),
+            latitude,
+            longitude,
+        };
+        let mut req = RoundRequest::new(
+            place(
+                "start".into(),
+                &def.start.name,
+                def.start.latitude,
+                def.start.longitude,
+            ),
+            place(
+                "end".into(),
+                &def.end.name,
+                def.end.latitude,
+                def.end.longitude,
+            ),
+            def.departure,
+            def.capacity_crates,
+        );
+        req.capacity_kg = def.capacity_kg;
+        if let Some(speed) = def.speed_kmh {
+            req.speed_kmh = speed;
+        }
+        req.farms = producers
+            .iter()
+            .map(|p| Farm {
+                producer_id: p.id,
+                place: place(
+                    format!("producer-{}", p.id),
+                    &p.name,
+                    p.latitude,
+                    p.longitude,
+                ),
+                window: None,
+            })
+            .collect();
+        req.points = slots
+            .iter()
+            .map(|(s, p)| {
+                let p = p
+                    .as_ref()
+                    .ok_or_else(|| corrupt("slot's pickup point", s.pickup_point_id))?;
+                Ok(DropPoint {
+                    slot_id: s.id,
+                    place: place(format!("slot-{}", s.id), &p.name, p.latitude, p.longitude),
+                    window: Some((def.departure, s.starts_at)),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // One crate per producer and slot, as producers pack them.
+        let mut shipments: BTreeMap<(i64, i64), Decimal> = BTreeMap::new();
+        for line in &data.lines {
+            if def.producer_ids.contains(&line.producer_id) && def.slot_ids.contains(&line.slot_id)
+            {
+                *shipments
+                    .entry((line.producer_id, line.slot_id))
+                    .or_default() += estimated_kg(line);
+            }
+        }
+        req.shipments = shipments
+            .into_iter()
+            .map(|((producer_id, slot_id), kg)| Shipment {
+                producer_id,
+                slot_id,
+                crates: 1,
+                kg: kg.round_dp(1),
+            })
+            .collect();
+        Ok((req, data.cycle.timezone))
+    }
+
+    /// Defines a round for a cycle and plans it (the market's coordinators).
+    pub async fn create_round(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        def: NewRound,
+    ) -> Result<RoundView, StoreError> {
+        let c = self.cycle_row(self.db(), cycle_id).await?;
+        if !actor.coordinates(c.market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can plan its rounds",
+            ));
+        }
+        if def.name.trim().is_empty() || def.name.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_field",
+                "name is required and at most 200 characters long",
+            ));
+        }
+        if def.producer_ids.is_empty()
+            || def.slot_ids.is_empty()
+            || def.producer_ids.len() > 200
+            || def.slot_ids.len() > 100
+        {
+            return Err(StoreError::invalid(
+                "invalid_round",
+                "a round collects from 1 to 200 producers and delivers to 1 to 100 slots",
+            ));
+        }
+        let (req, timezone) = self.round_request(cycle_id, &def).await?;
+        let plan =
+            plan_round(&req).map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))?;
+        let definition =
+            serde_json::to_string(&def).map_err(|e| corrupt("round definition", e.to_string()))?;
+        let planned =
+            serde_json::to_string(&plan).map_err(|e| corrupt("round plan", e.to_string()))?;
+        let r = delivery_round::ActiveModel {
+            cycle_id: Set(cycle_id),
+            name: Set(def.name.trim().to_owned()),
+            request: Set(definition),
+            plan: Set(Some(planned)),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await?;
+        Ok(RoundView {
+            id: r.id,
+            cycle_id,
+            name: r.name,
+            timezone,
+            plan,
+        })
+    }
+
+    /// A round, planned from its definition and the cycle's orders (the market's staff).
+    pub async fn round(&self, actor: &Actor, id: i64) -> Result<RoundView, StoreError> {
+        let r = delivery_round::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| StoreError::not_found("round", id))?;
+        let c = self.cycle_row(self.db(), r.cycle_id).await?;
+        if !Self::sees_market(actor, c.market_id) {
+            return Err(StoreError::not_found("round", id));
+        }
+        let def: NewRound = serde_json::from_str(&r.request)
+            .map_err(|e| corrupt("round definition", e.to_string()))?;
+        let (req, timezone) = self.round_request(r.cycle_id, &def).await?;
+        let plan =
+            plan_round(&req).map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))?;
+        Ok(RoundView {
+            id: r.id,
+            cycle_id: r.cycle_id,
+            name: r.name,
+            timezone,
+            plan,
+        })
+    }
+}

@@ -1,0 +1,444 @@
+//! After the cycle closes: picking lists and labels for producers, distribution sheets for the
+//! pickup points, real weights of variable-weight pieces, and baskets checked out on the spot.
+//!
+//! Every list comes as JSON, printable HTML, CSV or PDF (`?format=`, or the `Accept` header),
+//! in French or English (`?lang=`); all formats render the same computed value.
+
+use distribution::{Collection, Payment, PaymentMethod};
+use poem::http::HeaderMap;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::{Binary, Json},
+};
+use print::{Format, Lang, Rendered};
+use rust_decimal::Decimal;
+use store::Store;
+
+use super::{BearerAuth, Tag, price, quantity};
+use crate::ApiError;
+
+pub(crate) struct DistributionApi {
+    pub(crate) store: Store,
+}
+
+/// A rendered list or sheet.
+#[derive(ApiResponse)]
+pub(crate) enum Document {
+    /// The document, in the format asked: application/json, text/html, text/csv (UTF-8 with
+    /// BOM, `;` separator and decimal comma in French) or application/pdf.
+    #[oai(status = 200)]
+    Ok(
+        Binary<Vec<u8>>,
+        #[oai(header = "Content-Type")] String,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    /// Recorded.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The real weights of a variable-weight line, one per piece.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct WeightsRequest {
+    /// Kilograms, one per piece, e.g. ["1.92", "1.75"].
+    weights_kg: Vec<Decimal>,
+}
+
+/// A payment made at the pickup point.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct PaymentRequest {
+    /// cash, cheque or card (card terminal).
+    method: String,
+    /// Euros, e.g. "23.40".
+    amount: Decimal,
+}
+
+/// What happened to a basket at the pickup point.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct CheckoutRequest {
+    /// collected, not_collected, or pending (to undo).
+    collection: String,
+    /// A payment made on the spot.
+    payment: Option<PaymentRequest>,
+}
+
+/// A place by name and coordinates.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct PlaceRequest {
+    /// Name on the round sheet.
+    name: String,
+    /// Latitude.
+    latitude: f64,
+    /// Longitude.
+    longitude: f64,
+}
+
+/// A co-delivery round to plan.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct RoundRequestDto {
+    /// Name ("Tournée nord du jeudi").
+    name: String,
+    /// Where the vehicle starts (a depot, a farm).
+    start: PlaceRequest,
+    /// Where it ends.
+    end: PlaceRequest,
+    /// When it leaves.
+    departure: chrono::DateTime<chrono::Utc>,
+    /// Crates it carries.
+    capacity_crates: u32,
+    /// Kilograms it carries, if that binds.
+    capacity_kg: Option<Decimal>,
+    /// Average speed in km/h (45 by default).
+    speed_kmh: Option<f64>,
+    /// Producers to collect from.
+    producer_ids: Vec<i64>,
+    /// Slots to deliver to, arriving before each starts.
+    slot_ids: Vec<i64>,
+}
+
+#[derive(ApiResponse)]
+enum RoundCreated {
+    /// Planned: `GET /rounds/{id}` gives it in any format.
+    #[oai(status = 201)]
+    Created(Json<RoundCreatedDto>),
+}
+
+/// A planned round.
+#[derive(Object)]
+struct RoundCreatedDto {
+    /// Id.
+    id: i64,
+    /// Kilometres in all.
+    total_km: f64,
+    /// Minutes in all.
+    total_minutes: u32,
+    /// Number of stops, start and end included.
+    stops: usize,
+    /// Shipments that could not be planned (capacity, time windows), with why.
+    unassigned: Vec<String>,
+}
+
+fn place(p: PlaceRequest) -> store::RoundPlace {
+    store::RoundPlace {
+        name: p.name,
+        latitude: p.latitude,
+        longitude: p.longitude,
+    }
+}
+
+/// Picks the format: `?format=` first, then the `Accept` header, JSON by default.
+fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    if let Some(f) = format {
+        return f.parse().map_err(|e: print::PrintError| {
+            ApiError::bad_request("invalid_format", e.to_string())
+        });
+    }
+    let accept = headers
+        .get(poem::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(if accept.contains("application/pdf") {
+        Format::Pdf
+    } else if accept.contains("text/csv") {
+        Format::Csv
+    } else if accept.contains("text/html") {
+        Format::Html
+    } else {
+        Format::Json
+    })
+}
+
+fn language(lang: Option<&str>) -> Result<Lang, ApiError> {
+    lang.map_or(Ok(Lang::Fr), |l| {
+        l.parse()
+            .map_err(|e: print::PrintError| ApiError::bad_request("invalid_lang", e.to_string()))
+    })
+}
+
+fn document(rendered: Result<Rendered, print::PrintError>) -> Result<Document, ApiError> {
+    let r = rendered.map_err(|e| {
+        tracing::error!(error = %e, "rendering failed");
+        ApiError::Internal(poem_openapi::payload::Json(crate::ErrorBody {
+            code: "internal".into(),
+            message: "the document could not be rendered".into(),
+            offer_id: None,
+            available: None,
+        }))
+    })?;
+    let disposition = if r.content_type.starts_with("text/html")
+        || r.content_type.starts_with("application/json")
+    {
+        format!("inline; filename=\"{}\"", r.file_name)
+    } else {
+        format!("attachment; filename=\"{}\"", r.file_name)
+    };
+    Ok(Document::Ok(
+        Binary(r.bytes),
+        r.content_type.to_owned(),
+        disposition,
+    ))
+}
+
+impl DistributionApi {
+    /// Who asks, and for which format and language: what every document endpoint starts with.
+    async fn reader(
+        &self,
+        auth: &BearerAuth,
+        format: &Query<Option<String>>,
+        lang: &Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<(store::Actor, Format, Lang), ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        Ok((
+            actor,
+            negotiate(format.0.as_deref(), headers)?,
+            language(lang.0.as_deref())?,
+        ))
+    }
+}
+
+#[OpenApi(tag = "Tag::Distribution")]
+impl DistributionApi {
+    /// Picking (harvest) lists of a cycle: per producer, each product's total and its split per
+    /// pickup point (one crate per point). Producers get their own; the market's coordinators
+    /// and volunteers get every producer's, or `?producer=`.
+    #[oai(
+        path = "/cycles/:id/picking-lists",
+        method = "get",
+        operation_id = "get_picking_lists"
+    )]
+    async fn get_picking_lists(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        producer: Query<Option<i64>>,
+        format: Query<Option<String>>,
+        lang: Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<Document, ApiError> {
+        let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
+        let (_, lists) = self.store.picking_lists(&actor, id.0, producer.0).await?;
+        document(print::picking_lists(&lists, format, lang))
+    }
+
+    /// Bag labels of a cycle: one per basket and producer (consumer, pickup point, items).
+    #[oai(
+        path = "/cycles/:id/labels",
+        method = "get",
+        operation_id = "get_labels"
+    )]
+    async fn get_labels(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        producer: Query<Option<i64>>,
+        format: Query<Option<String>>,
+        lang: Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<Document, ApiError> {
+        let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
+        let (_, lists) = self.store.picking_lists(&actor, id.0, producer.0).await?;
+        document(print::labels(&lists, format, lang))
+    }
+
+    /// Every distribution sheet of a cycle, one per slot (the market's coordinators and
+    /// volunteers).
+    #[oai(
+        path = "/cycles/:id/sheets",
+        method = "get",
+        operation_id = "get_cycle_sheets"
+    )]
+    async fn get_cycle_sheets(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        format: Query<Option<String>>,
+        lang: Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<Document, ApiError> {
+        let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
+        let sheets = self.store.distribution_sheets(&actor, id.0, None).await?;
+        document(print::distribution_sheets(&sheets, format, lang))
+    }
+
+    /// The distribution sheet of a slot: every basket alphabetically, its lines, total, paid or
+    /// due, a signature column, the slot's totals and what each producer delivers.
+    #[oai(
+        path = "/slots/:id/sheet",
+        method = "get",
+        operation_id = "get_slot_sheet"
+    )]
+    async fn get_slot_sheet(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        format: Query<Option<String>>,
+        lang: Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<Document, ApiError> {
+        let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
+        let cycle_id = self.store.slot_cycle(id.0).await?;
+        let sheets = self
+            .store
+            .distribution_sheets(&actor, cycle_id, Some(id.0))
+            .await?;
+        document(print::distribution_sheets(&sheets, format, lang))
+    }
+
+    /// Plan a co-delivery round for a cycle (the market's coordinators): Halle orders the stops
+    /// (collections before the deliveries they feed, vehicle capacity, arrival before each
+    /// slot) on road-like distances: great-circle distance times 1.3.
+    #[oai(
+        path = "/cycles/:id/rounds",
+        method = "post",
+        operation_id = "create_round"
+    )]
+    async fn create_round(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<RoundRequestDto>,
+    ) -> Result<RoundCreated, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let round = self
+            .store
+            .create_round(
+                &actor,
+                id.0,
+                store::NewRound {
+                    name: b.name,
+                    start: place(b.start),
+                    end: place(b.end),
+                    departure: b.departure,
+                    capacity_crates: b.capacity_crates,
+                    capacity_kg: b.capacity_kg,
+                    speed_kmh: b.speed_kmh,
+                    producer_ids: b.producer_ids,
+                    slot_ids: b.slot_ids,
+                },
+            )
+            .await?;
+        Ok(RoundCreated::Created(Json(RoundCreatedDto {
+            id: round.id,
+            total_km: round.plan.total_km,
+            total_minutes: round.plan.total_minutes,
+            stops: round.plan.stops.len(),
+            unassigned: round
+                .plan
+                .unassigned
+                .iter()
+                .map(|u| {
+                    format!(
+                        "producer {} to slot {}: {}",
+                        u.producer_id, u.slot_id, u.reason
+                    )
+                })
+                .collect(),
+        })))
+    }
+
+    /// A round: ordered stops with arrival times, kilometres, load at each stop, and what comes
+    /// off at each delivery (the market's coordinators and volunteers).
+    #[oai(path = "/rounds/:id", method = "get", operation_id = "get_round")]
+    async fn get_round(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        format: Query<Option<String>>,
+        lang: Query<Option<String>>,
+        headers: &HeaderMap,
+    ) -> Result<Document, ApiError> {
+        let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
+        let round = self.store.round(&actor, id.0).await?;
+        document(print::round(
+            &round.plan,
+            &round.name,
+            round.timezone,
+            format,
+            lang,
+        ))
+    }
+
+    /// Record the real weight of each piece of a variable-weight line (its producer, after the
+    /// cycle closes): totals, sheets and amounts due are repriced from it.
+    #[oai(
+        path = "/order-lines/:id/weights",
+        method = "put",
+        operation_id = "set_line_weights"
+    )]
+    async fn set_line_weights(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<WeightsRequest>,
+    ) -> Result<Done, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let weights = body
+            .0
+            .weights_kg
+            .into_iter()
+            .map(|w| quantity("weights_kg", w))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.store.record_weights(&actor, id.0, weights).await?;
+        Ok(Done::Done)
+    }
+
+    /// Check a basket out at the pickup point: collected or not, and a payment on the spot
+    /// (the market's coordinators and volunteers).
+    #[oai(
+        path = "/orders/:id/checkout",
+        method = "post",
+        operation_id = "check_out_order"
+    )]
+    async fn check_out_order(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<CheckoutRequest>,
+    ) -> Result<Done, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        let collection: Collection = b.collection.parse().map_err(|_| {
+            ApiError::unprocessable(
+                "invalid_collection",
+                "collection is collected, not_collected or pending",
+            )
+        })?;
+        let payment = match b.payment {
+            Some(p) => {
+                let method: PaymentMethod = p.method.parse().map_err(|_| {
+                    ApiError::unprocessable(
+                        "invalid_payment_method",
+                        "method is cash, cheque or card",
+                    )
+                })?;
+                if method == PaymentMethod::Online {
+                    return Err(ApiError::unprocessable(
+                        "invalid_payment_method",
+                        "online payments are recorded by the payment provider, not at the pickup point",
+                    ));
+                }
+                Some(Payment {
+                    method,
+                    amount: price("amount", p.amount)?,
+                })
+            }
+            None => None,
+        };
+        self.store
+            .check_out(&actor, id.0, collection, payment)
+            .await?;
+        Ok(Done::Done)
+    }
+}
