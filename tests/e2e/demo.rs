@@ -10,7 +10,10 @@ use crate::{
 
 const DEMO: &str = include_str!("../../fixtures/demo.json");
 
-both!(the_demo_market_has_a_closed_and_an_open_cycle);
+both!(
+    the_demo_market_has_a_closed_and_an_open_cycle,
+    the_demo_weeks_lists_and_sheets_add_up_in_every_format,
+);
 
 async fn the_demo_market_has_a_closed_and_an_open_cycle(db: Db) {
     let app = TestApp::spawn(db).await;
@@ -90,5 +93,97 @@ async fn the_demo_market_has_a_closed_and_an_open_cycle(db: Db) {
     )
     .await
     .expect(201);
+    app.cleanup().await;
+}
+
+/// On the demo market's closed week: every producer's picking list and every slot's sheet, in
+/// every format, twice; the sheets' totals are the baskets' totals as their consumers see them.
+async fn the_demo_weeks_lists_and_sheets_add_up_in_every_format(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let demo = store::fixtures::load_demo(&app.store, DEMO, Utc::now())
+        .await
+        .expect("the demo loads");
+    let coordinator = app
+        .login(
+            "sophie.marchand@example.org",
+            store::fixtures::DEMO_PASSWORD,
+        )
+        .await;
+    let token = Some(coordinator.as_str());
+    let cycle = demo.closed_cycle_id;
+
+    let sheets = app
+        .get(&format!("/api/v1/cycles/{cycle}/sheets"), token)
+        .await
+        .expect(200);
+    let mut sheet_total = rust_decimal::Decimal::ZERO;
+    let mut baskets = 0;
+    for sheet in sheets.as_array().unwrap() {
+        let mut sum = rust_decimal::Decimal::ZERO;
+        for b in sheet["baskets"].as_array().unwrap() {
+            let order = app
+                .get(&format!("/api/v1/orders/{}", b["order_id"]), token)
+                .await
+                .expect(200);
+            assert_eq!(
+                order["total"], b["total"],
+                "basket {} on the sheet and in the API",
+                b["order_id"]
+            );
+            sum += b["total"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap();
+            baskets += 1;
+        }
+        assert_eq!(
+            sheet["totals"]["total"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap(),
+            sum
+        );
+        sheet_total += sum;
+    }
+    assert!(baskets > 20, "{baskets} baskets");
+    assert!(sheet_total > rust_decimal::Decimal::from(100));
+
+    let lists = app
+        .get(&format!("/api/v1/cycles/{cycle}/picking-lists"), token)
+        .await
+        .expect(200);
+    let list_total: rust_decimal::Decimal = lists
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["total_estimated"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        list_total, sheet_total,
+        "what producers prepare is what consumers pay (nothing weighed yet)"
+    );
+
+    for path in [
+        format!("/api/v1/cycles/{cycle}/picking-lists"),
+        format!("/api/v1/cycles/{cycle}/labels"),
+        format!("/api/v1/cycles/{cycle}/sheets"),
+    ] {
+        for format in ["html", "csv", "pdf", "json"] {
+            let url = format!("{path}?format={format}");
+            let (status, _, first) = app.bytes(&url, token).await;
+            assert_eq!(status, 200, "{url}");
+            assert!(first.len() > 1000, "{url}: {} bytes", first.len());
+            let (_, _, second) = app.bytes(&url, token).await;
+            assert!(first == second, "{url} is not reproducible");
+        }
+    }
     app.cleanup().await;
 }

@@ -49,6 +49,9 @@ enum Command {
         /// Only this slot's distribution sheet.
         #[arg(long)]
         slot: Option<i64>,
+        /// The round, for `round`.
+        #[arg(long)]
+        round: Option<i64>,
         /// html, csv, pdf or json.
         #[arg(long, default_value = "pdf")]
         format: String,
@@ -83,6 +86,8 @@ enum ReportKind {
     Labels,
     /// Per slot: every basket, to check out at the pickup point.
     Sheets,
+    /// A co-delivery round's stops (`--round`).
+    Round,
 }
 
 #[tokio::main]
@@ -108,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             cycle,
             producer,
             slot,
+            round,
             format,
             lang,
             output,
@@ -137,6 +143,14 @@ async fn main() -> anyhow::Result<()> {
                 ReportKind::Sheets => {
                     let sheets = store.distribution_sheets(&admin, cycle, slot).await?;
                     print::distribution_sheets(&sheets, format, lang)?
+                }
+                ReportKind::Round => {
+                    let id = round.context("give the round with --round N")?;
+                    let r = store.round(&admin, id).await?;
+                    if r.cycle_id != cycle {
+                        anyhow::bail!("round {id} belongs to cycle {}, not {cycle}", r.cycle_id);
+                    }
+                    print::round(&r.plan, &r.name, r.timezone, format, lang)?
                 }
             };
             match output {
