@@ -7,6 +7,11 @@
 //! cargo bench -p halle-tests --bench rush                    # both databases
 //! RUSH_DB=postgres RUSH_STOCK=5000 cargo bench -p halle-tests --bench rush
 //! ```
+//! With `RUSH_RATE=N`, the clients together send N orders a second at a steady pace (an
+//! open-loop load, like real consumers who do not all click at the same instant) instead of
+//! each sending its next order as soon as the last is answered: with 200 clients in a closed
+//! loop, the mean latency is 200 / throughput by Little's law, whatever the server does.
+//!
 //! Settings (environment): `RUSH_DB` = sqlite | postgres | both, `RUSH_CLIENTS` (200),
 //! `RUSH_OFFERS` (20), `RUSH_LINES` (5), `RUSH_STOCK` per offer (2500),
 //! `HALLE_TEST_PG_URL` (postgres://postgres@127.0.0.1:5432/test).
@@ -217,6 +222,10 @@ struct ClientResult {
     errors: usize,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one client's whole configuration"
+)]
 async fn client(
     http: reqwest::Client,
     url: String,
@@ -225,8 +234,16 @@ async fn client(
     offers: Arc<Vec<i64>>,
     lines: usize,
     seed: u64,
+    pace: Option<Duration>,
 ) -> ClientResult {
     let mut dice = Dice(seed | 1);
+    let mut ticker = pace.map(|p| {
+        // Spread the clients' first orders over one period.
+        let offset = p.mul_f64((seed % 1000) as f64 / 1000.0);
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + offset, p);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
     let mut sold_out: HashSet<i64> = HashSet::new();
     let mut r = ClientResult {
         latencies: Vec::new(),
@@ -249,6 +266,9 @@ async fn client(
             if !picked.contains(&o) {
                 picked.push(o);
             }
+        }
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
         }
         let body = json!({
             "slot_id": slot_id,
@@ -308,6 +328,8 @@ async fn run(label: &str, store: Store) {
     let n_offers = setting("RUSH_OFFERS", 20);
     let lines = setting("RUSH_LINES", 5);
     let stock = setting("RUSH_STOCK", 2500);
+    let rate = setting("RUSH_RATE", 0);
+    let pace = (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / rate as f64));
     store.migrate().await.unwrap();
     let s = setup(&store, clients, n_offers, stock).await;
     let http = reqwest::Client::builder()
@@ -327,6 +349,7 @@ async fn run(label: &str, store: Store) {
             offers.clone(),
             lines,
             0x9E37_79B9 ^ (i as u64 * 7919),
+            pace,
         )));
     }
     let mut latencies = Vec::new();
@@ -376,9 +399,14 @@ async fn run(label: &str, store: Store) {
     }
     let orders_per_s = placed as f64 / elapsed.as_secs_f64();
     println!(
-        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock}: \
+        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock} rate={}: \
          {placed} orders in {:.2} s = {orders_per_s:.0} orders/s; p50 {:.1} ms, p99 {:.1} ms; \
          {refused} refused (sold out), {errors} errors; units sold {sold_units} of {}; oversold {oversold}; negative stock rows {negative}",
+        if rate > 0 {
+            format!("{rate}/s")
+        } else {
+            "closed-loop".into()
+        },
         elapsed.as_secs_f64(),
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,

@@ -19,10 +19,10 @@ use sea_orm::{
 
 use crate::{
     Actor, Role, Store, StoreError,
-    catalogue::{corrupt, producer_names, products_by_id, unit_of, vat_of},
+    catalogue::{corrupt, unit_of, vat_of},
     cycles::stored_state,
     entities::{
-        account, distribution_slot, line_weight, market, order, order_cycle, order_line, payment,
+        distribution_slot, line_weight, market, order, order_cycle, order_line, payment,
         pickup_point,
     },
     orders::numbered,
@@ -123,13 +123,40 @@ impl Store {
             values.push(s.into());
         }
         sql.push_str(" ORDER BY l.id");
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                numbered(backend, &sql),
-                values,
-            ))
-            .await?;
+        // The names, each table read once, selected by the cycle rather than by a list of
+        // thousands of ids; every query runs at once, on as many connections.
+        let in_cycle = |sql: &str| {
+            Statement::from_sql_and_values(backend, numbered(backend, sql), [cycle_id.into()])
+        };
+        let (rows, product_rows, producer_rows, account_rows, weights, orders, paid) = tokio::try_join!(
+            db.query_all_raw(Statement::from_sql_and_values(backend, numbered(backend, &sql), values)),
+            db.query_all_raw(in_cycle(
+                "SELECT id, name, unit, variable_weight, estimated_weight_milli FROM products \
+                 WHERE id IN (SELECT product_id FROM offers WHERE cycle_id = ?)",
+            )),
+            db.query_all_raw(in_cycle(
+                "SELECT id, name FROM producers WHERE id IN (SELECT producer_id FROM offers WHERE cycle_id = ?)",
+            )),
+            db.query_all_raw(in_cycle(
+                "SELECT id, name, phone FROM accounts WHERE id IN (SELECT account_id FROM orders WHERE cycle_id = ?)",
+            )),
+            self.weights_of_cycle(cycle_id),
+            db.query_all_raw(in_cycle(
+                "SELECT id, collection FROM orders WHERE cycle_id = ? AND status = 'placed' ORDER BY id",
+            )),
+            payment::Entity::find()
+                .filter(
+                    payment::Column::OrderId.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(order::Column::Id)
+                            .from(order::Entity)
+                            .and_where(Expr::col(order::Column::CycleId).eq(cycle_id))
+                            .to_owned(),
+                    ),
+                )
+                .order_by_asc(payment::Column::Id)
+                .all(db),
+        )?;
         struct Raw {
             order_id: i64,
             account_id: i64,
@@ -164,26 +191,30 @@ impl Store {
             })
             .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
         drop(rows);
-        let products = products_by_id(db, raws.iter().map(|r| r.product_id)).await?;
-        let producers = producer_names(db, raws.iter().map(|r| r.producer_id)).await?;
-        let accounts: HashMap<i64, (String, Option<String>)> = account::Entity::find()
-            .filter(
-                account::Column::Id.is_in(
-                    raws.iter()
-                        .map(|r| r.account_id)
-                        .collect::<std::collections::BTreeSet<_>>(),
-                ),
-            )
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, (a.name, a.phone)))
-            .collect();
+        let mut products = HashMap::new();
+        for r in product_rows {
+            let id: i64 = r.try_get_by_index(0)?;
+            let name: String = r.try_get_by_index(1)?;
+            let unit: String = r.try_get_by_index(2)?;
+            let variable: bool = r.try_get_by_index(3)?;
+            let estimated: Option<i64> = r.try_get_by_index(4)?;
+            products.insert(id, (name, unit_of(&unit)?, variable, estimated));
+        }
+        let mut producers: HashMap<i64, String> = HashMap::new();
+        for r in producer_rows {
+            producers.insert(r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+        }
+        let mut accounts: HashMap<i64, (String, Option<String>)> = HashMap::new();
+        for r in account_rows {
+            accounts.insert(
+                r.try_get_by_index(0)?,
+                (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
+            );
+        }
 
-        let weights = self.weights_of_cycle(cycle_id).await?;
         let mut lines = Vec::with_capacity(raws.len());
         for r in raws {
-            let p = products
+            let (product_name, unit, variable, estimated) = products
                 .get(&r.product_id)
                 .ok_or_else(|| corrupt("line's product", r.product_id))?;
             let (consumer_name, consumer_phone) = accounts
@@ -199,16 +230,16 @@ impl Store {
                 line_id: r.line_id,
                 offer_id: r.offer_id,
                 product_id: r.product_id,
-                product_name: p.name.clone(),
+                product_name: product_name.clone(),
                 producer_id: r.producer_id,
                 producer_name: producers.get(&r.producer_id).cloned().unwrap_or_default(),
-                unit: unit_of(&p.unit)?,
+                unit: *unit,
                 quantity: Quantity::from_milli(r.quantity_milli),
                 unit_price: Money::from_cents(r.unit_price_cents),
                 vat: vat_of(r.vat_basis_points)?,
-                variable_weight: match (p.variable_weight, p.estimated_weight_milli) {
+                variable_weight: match (*variable, estimated) {
                     (true, Some(est)) => Some(VariableWeight {
-                        estimated_kg: Quantity::from_milli(est),
+                        estimated_kg: Quantity::from_milli(*est),
                         price_per_kg: Money::from_cents(
                             r.kg_price_cents.unwrap_or(r.offer_price_cents),
                         ),
@@ -219,25 +250,7 @@ impl Store {
             });
         }
 
-        let orders = order::Entity::find()
-            .filter(order::Column::CycleId.eq(cycle_id))
-            .filter(order::Column::Status.eq("placed"))
-            .all(db)
-            .await?;
         let mut payments: HashMap<i64, Vec<Payment>> = HashMap::new();
-        let paid = payment::Entity::find()
-            .filter(
-                payment::Column::OrderId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(order::Column::Id)
-                        .from(order::Entity)
-                        .and_where(Expr::col(order::Column::CycleId).eq(cycle_id))
-                        .to_owned(),
-                ),
-            )
-            .order_by_asc(payment::Column::Id)
-            .all(db)
-            .await?;
         for p in paid {
             let method: PaymentMethod = p
                 .method
@@ -250,14 +263,15 @@ impl Store {
         }
         let mut states = Vec::with_capacity(orders.len());
         for o in orders {
-            let collection: Collection = o
-                .collection
+            let id: i64 = o.try_get_by_index(0)?;
+            let collection: String = o.try_get_by_index(1)?;
+            let collection: Collection = collection
                 .parse()
-                .map_err(|_| corrupt("collection", &o.collection))?;
+                .map_err(|_| corrupt("collection", &collection))?;
             states.push(BasketState {
-                order_id: o.id,
+                order_id: id,
                 collection,
-                payments: payments.remove(&o.id).unwrap_or_default(),
+                payments: payments.remove(&id).unwrap_or_default(),
             });
         }
         states.sort_by_key(|s| s.order_id);
@@ -273,7 +287,7 @@ impl Store {
     async fn weights_of_cycle(
         &self,
         cycle_id: i64,
-    ) -> Result<HashMap<i64, Vec<Quantity>>, StoreError> {
+    ) -> Result<HashMap<i64, Vec<Quantity>>, sea_orm::DbErr> {
         let backend = self.db().get_database_backend();
         let sql = numbered(
             backend,
