@@ -89,12 +89,10 @@ impl Store {
         let mut writer_opts = opts.clone();
         writer_opts.max_connections(1).min_connections(1);
         let db = Database::connect(opts).await?;
-        let writer_db = Database::connect(writer_opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        let writer = Arc::new(crate::order_batch::OrderWriter::start(
-            writer_db,
-            write_gate.clone(),
-        ));
+        let writer = Arc::new(
+            crate::order_batch::OrderWriter::start(writer_opts, write_gate.clone()).await?,
+        );
         Ok(Self {
             db,
             backend,
