@@ -374,12 +374,11 @@ fn basket(ix: &Index<'_>, lines: &[&LineRow], states: &IdMap<&BasketState>) -> O
 mod tests {
     use super::*;
     use crate::model::{PaymentMethod, VariableWeight};
+    use crate::picking::picking_lists;
     use crate::picking::tests::{cycle, line, q, slot};
-    use crate::picking::{PickingList, picking_lists};
     use crate::pricing::line_amounts;
     use crate::pricing::tests::chicken;
     use proptest::prelude::*;
-    use std::time::Instant;
 
     const FERME: (i64, &str) = (7, "Ferme du Pré");
     const VERGER: (i64, &str) = (3, "Verger");
@@ -632,23 +631,6 @@ mod tests {
             }
         }
         (slots, lines)
-    }
-
-    #[test]
-    #[ignore = "timing; run with --ignored (release: well under 100 ms)"]
-    fn sixty_thousand_lines_are_listed_quickly() {
-        let (slots, lines) = big(10_000, 200, 20);
-        let started = Instant::now();
-        let lists: Vec<PickingList> = picking_lists(&cycle(), &slots, &lines);
-        let sheets = distribution_sheets(&cycle(), &slots, &lines, &[]);
-        let elapsed = started.elapsed();
-        eprintln!("60,000 lines: {elapsed:?}");
-        assert_eq!(lists.len(), 200);
-        assert_eq!(sheets.len(), 20);
-        assert_eq!(
-            sheets.iter().map(|s| s.totals.baskets).sum::<usize>(),
-            10_000
-        );
     }
 
     #[test]
