@@ -276,68 +276,21 @@ async fn write_batch(
     let mut ids = allocate_order_ids(&tx, backend, accepted)
         .await?
         .into_iter();
-    let mut orders = Vec::with_capacity(accepted);
-    let mut lines = Vec::new();
-    let mut kept_keys = Vec::new();
+    let mut placed: Vec<(i64, &Job)> = Vec::with_capacity(accepted);
     for (job, result) in jobs.iter().zip(results.iter_mut()) {
         if result.is_some() {
             continue;
         }
-        let p = &job.prepared;
         let id = ids
             .next()
             .ok_or_else(|| DbErr::Custom("too few order ids".into()))?;
-        orders.push(order::ActiveModel {
-            id: Set(id),
-            cycle_id: Set(p.cycle_id),
-            account_id: Set(p.consumer_id),
-            slot_id: Set(p.slot.id),
-            placed_by: Set(p.placed_by),
-            status: Set(crate::orders::PLACED.to_owned()),
-            created_at: Set(p.now),
-            updated_at: Set(p.now),
-            collection: Set("pending".to_owned()),
-            checked_at: Set(None),
-            checked_by: Set(None),
-        });
-        lines.extend(p.lines.iter().map(|l| order_line::ActiveModel {
-            order_id: Set(id),
-            offer_id: Set(l.offer_id),
-            quantity_milli: Set(l.quantity_milli),
-            unit_price_cents: Set(l.unit_price_cents),
-            vat_basis_points: Set(l.vat_basis_points),
-            kg_price_cents: Set(l.kg_price_cents),
-            ..Default::default()
-        }));
-        if let Some(k) = &job.idempotency {
-            kept_keys.push(idempotency_key::ActiveModel {
-                account_id: Set(p.placed_by),
-                key: Set(k.key.clone()),
-                request_hash: Set(k.request_hash.clone()),
-                order_id: Set(id),
-                created_at: Set(p.now),
-            });
-        }
+        placed.push((id, job));
         *result = Some(Ok(Written::Placed(id)));
     }
     if backend == DbBackend::Postgres {
-        insert_pg(&tx, &orders, &lines, &kept_keys).await?;
+        insert_pg(&tx, &placed).await?;
     } else {
-        if !orders.is_empty() {
-            order::Entity::insert_many(orders)
-                .exec_without_returning(&tx)
-                .await?;
-        }
-        if !lines.is_empty() {
-            order_line::Entity::insert_many(lines)
-                .exec_without_returning(&tx)
-                .await?;
-        }
-        if !kept_keys.is_empty() {
-            idempotency_key::Entity::insert_many(kept_keys)
-                .exec_without_returning(&tx)
-                .await?;
-        }
+        insert_rows(&tx, &placed).await?;
     }
     tx.commit().await?;
     Ok(results
@@ -383,104 +336,148 @@ async fn allocate_order_ids(
     }
 }
 
-/// The value of a column set in an active model (they all are, in a batch).
-fn set<V: Clone + Into<sea_orm::Value>>(v: &sea_orm::ActiveValue<V>) -> Result<V, DbErr> {
-    match v {
-        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => Ok(x.clone()),
-        sea_orm::ActiveValue::NotSet => Err(DbErr::Custom("a batch row misses a column".into())),
+/// A batch's orders, lines and idempotency keys as multi-row inserts (SQLite).
+async fn insert_rows(
+    tx: &sea_orm::DatabaseTransaction,
+    placed: &[(i64, &Job)],
+) -> Result<(), DbErr> {
+    if placed.is_empty() {
+        return Ok(());
     }
+    let orders = placed.iter().map(|(id, job)| {
+        let p = &job.prepared;
+        order::ActiveModel {
+            id: Set(*id),
+            cycle_id: Set(p.cycle_id),
+            account_id: Set(p.consumer_id),
+            slot_id: Set(p.slot.id),
+            placed_by: Set(p.placed_by),
+            status: Set(crate::orders::PLACED.to_owned()),
+            created_at: Set(p.now),
+            updated_at: Set(p.now),
+            collection: Set("pending".to_owned()),
+            checked_at: Set(None),
+            checked_by: Set(None),
+        }
+    });
+    order::Entity::insert_many(orders)
+        .exec_without_returning(tx)
+        .await?;
+    let lines = placed.iter().flat_map(|(id, job)| {
+        job.prepared
+            .lines
+            .iter()
+            .map(move |l| order_line::ActiveModel {
+                order_id: Set(*id),
+                offer_id: Set(l.offer_id),
+                quantity_milli: Set(l.quantity_milli),
+                unit_price_cents: Set(l.unit_price_cents),
+                vat_basis_points: Set(l.vat_basis_points),
+                kg_price_cents: Set(l.kg_price_cents),
+                ..Default::default()
+            })
+    });
+    order_line::Entity::insert_many(lines)
+        .exec_without_returning(tx)
+        .await?;
+    let keys: Vec<idempotency_key::ActiveModel> = placed
+        .iter()
+        .filter_map(|(id, job)| {
+            job.idempotency
+                .as_ref()
+                .map(|k| idempotency_key::ActiveModel {
+                    account_id: Set(job.prepared.placed_by),
+                    key: Set(k.key.clone()),
+                    request_hash: Set(k.request_hash.clone()),
+                    order_id: Set(*id),
+                    created_at: Set(job.prepared.now),
+                })
+        })
+        .collect();
+    if !keys.is_empty() {
+        idempotency_key::Entity::insert_many(keys)
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A batch's orders, lines and idempotency keys in three statements whose text does not depend
 /// on the batch's size (`unnest` of arrays).
-async fn insert_pg(
-    tx: &sea_orm::DatabaseTransaction,
-    orders: &[order::ActiveModel],
-    lines: &[order_line::ActiveModel],
-    keys: &[idempotency_key::ActiveModel],
-) -> Result<(), DbErr> {
+async fn insert_pg(tx: &sea_orm::DatabaseTransaction, placed: &[(i64, &Job)]) -> Result<(), DbErr> {
+    if placed.is_empty() {
+        return Ok(());
+    }
     let backend = DbBackend::Postgres;
-    if !orders.is_empty() {
-        let col = |f: fn(&order::ActiveModel) -> &sea_orm::ActiveValue<i64>| -> Result<sea_orm::Value, DbErr> {
-            Ok(orders.iter().map(|o| set(f(o))).collect::<Result<Vec<i64>, DbErr>>()?.into())
-        };
-        let times = orders
+    let orders = |f: fn(i64, &Prepared) -> i64| -> sea_orm::Value {
+        placed
             .iter()
-            .map(|o| set(&o.created_at))
-            .collect::<Result<Vec<_>, DbErr>>()?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO orders (id, cycle_id, account_id, slot_id, placed_by, created_at, updated_at, status, collection) \
-             SELECT d.id, d.cycle_id, d.account_id, d.slot_id, d.placed_by, d.at, d.at, 'placed', 'pending' \
-             FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[]) \
-             AS d(id, cycle_id, account_id, slot_id, placed_by, at)",
-            [
-                col(|o| &o.id)?,
-                col(|o| &o.cycle_id)?,
-                col(|o| &o.account_id)?,
-                col(|o| &o.slot_id)?,
-                col(|o| &o.placed_by)?,
-                times.into(),
-            ],
-        ))
-        .await?;
-    }
-    if !lines.is_empty() {
-        let col = |f: fn(&order_line::ActiveModel) -> &sea_orm::ActiveValue<i64>| -> Result<sea_orm::Value, DbErr> {
-            Ok(lines.iter().map(|l| set(f(l))).collect::<Result<Vec<i64>, DbErr>>()?.into())
-        };
-        let vat = lines
+            .map(|(id, j)| f(*id, &j.prepared))
+            .collect::<Vec<i64>>()
+            .into()
+    };
+    let times: Vec<_> = placed.iter().map(|(_, j)| j.prepared.now).collect();
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO orders (id, cycle_id, account_id, slot_id, placed_by, created_at, updated_at, status, collection) \
+         SELECT d.id, d.cycle_id, d.account_id, d.slot_id, d.placed_by, d.at, d.at, 'placed', 'pending' \
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[]) \
+         AS d(id, cycle_id, account_id, slot_id, placed_by, at)",
+        [
+            orders(|id, _| id),
+            orders(|_, p| p.cycle_id),
+            orders(|_, p| p.consumer_id),
+            orders(|_, p| p.slot.id),
+            orders(|_, p| p.placed_by),
+            times.into(),
+        ],
+    ))
+    .await?;
+
+    let lines: Vec<(i64, &crate::orders::NewLine)> = placed
+        .iter()
+        .flat_map(|(id, j)| j.prepared.lines.iter().map(move |l| (*id, l)))
+        .collect();
+    let column = |f: fn(&(i64, &crate::orders::NewLine)) -> i64| -> sea_orm::Value {
+        lines.iter().map(f).collect::<Vec<i64>>().into()
+    };
+    let vat: Vec<i32> = lines.iter().map(|(_, l)| l.vat_basis_points).collect();
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO order_lines (order_id, offer_id, quantity_milli, unit_price_cents, vat_basis_points, kg_price_cents) \
+         SELECT d.order_id, d.offer_id, d.q, d.price, d.vat, NULLIF(d.kg, -1) \
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int8[]) \
+         AS d(order_id, offer_id, q, price, vat, kg)",
+        [
+            column(|(id, _)| *id),
+            column(|(_, l)| l.offer_id),
+            column(|(_, l)| l.quantity_milli),
+            column(|(_, l)| l.unit_price_cents),
+            vat.into(),
+            // No price per kg is -1 here, NULL in the table.
+            column(|(_, l)| l.kg_price_cents.unwrap_or(-1)),
+        ],
+    ))
+    .await?;
+
+    let keyed: Vec<(i64, &Job, &IdempotencyKey)> = placed
+        .iter()
+        .filter_map(|(id, j)| j.idempotency.as_ref().map(|k| (*id, *j, k)))
+        .collect();
+    if !keyed.is_empty() {
+        let accounts: Vec<i64> = keyed.iter().map(|(_, j, _)| j.prepared.placed_by).collect();
+        let names: Vec<String> = keyed.iter().map(|(_, _, k)| k.key.clone()).collect();
+        let hashes: Vec<String> = keyed
             .iter()
-            .map(|l| set(&l.vat_basis_points))
-            .collect::<Result<Vec<i32>, DbErr>>()?;
-        // No price per kg is -1 here, NULL in the table.
-        let kg = lines
-            .iter()
-            .map(|l| set(&l.kg_price_cents).map(|k| k.unwrap_or(-1)))
-            .collect::<Result<Vec<i64>, DbErr>>()?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO order_lines (order_id, offer_id, quantity_milli, unit_price_cents, vat_basis_points, kg_price_cents) \
-             SELECT d.order_id, d.offer_id, d.q, d.price, d.vat, NULLIF(d.kg, -1) \
-             FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int8[]) \
-             AS d(order_id, offer_id, q, price, vat, kg)",
-            [
-                col(|l| &l.order_id)?,
-                col(|l| &l.offer_id)?,
-                col(|l| &l.quantity_milli)?,
-                col(|l| &l.unit_price_cents)?,
-                vat.into(),
-                kg.into(),
-            ],
-        ))
-        .await?;
-    }
-    if !keys.is_empty() {
-        let accounts = keys
-            .iter()
-            .map(|k| set(&k.account_id))
-            .collect::<Result<Vec<i64>, DbErr>>()?;
-        let names = keys
-            .iter()
-            .map(|k| set(&k.key))
-            .collect::<Result<Vec<String>, DbErr>>()?;
-        let hashes = keys
-            .iter()
-            .map(|k| set(&k.request_hash))
-            .collect::<Result<Vec<String>, DbErr>>()?;
-        let orders = keys
-            .iter()
-            .map(|k| set(&k.order_id))
-            .collect::<Result<Vec<i64>, DbErr>>()?;
-        let times = keys
-            .iter()
-            .map(|k| set(&k.created_at))
-            .collect::<Result<Vec<_>, DbErr>>()?;
+            .map(|(_, _, k)| k.request_hash.clone())
+            .collect();
+        let ids: Vec<i64> = keyed.iter().map(|(id, _, _)| *id).collect();
+        let times: Vec<_> = keyed.iter().map(|(_, j, _)| j.prepared.now).collect();
         tx.execute_raw(Statement::from_sql_and_values(
             backend,
             "INSERT INTO idempotency_keys (account_id, key, request_hash, order_id, created_at) \
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::timestamptz[])",
-            [accounts.into(), names.into(), hashes.into(), orders.into(), times.into()],
+            [accounts.into(), names.into(), hashes.into(), ids.into(), times.into()],
         ))
         .await?;
     }
