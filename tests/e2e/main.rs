@@ -15,6 +15,7 @@ mod demo;
 mod idempotency;
 mod isolation;
 mod lists;
+mod other_node;
 mod race;
 mod slots;
 mod spec;

@@ -612,7 +612,9 @@ impl Store {
         m.estimated_weight_milli = Set(new.pricing.variable_weight.map(|q| q.milli()));
         m.active = Set(true);
         m.updated_at = Set(Utc::now());
-        product_view(m.update(self.db()).await?)
+        let updated = m.update(self.db()).await?;
+        self.sales.changed();
+        product_view(updated)
     }
 
     /// Removes a product. One that was ever offered is archived instead (past orders and
@@ -632,6 +634,7 @@ impl Store {
         } else {
             product::Entity::delete_by_id(id).exec(self.db()).await?;
         }
+        self.sales.changed();
         Ok(offered)
     }
 

@@ -363,6 +363,7 @@ impl Store {
             insert_slot(&w.tx, &c, slot).await?;
         }
         w.tx.commit().await?;
+        self.sales.changed();
         self.cycle(c.id).await
     }
 
@@ -378,6 +379,7 @@ impl Store {
         let w = self.write().await?;
         let s = insert_slot(&w.tx, &c, &slot).await?;
         w.tx.commit().await?;
+        self.sales.changed();
         let mut views = load_slots(self.db(), vec![s]).await?;
         views.pop().ok_or_else(|| corrupt("slot", cycle_id))
     }
@@ -413,6 +415,7 @@ impl Store {
             ));
         }
         w.tx.commit().await?;
+        self.sales.changed();
         summary(&self.cycle_row(self.db(), id).await?, now)
     }
 
@@ -602,6 +605,7 @@ impl Store {
             }
         }
         w.tx.commit().await?;
+        self.sales.changed();
         self.producer_offers(cycle_id, producer_id).await
     }
 

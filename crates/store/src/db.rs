@@ -34,6 +34,8 @@ pub struct Store {
     pub(crate) tokens: Arc<crate::auth::TokenCache>,
     /// The group-commit writer of new orders (see `order_batch`).
     pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
+    /// What each cycle sells, for the order path (see `sale_cache`).
+    pub(crate) sales: Arc<crate::sale_cache::SaleCache>,
 }
 
 /// A write transaction, holding the SQLite write gate (if any) until it is dropped.
@@ -99,6 +101,7 @@ impl Store {
             write_gate,
             tokens: Arc::default(),
             writer,
+            sales: Arc::default(),
         })
     }
 

@@ -405,6 +405,8 @@ pub async fn load_demo(
         &mut dice,
     )
     .await?;
+    // Cycles and slots went in directly: what the order path remembers of them is stale.
+    store.sales.changed();
 
     Ok(DemoSummary {
         market_id: market.id,

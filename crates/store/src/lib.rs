@@ -23,6 +23,7 @@ mod order_batch;
 mod orders;
 mod reports;
 mod rounds;
+mod sale_cache;
 mod slots;
 
 pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};

@@ -7,6 +7,11 @@
 //! offers once in ascending id order, decides in arrival order which baskets fit the stock left,
 //! writes them all, and commits once. A basket never waits for more than the batch in progress.
 //!
+//! Baskets are prepared outside the transaction, often from memory (`sale_cache`), so the
+//! writer checks, under its locks, what each was prepared on: its slot still open in an open
+//! cycle, each offer still in that cycle at the same price, VAT, unit and step. A basket prepared
+//! on anything else is sent back [`Written::Stale`] and prepared again from the database.
+//!
 //! Nothing changes for the caller: a basket is accepted (201) only once the transaction holding
 //! it has committed, a basket that does not fit gets "only N left", and the `CHECK
 //! (stock_left_milli >= 0)` of the offers table still backs the arithmetic up. If a batch fails
@@ -17,16 +22,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::{
     StoreError,
-    entities::{idempotency_key, offer, order, order_line},
-    orders::{IdempotencyKey, Prepared},
+    cycles::check_accepts_orders,
+    entities::{idempotency_key, offer, order, order_cycle, order_line},
+    orders::{IdempotencyKey, OfferBasis, Prepared, columns},
 };
 
 /// The most baskets committed together.
@@ -39,6 +46,9 @@ pub(crate) enum Written {
     /// Another basket of the same batch carried the same idempotency key and was placed: the
     /// caller answers with that one.
     DuplicateKey,
+    /// Prepared on a cycle, slot or offer that has changed since (see `sale_cache`): nothing
+    /// was written, and the caller prepares it again from the database.
+    Stale,
 }
 
 struct Job {
@@ -181,34 +191,51 @@ async fn write_batch(
     };
     let tx = db.begin_with_options(options).await?;
 
-    // Lock every offer of the batch once, in ascending id order, and read what is left.
+    // The batch's slots and cycles, locked against a change of state until the commit.
+    let now = chrono::Utc::now();
+    let slot_ids: BTreeSet<i64> = jobs.iter().map(|j| j.prepared.slot.id).collect();
+    let open_slots = open_slots(&tx, backend, &slot_ids, now).await?;
+
+    // Lock every offer of the batch once, in ascending id order, and read what is left with
+    // what its baskets were priced on.
     let ids: BTreeSet<i64> = jobs
         .iter()
         .flat_map(|j| j.prepared.lines.iter().map(|l| l.offer_id))
         .collect();
-    // PostgreSQL gets one statement text whatever the batch (arrays, not lists of
-    // placeholders), so that it is parsed and planned once per connection, not per batch size.
-    let stmt = if backend == DbBackend::Postgres {
-        Statement::from_sql_and_values(
-            backend,
-            "SELECT id, stock_left_milli FROM offers WHERE id = ANY($1::int8[]) ORDER BY id FOR NO KEY UPDATE",
-            [sea_orm::Value::from(
-                ids.iter().copied().collect::<Vec<i64>>(),
-            )],
-        )
-    } else {
-        let marks = vec!["?"; ids.len()].join(", ");
-        Statement::from_sql_and_values(
-            backend,
-            format!("SELECT id, stock_left_milli FROM offers WHERE id IN ({marks}) ORDER BY id"),
-            ids.iter().map(|&id| id.into()),
-        )
-    };
+    let stmt = by_ids(
+        backend,
+        "SELECT o.id, o.stock_left_milli, o.cycle_id, o.price_cents, p.unit, p.vat_basis_points, \
+         p.step_milli, p.variable_weight, p.estimated_weight_milli \
+         FROM offers o JOIN products p ON p.id = o.product_id",
+        "o.id",
+        &ids,
+        "FOR NO KEY UPDATE OF o",
+    );
     let rows = tx.query_all_raw(stmt).await?;
     let mut left: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
+    let mut basis: HashMap<i64, OfferBasis> = HashMap::with_capacity(rows.len());
     for row in rows {
-        left.insert(row.try_get("", "id")?, row.try_get("", "stock_left_milli")?);
+        let id: i64 = row.try_get("", "id")?;
+        left.insert(id, row.try_get("", "stock_left_milli")?);
+        basis.insert(
+            id,
+            OfferBasis {
+                cycle_id: row.try_get("", "cycle_id")?,
+                price_cents: row.try_get("", "price_cents")?,
+                unit: row.try_get("", "unit")?,
+                vat_basis_points: row.try_get("", "vat_basis_points")?,
+                step_milli: row.try_get("", "step_milli")?,
+                variable_weight: row.try_get("", "variable_weight")?,
+                estimated_weight_milli: row.try_get("", "estimated_weight_milli")?,
+            },
+        );
     }
+    let stale = |p: &Prepared| {
+        open_slots.get(&p.slot.id) != Some(&p.cycle_id)
+            || p.lines
+                .iter()
+                .any(|l| basis.get(&l.offer_id) != Some(&l.basis))
+    };
 
     // Decide, in arrival order, which baskets fit.
     let mut results: Vec<Option<Result<Written, StoreError>>> = Vec::with_capacity(jobs.len());
@@ -219,6 +246,10 @@ async fn write_batch(
             && !keys.insert((job.prepared.placed_by, k.key.clone()))
         {
             results.push(Some(Ok(Written::DuplicateKey)));
+            continue;
+        }
+        if stale(&job.prepared) {
+            results.push(Some(Ok(Written::Stale)));
             continue;
         }
         let short = job
@@ -297,6 +328,61 @@ async fn write_batch(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("undecided basket".into())))))
         .collect())
+}
+
+/// `select` for the rows whose `column` is one of `ids`, in ascending order. PostgreSQL gets one
+/// statement text whatever the number of ids (an array, not a list of placeholders), so that it
+/// is parsed and planned once per connection, not once per batch size; `locking` (a `FOR ...`
+/// clause) applies there only, SQLite's single writer being lock enough.
+fn by_ids(
+    backend: DbBackend,
+    select: &str,
+    column: &str,
+    ids: &BTreeSet<i64>,
+    locking: &str,
+) -> Statement {
+    if backend == DbBackend::Postgres {
+        Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE {column} = ANY($1::int8[]) ORDER BY {column} {locking}"),
+            [sea_orm::Value::from(
+                ids.iter().copied().collect::<Vec<i64>>(),
+            )],
+        )
+    } else {
+        let marks = vec!["?"; ids.len()].join(", ");
+        Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE {column} IN ({marks}) ORDER BY {column}"),
+            ids.iter().map(|&id| id.into()),
+        )
+    }
+}
+
+/// Of `slot_ids`, those still taking baskets (not cancelled, their cycle open), with their
+/// cycle. On PostgreSQL the slots and cycles are share-locked until the commit, so that a cycle
+/// closed or a slot cancelled meanwhile waits for the baskets already accepted.
+async fn open_slots(
+    tx: &sea_orm::DatabaseTransaction,
+    backend: DbBackend,
+    slot_ids: &BTreeSet<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<HashMap<i64, i64>, DbErr> {
+    let select = format!(
+        "SELECT s.id AS slot_id, s.cancelled AS slot_cancelled, {} \
+         FROM distribution_slots s JOIN order_cycles c ON c.id = s.cycle_id",
+        columns::<order_cycle::Entity>("c")
+    );
+    let stmt = by_ids(backend, &select, "s.id", slot_ids, "FOR SHARE OF s, c");
+    let mut open = HashMap::new();
+    for row in tx.query_all_raw(stmt).await? {
+        let cycle = order_cycle::Model::from_query_result(&row, "c_")?;
+        let cancelled: bool = row.try_get("", "slot_cancelled")?;
+        if !cancelled && check_accepts_orders(&cycle, now).is_ok() {
+            open.insert(row.try_get("", "slot_id")?, cycle.id);
+        }
+    }
+    Ok(open)
 }
 
 /// Reserves `n` order ids, so that a batch's orders go in with one multi-row insert and each

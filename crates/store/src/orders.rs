@@ -29,6 +29,7 @@ use crate::{
         pickup_point, product,
     },
     order_batch::Written,
+    sale_cache::CycleSale,
 };
 
 pub(crate) const PLACED: &str = "placed";
@@ -136,7 +137,8 @@ pub struct OrderView {
 }
 
 /// An offer row with its product, as the order use cases need them.
-struct OfferInfo {
+#[derive(Clone)]
+pub(crate) struct OfferInfo {
     offer: offer::Model,
     product: product::Model,
     pricing: ProductPricing,
@@ -145,7 +147,7 @@ struct OfferInfo {
 
 /// `alias.col AS alias_col, ...` for every column of an entity, to read it back with
 /// `Model::from_query_result(row, "alias_")` from a hand-written join.
-fn columns<E: EntityTrait>(alias: &str) -> String {
+pub(crate) fn columns<E: EntityTrait>(alias: &str) -> String {
     E::Column::iter()
         .map(|c| format!("{alias}.{0} AS {alias}_{0}", c.as_str()))
         .collect::<Vec<_>>()
@@ -189,11 +191,40 @@ pub(crate) struct NewLine {
     pub(crate) vat_basis_points: i32,
     /// The price per kg, for a variable-weight line (repriced on the real weight).
     pub(crate) kg_price_cents: Option<i64>,
+    /// What the line was priced and checked on, which the writer checks again.
+    pub(crate) basis: OfferBasis,
     pub(crate) product_name: String,
     product_id: i64,
     producer_id: i64,
     producer_name: String,
     pricing: ProductPricing,
+}
+
+/// Everything about an offer that a basket's price or validity depends on. The order writer
+/// reads it again under its lock and sends back any basket prepared on another one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OfferBasis {
+    pub(crate) cycle_id: i64,
+    pub(crate) price_cents: i64,
+    pub(crate) unit: String,
+    pub(crate) vat_basis_points: i32,
+    pub(crate) step_milli: i64,
+    pub(crate) variable_weight: bool,
+    pub(crate) estimated_weight_milli: Option<i64>,
+}
+
+impl OfferBasis {
+    fn of(o: &offer::Model, p: &product::Model) -> Self {
+        Self {
+            cycle_id: o.cycle_id,
+            price_cents: o.price_cents,
+            unit: p.unit.clone(),
+            vat_basis_points: p.vat_basis_points,
+            step_milli: p.step_milli,
+            variable_weight: p.variable_weight,
+            estimated_weight_milli: p.estimated_weight_milli,
+        }
+    }
 }
 
 impl Prepared {
@@ -268,6 +299,104 @@ fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
     actor.coordinates(market_id)
 }
 
+/// A cycle's offers (all of them, or those of `ids`) with their products and producers' names,
+/// in one query.
+pub(crate) async fn offer_infos(
+    db: &impl ConnectionTrait,
+    cycle_id: i64,
+    ids: Option<&[i64]>,
+) -> Result<HashMap<i64, OfferInfo>, StoreError> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = vec![cycle_id.into()];
+    let only = match ids {
+        Some(ids) => {
+            values.extend(ids.iter().map(|&id| sea_orm::Value::from(id)));
+            format!(" AND o.id IN ({})", vec!["?"; ids.len()].join(", "))
+        }
+        None => String::new(),
+    };
+    let sql = numbered(
+        backend,
+        &format!(
+            "SELECT {}, {}, pr.name AS producer_name FROM offers o \
+             JOIN products p ON p.id = o.product_id JOIN producers pr ON pr.id = o.producer_id \
+             WHERE o.cycle_id = ?{only}",
+            columns::<offer::Entity>("o"),
+            columns::<product::Entity>("p"),
+        ),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut infos = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let o = offer::Model::from_query_result(&row, "o_")?;
+        let p = product::Model::from_query_result(&row, "p_")?;
+        let producer_name: String = row.try_get("", "producer_name")?;
+        let pricing = pricing_of(&p, o.price_cents)?;
+        infos.insert(
+            o.id,
+            OfferInfo {
+                offer: o,
+                product: p,
+                pricing,
+                producer_name,
+            },
+        );
+    }
+    Ok(infos)
+}
+
+/// Each line's offer is among `infos`, and its quantity fits the product's unit and step.
+fn check_lines(infos: &HashMap<i64, OfferInfo>, lines: &[RequestedLine]) -> Result<(), StoreError> {
+    for l in lines {
+        let info = infos.get(&l.offer_id).ok_or_else(|| {
+            StoreError::invalid(
+                "unknown_offer",
+                format!("offer {} is not on sale in this cycle", l.offer_id),
+            )
+        })?;
+        validate_order_quantity(
+            info.pricing.unit,
+            Quantity::from_milli(info.product.step_milli),
+            l.quantity,
+        )
+        .map_err(|e| {
+            StoreError::invalid("invalid_quantity", format!("{}: {e}", info.product.name))
+        })?;
+    }
+    Ok(())
+}
+
+/// What a basket is checked against and priced from: its cycle, its slot, its offers.
+struct Sale {
+    market_id: i64,
+    slot: SlotView,
+    offers: HashMap<i64, OfferInfo>,
+}
+
+impl Sale {
+    /// From the cache, when it can say yes; `None` sends the basket to the database.
+    fn from_cache(sale: &CycleSale, request: &OrderRequest, now: DateTime<Utc>) -> Option<Self> {
+        check_accepts_orders(&sale.cycle, now).ok()?;
+        let slot = sale
+            .slots
+            .get(&request.slot_id)
+            .filter(|s| !s.cancelled)?
+            .clone();
+        let mut offers = HashMap::with_capacity(request.lines.len());
+        for l in &request.lines {
+            offers.insert(l.offer_id, sale.offers.get(&l.offer_id)?.clone());
+        }
+        check_lines(&offers, &request.lines).ok()?;
+        Some(Self {
+            market_id: sale.cycle.market_id,
+            slot,
+            offers,
+        })
+    }
+}
+
 impl Store {
     /// Loads and validates the offers a basket asks for, with their products and producers'
     /// names, in one query: they must belong to the cycle, and each quantity must fit its
@@ -278,55 +407,9 @@ impl Store {
         cycle_id: i64,
         lines: &[RequestedLine],
     ) -> Result<HashMap<i64, OfferInfo>, StoreError> {
-        let backend = db.get_database_backend();
-        let marks = vec!["?"; lines.len()].join(", ");
-        let sql = numbered(
-            backend,
-            &format!(
-                "SELECT {}, {}, pr.name AS producer_name FROM offers o \
-                 JOIN products p ON p.id = o.product_id JOIN producers pr ON pr.id = o.producer_id \
-                 WHERE o.cycle_id = ? AND o.id IN ({marks})",
-                columns::<offer::Entity>("o"),
-                columns::<product::Entity>("p"),
-            ),
-        );
-        let mut values: Vec<sea_orm::Value> = vec![cycle_id.into()];
-        values.extend(lines.iter().map(|l| sea_orm::Value::from(l.offer_id)));
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        let mut infos = HashMap::new();
-        for row in rows {
-            let o = offer::Model::from_query_result(&row, "o_")?;
-            let p = product::Model::from_query_result(&row, "p_")?;
-            let producer_name: String = row.try_get("", "producer_name")?;
-            let pricing = pricing_of(&p, o.price_cents)?;
-            infos.insert(
-                o.id,
-                OfferInfo {
-                    offer: o,
-                    product: p,
-                    pricing,
-                    producer_name,
-                },
-            );
-        }
-        for l in lines {
-            let info = infos.get(&l.offer_id).ok_or_else(|| {
-                StoreError::invalid(
-                    "unknown_offer",
-                    format!("offer {} is not on sale in this cycle", l.offer_id),
-                )
-            })?;
-            validate_order_quantity(
-                info.pricing.unit,
-                Quantity::from_milli(info.product.step_milli),
-                l.quantity,
-            )
-            .map_err(|e| {
-                StoreError::invalid("invalid_quantity", format!("{}: {e}", info.product.name))
-            })?;
-        }
+        let ids: Vec<i64> = lines.iter().map(|l| l.offer_id).collect();
+        let infos = offer_infos(db, cycle_id, Some(&ids)).await?;
+        check_lines(&infos, lines)?;
         Ok(infos)
     }
 
@@ -381,22 +464,39 @@ impl Store {
 
     /// Reads and checks everything an order needs before anything is written: the cycle takes
     /// orders, the consumer (a mediator may order for someone), the slot, the offers and their
-    /// quantities. Four queries, whatever the basket.
+    /// quantities. From the sale cache when it can say yes (no query at all); otherwise, or when
+    /// `fresh`, from the database in two queries, which also says what is wrong.
     async fn prepare_order(
         &self,
-        db: &impl ConnectionTrait,
         actor: &Actor,
         cycle_id: i64,
         on_behalf_of: Option<i64>,
         request: &OrderRequest,
+        fresh: bool,
     ) -> Result<Prepared, StoreError> {
         let now = Utc::now();
-        let (c, slot) = self
-            .cycle_and_slot(db, cycle_id, request.slot_id, now)
-            .await?;
+        let db = self.db();
+        let cached = match fresh {
+            true => None,
+            false => self.sales.get(db, cycle_id).await,
+        };
+        let sale = match cached.and_then(|s| Sale::from_cache(&s, request, now)) {
+            Some(sale) => sale,
+            None => {
+                let (c, slot) = self
+                    .cycle_and_slot(db, cycle_id, request.slot_id, now)
+                    .await?;
+                let offers = self.offers_for(db, cycle_id, &request.lines).await?;
+                Sale {
+                    market_id: c.market_id,
+                    slot,
+                    offers,
+                }
+            }
+        };
         let (consumer_id, consumer_name) = match on_behalf_of {
             Some(id) if id != actor.account_id => {
-                if !on_behalf_allowed(actor, c.market_id) {
+                if !on_behalf_allowed(actor, sale.market_id) {
                     return Err(StoreError::forbidden(
                         "only this market's coordinators can order for someone else",
                     ));
@@ -409,7 +509,7 @@ impl Store {
             }
             _ => (actor.account_id, actor.name.clone()),
         };
-        let mut infos = self.offers_for(db, cycle_id, &request.lines).await?;
+        let mut infos = sale.offers;
         let mut lines = Vec::with_capacity(request.lines.len());
         for l in &request.lines {
             let info = infos
@@ -424,6 +524,7 @@ impl Store {
                     .pricing
                     .variable_weight
                     .map(|_| info.pricing.price.cents()),
+                basis: OfferBasis::of(&info.offer, &info.product),
                 product_id: info.product.id,
                 producer_id: info.offer.producer_id,
                 producer_name: info.producer_name,
@@ -438,7 +539,7 @@ impl Store {
             consumer_id,
             consumer_name,
             placed_by: actor.account_id,
-            slot,
+            slot: sale.slot,
             lines,
         })
     }
@@ -459,16 +560,31 @@ impl Store {
         {
             return Ok(replay);
         }
-        let prepared = self
-            .prepare_order(self.db(), actor, cycle_id, on_behalf_of, &request)
-            .await?;
-        let (prepared, written) = match self.writer.write(prepared, idempotency.clone()).await {
-            Ok((prepared, written)) => (Some(prepared), written),
-            // Another node placed the same key between our look-up and our commit.
-            Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
-                (None, Written::DuplicateKey)
+        let mut attempt = 0;
+        let (prepared, written) = loop {
+            let prepared = self
+                .prepare_order(actor, cycle_id, on_behalf_of, &request, attempt > 0)
+                .await?;
+            match self.writer.write(prepared, idempotency.clone()).await {
+                // Prepared on something that changed meanwhile (a price, the cycle's state):
+                // forget the cache and prepare it again from the database.
+                Ok((_, Written::Stale)) if attempt < 2 => {
+                    self.sales.changed();
+                    attempt += 1;
+                }
+                Ok((_, Written::Stale)) => {
+                    return Err(StoreError::conflict(
+                        "sale_changed",
+                        "this cycle's offers changed while the basket was being placed: please try again",
+                    ));
+                }
+                Ok((prepared, written)) => break (Some(prepared), written),
+                // Another node placed the same key between our look-up and our commit.
+                Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
+                    break (None, Written::DuplicateKey);
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         };
         let order_id = match (prepared.as_ref(), written) {
             (Some(_), Written::Placed(id)) => id,

@@ -235,6 +235,7 @@ impl Store {
             .await?;
         }
         w.tx.commit().await?;
+        self.sales.changed();
         let slots = distribution_slot::Entity::find()
             .filter(distribution_slot::Column::CycleId.eq(cycle_id))
             .order_by_asc(distribution_slot::Column::StartsAt)
@@ -346,6 +347,7 @@ impl Store {
         let w = self.write().await?;
         let updated = m.update(&w.tx).await?;
         w.tx.commit().await?;
+        self.sales.changed();
         let view = load_slots(self.db(), vec![updated])
             .await?
             .pop()
