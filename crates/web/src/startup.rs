@@ -63,10 +63,37 @@ fn limit_body(req: &poem::Request) -> poem::Result<()> {
     }
 }
 
+/// poem's TCP acceptor with `TCP_NODELAY` on every connection, as web servers usually do:
+/// without it, a response written in several pieces (a PDF, a streamed body) can wait for the
+/// client's delayed ACK, some 40 ms, before its last piece leaves.
+struct NoDelay(poem::listener::TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Self::Io,
+        poem::web::LocalAddr,
+        poem::web::RemoteAddr,
+        poem::http::uri::Scheme,
+    )> {
+        let accepted = self.0.accept().await?;
+        // A socket that refuses the option still serves, only slower on some answers.
+        let _ = accepted.0.set_nodelay(true);
+        Ok(accepted)
+    }
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     addr: SocketAddr,
-    acceptor: poem::listener::TcpAcceptor,
+    acceptor: NoDelay,
     store: Store,
 }
 
@@ -81,7 +108,7 @@ impl Application {
             .ok_or_else(|| std::io::Error::other("the listener has no socket address"))?;
         Ok(Self {
             addr,
-            acceptor,
+            acceptor: NoDelay(acceptor),
             store,
         })
     }
@@ -110,5 +137,26 @@ impl Application {
                 Some(std::time::Duration::from_secs(10)),
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::listener::{Acceptor, Listener, TcpListener};
+
+    use super::NoDelay;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay() -> std::io::Result<()> {
+        let mut acceptor = NoDelay(TcpListener::bind("127.0.0.1:0").into_acceptor().await?);
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let client = tokio::net::TcpStream::connect(addr);
+        let (accepted, _client) = tokio::join!(acceptor.accept(), client);
+        assert!(accepted?.0.nodelay()?);
+        Ok(())
     }
 }
