@@ -49,6 +49,32 @@ async fn a_retried_order_is_placed_once(db: Db) {
     assert_eq!(other.status().as_u16(), 422);
     let other: serde_json::Value = other.json().await.unwrap();
     assert_eq!(other["code"], "idempotency_key_reused");
+    // A retry that comes once the rest is sold out, or once the cycle has closed, still gets
+    // its first answer, not "sold out" or "closed".
+    let neighbour = app.user(Role::Consumer, None, None).await;
+    app.post(
+        &format!("/api/v1/cycles/{}/orders", w.cycle_id),
+        neighbour.t(),
+        json!({"slot_id": w.slots[0], "lines": [{"offer_id": w.offers[1], "quantity": 17}]}),
+    )
+    .await
+    .expect(201);
+    for step in ["sold out", "closed"] {
+        if step == "closed" {
+            app.post(
+                &format!("/api/v1/cycles/{}/close", w.cycle_id),
+                w.coordinator.t(),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        }
+        let late = send("panier-42", body.clone()).await.unwrap();
+        assert_eq!(late.status().as_u16(), 201, "{step}");
+        assert_eq!(late.headers().get("idempotent-replayed").unwrap(), "true");
+        let late: serde_json::Value = late.json().await.unwrap();
+        assert_eq!(late["id"], first["id"], "{step}");
+    }
     assert_eq!(
         app.get("/api/v1/me/orders", consumer.t())
             .await

@@ -43,8 +43,8 @@ const MAX_BATCH: usize = 128;
 pub(crate) enum Written {
     /// Placed, with this id.
     Placed(i64),
-    /// Another basket of the same batch carried the same idempotency key and was placed: the
-    /// caller answers with that one.
+    /// Its idempotency key is already stored, or was carried by an earlier basket of the same
+    /// batch: nothing was written, and the caller answers with the order placed under it.
     DuplicateKey,
     /// Prepared on a cycle, slot or offer that has changed since (see `sale_cache`): nothing
     /// was written, and the caller prepares it again from the database.
@@ -237,9 +237,10 @@ async fn write_batch(
                 .any(|l| basis.get(&l.offer_id) != Some(&l.basis))
     };
 
-    // Decide, in arrival order, which baskets fit.
+    // Decide, in arrival order, which baskets fit. A key already stored, or already used by
+    // an earlier basket of the batch, sends its basket back to be answered with that order.
     let mut results: Vec<Option<Result<Written, StoreError>>> = Vec::with_capacity(jobs.len());
-    let mut keys: HashSet<(i64, String)> = HashSet::new();
+    let mut keys = stored_keys(&tx, backend, jobs).await?;
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for job in jobs {
         if let Some(k) = &job.idempotency
@@ -328,6 +329,55 @@ async fn write_batch(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("undecided basket".into())))))
         .collect())
+}
+
+/// The batch's idempotency keys that are already stored, as (account, key).
+async fn stored_keys(
+    tx: &sea_orm::DatabaseTransaction,
+    backend: DbBackend,
+    jobs: &[Job],
+) -> Result<HashSet<(i64, String)>, DbErr> {
+    let asked: Vec<(i64, &str)> = jobs
+        .iter()
+        .filter_map(|j| {
+            j.idempotency
+                .as_ref()
+                .map(|k| (j.prepared.placed_by, k.key.as_str()))
+        })
+        .collect();
+    if asked.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let stmt = if backend == DbBackend::Postgres {
+        Statement::from_sql_and_values(
+            backend,
+            "SELECT k.account_id, k.key FROM idempotency_keys k \
+             JOIN unnest($1::int8[], $2::text[]) AS d(account_id, key) \
+             ON k.account_id = d.account_id AND k.key = d.key",
+            [
+                asked.iter().map(|(a, _)| *a).collect::<Vec<i64>>().into(),
+                asked
+                    .iter()
+                    .map(|(_, k)| (*k).to_owned())
+                    .collect::<Vec<String>>()
+                    .into(),
+            ],
+        )
+    } else {
+        let any = vec!["(account_id = ? AND key = ?)"; asked.len()].join(" OR ");
+        Statement::from_sql_and_values(
+            backend,
+            format!("SELECT account_id, key FROM idempotency_keys WHERE {any}"),
+            asked
+                .iter()
+                .flat_map(|(a, k)| [sea_orm::Value::from(*a), sea_orm::Value::from(*k)]),
+        )
+    };
+    tx.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("", "account_id")?, row.try_get("", "key")?)))
+        .collect()
 }
 
 /// `select` for the rows whose `column` is one of `ids`, in ascending order. PostgreSQL gets one

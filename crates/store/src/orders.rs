@@ -555,16 +555,26 @@ impl Store {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<Placed, StoreError> {
         validate_requested_lines(&request.lines)?;
-        if let Some(idem) = &idempotency
-            && let Some(replay) = self.replay(actor, idem).await?
-        {
-            return Ok(replay);
-        }
+        // A retried request (same Idempotency-Key) is recognised by the writer, in the batch's
+        // transaction, and answered below with the first order; not looked up here, which would
+        // cost every keyed basket a query. Only a basket that cannot be prepared any more (its
+        // cycle closed since the first try, say) looks for its first answer before failing.
         let mut attempt = 0;
         let (prepared, written) = loop {
-            let prepared = self
+            let prepared = match self
                 .prepare_order(actor, cycle_id, on_behalf_of, &request, attempt > 0)
-                .await?;
+                .await
+            {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    if let Some(idem) = &idempotency
+                        && let Some(replay) = self.replay(actor, idem).await?
+                    {
+                        return Ok(replay);
+                    }
+                    return Err(e);
+                }
+            };
             match self.writer.write(prepared, idempotency.clone()).await {
                 // Prepared on something that changed meanwhile (a price, the cycle's state):
                 // forget the cache and prepare it again from the database.
