@@ -2,6 +2,8 @@
 //! 5 lines over 20 hot offers until every offer is sold out, on SQLite and on PostgreSQL.
 //!
 //! Prints orders per second, p50/p99 latency of accepted orders, and units oversold (must be 0).
+//! Before the rush each client opens the week's offers and its own orders (not timed), as a
+//! consumer does before ordering; that also opens its connection.
 //!
 //! ```text
 //! cargo bench -p halle-tests --bench rush                    # both databases
@@ -13,7 +15,8 @@
 //! loop, the mean latency is 200 / throughput by Little's law, whatever the server does.
 //!
 //! Settings (environment): `RUSH_DB` = sqlite | postgres | both, `RUSH_CLIENTS` (200),
-//! `RUSH_OFFERS` (20), `RUSH_LINES` (5), `RUSH_STOCK` per offer (2500),
+//! `RUSH_OFFERS` (20), `RUSH_LINES` (5), `RUSH_STOCK` per offer (2500), `RUSH_RATE` (0: closed
+//! loop), `RUSH_KEYS` (1: every order carries an `Idempotency-Key`, 0 by default),
 //! `HALLE_TEST_PG_URL` (postgres://postgres@127.0.0.1:5432/test).
 
 #![allow(
@@ -235,7 +238,9 @@ async fn client(
     lines: usize,
     seed: u64,
     pace: Option<Duration>,
+    keys: bool,
 ) -> ClientResult {
+    let mut sent = 0u64;
     let mut dice = Dice(seed | 1);
     let mut ticker = pace.map(|p| {
         // Spread the clients' first orders over one period.
@@ -275,7 +280,13 @@ async fn client(
             "lines": picked.iter().map(|o| json!({"offer_id": o, "quantity": 1})).collect::<Vec<_>>()
         });
         let started = Instant::now();
-        let resp = http.post(&url).bearer_auth(&token).json(&body).send().await;
+        let mut request = http.post(&url).bearer_auth(&token).json(&body);
+        if keys {
+            // As a careful client does, so that a retry never places a second basket.
+            request = request.header("Idempotency-Key", format!("{seed:x}-{sent}"));
+        }
+        sent += 1;
+        let resp = request.send().await;
         match resp {
             Ok(resp) if resp.status().as_u16() == 201 => {
                 let _ = resp.bytes().await;
@@ -329,6 +340,7 @@ async fn run(label: &str, store: Store) {
     let lines = setting("RUSH_LINES", 5);
     let stock = setting("RUSH_STOCK", 2500);
     let rate = setting("RUSH_RATE", 0);
+    let keys = setting("RUSH_KEYS", 0) == 1;
     let pace = (rate > 0).then(|| Duration::from_secs_f64(clients as f64 / rate as f64));
     store.migrate().await.unwrap();
     let s = setup(&store, clients, n_offers, stock).await;
@@ -338,6 +350,30 @@ async fn run(label: &str, store: Store) {
         .unwrap();
     let url = format!("{}/api/v1/cycles/{}/orders", s.base, s.cycle_id);
     let offers = Arc::new(s.offers.clone());
+    // Before the rush, each consumer does what one does before ordering: opens the week's
+    // offers and their own orders (logged in). This opens the clients' connections, as a
+    // browser's would be, so that the figures are those of the rush, not of 200 TCP handshakes
+    // and token look-ups arriving in the same millisecond. Not timed.
+    let warm_up: Vec<_> = s
+        .tokens
+        .iter()
+        .map(|token| {
+            let http = http.clone();
+            let cycle = format!("{}/api/v1/cycles/{}", s.base, s.cycle_id);
+            let mine = format!("{}/api/v1/me/orders", s.base);
+            let token = token.clone();
+            tokio::spawn(async move {
+                for url in [cycle, mine] {
+                    let resp = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                    let _ = resp.bytes().await;
+                }
+            })
+        })
+        .collect();
+    for w in warm_up {
+        w.await.unwrap();
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, token) in s.tokens.into_iter().enumerate() {
@@ -350,6 +386,7 @@ async fn run(label: &str, store: Store) {
             lines,
             0x9E37_79B9 ^ (i as u64 * 7919),
             pace,
+            keys,
         )));
     }
     let mut latencies = Vec::new();
@@ -399,7 +436,7 @@ async fn run(label: &str, store: Store) {
     }
     let orders_per_s = placed as f64 / elapsed.as_secs_f64();
     println!(
-        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock} rate={}: \
+        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock} keys={keys} rate={}: \
          {placed} orders in {:.2} s = {orders_per_s:.0} orders/s; p50 {:.1} ms, p99 {:.1} ms; \
          {refused} refused (sold out), {errors} errors; units sold {sold_units} of {}; oversold {oversold}; negative stock rows {negative}",
         if rate > 0 {
