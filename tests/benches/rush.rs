@@ -17,6 +17,7 @@
 //! Settings (environment): `RUSH_DB` = sqlite | postgres | both, `RUSH_CLIENTS` (200),
 //! `RUSH_OFFERS` (20), `RUSH_LINES` (5), `RUSH_STOCK` per offer (2500), `RUSH_RATE` (0: closed
 //! loop), `RUSH_KEYS` (1: every order carries an `Idempotency-Key`, 0 by default),
+//! `RUSH_WARMUP` (0: no browsing first, every client connects with its first order),
 //! `HALLE_TEST_PG_URL` (postgres://postgres@127.0.0.1:5432/test).
 
 #![allow(
@@ -357,6 +358,7 @@ async fn run(label: &str, store: Store) {
     let warm_up: Vec<_> = s
         .tokens
         .iter()
+        .filter(|_| setting("RUSH_WARMUP", 1) == 1)
         .map(|token| {
             let http = http.clone();
             let cycle = format!("{}/api/v1/cycles/{}", s.base, s.cycle_id);
@@ -436,9 +438,10 @@ async fn run(label: &str, store: Store) {
     }
     let orders_per_s = placed as f64 / elapsed.as_secs_f64();
     println!(
-        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock} keys={keys} rate={}: \
+        "rush {label:<8} clients={clients} offers={n_offers} lines={lines} stock/offer={stock} keys={keys} warm-up={} rate={}: \
          {placed} orders in {:.2} s = {orders_per_s:.0} orders/s; p50 {:.1} ms, p99 {:.1} ms; \
          {refused} refused (sold out), {errors} errors; units sold {sold_units} of {}; oversold {oversold}; negative stock rows {negative}",
+        setting("RUSH_WARMUP", 1) == 1,
         if rate > 0 {
             format!("{rate}/s")
         } else {
