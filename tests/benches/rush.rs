@@ -221,6 +221,8 @@ impl Dice {
 
 struct ClientResult {
     latencies: Vec<Duration>,
+    /// The client's first request, whatever its answer.
+    first: Option<Duration>,
     placed: usize,
     refused: usize,
     errors: usize,
@@ -253,6 +255,7 @@ async fn client(
     let mut sold_out: HashSet<i64> = HashSet::new();
     let mut r = ClientResult {
         latencies: Vec::new(),
+        first: None,
         placed: 0,
         refused: 0,
         errors: 0,
@@ -288,6 +291,7 @@ async fn client(
         }
         sent += 1;
         let resp = request.send().await;
+        r.first.get_or_insert_with(|| started.elapsed());
         match resp {
             Ok(resp) if resp.status().as_u16() == 201 => {
                 let _ = resp.bytes().await;
@@ -392,16 +396,19 @@ async fn run(label: &str, store: Store) {
         )));
     }
     let mut latencies = Vec::new();
+    let mut firsts = Vec::new();
     let (mut placed, mut refused, mut errors) = (0, 0, 0);
     for t in tasks {
         let r = t.await.unwrap();
         latencies.extend(r.latencies);
+        firsts.extend(r.first);
         placed += r.placed;
         refused += r.refused;
         errors += r.errors;
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
+    firsts.sort_unstable();
 
     // What the database says was sold, against what was on sale.
     let backend = store.db().get_database_backend();
@@ -451,6 +458,11 @@ async fn run(label: &str, store: Store) {
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         n_offers * stock,
+    );
+    println!(
+        "rush {label:<8} each client's first order: p50 {:.1} ms, slowest {:.1} ms",
+        percentile(&firsts, 0.50).as_secs_f64() * 1000.0,
+        firsts.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
     );
     assert_eq!(oversold, 0, "units oversold");
     assert_eq!(errors, 0, "unexpected errors");
