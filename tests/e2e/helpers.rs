@@ -468,6 +468,17 @@ impl TestApp {
         }
     }
 
+    /// The world's coordinator closes its cycle.
+    pub async fn close_cycle(&self, w: &World) {
+        self.post(
+            &format!("/api/v1/cycles/{}/close", w.cycle_id),
+            w.coordinator.t(),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+
     /// What is left of an offer, as the API says.
     pub async fn stock_left(&self, cycle_id: i64, offer_id: i64) -> String {
         let c = self

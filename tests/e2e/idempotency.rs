@@ -61,13 +61,7 @@ async fn a_retried_order_is_placed_once(db: Db) {
     .expect(201);
     for step in ["sold out", "closed"] {
         if step == "closed" {
-            app.post(
-                &format!("/api/v1/cycles/{}/close", w.cycle_id),
-                w.coordinator.t(),
-                json!({}),
-            )
-            .await
-            .expect(200);
+            app.close_cycle(&w).await;
         }
         let late = send("panier-42", body.clone()).await.unwrap();
         assert_eq!(late.status().as_u16(), 201, "{step}");

@@ -47,13 +47,7 @@ async fn week(app: &TestApp, w: &World) -> (User, User, User) {
             .await
             .expect(201);
     }
-    app.post(
-        &format!("/api/v1/cycles/{}/close", w.cycle_id),
-        w.coordinator.t(),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.close_cycle(w).await;
     (emilie, bruno, zoe)
 }
 
@@ -188,13 +182,7 @@ async fn weights_reprice_and_checkout_records_payment(db: Db) {
     )
     .await
     .expect_error(409, "cycle_open");
-    app.post(
-        &format!("/api/v1/cycles/{}/close", w.cycle_id),
-        w.coordinator.t(),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    app.close_cycle(&w).await;
     let sheet = &app
         .get(
             &format!("/api/v1/slots/{}/sheet", w.slots[0]),
