@@ -91,7 +91,13 @@ fn main() {
         let schema = format!("halle_lists_{}", std::process::id());
         let admin = Store::connect(&url).await.expect("PostgreSQL is needed for this benchmark");
         admin.db().execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.unwrap();
-        let store = Store::connect_with(&url, Some(&schema)).await.unwrap();
+        let store = Store::connect_with(
+            &url,
+            &store::StoreOptions {
+                pg_schema: Some(schema.clone()),
+                ..Default::default()
+            },
+        ).await.unwrap();
         store.migrate().await.unwrap();
         let started = Instant::now();
         let sql = GENERATE

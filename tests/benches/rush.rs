@@ -499,7 +499,15 @@ fn main() {
                 .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
                 .await
                 .unwrap();
-            let store = Store::connect_with(&url, Some(&schema)).await.unwrap();
+            let store = Store::connect_with(
+                &url,
+                &store::StoreOptions {
+                    pg_schema: Some(schema.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
             run("postgres", store).await;
             admin
                 .db()

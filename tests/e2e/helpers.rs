@@ -128,9 +128,15 @@ impl TestApp {
                     .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
                     .await
                     .expect("create a test schema");
-                let store = Store::connect_with(&pg_url(), Some(&schema))
-                    .await
-                    .expect("connect to the test schema");
+                let store = Store::connect_with(
+                    &pg_url(),
+                    &store::StoreOptions {
+                        pg_schema: Some(schema.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("connect to the test schema");
                 (store, Cleanup::Schema(schema))
             }
         };

@@ -28,6 +28,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+        /// PostgreSQL connections kept open (16 measured best on 2 cores; see BENCHMARKS.md).
+        #[arg(long, env = "HALLE_DB_POOL", default_value_t = store::StoreOptions::DEFAULT_PG_POOL,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
+        db_pool: u32,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -99,12 +103,16 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve { database_url, bind } => {
-            let store = connect(&database_url).await?;
+        Command::Serve {
+            database_url,
+            bind,
+            db_pool,
+        } => {
+            let store = connect(&database_url, db_pool).await?;
             serve(store, &bind).await
         }
         Command::Migrate { database_url } => {
-            connect(&database_url).await?;
+            connect(&database_url, ONE_OFF_POOL).await?;
             println!("migrations applied to {}", redact(&database_url));
             Ok(())
         }
@@ -119,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
             output,
             database_url,
         } => {
-            let store = connect(&database_url).await?;
+            let store = connect(&database_url, ONE_OFF_POOL).await?;
             let format: print::Format = format.parse()?;
             let lang: print::Lang = lang.parse()?;
             // The command line has the database in hand already: it reads as an administrator.
@@ -182,7 +190,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             let url = format!("sqlite://{}", database.display());
-            let store = connect(&url).await?;
+            // A SQLite file: the PostgreSQL pool does not apply.
+            let store = connect(&url, store::StoreOptions::DEFAULT_PG_POOL).await?;
             let demo = store::fixtures::load_demo(&store, DEMO_FIXTURE, chrono::Utc::now())
                 .await
                 .context("loading the demo market")?;
@@ -217,8 +226,15 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url)
+/// The PostgreSQL pool of a command that runs and exits.
+const ONE_OFF_POOL: u32 = 2;
+
+async fn connect(url: &str, pg_pool: u32) -> anyhow::Result<Store> {
+    let options = store::StoreOptions {
+        pg_pool,
+        ..Default::default()
+    };
+    let store = Store::connect_with(url, &options)
         .await
         .with_context(|| format!("cannot open the database {}", redact(url)))?;
     store

@@ -44,16 +44,49 @@ pub(crate) struct WriteTx<'a> {
     _gate: Option<MutexGuard<'a, ()>>,
 }
 
+/// How to connect, beyond the URL.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// PostgreSQL's `search_path` (the test suite gives each test a schema of its own).
+    pub pg_schema: Option<String>,
+    /// PostgreSQL connections for reads and ordinary writes, all kept open; the order writer
+    /// has one more of its own.
+    pub pg_pool: u32,
+}
+
+impl StoreOptions {
+    /// The default PostgreSQL pool. 16 connections kept open, measured on the rush benchmark
+    /// with every client's first basket arriving at once (2 cores): 32 opened on demand made
+    /// those first baskets wait 230-300 ms, mostly for PostgreSQL to start backends; 16 on
+    /// demand 170-200 ms; 16 kept open 135-160 ms. A busy pool gains nothing from more
+    /// connections than the cores can serve.
+    pub const DEFAULT_PG_POOL: u32 = 16;
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            pg_schema: None,
+            pg_pool: Self::DEFAULT_PG_POOL,
+        }
+    }
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://path.db` or `postgres://...`); a SQLite file is created if
     /// missing, in WAL mode with foreign keys enforced.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, None).await
+        Self::connect_with(url, &StoreOptions::default()).await
     }
 
-    /// Like [`Store::connect`], with PostgreSQL's `search_path` set to `schema` (the test suite
-    /// gives each test a schema of its own in one database).
-    pub async fn connect_with(url: &str, pg_schema: Option<&str>) -> Result<Self, StoreError> {
+    /// Like [`Store::connect`], with options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        if options.pg_pool == 0 {
+            return Err(StoreError::invalid(
+                "invalid_pool",
+                "the PostgreSQL pool needs at least one connection",
+            ));
+        }
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -80,16 +113,12 @@ impl Store {
                 });
             }
             Backend::Postgres => {
-                // 16 connections, all kept open. Measured on the rush benchmark with every
-                // client's first basket arriving at once (2 cores): 32 opened on demand made those
-                // first baskets wait 230-300 ms, mostly for PostgreSQL to start backends; 16 on
-                // demand 170-200 ms; 16 kept open 135-160 ms. A busy pool gains nothing from
-                // more connections than cores can serve.
-                opts.max_connections(16)
-                    .min_connections(16)
+                // Kept open: see StoreOptions::DEFAULT_PG_POOL.
+                opts.max_connections(options.pg_pool)
+                    .min_connections(options.pg_pool)
                     .idle_timeout(None);
-                if let Some(schema) = pg_schema {
-                    opts.set_schema_search_path(schema.to_owned());
+                if let Some(schema) = &options.pg_schema {
+                    opts.set_schema_search_path(schema.clone());
                 }
             }
         }

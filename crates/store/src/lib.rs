@@ -32,7 +32,7 @@ pub use catalogue::{
     ProducerView, ProductUpdate, ProductView,
 };
 pub use cycles::{CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView};
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use reports::{CycleData, LineFilter};
