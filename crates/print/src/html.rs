@@ -61,9 +61,9 @@ fn build() -> Result<Handlebars<'static>, String> {
         hb.register_template_string(name, source)
             .map_err(|e| format!("template {name}: {e}"))?;
     }
-    hb.register_helper("fmt_money", Box::new(money_helper));
-    hb.register_helper("fmt_quantity", Box::new(quantity_helper));
-    hb.register_helper("fmt_datetime", Box::new(datetime_helper));
+    register_text_helper(&mut hb, "fmt_money", money);
+    register_text_helper(&mut hb, "fmt_quantity", quantity);
+    register_text_helper(&mut hb, "fmt_datetime", datetime);
     Ok(hb)
 }
 
@@ -100,63 +100,58 @@ fn helper_error(e: PrintError) -> handlebars::RenderError {
     RenderErrorReason::Other(e.to_string()).into()
 }
 
-fn money_helper(
+/// A parameter parsed with `parse`, its error said in the helper's name.
+fn param_parsed<T, E: std::fmt::Display>(
     h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = (|| {
-        let amount = Decimal::from_str(&param_text(h, 0, "money")?)
-            .map_err(|e| PrintError::Helper(format!("money: {e}")))?;
-        let lang = param_lang(h, 1, "money")?;
-        Ok::<_, PrintError>(format::money(domain::round_cents(amount), lang))
-    })()
-    .map_err(helper_error)?;
-    out.write(&handlebars::html_escape(&text))?;
-    Ok(())
+    index: usize,
+    helper: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, PrintError> {
+    parse(&param_text(h, index, helper)?).map_err(|e| PrintError::Helper(format!("{helper}: {e}")))
 }
 
-fn quantity_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = (|| {
-        let value = Decimal::from_str(&param_text(h, 0, "quantity")?)
-            .map_err(|e| PrintError::Helper(format!("quantity: {e}")))?;
-        let q = domain::Quantity::new(value)
-            .map_err(|e| PrintError::Helper(format!("quantity: {e}")))?;
-        let lang = param_lang(h, 1, "quantity")?;
-        Ok::<_, PrintError>(format::quantity(q, lang))
-    })()
-    .map_err(helper_error)?;
-    out.write(&handlebars::html_escape(&text))?;
-    Ok(())
+/// Registers a helper that formats its parameters as text, written HTML-escaped.
+fn register_text_helper(
+    hb: &mut Handlebars<'static>,
+    name: &'static str,
+    format: fn(&Helper<'_>) -> Result<String, PrintError>,
+) {
+    hb.register_helper(
+        name,
+        Box::new(
+            move |h: &Helper<'_>,
+                  _: &Handlebars<'_>,
+                  _: &Context,
+                  _: &mut RenderContext<'_, '_>,
+                  out: &mut dyn Output|
+                  -> HelperResult {
+                let text = format(h).map_err(helper_error)?;
+                out.write(&handlebars::html_escape(&text))?;
+                Ok(())
+            },
+        ),
+    );
 }
 
-fn datetime_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = (|| {
-        let at = DateTime::parse_from_rfc3339(&param_text(h, 0, "datetime")?)
-            .map_err(|e| PrintError::Helper(format!("datetime: {e}")))?
-            .with_timezone(&Utc);
-        let tz = chrono_tz::Tz::from_str(&param_text(h, 1, "datetime")?)
-            .map_err(|e| PrintError::Helper(format!("datetime: {e}")))?;
-        let lang = param_lang(h, 2, "datetime")?;
-        Ok::<_, PrintError>(format::date_time(at, tz, lang))
-    })()
-    .map_err(helper_error)?;
-    out.write(&handlebars::html_escape(&text))?;
-    Ok(())
+fn money(h: &Helper<'_>) -> Result<String, PrintError> {
+    let amount = param_parsed(h, 0, "money", Decimal::from_str)?;
+    let lang = param_lang(h, 1, "money")?;
+    Ok(format::money(domain::round_cents(amount), lang))
+}
+
+fn quantity(h: &Helper<'_>) -> Result<String, PrintError> {
+    let value = param_parsed(h, 0, "quantity", Decimal::from_str)?;
+    let q =
+        domain::Quantity::new(value).map_err(|e| PrintError::Helper(format!("quantity: {e}")))?;
+    let lang = param_lang(h, 1, "quantity")?;
+    Ok(format::quantity(q, lang))
+}
+
+fn datetime(h: &Helper<'_>) -> Result<String, PrintError> {
+    let at = param_parsed(h, 0, "datetime", DateTime::parse_from_rfc3339)?.with_timezone(&Utc);
+    let tz = param_parsed(h, 1, "datetime", chrono_tz::Tz::from_str)?;
+    let lang = param_lang(h, 2, "datetime")?;
+    Ok(format::date_time(at, tz, lang))
 }
 
 #[cfg(test)]
