@@ -476,59 +476,32 @@ impl Writer {
     pub(crate) fn rule(&mut self, x1: f32, x2: f32, y: f32, thickness: f32, level: f32) {
         self.mix(b"rule");
         self.mix_f(&[x1, x2, y, thickness, level]);
-        self.page
-            .gfx
-            .push(Op::SetOutlineThickness { pt: Pt(thickness) });
-        self.page.gfx.push(Op::SetOutlineColor { col: grey(level) });
-        self.page.gfx.push(Op::DrawLine {
-            line: Line {
-                points: vec![
-                    LinePoint {
-                        p: Point {
-                            x: Pt(x1),
-                            y: Pt(PAGE_H - y),
-                        },
-                        bezier: false,
-                    },
-                    LinePoint {
-                        p: Point {
-                            x: Pt(x2),
-                            y: Pt(PAGE_H - y),
-                        },
-                        bezier: false,
-                    },
-                ],
-                is_closed: false,
-            },
-        });
+        self.segment((x1, y), (x2, y), thickness, level);
     }
 
     /// A vertical rule at `x` from `y1` down to `y2`.
     pub(crate) fn vrule(&mut self, x: f32, y1: f32, y2: f32, thickness: f32, level: f32) {
         self.mix(b"vrule");
         self.mix_f(&[x, y1, y2, thickness, level]);
+        self.segment((x, y1), (x, y2), thickness, level);
+    }
+
+    /// A straight line between two points given from the top of the page.
+    fn segment(&mut self, from: (f32, f32), to: (f32, f32), thickness: f32, level: f32) {
         self.page
             .gfx
             .push(Op::SetOutlineThickness { pt: Pt(thickness) });
         self.page.gfx.push(Op::SetOutlineColor { col: grey(level) });
+        let point = |(x, y): (f32, f32)| LinePoint {
+            p: Point {
+                x: Pt(x),
+                y: Pt(PAGE_H - y),
+            },
+            bezier: false,
+        };
         self.page.gfx.push(Op::DrawLine {
             line: Line {
-                points: vec![
-                    LinePoint {
-                        p: Point {
-                            x: Pt(x),
-                            y: Pt(PAGE_H - y1),
-                        },
-                        bezier: false,
-                    },
-                    LinePoint {
-                        p: Point {
-                            x: Pt(x),
-                            y: Pt(PAGE_H - y2),
-                        },
-                        bezier: false,
-                    },
-                ],
+                points: vec![point(from), point(to)],
                 is_closed: false,
             },
         });
