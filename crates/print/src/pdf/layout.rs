@@ -756,6 +756,20 @@ impl Table {
             self.header(w);
         }
         let top = w.y;
+        self.draw(w, cells, layout, top);
+        let total: f32 = self.columns.iter().map(|c| c.width).sum();
+        w.rule(w.margins.left, w.margins.left + total, top + h, 0.4, 0.6);
+        w.y += h;
+    }
+
+    /// Draws a row's cells with their top at `top`, without the rule under
+    /// them or a page break (for a caller that groups rows itself).
+    pub(crate) fn cells_at(&self, w: &mut Writer, cells: &[Cell], top: f32) {
+        let (layout, _) = self.layout(w, cells);
+        self.draw(w, cells, layout, top);
+    }
+
+    fn draw(&self, w: &mut Writer, cells: &[Cell], layout: Vec<Vec<(String, Style)>>, top: f32) {
         let mut x = w.margins.left;
         for ((c, col), lines) in cells.iter().zip(&self.columns).zip(layout) {
             let inner = col.width - 2.0 * self.pad;
@@ -781,8 +795,5 @@ impl Table {
             }
             x += col.width;
         }
-        let total: f32 = self.columns.iter().map(|c| c.width).sum();
-        w.rule(w.margins.left, w.margins.left + total, top + h, 0.4, 0.6);
-        w.y += h;
     }
 }

@@ -599,7 +599,7 @@ fn basket_group(w: &mut Writer, table: &Table, basket: &BasketView, t: &crate::t
     let row_heights: Vec<f32> = basket
         .lines
         .iter()
-        .map(|l| table_row_height(w, table, &line_cells(l)))
+        .map(|l| table.row_height(w, &line_cells(l)))
         .collect();
     let left = left_lines(w, "");
     let right = money_lines(w);
@@ -666,7 +666,7 @@ fn basket_group(w: &mut Writer, table: &Table, basket: &BasketView, t: &crate::t
         let mut row_top = top;
         for (i, line) in basket.lines[start..end].iter().enumerate() {
             let cells = line_cells(line);
-            draw_cells(w, table, &cells, row_top);
+            table.cells_at(w, &cells, row_top);
             row_top += row_heights[start + i];
             if start + i + 1 < basket.lines.len() {
                 let x1 = x0 + cols[0];
@@ -723,57 +723,6 @@ fn basket_group(w: &mut Writer, table: &Table, basket: &BasketView, t: &crate::t
             w.new_page();
             table.header(w);
         }
-    }
-}
-
-fn table_row_height(w: &Writer, table: &Table, cells: &[Cell]) -> f32 {
-    table.row_height(w, cells)
-}
-
-/// Draws cells like [`Table::row`] at a given top, without rules or page
-/// breaks (the basket group handles those).
-fn draw_cells(w: &mut Writer, table: &Table, cells: &[Cell], top: f32) {
-    let mut x = w.margins.left;
-    for (cell, col) in cells.iter().zip(&table.columns) {
-        let inner = col.width - 2.0 * table.pad;
-        let lines: Vec<(String, Style)> = match cell {
-            Cell::Text(s) => w
-                .wrap(s, inner, table.style, table.max_lines)
-                .into_iter()
-                .map(|l| (l, table.style))
-                .collect(),
-            Cell::Styled(s, st) => w
-                .wrap(s, inner, *st, table.max_lines)
-                .into_iter()
-                .map(|l| (l, *st))
-                .collect(),
-            Cell::TwoLines(a, b) => {
-                let small = Style::grey((table.style.size - 1.5).max(7.0));
-                let mut out: Vec<(String, Style)> = w
-                    .wrap(a, inner, table.style, table.max_lines)
-                    .into_iter()
-                    .map(|l| (l, table.style))
-                    .collect();
-                if !b.is_empty() {
-                    out.extend(w.wrap(b, inner, small, 2).into_iter().map(|l| (l, small)));
-                }
-                out
-            }
-            Cell::Check => Vec::new(),
-        };
-        let mut y = top + table.pad;
-        for (line, style) in lines {
-            w.text_in(
-                x + table.pad,
-                inner,
-                y + style.ascent(),
-                style,
-                col.align,
-                &line,
-            );
-            y += style.line_height();
-        }
-        x += col.width;
     }
 }
 
