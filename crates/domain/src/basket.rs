@@ -157,10 +157,41 @@ pub fn validate_requested_lines(lines: &[RequestedLine]) -> Result<(), BasketErr
     Ok(())
 }
 
+/// The terms (price, VAT, unit, estimated weight: whatever `T` holds) a line of a modified
+/// basket is sold on. The rule is "the price shown when the quantity was last changed": a line
+/// kept at the same quantity keeps the terms it was sold on; a new line, or a line whose
+/// quantity changes (up or down), takes the current terms, so that a price raised meanwhile
+/// cannot be escaped by raising the quantity of an old line.
+///
+/// `kept` is the line as it was in the basket (its quantity and terms), if it was there.
+pub fn modified_line_terms<T>(kept: Option<(Quantity, T)>, requested: Quantity, current: T) -> T {
+    match kept {
+        Some((quantity, terms)) if quantity == requested => terms,
+        _ => current,
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_modified_line_keeps_its_terms_only_while_its_quantity_is_unchanged() {
+        let two = Quantity::from_milli(2000);
+        let old = Money::from_cents(300);
+        let now = Money::from_cents(450);
+        // Unchanged: the price it was sold at, even if the offer's went up meanwhile.
+        assert_eq!(modified_line_terms(Some((two, old)), two, now), old);
+        // More: the current price, for the whole line (not only the added part).
+        let thousand = Quantity::from_milli(1_000_000);
+        assert_eq!(modified_line_terms(Some((two, old)), thousand, now), now);
+        // Less: the current price too (the quantity was changed with that price shown).
+        let one = Quantity::from_milli(1000);
+        assert_eq!(modified_line_terms(Some((two, old)), one, now), now);
+        // A new line: the current price.
+        assert_eq!(modified_line_terms(None, two, now), now);
+    }
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
 

@@ -40,7 +40,7 @@ pub mod vat;
 
 pub use basket::{
     BasketError, BasketTotals, MAX_LINES, PricedLine, RequestedLine, VatBreakdownLine,
-    basket_totals, validate_requested_lines,
+    basket_totals, modified_line_terms, validate_requested_lines,
 };
 pub use cycle::{
     CycleError, CycleState, CycleWindow, MAX_CYCLE_DAYS, accepts_orders, effective_state,

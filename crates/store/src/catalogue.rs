@@ -610,7 +610,7 @@ impl Store {
         m.step_milli = Set(step.milli());
         m.variable_weight = Set(new.pricing.variable_weight.is_some());
         m.estimated_weight_milli = Set(new.pricing.variable_weight.map(|q| q.milli()));
-        m.active = Set(true);
+        // Editing never un-archives: an archived product stays archived.
         m.updated_at = Set(Utc::now());
         let updated = m.update(self.db()).await?;
         self.sales.changed();
@@ -627,10 +627,27 @@ impl Store {
             .await?
             .is_some();
         if offered {
+            // Archived, it is no longer sold: its offers in cycles still selling are withdrawn
+            // (what was ordered stays reserved, nothing more is sold).
+            let now = Utc::now();
+            let w = self.write().await?;
             let mut m: product::ActiveModel = existing.into();
             m.active = Set(false);
-            m.updated_at = Set(Utc::now());
-            m.update(self.db()).await?;
+            m.updated_at = Set(now);
+            m.update(&w.tx).await?;
+            let offers = offer::Entity::find()
+                .filter(offer::Column::ProductId.eq(id))
+                .filter(offer::Column::WithdrawnAt.is_null())
+                .order_by_asc(offer::Column::Id)
+                .all(&w.tx)
+                .await?;
+            for o in offers {
+                let c = self.cycle_row(&w.tx, o.cycle_id).await?;
+                if crate::cycles::still_selling(&c, now)? {
+                    crate::cycles::withdraw_offer(&w.tx, o.id, now).await?;
+                }
+            }
+            w.tx.commit().await?;
         } else {
             product::Entity::delete_by_id(id).exec(self.db()).await?;
         }

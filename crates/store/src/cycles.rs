@@ -155,6 +155,48 @@ fn summary(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<CycleSummary, S
     })
 }
 
+/// Whether a cycle still sells (a draft, or open until it closes): where archiving a product
+/// withdraws its offers.
+pub(crate) fn still_selling(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(matches!(
+        effective_state(stored_state(c)?, &window_of(c), now),
+        CycleState::Draft | CycleState::Open
+    ))
+}
+
+/// Withdraws an offer from sale. One that no basket ever held is deleted; one with order lines
+/// is kept for what was ordered (stock total = ordered, nothing left) and marked withdrawn, so
+/// that stock a basket gives back later leaves the offer instead of coming back on sale (see
+/// `orders::apply_stock_deltas_named`). Only `set_offers` puts it back on sale.
+pub(crate) async fn withdraw_offer(
+    db: &impl ConnectionTrait,
+    offer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let has_lines = crate::entities::order_line::Entity::find()
+        .filter(crate::entities::order_line::Column::OfferId.eq(offer_id))
+        .one(db)
+        .await?
+        .is_some();
+    if has_lines {
+        offer::Entity::update_many()
+            .col_expr(
+                offer::Column::StockTotalMilli,
+                Expr::col(offer::Column::StockTotalMilli)
+                    .sub(Expr::col(offer::Column::StockLeftMilli)),
+            )
+            .col_expr(offer::Column::StockLeftMilli, Expr::val(0i64))
+            .col_expr(offer::Column::WithdrawnAt, Expr::val(now))
+            .col_expr(offer::Column::UpdatedAt, Expr::val(now))
+            .filter(offer::Column::Id.eq(offer_id))
+            .exec(db)
+            .await?;
+    } else {
+        offer::Entity::delete_by_id(offer_id).exec(db).await?;
+    }
+    Ok(())
+}
+
 /// Checks that a cycle takes orders now.
 pub(crate) fn check_accepts_orders(
     c: &order_cycle::Model,
@@ -310,8 +352,10 @@ impl Store {
             .order_by_asc(distribution_slot::Column::Id)
             .all(self.db())
             .await?;
+        // Withdrawn offers are not on sale: not shown (their orders still are).
         let offers = offer::Entity::find()
             .filter(offer::Column::CycleId.eq(id))
+            .filter(offer::Column::WithdrawnAt.is_null())
             .all(self.db())
             .await?;
         Ok(CycleView {
@@ -448,15 +492,17 @@ impl Store {
         let rows = offer::Entity::find()
             .filter(offer::Column::CycleId.eq(cycle_id))
             .filter(offer::Column::ProducerId.eq(producer_id))
+            .filter(offer::Column::WithdrawnAt.is_null())
             .all(self.db())
             .await?;
         load_offers(self.db(), rows).await
     }
 
     /// Sets all of a producer's offers for a cycle in one go: listed products are put on sale
-    /// (or updated) with their price and stock, products left out are withdrawn. Stock already
-    /// ordered stays reserved: the new stock cannot be below it, and what is left is the new
-    /// stock minus what was ordered. A withdrawn offer that has orders is kept, sold out.
+    /// (or updated, or back on sale if they were withdrawn) with their price and stock,
+    /// products left out are withdrawn ([`withdraw_offer`]). Stock already ordered stays
+    /// reserved: the new stock cannot be below it, and what is left is the new stock minus what
+    /// was ordered.
     pub async fn set_offers(
         &self,
         actor: &Actor,
@@ -540,6 +586,11 @@ impl Store {
                             Expr::val(total).sub(ordered.clone()),
                         )
                         .col_expr(offer::Column::StockTotalMilli, Expr::val(total))
+                        // Listed again: back on sale, if it was withdrawn.
+                        .col_expr(
+                            offer::Column::WithdrawnAt,
+                            Expr::val(Option::<DateTime<Utc>>::None),
+                        )
                         .col_expr(offer::Column::UpdatedAt, Expr::val(now))
                         .filter(offer::Column::Id.eq(o.id))
                         .filter(ordered.lte(total))
@@ -570,6 +621,7 @@ impl Store {
                         stock_total_milli: Set(total),
                         stock_left_milli: Set(total),
                         updated_at: Set(now),
+                        withdrawn_at: Set(None),
                         ..Default::default()
                     }
                     .insert(&w.tx)
@@ -579,30 +631,10 @@ impl Store {
         }
         let withdrawn: Vec<&offer::Model> = existing
             .values()
-            .filter(|o| !seen.contains(&o.product_id))
+            .filter(|o| !seen.contains(&o.product_id) && o.withdrawn_at.is_none())
             .collect();
         for o in withdrawn {
-            let has_lines = crate::entities::order_line::Entity::find()
-                .filter(crate::entities::order_line::Column::OfferId.eq(o.id))
-                .one(&w.tx)
-                .await?
-                .is_some();
-            if has_lines {
-                // Keep what was ordered, sell nothing more.
-                offer::Entity::update_many()
-                    .col_expr(
-                        offer::Column::StockTotalMilli,
-                        Expr::col(offer::Column::StockTotalMilli)
-                            .sub(Expr::col(offer::Column::StockLeftMilli)),
-                    )
-                    .col_expr(offer::Column::StockLeftMilli, Expr::val(0i64))
-                    .col_expr(offer::Column::UpdatedAt, Expr::val(now))
-                    .filter(offer::Column::Id.eq(o.id))
-                    .exec(&w.tx)
-                    .await?;
-            } else {
-                offer::Entity::delete_by_id(o.id).exec(&w.tx).await?;
-            }
+            withdraw_offer(&w.tx, o.id, now).await?;
         }
         w.tx.commit().await?;
         self.sales.changed();
@@ -631,6 +663,7 @@ impl Store {
             previous = offer::Entity::find()
                 .filter(offer::Column::CycleId.eq(e.id))
                 .filter(offer::Column::ProducerId.eq(producer_id))
+                .filter(offer::Column::WithdrawnAt.is_null())
                 .all(self.db())
                 .await?;
             if !previous.is_empty() {

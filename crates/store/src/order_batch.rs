@@ -510,6 +510,9 @@ async fn insert_rows(
                 unit_price_cents: Set(l.unit_price_cents),
                 vat_basis_points: Set(l.vat_basis_points),
                 kg_price_cents: Set(l.kg_price_cents),
+                unit: Set(l.basis.unit.clone()),
+                variable_weight: Set(l.basis.variable_weight),
+                estimated_weight_milli: Set(l.basis.estimated_weight_milli),
                 ..Default::default()
             })
     });
@@ -580,10 +583,11 @@ async fn insert_pg(tx: &sea_orm::DatabaseTransaction, placed: &[(i64, &Job)]) ->
     let vat: Vec<i32> = lines.iter().map(|(_, l)| l.vat_basis_points).collect();
     tx.execute_raw(Statement::from_sql_and_values(
         backend,
-        "INSERT INTO order_lines (order_id, offer_id, quantity_milli, unit_price_cents, vat_basis_points, kg_price_cents) \
-         SELECT d.order_id, d.offer_id, d.q, d.price, d.vat, NULLIF(d.kg, -1) \
-         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int8[]) \
-         AS d(order_id, offer_id, q, price, vat, kg)",
+        "INSERT INTO order_lines (order_id, offer_id, quantity_milli, unit_price_cents, vat_basis_points, kg_price_cents, \
+         unit, variable_weight, estimated_weight_milli) \
+         SELECT d.order_id, d.offer_id, d.q, d.price, d.vat, NULLIF(d.kg, -1), d.unit, d.vw, NULLIF(d.est, -1) \
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int4[], $6::int8[], $7::text[], $8::bool[], $9::int8[]) \
+         AS d(order_id, offer_id, q, price, vat, kg, unit, vw, est)",
         [
             column(|(id, _)| *id),
             column(|(_, l)| l.offer_id),
@@ -592,6 +596,18 @@ async fn insert_pg(tx: &sea_orm::DatabaseTransaction, placed: &[(i64, &Job)]) ->
             vat.into(),
             // No price per kg is -1 here, NULL in the table.
             column(|(_, l)| l.kg_price_cents.unwrap_or(-1)),
+            // What the line is sold on (unit, variable weight, estimated weight; -1 is NULL).
+            lines
+                .iter()
+                .map(|(_, l)| l.basis.unit.clone())
+                .collect::<Vec<String>>()
+                .into(),
+            lines
+                .iter()
+                .map(|(_, l)| l.basis.variable_weight)
+                .collect::<Vec<bool>>()
+                .into(),
+            column(|(_, l)| l.basis.estimated_weight_milli.unwrap_or(-1)),
         ],
     ))
     .await?;

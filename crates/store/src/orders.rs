@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use domain::{
     BasketTotals, Money, PricedLine, ProductPricing, Quantity, RequestedLine, VatRate,
-    basket_totals, validate_order_quantity, validate_requested_lines,
+    basket_totals, modified_line_terms, validate_order_quantity, validate_requested_lines,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -22,7 +22,7 @@ use sea_orm::{
 
 use crate::{
     Actor, Role, SlotView, Store, StoreError,
-    catalogue::{corrupt, pricing_of, producer_names, products_by_id, vat_of},
+    catalogue::{corrupt, pricing_of, producer_names, products_by_id, unit_of, vat_of},
     cycles::{check_accepts_orders, load_slots, slot_view},
     entities::{
         account, distribution_slot, idempotency_key, offer, order, order_cycle, order_line,
@@ -265,6 +265,66 @@ impl Prepared {
     }
 }
 
+/// What an order line is sold on: its price, VAT and price per kg, and the product's unit and
+/// estimated weight as they were. Kept on the line, so that editing the product later does not
+/// rewrite orders already placed.
+#[derive(Clone, Debug)]
+struct LineTerms {
+    unit_price_cents: i64,
+    vat_basis_points: i32,
+    kg_price_cents: Option<i64>,
+    unit: String,
+    variable_weight: bool,
+    estimated_weight_milli: Option<i64>,
+}
+
+impl LineTerms {
+    fn of_line(l: &order_line::Model) -> Self {
+        Self {
+            unit_price_cents: l.unit_price_cents,
+            vat_basis_points: l.vat_basis_points,
+            kg_price_cents: l.kg_price_cents,
+            unit: l.unit.clone(),
+            variable_weight: l.variable_weight,
+            estimated_weight_milli: l.estimated_weight_milli,
+        }
+    }
+
+    /// The offer's terms now.
+    fn current(info: &OfferInfo) -> Self {
+        Self {
+            unit_price_cents: info.pricing.unit_price().cents(),
+            vat_basis_points: info.product.vat_basis_points,
+            kg_price_cents: info
+                .pricing
+                .variable_weight
+                .map(|_| info.pricing.price.cents()),
+            unit: info.product.unit.clone(),
+            variable_weight: info.product.variable_weight,
+            estimated_weight_milli: info.product.estimated_weight_milli,
+        }
+    }
+}
+
+/// The pricing a line was sold on, from the line alone (not from the product as it is now):
+/// the price is per kg for a variable-weight line, per unit otherwise.
+pub(crate) fn line_pricing(l: &order_line::Model) -> Result<ProductPricing, StoreError> {
+    let variable_weight = l
+        .estimated_weight_milli
+        .filter(|_| l.variable_weight)
+        .map(Quantity::from_milli);
+    let price = match (variable_weight, l.kg_price_cents) {
+        (Some(_), Some(kg)) => kg,
+        _ => l.unit_price_cents,
+    };
+    Ok(ProductPricing {
+        unit: unit_of(&l.unit)?,
+        price: Money::from_cents(price),
+        vat: vat_of(l.vat_basis_points)?,
+        variable_weight,
+    })
+}
+
 /// Sorts a basket's lines for display and fills in their totals, through the one totals
 /// function of the domain.
 fn price_lines(lines: &mut [OrderLineView]) -> BasketTotals {
@@ -347,8 +407,15 @@ pub(crate) async fn offer_infos(
     Ok(infos)
 }
 
-/// Each line's offer is among `infos`, and its quantity fits the product's unit and step.
-fn check_lines(infos: &HashMap<i64, OfferInfo>, lines: &[RequestedLine]) -> Result<(), StoreError> {
+/// Each line's offer is among `infos`, and its quantity fits the product's unit and step. An
+/// offer withdrawn (by its producer, or with its product archived) sells nothing more: a
+/// modified basket may keep or reduce what it already holds of it (`kept`: offer id to the
+/// quantity in the basket, in thousandths), nothing else.
+fn check_lines(
+    infos: &HashMap<i64, OfferInfo>,
+    lines: &[RequestedLine],
+    kept: &HashMap<i64, i64>,
+) -> Result<(), StoreError> {
     for l in lines {
         let info = infos.get(&l.offer_id).ok_or_else(|| {
             StoreError::invalid(
@@ -356,6 +423,14 @@ fn check_lines(infos: &HashMap<i64, OfferInfo>, lines: &[RequestedLine]) -> Resu
                 format!("offer {} is not on sale in this cycle", l.offer_id),
             )
         })?;
+        if (info.offer.withdrawn_at.is_some() || !info.product.active)
+            && l.quantity.milli() > kept.get(&l.offer_id).copied().unwrap_or(0)
+        {
+            return Err(StoreError::invalid(
+                "offer_withdrawn",
+                format!("{} is no longer on sale in this cycle", info.product.name),
+            ));
+        }
         validate_order_quantity(
             info.pricing.unit,
             Quantity::from_milli(info.product.step_milli),
@@ -388,7 +463,7 @@ impl Sale {
         for l in &request.lines {
             offers.insert(l.offer_id, sale.offers.get(&l.offer_id)?.clone());
         }
-        check_lines(&offers, &request.lines).ok()?;
+        check_lines(&offers, &request.lines, &HashMap::new()).ok()?;
         Some(Self {
             market_id: sale.cycle.market_id,
             slot,
@@ -399,17 +474,18 @@ impl Sale {
 
 impl Store {
     /// Loads and validates the offers a basket asks for, with their products and producers'
-    /// names, in one query: they must belong to the cycle, and each quantity must fit its
-    /// product's unit and step.
+    /// names, in one query: they must belong to the cycle and be on sale (see [`check_lines`]
+    /// for `kept`), and each quantity must fit its product's unit and step.
     async fn offers_for(
         &self,
         db: &impl ConnectionTrait,
         cycle_id: i64,
         lines: &[RequestedLine],
+        kept: &HashMap<i64, i64>,
     ) -> Result<HashMap<i64, OfferInfo>, StoreError> {
         let ids: Vec<i64> = lines.iter().map(|l| l.offer_id).collect();
         let infos = offer_infos(db, cycle_id, Some(&ids)).await?;
-        check_lines(&infos, lines)?;
+        check_lines(&infos, lines, kept)?;
         Ok(infos)
     }
 
@@ -486,7 +562,9 @@ impl Store {
                 let (c, slot) = self
                     .cycle_and_slot(db, cycle_id, request.slot_id, now)
                     .await?;
-                let offers = self.offers_for(db, cycle_id, &request.lines).await?;
+                let offers = self
+                    .offers_for(db, cycle_id, &request.lines, &HashMap::new())
+                    .await?;
                 Sale {
                     market_id: c.market_id,
                     slot,
@@ -691,8 +769,10 @@ impl Store {
         self.order_views(rows).await
     }
 
-    /// Replaces an order's lines and slot while its cycle is open. Lines kept keep the price
-    /// they were ordered at; new lines take the current price. Stock moves by the difference.
+    /// Replaces an order's lines and slot while its cycle is open. A line kept at the same
+    /// quantity keeps everything it was sold on; a new line, or one whose quantity changes,
+    /// takes the current price and product (`domain::modified_line_terms`). Stock moves by the
+    /// difference.
     pub async fn modify_order(
         &self,
         actor: &Actor,
@@ -724,7 +804,11 @@ impl Store {
             .filter(order_line::Column::OrderId.eq(id))
             .all(&w.tx)
             .await?;
-        let infos = self.offers_for(&w.tx, o.cycle_id, &request.lines).await?;
+        let in_basket: HashMap<i64, i64> =
+            old.iter().map(|l| (l.offer_id, l.quantity_milli)).collect();
+        let infos = self
+            .offers_for(&w.tx, o.cycle_id, &request.lines, &in_basket)
+            .await?;
         let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
         for l in &old {
             *deltas.entry(l.offer_id).or_default() -= l.quantity_milli;
@@ -752,23 +836,22 @@ impl Store {
             .iter()
             .map(|l| {
                 let info = &infos[&l.offer_id];
-                let (price, vat, kg_price) = kept.get(&l.offer_id).map_or(
-                    (
-                        info.pricing.unit_price().cents(),
-                        info.product.vat_basis_points,
-                        info.pricing
-                            .variable_weight
-                            .map(|_| info.pricing.price.cents()),
-                    ),
-                    |k| (k.unit_price_cents, k.vat_basis_points, k.kg_price_cents),
+                let terms = modified_line_terms(
+                    kept.get(&l.offer_id)
+                        .map(|k| (Quantity::from_milli(k.quantity_milli), LineTerms::of_line(k))),
+                    l.quantity,
+                    LineTerms::current(info),
                 );
                 order_line::ActiveModel {
                     order_id: Set(id),
                     offer_id: Set(l.offer_id),
                     quantity_milli: Set(l.quantity.milli()),
-                    unit_price_cents: Set(price),
-                    vat_basis_points: Set(vat),
-                    kg_price_cents: Set(kg_price),
+                    unit_price_cents: Set(terms.unit_price_cents),
+                    vat_basis_points: Set(terms.vat_basis_points),
+                    kg_price_cents: Set(terms.kg_price_cents),
+                    unit: Set(terms.unit),
+                    variable_weight: Set(terms.variable_weight),
+                    estimated_weight_milli: Set(terms.estimated_weight_milli),
                     ..Default::default()
                 }
             })
@@ -876,7 +959,7 @@ impl Store {
                         product_name: p.name.clone(),
                         producer_id: of.producer_id,
                         producer_name: producers.get(&of.producer_id).cloned().unwrap_or_default(),
-                        pricing: pricing_of(p, of.price_cents)?,
+                        pricing: line_pricing(&l)?,
                         quantity: Quantity::from_milli(l.quantity_milli),
                         unit_price: Money::from_cents(l.unit_price_cents),
                         vat: vat_of(l.vat_basis_points)?,
@@ -936,8 +1019,21 @@ async fn apply_stock_deltas_named(
                 });
             }
         } else if delta < 0 {
-            // Released stock never exceeds what was put on sale (the producer may have
-            // withdrawn the offer meanwhile: then nothing comes back on sale).
+            // A withdrawn offer stays withdrawn: what a basket gives back leaves the stock
+            // (ordered = total - left stays true), nothing comes back on sale.
+            let withdrawn = offer::Entity::update_many()
+                .col_expr(
+                    offer::Column::StockTotalMilli,
+                    Expr::col(offer::Column::StockTotalMilli).add(delta),
+                )
+                .filter(offer::Column::Id.eq(offer_id))
+                .filter(offer::Column::WithdrawnAt.is_not_null())
+                .exec(tx)
+                .await?;
+            if withdrawn.rows_affected == 1 {
+                continue;
+            }
+            // Released stock never exceeds what was put on sale.
             offer::Entity::update_many()
                 .col_expr(
                     offer::Column::StockLeftMilli,

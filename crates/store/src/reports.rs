@@ -54,8 +54,11 @@ pub struct LineFilter {
 
 /// A cycle's lines as numbers only, read by column index: the names come from the product,
 /// producer and account tables, loaded once each (60,000 lines name only a few thousand rows).
+/// Unit, variable weight and estimated weight are the line's own (what it was sold on), never
+/// the product's as it is now.
 const LINES_SQL: &str = "SELECT o.id, o.account_id, o.slot_id, l.id, l.offer_id, f.product_id, f.producer_id, \
-    l.quantity_milli, l.unit_price_cents, l.vat_basis_points, l.kg_price_cents, f.price_cents \
+    l.quantity_milli, l.unit_price_cents, l.vat_basis_points, l.kg_price_cents, f.price_cents, \
+    l.unit, l.variable_weight, l.estimated_weight_milli \
     FROM orders o \
     JOIN order_lines l ON l.order_id = o.id \
     JOIN offers f ON f.id = l.offer_id \
@@ -131,7 +134,7 @@ impl Store {
         let (rows, product_rows, producer_rows, account_rows, weights, orders, paid) = tokio::try_join!(
             db.query_all_raw(Statement::from_sql_and_values(backend, numbered(backend, &sql), values)),
             db.query_all_raw(in_cycle(
-                "SELECT id, name, unit, variable_weight, estimated_weight_milli FROM products \
+                "SELECT id, name FROM products \
                  WHERE id IN (SELECT product_id FROM offers WHERE cycle_id = ?)",
             )),
             db.query_all_raw(in_cycle(
@@ -170,6 +173,9 @@ impl Store {
             vat_basis_points: i32,
             kg_price_cents: Option<i64>,
             offer_price_cents: i64,
+            unit: String,
+            variable_weight: bool,
+            estimated_weight_milli: Option<i64>,
         }
         let raws = rows
             .iter()
@@ -187,6 +193,9 @@ impl Store {
                     vat_basis_points: r.try_get_by_index(9)?,
                     kg_price_cents: r.try_get_by_index(10)?,
                     offer_price_cents: r.try_get_by_index(11)?,
+                    unit: r.try_get_by_index(12)?,
+                    variable_weight: r.try_get_by_index(13)?,
+                    estimated_weight_milli: r.try_get_by_index(14)?,
                 })
             })
             .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
@@ -195,10 +204,7 @@ impl Store {
         for r in product_rows {
             let id: i64 = r.try_get_by_index(0)?;
             let name: String = r.try_get_by_index(1)?;
-            let unit: String = r.try_get_by_index(2)?;
-            let variable: bool = r.try_get_by_index(3)?;
-            let estimated: Option<i64> = r.try_get_by_index(4)?;
-            products.insert(id, (name, unit_of(&unit)?, variable, estimated));
+            products.insert(id, name);
         }
         let mut producers: HashMap<i64, String> = HashMap::new();
         for r in producer_rows {
@@ -214,7 +220,7 @@ impl Store {
 
         let mut lines = Vec::with_capacity(raws.len());
         for r in raws {
-            let (product_name, unit, variable, estimated) = products
+            let product_name = products
                 .get(&r.product_id)
                 .ok_or_else(|| corrupt("line's product", r.product_id))?;
             let (consumer_name, consumer_phone) = accounts
@@ -233,13 +239,13 @@ impl Store {
                 product_name: product_name.clone(),
                 producer_id: r.producer_id,
                 producer_name: producers.get(&r.producer_id).cloned().unwrap_or_default(),
-                unit: *unit,
+                unit: unit_of(&r.unit)?,
                 quantity: Quantity::from_milli(r.quantity_milli),
                 unit_price: Money::from_cents(r.unit_price_cents),
                 vat: vat_of(r.vat_basis_points)?,
-                variable_weight: match (*variable, estimated) {
+                variable_weight: match (r.variable_weight, r.estimated_weight_milli) {
                     (true, Some(est)) => Some(VariableWeight {
-                        estimated_kg: Quantity::from_milli(*est),
+                        estimated_kg: Quantity::from_milli(est),
                         price_per_kg: Money::from_cents(
                             r.kg_price_cents.unwrap_or(r.offer_price_cents),
                         ),
@@ -443,7 +449,7 @@ impl Store {
         if !(actor.is_producer(offer.producer_id) || actor.coordinates(c.market_id)) {
             return Err(StoreError::not_found("order line", line_id));
         }
-        if !product.variable_weight {
+        if !line.variable_weight {
             return Err(StoreError::invalid(
                 "not_variable_weight",
                 format!("{} is not sold at a variable weight", product.name),

@@ -15,6 +15,7 @@ pub struct Model {
     pub stock_total_milli: i64,
     pub stock_left_milli: i64,
     pub updated_at: DateTimeUtc,
+    pub withdrawn_at: Option<DateTimeUtc>,
 }
 
 /// The relations queries join through.

@@ -14,6 +14,9 @@ pub struct Model {
     pub unit_price_cents: i64,
     pub vat_basis_points: i32,
     pub kg_price_cents: Option<i64>,
+    pub unit: String,
+    pub variable_weight: bool,
+    pub estimated_weight_milli: Option<i64>,
 }
 
 /// No declared relations: repositories join explicitly.

@@ -13,6 +13,10 @@ pub struct Model {
     pub amount_cents: i64,
     pub recorded_by: i64,
     pub recorded_at: DateTimeUtc,
+    pub idempotency_key: Option<String>,
+    pub voided_at: Option<DateTimeUtc>,
+    pub voided_by: Option<i64>,
+    pub void_reason: Option<String>,
 }
 
 /// No declared relations: repositories join explicitly.
