@@ -77,7 +77,10 @@ impl MigrationTrait for Migration {
                 .big_integer()
                 .null()
                 .to_owned(),
-            ColumnDef::new(Payments::VoidReason).text().null().to_owned(),
+            ColumnDef::new(Payments::VoidReason)
+                .text()
+                .null()
+                .to_owned(),
         ] {
             manager
                 .alter_table(

@@ -243,13 +243,17 @@ async fn weights_reprice_and_checkout_records_payment(db: Db) {
     )
     .await
     .expect_error(404, "not_found");
-    app.post(
-        &format!("/api/v1/orders/{order_id}/checkout"),
-        volunteer.t(),
-        json!({"collection": "collected", "payment": {"method": "cash", "amount": "28.20"}}),
-    )
-    .await
-    .expect(204);
+    // A payment carries an Idempotency-Key, so that a retry records it once.
+    let paid = app
+        .client
+        .post(format!("{}/api/v1/orders/{order_id}/checkout", app.base))
+        .bearer_auth(&volunteer.token)
+        .header("Idempotency-Key", "cash-1")
+        .json(&json!({"collection": "collected", "payment": {"method": "cash", "amount": "28.20"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 204);
     app.post(
         &format!("/api/v1/orders/{order_id}/checkout"),
         volunteer.t(),

@@ -17,5 +17,6 @@ mod isolation;
 mod lists;
 mod other_node;
 mod race;
+mod rules;
 mod slots;
 mod spec;

@@ -245,9 +245,11 @@ pub struct ParseNameError {
     pub expected: &'static str,
 }
 
-/// One payment received for a basket.
+/// One payment received for a basket (a voided one is not given to the lists at all).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Payment {
+    /// Its id, which `POST /payments/{id}/void` takes to correct a mistaken entry.
+    pub id: i64,
     /// How it was paid.
     pub method: PaymentMethod,
     /// How much was paid, VAT included.

@@ -405,6 +405,7 @@ mod tests {
 
     fn pay(method: PaymentMethod, cents: i64) -> Payment {
         Payment {
+            id: cents,
             method,
             amount: Money::from_cents(cents),
         }

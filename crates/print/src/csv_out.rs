@@ -16,6 +16,12 @@
 //!   stands alone when filtered or sorted.
 //! - Quoting is left to the `csv` crate: a field holding the separator, a
 //!   quote or a line break is quoted and its quotes doubled.
+//! - **No formulas from users** (CSV injection): a text cell (a name, a
+//!   place, a cell composed with them) that starts with `=`, `+`, `-`, `@`,
+//!   a tab or a carriage return gets a leading `'` (OWASP's rule), so that a
+//!   consumer named `=HYPERLINK(...)` is shown, not run. Cells Halle writes
+//!   as numbers, amounts and dates (`-3,50`) are never touched: they go
+//!   through [`text`] only if they are text.
 //!
 //! Columns: picking list `producer; product; unit; quantity; point; slot
 //! date; estimated kg`, labels `order; consumer; point; slot date; producer;
@@ -54,6 +60,16 @@ fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, PrintError> {
         .map_err(|e| PrintError::Io(std::io::Error::other(e.to_string())))
 }
 
+/// A text cell, neutralised against formula injection: a leading `'` when it starts with a
+/// character that makes a spreadsheet read it as a formula.
+pub(crate) fn text(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 fn header(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_string()).collect()
 }
@@ -87,11 +103,11 @@ pub(crate) fn picking(lists: &[PickingList], lang: Lang) -> Result<Vec<u8>, Prin
             let when = format::csv_date_time(point.slot.starts_at, tz);
             for item in &point.items {
                 w.write_record([
-                    list.producer_name.as_str(),
-                    &item.product_name,
+                    &*text(&list.producer_name),
+                    &text(&item.product_name),
                     format::unit_name(item.unit, lang),
                     &format::csv_quantity(item.quantity, lang),
-                    &point.slot.pickup_point_name,
+                    &text(&point.slot.pickup_point_name),
                     &when,
                     &item
                         .estimated_kg
@@ -126,11 +142,11 @@ pub(crate) fn labels(lists: &[PickingList], lang: Lang) -> Result<Vec<u8>, Print
             for item in &label.items {
                 w.write_record([
                     order.as_str(),
-                    &label.consumer_name,
-                    &label.pickup_point_name,
+                    &text(&label.consumer_name),
+                    &text(&label.pickup_point_name),
                     &when,
-                    &list.producer_name,
-                    &item.product_name,
+                    &text(&list.producer_name),
+                    &text(&item.product_name),
                     format::unit_name(item.unit, lang),
                     &format::csv_quantity(item.quantity, lang),
                 ])?;
@@ -154,6 +170,7 @@ pub(crate) fn sheets(sheets: &[DistributionSheet], lang: Lang) -> Result<Vec<u8>
             sheet.slot.pickup_point_name,
             format::csv_date_time(sheet.slot.starts_at, sheet.cycle.timezone)
         );
+        let slot = text(&slot);
         for basket in view::sorted_baskets(sheet) {
             let total = format::csv_money(basket.total, lang);
             let paid = format::csv_money(basket.paid, lang);
@@ -161,8 +178,8 @@ pub(crate) fn sheets(sheets: &[DistributionSheet], lang: Lang) -> Result<Vec<u8>
             let status = t.collection(basket.collection);
             if basket.lines.is_empty() {
                 w.write_record([
-                    slot.as_str(),
-                    &basket.consumer_name,
+                    &*slot,
+                    &text(&basket.consumer_name),
                     "",
                     "",
                     "",
@@ -177,10 +194,10 @@ pub(crate) fn sheets(sheets: &[DistributionSheet], lang: Lang) -> Result<Vec<u8>
             for line in &basket.lines {
                 let (amount, _) = view::line_amount(line);
                 w.write_record([
-                    slot.as_str(),
-                    &basket.consumer_name,
-                    &line.product_name,
-                    &line.producer_name,
+                    &*slot,
+                    &text(&basket.consumer_name),
+                    &text(&line.product_name),
+                    &text(&line.producer_name),
                     &format::csv_quantity(line.quantity, lang),
                     format::unit_name(line.unit, lang),
                     &format::csv_money(amount, lang),
@@ -231,16 +248,16 @@ pub(crate) fn round(plan: &RoundPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, Pri
         };
         w.write_record([
             stop.sequence.to_string().as_str(),
-            &sv.kind,
-            &stop.place.name,
+            &text(&sv.kind),
+            &text(&stop.place.name),
             &format::csv_date_time(stop.arrival, tz),
             &format::csv_date_time(stop.departure, tz),
             &decimal(km_decimal(stop.km_from_previous), lang),
             &decimal(km_decimal(stop.km_total), lang),
             &stop.load_crates.to_string(),
             &decimal(stop.load_kg, lang),
-            &join(load),
-            &join(unload),
+            &text(&join(load)),
+            &text(&join(unload)),
             "",
         ])?;
     }
@@ -248,7 +265,7 @@ pub(crate) fn round(plan: &RoundPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, Pri
         w.write_record([
             "",
             t.unassigned,
-            &format!("{} → {}", u.producer, u.slot),
+            &text(&format!("{} → {}", u.producer, u.slot)),
             "",
             "",
             "",
@@ -257,7 +274,7 @@ pub(crate) fn round(plan: &RoundPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, Pri
             "",
             "",
             "",
-            &u.reason,
+            &text(&u.reason),
         ])?;
     }
     finish(w)

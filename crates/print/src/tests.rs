@@ -195,6 +195,7 @@ fn basket(order_id: i64, consumer: &str, collection: Collection, paid: i64) -> S
             Vec::new()
         } else {
             vec![Payment {
+                id: 1,
                 method: PaymentMethod::Card,
                 amount: paid,
             }]
@@ -841,4 +842,43 @@ fn the_pdf_text_can_be_read_back_with_its_accents() {
     ] {
         assert!(all.contains(word), "{word:?} not in {all:?}");
     }
+}
+
+#[test]
+fn a_csv_text_cell_that_a_spreadsheet_would_run_gets_a_leading_quote() {
+    use crate::csv_out::text;
+    for bad in ["=1+1", "+33 6 12", "-2", "@SUM(A1)", "\tx", "\rx"] {
+        assert_eq!(text(bad), format!("'{bad}"), "{bad:?}");
+    }
+    for fine in ["Zoé", "", "1=1", "Dupont-Martin", "'=already"] {
+        assert_eq!(text(fine), fine, "{fine:?}");
+    }
+}
+
+#[test]
+fn names_in_every_csv_are_neutralised_and_numbers_are_not() {
+    let evil = "=HYPERLINK(\"http://x\")";
+    let sheets = text(&ok(distribution_sheets(
+        &[sheet(&[evil, "-Zoé"])],
+        Format::Csv,
+        Lang::Fr,
+    )));
+    assert!(
+        sheets.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "{sheets}"
+    );
+    assert!(sheets.contains(";'-Zoé;"), "{sheets}");
+    assert!(
+        !sheets.contains(";=") && !sheets.contains(";\"="),
+        "{sheets}"
+    );
+    // Halle's own numbers stay numbers.
+    assert!(sheets.contains(";6,30;15,13;0,00;15,13;"), "{sheets}");
+
+    let lists = vec![list("@Ferme", 1, 1, &[evil])];
+    let picking = text(&ok(picking_lists(&lists, Format::Csv, Lang::Fr)));
+    assert!(picking.contains("\r\n'@Ferme;"), "{picking}");
+    let labels = text(&ok(labels(&lists, Format::Csv, Lang::Fr)));
+    assert!(labels.contains("\"'=HYPERLINK("), "{labels}");
+    assert!(labels.contains(";'@Ferme;"), "{labels}");
 }

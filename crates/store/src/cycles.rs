@@ -157,7 +157,10 @@ fn summary(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<CycleSummary, S
 
 /// Whether a cycle still sells (a draft, or open until it closes): where archiving a product
 /// withdraws its offers.
-pub(crate) fn still_selling(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub(crate) fn still_selling(
+    c: &order_cycle::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     Ok(matches!(
         effective_state(stored_state(c)?, &window_of(c), now),
         CycleState::Draft | CycleState::Open

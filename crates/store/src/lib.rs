@@ -35,6 +35,6 @@ pub use cycles::{CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferVi
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
-pub use reports::{CycleData, LineFilter};
+pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};

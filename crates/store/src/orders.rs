@@ -837,8 +837,12 @@ impl Store {
             .map(|l| {
                 let info = &infos[&l.offer_id];
                 let terms = modified_line_terms(
-                    kept.get(&l.offer_id)
-                        .map(|k| (Quantity::from_milli(k.quantity_milli), LineTerms::of_line(k))),
+                    kept.get(&l.offer_id).map(|k| {
+                        (
+                            Quantity::from_milli(k.quantity_milli),
+                            LineTerms::of_line(k),
+                        )
+                    }),
                     l.quantity,
                     LineTerms::current(info),
                 );

@@ -13,7 +13,7 @@ use domain::{CycleState, Money, Quantity, effective_state};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr, Statement,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -41,6 +41,58 @@ pub struct CycleData {
     pub lines: Vec<LineRow>,
     /// What happened to each basket at the pickup point.
     pub states: Vec<BasketState>,
+}
+
+/// A payment made at the pickup point, to record once whatever the number of tries.
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    /// How it was paid.
+    pub method: PaymentMethod,
+    /// How much, VAT included.
+    pub amount: Money,
+    /// The client's key for this payment (the `Idempotency-Key` header): a check-out sent
+    /// again with the same key records nothing more.
+    pub idempotency_key: String,
+}
+
+/// A recorded payment, with its correction if it was voided.
+#[derive(Clone, Debug)]
+pub struct PaymentView {
+    /// Id.
+    pub id: i64,
+    /// The basket.
+    pub order_id: i64,
+    /// How it was paid.
+    pub method: PaymentMethod,
+    /// How much.
+    pub amount: Money,
+    /// Who recorded it.
+    pub recorded_by: i64,
+    /// When.
+    pub recorded_at: chrono::DateTime<Utc>,
+    /// When it was voided, if it was.
+    pub voided_at: Option<chrono::DateTime<Utc>>,
+    /// Who voided it.
+    pub voided_by: Option<i64>,
+    /// Why.
+    pub void_reason: Option<String>,
+}
+
+fn payment_view(p: payment::Model) -> Result<PaymentView, StoreError> {
+    Ok(PaymentView {
+        id: p.id,
+        order_id: p.order_id,
+        method: p
+            .method
+            .parse()
+            .map_err(|_| corrupt("payment method", &p.method))?,
+        amount: Money::from_cents(p.amount_cents),
+        recorded_by: p.recorded_by,
+        recorded_at: p.recorded_at,
+        voided_at: p.voided_at,
+        voided_by: p.voided_by,
+        void_reason: p.void_reason,
+    })
 }
 
 /// Which lines to load.
@@ -148,6 +200,7 @@ impl Store {
                 "SELECT id, collection FROM orders WHERE cycle_id = ? AND status = 'placed' ORDER BY id",
             )),
             payment::Entity::find()
+                .filter(payment::Column::VoidedAt.is_null())
                 .filter(
                     payment::Column::OrderId.in_subquery(
                         sea_orm::sea_query::Query::select()
@@ -263,6 +316,7 @@ impl Store {
                 .parse()
                 .map_err(|_| corrupt("payment method", &p.method))?;
             payments.entry(p.order_id).or_default().push(Payment {
+                id: p.id,
                 method,
                 amount: Money::from_cents(p.amount_cents),
             });
@@ -501,13 +555,15 @@ impl Store {
     }
 
     /// Checks a basket out at the pickup point (the market's coordinators and volunteers):
-    /// collected or not, and a payment on the spot if one was made.
+    /// collected or not, and a payment on the spot if one was made. Idempotent: the collection
+    /// state is set, not toggled, and a payment whose key was already recorded for this basket
+    /// is not recorded again (the same key with another payment is refused).
     pub async fn check_out(
         &self,
         actor: &Actor,
         order_id: i64,
         collection: Collection,
-        paid: Option<Payment>,
+        paid: Option<NewPayment>,
     ) -> Result<(), StoreError> {
         let db = self.db();
         let o = order::Entity::find_by_id(order_id)
@@ -533,27 +589,128 @@ impl Store {
                 "a payment is between 0.01 and 10000.00 €",
             ));
         }
+        if let Some(p) = &paid
+            && self.payment_recorded(self.db(), order_id, p).await?
+        {
+            return Ok(());
+        }
         let now = Utc::now();
         let w = self.write().await?;
+        if let Some(p) = &paid
+            && self.payment_recorded(&w.tx, order_id, p).await?
+        {
+            return Ok(());
+        }
         let mut m: order::ActiveModel = o.into();
         m.collection = Set(collection.as_str().to_owned());
         m.checked_at = Set(Some(now));
         m.checked_by = Set(Some(actor.account_id));
         m.update(&w.tx).await?;
-        if let Some(p) = paid {
-            payment::ActiveModel {
+        if let Some(p) = &paid {
+            let inserted = payment::ActiveModel {
                 order_id: Set(order_id),
                 method: Set(p.method.as_str().to_owned()),
                 amount_cents: Set(p.amount.cents()),
                 recorded_by: Set(actor.account_id),
                 recorded_at: Set(now),
+                idempotency_key: Set(Some(p.idempotency_key.clone())),
                 ..Default::default()
             }
             .insert(&w.tx)
-            .await?;
+            .await;
+            match inserted {
+                Ok(_) => {}
+                // The same retry, committed by another request (or node) meanwhile.
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    drop(w);
+                    return match self.payment_recorded(self.db(), order_id, p).await? {
+                        true => Ok(()),
+                        false => Err(StoreError::Db(e)),
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         w.tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether this payment's key is already recorded for the basket (a retry); the same key
+    /// with another method or amount is refused.
+    async fn payment_recorded(
+        &self,
+        db: &impl ConnectionTrait,
+        order_id: i64,
+        p: &NewPayment,
+    ) -> Result<bool, StoreError> {
+        let Some(saved) = payment::Entity::find()
+            .filter(payment::Column::OrderId.eq(order_id))
+            .filter(payment::Column::IdempotencyKey.eq(p.idempotency_key.as_str()))
+            .one(db)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if saved.method != p.method.as_str() || saved.amount_cents != p.amount.cents() {
+            return Err(StoreError::invalid(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different payment",
+            ));
+        }
+        Ok(true)
+    }
+
+    /// Voids a payment recorded by mistake (the market's coordinators and volunteers). The
+    /// payment is kept, with who voided it, when and why; the lists no longer count it.
+    pub async fn void_payment(
+        &self,
+        actor: &Actor,
+        payment_id: i64,
+        reason: &str,
+    ) -> Result<PaymentView, StoreError> {
+        let db = self.db();
+        let not_found = || StoreError::not_found("payment", payment_id);
+        let p = payment::Entity::find_by_id(payment_id)
+            .one(db)
+            .await?
+            .ok_or_else(not_found)?;
+        let o = order::Entity::find_by_id(p.order_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| corrupt("payment's order", p.order_id))?;
+        let c = self.cycle_row(db, o.cycle_id).await?;
+        if !Self::sees_market(actor, c.market_id) {
+            return Err(not_found());
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(StoreError::invalid(
+                "invalid_field",
+                "reason is required and at most 500 characters long",
+            ));
+        }
+        let now = Utc::now();
+        let w = self.write().await?;
+        let voided = payment::Entity::update_many()
+            .col_expr(payment::Column::VoidedAt, Expr::val(now))
+            .col_expr(payment::Column::VoidedBy, Expr::val(actor.account_id))
+            .col_expr(payment::Column::VoidReason, Expr::val(reason))
+            .filter(payment::Column::Id.eq(payment_id))
+            .filter(payment::Column::VoidedAt.is_null())
+            .exec(&w.tx)
+            .await?;
+        if voided.rows_affected != 1 {
+            return Err(StoreError::conflict(
+                "payment_voided",
+                "this payment was already voided",
+            ));
+        }
+        let p = payment::Entity::find_by_id(payment_id)
+            .one(&w.tx)
+            .await?
+            .ok_or_else(not_found)?;
+        w.tx.commit().await?;
+        payment_view(p)
     }
 }
 

@@ -4,16 +4,16 @@
 //! Every list comes as JSON, printable HTML, CSV or PDF (`?format=`, or the `Accept` header),
 //! in French or English (`?lang=`); all formats render the same computed value.
 
-use distribution::{Collection, Payment, PaymentMethod};
+use distribution::{Collection, PaymentMethod};
 use poem::http::HeaderMap;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::{Binary, Json},
 };
 use print::{Format, Lang, Rendered};
 use rust_decimal::Decimal;
-use store::Store;
+use store::{NewPayment, Store};
 
 use super::{BearerAuth, Tag, price, quantity};
 use crate::ApiError;
@@ -68,6 +68,37 @@ struct CheckoutRequest {
     collection: String,
     /// A payment made on the spot.
     payment: Option<PaymentRequest>,
+}
+
+/// Why a payment is voided.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct VoidRequest {
+    /// Why ("recorded on the wrong basket"), 1 to 500 characters.
+    reason: String,
+}
+
+/// A payment recorded at the pickup point, and its correction if it was voided.
+#[derive(Object)]
+struct PaymentDto {
+    /// Id.
+    id: i64,
+    /// The basket.
+    order_id: i64,
+    /// cash, cheque, card or online.
+    method: String,
+    /// Euros, e.g. "23.40".
+    amount: String,
+    /// Who recorded it.
+    recorded_by: i64,
+    /// When.
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    /// When it was voided.
+    voided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who voided it.
+    voided_by: Option<i64>,
+    /// Why.
+    void_reason: Option<String>,
 }
 
 /// A place by name and coordinates.
@@ -405,6 +436,13 @@ impl DistributionApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
+        /// Required with a payment, e.g. a UUID made once per payment on the device: a
+        /// check-out sent again with the same key (a retry on a poor connection) records the
+        /// payment once; the same key with another payment answers 422
+        /// `idempotency_key_reused`. Without a payment the request is idempotent anyway (the
+        /// collection state is set, not toggled).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: Json<CheckoutRequest>,
     ) -> Result<Done, ApiError> {
         let actor = auth.actor(&self.store).await?;
@@ -429,9 +467,25 @@ impl DistributionApi {
                         "online payments are recorded by the payment provider, not at the pickup point",
                     ));
                 }
-                Some(Payment {
+                let idempotency_key = match idempotency_key.0 {
+                    Some(k) if !k.is_empty() && k.len() <= 255 => k,
+                    Some(_) => {
+                        return Err(ApiError::bad_request(
+                            "invalid_idempotency_key",
+                            "Idempotency-Key must be 1 to 255 characters",
+                        ));
+                    }
+                    None => {
+                        return Err(ApiError::unprocessable(
+                            "idempotency_key_required",
+                            "a check-out with a payment needs an Idempotency-Key header, so that a retry records it once",
+                        ));
+                    }
+                };
+                Some(NewPayment {
                     method,
                     amount: price("amount", p.amount)?,
+                    idempotency_key,
                 })
             }
             None => None,
@@ -440,5 +494,37 @@ impl DistributionApi {
             .check_out(&actor, id.0, collection, payment)
             .await?;
         Ok(Done::Done)
+    }
+
+    /// Void a payment recorded by mistake (the market's coordinators and volunteers), with a
+    /// reason. The payment is kept with who voided it, when and why; sheets no longer count
+    /// it. Payment ids are in the distribution sheets' JSON (`baskets[].payments[].id`).
+    #[oai(
+        path = "/payments/:id/void",
+        method = "post",
+        operation_id = "void_payment"
+    )]
+    async fn void_payment(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<VoidRequest>,
+    ) -> Result<Json<PaymentDto>, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let p = self
+            .store
+            .void_payment(&actor, id.0, &body.0.reason)
+            .await?;
+        Ok(Json(PaymentDto {
+            id: p.id,
+            order_id: p.order_id,
+            method: p.method.as_str().to_owned(),
+            amount: super::dto::money(p.amount),
+            recorded_by: p.recorded_by,
+            recorded_at: p.recorded_at,
+            voided_at: p.voided_at,
+            voided_by: p.voided_by,
+            void_reason: p.void_reason,
+        }))
     }
 }
