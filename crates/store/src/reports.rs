@@ -51,8 +51,9 @@ pub struct NewPayment {
     /// How much, VAT included.
     pub amount: Money,
     /// The client's key for this payment (the `Idempotency-Key` header): a check-out sent
-    /// again with the same key records nothing more.
-    pub idempotency_key: String,
+    /// again with the same key records nothing more. Required: [`Store::check_out`] refuses a
+    /// payment without one (after checking who asks), so that no retry can pay twice.
+    pub idempotency_key: Option<String>,
 }
 
 /// A recorded payment, with its correction if it was voided.
@@ -589,6 +590,12 @@ impl Store {
                 "a payment is between 0.01 and 10000.00 €",
             ));
         }
+        if paid.as_ref().is_some_and(|p| p.idempotency_key.is_none()) {
+            return Err(StoreError::invalid(
+                "idempotency_key_required",
+                "a check-out with a payment needs an Idempotency-Key header, so that a retry records it once",
+            ));
+        }
         if let Some(p) = &paid
             && self.payment_recorded(self.db(), order_id, p).await?
         {
@@ -613,7 +620,7 @@ impl Store {
                 amount_cents: Set(p.amount.cents()),
                 recorded_by: Set(actor.account_id),
                 recorded_at: Set(now),
-                idempotency_key: Set(Some(p.idempotency_key.clone())),
+                idempotency_key: Set(p.idempotency_key.clone()),
                 ..Default::default()
             }
             .insert(&w.tx)
@@ -645,7 +652,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let Some(saved) = payment::Entity::find()
             .filter(payment::Column::OrderId.eq(order_id))
-            .filter(payment::Column::IdempotencyKey.eq(p.idempotency_key.as_str()))
+            .filter(payment::Column::IdempotencyKey.eq(p.idempotency_key.as_deref()))
             .one(db)
             .await?
         else {

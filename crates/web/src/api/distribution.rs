@@ -468,19 +468,13 @@ impl DistributionApi {
                     ));
                 }
                 let idempotency_key = match idempotency_key.0 {
-                    Some(k) if !k.is_empty() && k.len() <= 255 => k,
-                    Some(_) => {
+                    Some(k) if k.is_empty() || k.len() > 255 => {
                         return Err(ApiError::bad_request(
                             "invalid_idempotency_key",
                             "Idempotency-Key must be 1 to 255 characters",
                         ));
                     }
-                    None => {
-                        return Err(ApiError::unprocessable(
-                            "idempotency_key_required",
-                            "a check-out with a payment needs an Idempotency-Key header, so that a retry records it once",
-                        ));
-                    }
+                    key => key,
                 };
                 Some(NewPayment {
                     method,
