@@ -60,7 +60,7 @@ async fn public_offer(app: &TestApp, w: &World, offer_id: i64) -> Option<Value> 
         .cloned()
 }
 
-fn line<'a>(order: &'a Value, offer_id: i64) -> &'a Value {
+fn line(order: &Value, offer_id: i64) -> &Value {
     order["lines"]
         .as_array()
         .unwrap()

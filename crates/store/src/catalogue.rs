@@ -591,8 +591,9 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("product", id))
     }
 
-    /// Replaces a product's editable fields. Orders already placed keep the price they were
-    /// placed at; offers keep their own price for the cycle.
+    /// Replaces a product's editable fields. Orders already placed keep everything they were
+    /// sold on (their lines carry price, VAT, unit and weights); offers keep their own price
+    /// for the cycle. An archived product stays archived.
     pub async fn update_product(
         &self,
         actor: &Actor,
@@ -618,7 +619,8 @@ impl Store {
     }
 
     /// Removes a product. One that was ever offered is archived instead (past orders and
-    /// picking lists still name it); returns whether it was archived.
+    /// picking lists still name it), and its offers in cycles still selling are withdrawn;
+    /// returns whether it was archived.
     pub async fn delete_product(&self, actor: &Actor, id: i64) -> Result<bool, StoreError> {
         let existing = self.own_product(actor, id).await?;
         let offered = offer::Entity::find()
