@@ -696,8 +696,19 @@ impl Store {
             .into_iter()
             .map(|p| p.id)
             .collect();
+        // An offer withdrawn in this cycle stays withdrawn: copying is not listing it again.
+        let withdrawn: HashSet<i64> = offer::Entity::find()
+            .filter(offer::Column::CycleId.eq(cycle_id))
+            .filter(offer::Column::ProducerId.eq(producer_id))
+            .filter(offer::Column::WithdrawnAt.is_not_null())
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|o| o.product_id)
+            .collect();
         for p in previous {
             if active.contains(&p.product_id)
+                && !withdrawn.contains(&p.product_id)
                 && !inputs.iter().any(|i| i.product_id == p.product_id)
             {
                 inputs.push(OfferInput {
