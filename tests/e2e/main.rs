@@ -14,6 +14,7 @@ mod cycle_flow;
 mod demo;
 mod idempotency;
 mod isolation;
+mod limits;
 mod lists;
 mod other_node;
 mod race;

@@ -214,6 +214,11 @@ impl Store {
     /// Creates an account; `409 email_taken` if the email is already used.
     pub async fn create_account(&self, new: NewAccount) -> Result<Actor, StoreError> {
         let email = normalise_email(&new.email);
+        crate::text::check_all([
+            ("email", Some(email.as_str())),
+            ("name", Some(&new.name)),
+            ("phone", new.phone.as_deref()),
+        ])?;
         if !email.contains('@') || email.len() > 254 {
             return Err(StoreError::invalid(
                 "invalid_email",
@@ -284,6 +289,7 @@ impl Store {
 
     /// Checks an email and password and issues a bearer token.
     pub async fn issue_token(&self, email: &str, password: &str) -> Result<TokenGrant, StoreError> {
+        crate::text::check_chars("email", email)?;
         let found = account::Entity::find()
             .filter(account::Column::Email.eq(normalise_email(email)))
             .one(self.db())

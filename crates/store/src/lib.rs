@@ -25,6 +25,7 @@ mod reports;
 mod rounds;
 mod sale_cache;
 mod slots;
+mod text;
 
 pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{

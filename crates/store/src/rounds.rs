@@ -205,6 +205,11 @@ impl Store {
                 "only this market's coordinators can plan its rounds",
             ));
         }
+        crate::text::check_all([
+            ("name", Some(def.name.as_str())),
+            ("start.name", Some(&def.start.name)),
+            ("end.name", Some(&def.end.name)),
+        ])?;
         if def.name.trim().is_empty() || def.name.chars().count() > 200 {
             return Err(StoreError::invalid(
                 "invalid_field",
