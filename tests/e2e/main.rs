@@ -17,6 +17,7 @@ mod isolation;
 mod limits;
 mod lists;
 mod other_node;
+mod overload;
 mod race;
 mod slots;
 mod spec;

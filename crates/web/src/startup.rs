@@ -1,6 +1,6 @@
 //! Building the route tree and serving it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use poem::{
     Endpoint, EndpointExt, Route, Server,
@@ -13,14 +13,19 @@ use poem::{
 };
 use store::Store;
 
-use crate::{api::openapi_service, error::json_errors};
+use crate::{WebOptions, api::openapi_service, error::json_errors, throttle::LoginThrottle};
 
 /// Largest request body accepted (1 MiB): a basket or a week's offers are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
 
 /// The whole HTTP application for `store`, ready to serve or to test in-process.
 pub fn app(store: Store) -> impl Endpoint {
-    let api = openapi_service(store);
+    app_with(store, WebOptions::default())
+}
+
+/// [`app`] with options.
+pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
+    let api = openapi_service(store, Arc::new(LoginThrottle::new(options)));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
@@ -167,11 +172,17 @@ pub struct Application {
     addr: SocketAddr,
     acceptor: NoDelay,
     store: Store,
+    options: WebOptions,
 }
 
 impl Application {
     /// Binds `addr` (port 0 picks a free port).
     pub async fn bind(addr: &str, store: Store) -> std::io::Result<Self> {
+        Self::bind_with(addr, store, WebOptions::default()).await
+    }
+
+    /// [`Application::bind`] with options.
+    pub async fn bind_with(addr: &str, store: Store, options: WebOptions) -> std::io::Result<Self> {
         let acceptor = TcpListener::bind(addr.to_owned()).into_acceptor().await?;
         let addr = acceptor
             .local_addr()
@@ -182,6 +193,7 @@ impl Application {
             addr,
             acceptor: NoDelay(acceptor),
             store,
+            options,
         })
     }
 
@@ -193,7 +205,7 @@ impl Application {
     /// Serves until the process is stopped.
     pub async fn run(self) -> std::io::Result<()> {
         Server::new_with_acceptor(self.acceptor)
-            .run(app(self.store))
+            .run(app_with(self.store, self.options))
             .await
     }
 
@@ -204,7 +216,7 @@ impl Application {
     ) -> std::io::Result<()> {
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                app(self.store),
+                app_with(self.store, self.options),
                 signal,
                 Some(std::time::Duration::from_secs(10)),
             )
