@@ -224,14 +224,14 @@ async fn authentication_is_required_and_checked(db: Db) {
     app.post(
         "/api/v1/accounts",
         None,
-        json!({"email": "Lea.Martin@Example.org", "password": "jardin79", "name": "Léa Martin"}),
+        json!({"email": "Lea.Martin@Example.org", "password": "jardin79-potager", "name": "Léa Martin"}),
     )
     .await
     .expect(201);
     app.post(
         "/api/v1/accounts",
         None,
-        json!({"email": "lea.martin@example.org", "password": "autre", "name": "Léa M."}),
+        json!({"email": "lea.martin@example.org", "password": "un-autre-mot", "name": "Léa M."}),
     )
     .await
     .expect_error(409, "email_taken");
@@ -242,7 +242,9 @@ async fn authentication_is_required_and_checked(db: Db) {
     )
     .await
     .expect_error(401, "unauthenticated");
-    let token = app.login("lea.martin@example.org", "jardin79").await;
+    let token = app
+        .login("lea.martin@example.org", "jardin79-potager")
+        .await;
     let me = app.get("/api/v1/me", Some(&token)).await.expect(200);
     assert_eq!(me["role"], "consumer");
     assert_eq!(me["name"], "Léa Martin");

@@ -107,6 +107,11 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn(db: Db) -> TestApp {
+        Self::spawn_with(db, web::WebOptions::default()).await
+    }
+
+    /// Like [`TestApp::spawn`], with the server's options.
+    pub async fn spawn_with(db: Db, options: web::WebOptions) -> TestApp {
         let (store, cleanup) = match db {
             Db::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{}.db", unique("halle_test")));
@@ -141,7 +146,7 @@ impl TestApp {
             }
         };
         store.migrate().await.expect("migrate the test database");
-        let app = Application::bind("127.0.0.1:0", store.clone())
+        let app = Application::bind_with("127.0.0.1:0", store.clone(), options)
             .await
             .expect("bind a port");
         let base = format!("http://{}", app.addr());

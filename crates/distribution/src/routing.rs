@@ -41,7 +41,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 mod check;
@@ -57,7 +57,7 @@ pub const EXACT_MAX_SHIPMENTS: usize = 8;
 const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 /// A place the vehicle goes to: a depot, a farm or a pickup point.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Place {
     /// Identifies the place ("depot", "farm:12", "point:3"). Two places with the same key are the
     /// same place and must have the same coordinates.
@@ -71,7 +71,7 @@ pub struct Place {
 }
 
 /// A producer's farm, where crates are collected.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Farm {
     /// The producer's id.
     pub producer_id: i64,
@@ -83,7 +83,7 @@ pub struct Farm {
 }
 
 /// A pickup slot's point, where crates are delivered.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DropPoint {
     /// The pickup slot's id.
     pub slot_id: i64,
@@ -96,7 +96,7 @@ pub struct DropPoint {
 }
 
 /// Crates of one producer for one pickup slot: collected at the farm, delivered at the point.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Shipment {
     /// The producer whose farm the crates are collected at.
     pub producer_id: i64,
@@ -109,7 +109,7 @@ pub struct Shipment {
 }
 
 /// A round to plan: one vehicle, where it starts and ends, and what it carries.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundRequest {
     /// Where the vehicle leaves from (a depot or a farm).
     pub start: Place,
@@ -159,7 +159,7 @@ impl RoundRequest {
 }
 
 /// What happens at a stop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopKind {
     /// The vehicle leaves its start place.
@@ -173,7 +173,7 @@ pub enum StopKind {
 }
 
 /// A shipment's crates as handled at a stop.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cargo {
     /// The producer the crates come from.
     pub producer_id: i64,
@@ -186,7 +186,7 @@ pub struct Cargo {
 }
 
 /// One stop of a planned round.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
     /// Position in the round, from 0 (the start).
     pub sequence: u32,
@@ -217,7 +217,7 @@ pub struct Stop {
 }
 
 /// A shipment left out of the round.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unassigned {
     /// The shipment's producer.
     pub producer_id: i64,
@@ -228,7 +228,7 @@ pub struct Unassigned {
 }
 
 /// A planned round.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundPlan {
     /// The stops in order, from the start to the end.
     pub stops: Vec<Stop>,

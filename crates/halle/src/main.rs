@@ -32,6 +32,11 @@ enum Command {
         #[arg(long, env = "HALLE_DB_POOL", default_value_t = store::StoreOptions::DEFAULT_PG_POOL,
               value_parser = clap::value_parser!(u32).range(1..=1000))]
         db_pool: u32,
+        /// Behind a reverse proxy (Caddy, nginx): take each client's address, for the login
+        /// throttle, from the last X-Forwarded-For entry. Only when every request comes
+        /// through that proxy, or clients could claim any address.
+        #[arg(long, env = "HALLE_TRUST_PROXY")]
+        trust_proxy: bool,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -107,9 +112,10 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             bind,
             db_pool,
+            trust_proxy,
         } => {
             let store = connect(&database_url, db_pool).await?;
-            serve(store, &bind).await
+            serve(store, &bind, web::WebOptions { trust_proxy }).await
         }
         Command::Migrate { database_url } => {
             connect(&database_url, ONE_OFF_POOL).await?;
@@ -244,8 +250,8 @@ async fn connect(url: &str, pg_pool: u32) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn serve(store: Store, bind: &str) -> anyhow::Result<()> {
-    let app = Application::bind(bind, store)
+async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Result<()> {
+    let app = Application::bind_with(bind, store, options)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     println!("Halle listening on http://{}", app.addr());

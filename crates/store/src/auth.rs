@@ -171,35 +171,40 @@ pub struct TokenGrant {
     pub actor: Actor,
 }
 
-/// Hashes a password with argon2id (default parameters), off the async threads.
-pub async fn hash_password(password: String) -> Result<String, StoreError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| {
-                StoreError::Db(sea_orm::DbErr::Custom(format!(
-                    "password hashing failed: {e}"
-                )))
-            })
-    })
-    .await
-    .map_err(|e| {
-        StoreError::Db(sea_orm::DbErr::Custom(format!(
-            "password hashing task failed: {e}"
-        )))
-    })?
+/// The shortest password a new account may have.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+fn hash_now(password: &str) -> Result<String, StoreError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            StoreError::Db(sea_orm::DbErr::Custom(format!(
+                "password hashing failed: {e}"
+            )))
+        })
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+fn verify_now(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
-    })
-    .await
-    .unwrap_or(false)
+    }
+}
+
+/// Hashes a password with argon2id (default parameters), off the async threads, with no bound:
+/// for bulk loaders (the demo, fixtures, benchmarks). Requests go through the store's bounded
+/// hashing gate instead.
+pub async fn hash_password(password: String) -> Result<String, StoreError> {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|e| {
+            StoreError::Db(sea_orm::DbErr::Custom(format!(
+                "password hashing task failed: {e}"
+            )))
+        })?
 }
 
 fn token_hash(token: &str) -> String {
@@ -214,16 +219,23 @@ impl Store {
     /// Creates an account; `409 email_taken` if the email is already used.
     pub async fn create_account(&self, new: NewAccount) -> Result<Actor, StoreError> {
         let email = normalise_email(&new.email);
+        crate::text::check_all([
+            ("email", Some(email.as_str())),
+            ("name", Some(&new.name)),
+            ("phone", new.phone.as_deref()),
+        ])?;
         if !email.contains('@') || email.len() > 254 {
             return Err(StoreError::invalid(
                 "invalid_email",
                 "this does not look like an email address",
             ));
         }
-        if new.password.chars().count() < 4 || new.password.len() > 1024 {
+        if new.password.chars().count() < MIN_PASSWORD_CHARS || new.password.len() > 1024 {
             return Err(StoreError::invalid(
                 "weak_password",
-                "a password needs at least 4 characters",
+                format!(
+                    "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most 1024 bytes)"
+                ),
             ));
         }
         let name = new.name.trim().to_owned();
@@ -233,7 +245,8 @@ impl Store {
                 "a name is required (at most 200 characters)",
             ));
         }
-        let hash = hash_password(new.password).await?;
+        let password = new.password;
+        let hash = self.hashing.run(move || hash_now(&password)).await??;
         self.insert_account_with_hash(
             &email,
             hash,
@@ -284,6 +297,7 @@ impl Store {
 
     /// Checks an email and password and issues a bearer token.
     pub async fn issue_token(&self, email: &str, password: &str) -> Result<TokenGrant, StoreError> {
+        crate::text::check_chars("email", email)?;
         let found = account::Entity::find()
             .filter(account::Column::Email.eq(normalise_email(email)))
             .one(self.db())
@@ -294,7 +308,11 @@ impl Store {
             .as_ref()
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let ok = verify_password(password.to_owned(), hash).await;
+        let password = password.to_owned();
+        let ok = self
+            .hashing
+            .run(move || verify_now(&password, &hash))
+            .await?;
         let Some(account) = found.filter(|_| ok) else {
             return Err(StoreError::Unauthenticated(
                 "wrong email or password".into(),

@@ -324,6 +324,7 @@ fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
 }
 
 fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), StoreError> {
+    crate::text::check_chars(field, value)?;
     if value.trim().is_empty() || value.chars().count() > max {
         return Err(StoreError::invalid(
             "invalid_field",
@@ -345,6 +346,7 @@ fn check_coordinates(latitude: f64, longitude: f64) -> Result<(), StoreError> {
 
 fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
     check_text("name", &new.name, 200)?;
+    crate::text::check_all([("description", new.description.as_deref())])?;
     if new
         .description
         .as_ref()
@@ -393,6 +395,10 @@ impl Store {
         }
         check_text("name", &new.name, 200)?;
         check_text("slug", &new.slug, 100)?;
+        crate::text::check_all([
+            ("description", Some(new.description.as_str())),
+            ("city", Some(&new.city)),
+        ])?;
         check_coordinates(new.latitude, new.longitude)?;
         if new.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(StoreError::invalid(
@@ -483,6 +489,17 @@ impl Store {
             ));
         }
         check_text("name", &new.name, 200)?;
+        crate::text::check_all([
+            ("farmer_name", Some(new.farmer_name.as_str())),
+            ("description", Some(&new.description)),
+            ("address", Some(&new.address)),
+            ("postal_code", Some(&new.postal_code)),
+            ("city", Some(&new.city)),
+            ("phone", new.phone.as_deref()),
+            ("email", new.email.as_deref()),
+            ("website", new.website.as_deref()),
+            ("social", new.social.as_deref()),
+        ])?;
         check_coordinates(new.latitude, new.longitude)?;
         let w = self.write().await?;
         let p = producer::ActiveModel {
@@ -685,6 +702,13 @@ impl Store {
             ));
         }
         check_text("name", &new.name, 200)?;
+        crate::text::check_all([
+            ("address", Some(new.address.as_str())),
+            ("postal_code", Some(&new.postal_code)),
+            ("city", Some(&new.city)),
+            ("host_name", Some(&new.host_name)),
+            ("access_notes", Some(&new.access_notes)),
+        ])?;
         check_coordinates(new.latitude, new.longitude)?;
         if !HOST_KINDS.contains(&new.host_kind.as_str()) {
             return Err(StoreError::invalid(

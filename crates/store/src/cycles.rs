@@ -381,6 +381,7 @@ impl Store {
                 "only this market's coordinators can create its cycles",
             ));
         }
+        crate::text::check_chars("name", &new.name)?;
         if new.name.trim().is_empty() || new.name.chars().count() > 200 {
             return Err(StoreError::invalid(
                 "invalid_field",

@@ -11,7 +11,21 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::StoreError;
+use crate::{
+    StoreError,
+    gate::{Gate, cores},
+};
+
+/// Logins and sign-ups waiting for a hashing permit, at most; each waits at most
+/// [`HASHING_WAIT`]. A hash takes some 20-50 ms a core: a short queue is enough for honest
+/// bursts, and a flood is refused at once instead of holding memory and connections.
+const HASHING_MAX_WAITING: usize = 32;
+const HASHING_WAIT: Duration = Duration::from_millis(500);
+/// Documents and round plans waiting for a permit, at most, each at most [`CPU_WAIT`]: a
+/// coordinator asking for a PDF can wait a few seconds; more than that many at once is a
+/// flood.
+const CPU_MAX_WAITING: usize = 16;
+const CPU_WAIT: Duration = Duration::from_secs(10);
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +50,11 @@ pub struct Store {
     pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
     /// What each cycle sells, for the order path (see `sale_cache`).
     pub(crate) sales: Arc<crate::sale_cache::SaleCache>,
+    /// Password hashing and checking (argon2id, 19 MiB each): one per core at once.
+    pub(crate) hashing: Arc<Gate>,
+    /// Route planning and document rendering: one less than the cores at once (at least one),
+    /// so that a core is always left for taking baskets.
+    pub(crate) cpu: Arc<Gate>,
 }
 
 /// A write transaction, holding the SQLite write gate (if any) until it is dropped.
@@ -138,6 +157,20 @@ impl Store {
             tokens: Arc::default(),
             writer,
             sales: Arc::default(),
+            hashing: Arc::new(Gate::new(
+                "password checks",
+                cores(),
+                HASHING_MAX_WAITING,
+                HASHING_WAIT,
+                1,
+            )),
+            cpu: Arc::new(Gate::new(
+                "documents and round plans",
+                cores().saturating_sub(1),
+                CPU_MAX_WAITING,
+                CPU_WAIT,
+                2,
+            )),
         })
     }
 
@@ -145,6 +178,15 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         Migrator::up(&self.db, None).await?;
         Ok(())
+    }
+
+    /// Runs CPU-heavy work (rendering a document, planning a round) on a blocking thread,
+    /// a few at once; [`StoreError::Busy`] when too many wait already.
+    pub async fn run_cpu<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.cpu.run(job).await
     }
 
     /// The connection pool, for read-only queries.

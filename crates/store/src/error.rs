@@ -48,6 +48,14 @@ pub enum StoreError {
         /// What is left to order.
         available: Quantity,
     },
+    /// The server has too much of this work in hand; try again after `retry_after_secs`.
+    #[error("the server is busy ({what}); try again in {retry_after_secs} s")]
+    Busy {
+        /// What it is busy with ("password checks", "documents").
+        what: &'static str,
+        /// When to try again, in seconds.
+        retry_after_secs: u64,
+    },
     /// The database failed; nothing the caller did wrong.
     #[error("database error")]
     Db(#[from] DbErr),

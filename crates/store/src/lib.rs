@@ -19,14 +19,16 @@ mod db;
 pub mod entities;
 mod error;
 pub mod fixtures;
+mod gate;
 mod order_batch;
 mod orders;
 mod reports;
 mod rounds;
 mod sale_cache;
 mod slots;
+mod text;
 
-pub use auth::{Actor, NewAccount, Role, TokenGrant, hash_password};
+pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
     ProducerView, ProductUpdate, ProductView,

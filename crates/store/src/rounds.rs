@@ -3,9 +3,10 @@
 //! per producer and pickup point, as producers pack them), and `distribution::routing` orders the
 //! stops.
 //!
-//! A round's definition is stored; its plan is computed from the definition and the cycle's
-//! orders each time it is read. The solver is deterministic, so a closed cycle's round reads the
-//! same every time; the plan computed at creation is kept beside it for the record.
+//! A round's definition is stored with its plan, computed once at creation (the solver takes
+//! up to a second for 50 stops, on a blocking thread behind the store's CPU gate). Reading a
+//! round reads the stored plan; `replan_round` computes it again from the definition and the
+//! cycle's orders as they are now, on a coordinator's explicit request.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Actor, Store, StoreError,
     catalogue::corrupt,
-    entities::{delivery_round, distribution_slot, pickup_point, producer},
+    entities::{delivery_round, distribution_slot, market, pickup_point, producer},
     reports::LineFilter,
 };
 
@@ -205,6 +206,11 @@ impl Store {
                 "only this market's coordinators can plan its rounds",
             ));
         }
+        crate::text::check_all([
+            ("name", Some(def.name.as_str())),
+            ("start.name", Some(&def.start.name)),
+            ("end.name", Some(&def.end.name)),
+        ])?;
         if def.name.trim().is_empty() || def.name.chars().count() > 200 {
             return Err(StoreError::invalid(
                 "invalid_field",
@@ -222,8 +228,7 @@ impl Store {
             ));
         }
         let (req, timezone) = self.round_request(cycle_id, &def).await?;
-        let plan =
-            plan_round(&req).map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))?;
+        let plan = self.plan(req).await?;
         let definition =
             serde_json::to_string(&def).map_err(|e| corrupt("round definition", e.to_string()))?;
         let planned =
@@ -247,7 +252,15 @@ impl Store {
         })
     }
 
-    /// A round, planned from its definition and the cycle's orders (the market's staff).
+    /// Plans a round on a blocking thread, behind the CPU gate.
+    async fn plan(&self, req: RoundRequest) -> Result<RoundPlan, StoreError> {
+        self.cpu
+            .run(move || plan_round(&req))
+            .await?
+            .map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))
+    }
+
+    /// A round and its stored plan (the market's staff).
     pub async fn round(&self, actor: &Actor, id: i64) -> Result<RoundView, StoreError> {
         let r = delivery_round::Entity::find_by_id(id)
             .one(self.db())
@@ -257,15 +270,63 @@ impl Store {
         if !Self::sees_market(actor, c.market_id) {
             return Err(StoreError::not_found("round", id));
         }
-        let def: NewRound = serde_json::from_str(&r.request)
-            .map_err(|e| corrupt("round definition", e.to_string()))?;
-        let (req, timezone) = self.round_request(r.cycle_id, &def).await?;
-        let plan =
-            plan_round(&req).map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))?;
+        let Some(stored) = r.plan.as_deref() else {
+            // Every round is stored with its plan; one without is planned and kept once.
+            return self.replan(r).await;
+        };
+        let plan: RoundPlan =
+            serde_json::from_str(stored).map_err(|e| corrupt("round plan", e.to_string()))?;
+        let m = market::Entity::find_by_id(c.market_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| corrupt("cycle's market", c.market_id))?;
+        let timezone = m
+            .timezone
+            .parse()
+            .map_err(|_| corrupt("time zone", &m.timezone))?;
         Ok(RoundView {
             id: r.id,
             cycle_id: r.cycle_id,
             name: r.name,
+            timezone,
+            plan,
+        })
+    }
+
+    /// Plans a round again from its definition and the cycle's orders as they are now, and
+    /// keeps the new plan (the market's coordinators).
+    pub async fn replan_round(&self, actor: &Actor, id: i64) -> Result<RoundView, StoreError> {
+        let r = delivery_round::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| StoreError::not_found("round", id))?;
+        let c = self.cycle_row(self.db(), r.cycle_id).await?;
+        if !Self::sees_market(actor, c.market_id) {
+            return Err(StoreError::not_found("round", id));
+        }
+        if !actor.coordinates(c.market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can plan its rounds",
+            ));
+        }
+        self.replan(r).await
+    }
+
+    async fn replan(&self, r: delivery_round::Model) -> Result<RoundView, StoreError> {
+        let def: NewRound = serde_json::from_str(&r.request)
+            .map_err(|e| corrupt("round definition", e.to_string()))?;
+        let (req, timezone) = self.round_request(r.cycle_id, &def).await?;
+        let plan = self.plan(req).await?;
+        let planned =
+            serde_json::to_string(&plan).map_err(|e| corrupt("round plan", e.to_string()))?;
+        let (id, cycle_id, name) = (r.id, r.cycle_id, r.name.clone());
+        let mut m: delivery_round::ActiveModel = r.into();
+        m.plan = Set(Some(planned));
+        m.update(self.db()).await?;
+        Ok(RoundView {
+            id,
+            cycle_id,
+            name,
             timezone,
             plan,
         })

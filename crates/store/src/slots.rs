@@ -325,6 +325,7 @@ impl Store {
                 "a slot ends after it starts, within 24 hours",
             ));
         }
+        crate::text::check_all([("note", change.note.as_deref())])?;
         if change
             .note
             .as_ref()

@@ -51,9 +51,17 @@ pub enum ApiError {
     /// Well-formed but breaks a rule (quantity, price, dates...).
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many attempts from this address or for this account (`too_many_attempts`): wait
+    /// `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// Our fault; logged on the server.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The server has too much of this work in hand (`busy`): try again after `Retry-After`
+    /// seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 impl ApiError {
@@ -65,6 +73,17 @@ impl ApiError {
     /// A 422 with this code and message.
     pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
         Self::Unprocessable(ErrorBody::new(code, message))
+    }
+
+    /// A 429 `too_many_attempts`, to try again after `retry_after_secs`.
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(
+            ErrorBody::new(
+                "too_many_attempts",
+                format!("too many attempts; try again in {retry_after_secs} s"),
+            ),
+            retry_after_secs,
+        )
     }
 
     /// A 403 with this message.
@@ -105,6 +124,9 @@ impl From<StoreError> for ApiError {
                     available: Some(available.to_string()),
                 }))
             }
+            StoreError::Busy {
+                retry_after_secs, ..
+            } => Self::Unavailable(ErrorBody::new("busy", e.to_string()), retry_after_secs),
             StoreError::Db(err) => {
                 tracing::error!(error = %err, cause = ?err, "database error");
                 Self::Internal(ErrorBody::new(
@@ -127,6 +149,7 @@ fn code_for(status: StatusCode) -> &'static str {
         411 => "length_required",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
+        429 => "too_many_attempts",
         s if s < 500 => "bad_request",
         _ => "internal",
     }

@@ -10,6 +10,8 @@
 mod api;
 mod error;
 mod startup;
+mod throttle;
 
 pub use error::{ApiError, ErrorBody};
-pub use startup::{Application, app};
+pub use startup::{Application, app, app_with};
+pub use throttle::WebOptions;

@@ -1,10 +1,11 @@
 //! Building the route tree and serving it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use poem::{
     Endpoint, EndpointExt, Route, Server,
     endpoint::make_sync,
+    error::ReadBodyError,
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
     middleware::Tracing,
@@ -12,14 +13,19 @@ use poem::{
 };
 use store::Store;
 
-use crate::{api::openapi_service, error::json_errors};
+use crate::{WebOptions, api::openapi_service, error::json_errors, throttle::LoginThrottle};
 
 /// Largest request body accepted (1 MiB): a basket or a week's offers are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
 
 /// The whole HTTP application for `store`, ready to serve or to test in-process.
 pub fn app(store: Store) -> impl Endpoint {
-    let api = openapi_service(store);
+    app_with(store, WebOptions::default())
+}
+
+/// [`app`] with options.
+pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
+    let api = openapi_service(store, Arc::new(LoginThrottle::new(options)));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
@@ -28,15 +34,89 @@ pub fn app(store: Store) -> impl Endpoint {
         .nest("/api/docs", docs)
         .at("/healthz", make_sync(|_| "ok"))
         .at("/", make_sync(|_| Redirect::see_other("/api/docs")))
-        .around(|ep, req| async move {
+        .around(|ep, mut req| async move {
             limit_body(&req)?;
+            refuse_nul_in_uri(&req)?;
+            // Read the body here, whatever the protocol says of its length: over cleartext
+            // HTTP/2 a body may come with neither Content-Length nor Transfer-Encoding.
+            let body = req
+                .take_body()
+                .into_bytes_limit(MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    ReadBodyError::PayloadTooLarge => too_large(),
+                    e => poem::Error::from_string(
+                        format!("the request body could not be read: {e}"),
+                        StatusCode::BAD_REQUEST,
+                    ),
+                })?;
+            refuse_nul_in_body(&body)?;
+            req.set_body(body);
             ep.call(req).await
         })
         .catch_all_error(json_errors)
         .with(Tracing)
 }
 
-/// Refuses bodies over [`MAX_BODY`] before reading them. A body of unknown length (chunked)
+fn too_large() -> poem::Error {
+    poem::Error::from_string(
+        format!("the request body is larger than {MAX_BODY} bytes"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
+
+/// A 422 `invalid_text`: PostgreSQL cannot store a NUL character in text, and no field of
+/// ours has a use for one.
+fn invalid_text(where_: &str) -> poem::Error {
+    let body = serde_json::json!({
+        "code": "invalid_text",
+        "message": format!("the {where_} contains a NUL character, which no text may hold"),
+    });
+    poem::Error::from_response(
+        poem::Response::builder()
+            .status(StatusCode::UNPROCESSABLE_ENTITY)
+            .content_type("application/json; charset=utf-8")
+            .body(body.to_string()),
+    )
+}
+
+/// Refuses `%00` in the path or the query string (a raw NUL cannot be in a URI).
+fn refuse_nul_in_uri(req: &poem::Request) -> poem::Result<()> {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.as_bytes().windows(3).any(|w| w == b"%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return Err(invalid_text("address"));
+    }
+    Ok(())
+}
+
+/// True when `body` holds a NUL character: a raw 0 byte, or JSON's escape `\u0000` (the only
+/// way JSON carries one), that is `u0000` preceded by an odd number of backslashes. One pass
+/// over the bytes, no parsing: this runs on every basket of a rush.
+pub(crate) fn holds_nul(body: &[u8]) -> bool {
+    if body.contains(&0) {
+        return true;
+    }
+    let mut from = 0;
+    while let Some(at) = body[from..].windows(5).position(|w| w == b"u0000") {
+        let u = from + at;
+        let backslashes = body[..u].iter().rev().take_while(|b| **b == b'\\').count();
+        if backslashes % 2 == 1 {
+            return true;
+        }
+        from = u + 1;
+    }
+    false
+}
+
+fn refuse_nul_in_body(body: &[u8]) -> poem::Result<()> {
+    if holds_nul(body) {
+        return Err(invalid_text("request body"));
+    }
+    Ok(())
+}
+
+/// Refuses bodies announced over [`MAX_BODY`] before reading them. A body of unknown length (chunked)
 /// is refused too: every client we serve sends `Content-Length`.
 fn limit_body(req: &poem::Request) -> poem::Result<()> {
     let length = req.headers().get(header::CONTENT_LENGTH);
@@ -44,10 +124,7 @@ fn limit_body(req: &poem::Request) -> poem::Result<()> {
         .and_then(|v| v.to_str().ok())
         .map(str::parse::<usize>)
     {
-        Some(Ok(n)) if n > MAX_BODY => Err(poem::Error::from_string(
-            format!("the request body is larger than {MAX_BODY} bytes"),
-            StatusCode::PAYLOAD_TOO_LARGE,
-        )),
+        Some(Ok(n)) if n > MAX_BODY => Err(too_large()),
         Some(Ok(_)) => Ok(()),
         Some(Err(_)) => Err(poem::Error::from_string(
             "invalid Content-Length",
@@ -95,11 +172,17 @@ pub struct Application {
     addr: SocketAddr,
     acceptor: NoDelay,
     store: Store,
+    options: WebOptions,
 }
 
 impl Application {
     /// Binds `addr` (port 0 picks a free port).
     pub async fn bind(addr: &str, store: Store) -> std::io::Result<Self> {
+        Self::bind_with(addr, store, WebOptions::default()).await
+    }
+
+    /// [`Application::bind`] with options.
+    pub async fn bind_with(addr: &str, store: Store, options: WebOptions) -> std::io::Result<Self> {
         let acceptor = TcpListener::bind(addr.to_owned()).into_acceptor().await?;
         let addr = acceptor
             .local_addr()
@@ -110,6 +193,7 @@ impl Application {
             addr,
             acceptor: NoDelay(acceptor),
             store,
+            options,
         })
     }
 
@@ -121,7 +205,7 @@ impl Application {
     /// Serves until the process is stopped.
     pub async fn run(self) -> std::io::Result<()> {
         Server::new_with_acceptor(self.acceptor)
-            .run(app(self.store))
+            .run(app_with(self.store, self.options))
             .await
     }
 
@@ -132,7 +216,7 @@ impl Application {
     ) -> std::io::Result<()> {
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                app(self.store),
+                app_with(self.store, self.options),
                 signal,
                 Some(std::time::Duration::from_secs(10)),
             )
@@ -144,7 +228,17 @@ impl Application {
 mod tests {
     use poem::listener::{Acceptor, Listener, TcpListener};
 
-    use super::NoDelay;
+    use super::{NoDelay, holds_nul};
+
+    #[test]
+    fn a_nul_is_found_raw_or_escaped_but_not_an_escaped_backslash() {
+        assert!(holds_nul(b"{\"name\": \"a\\u0000b\"}"));
+        assert!(holds_nul(b"{\"name\": \"a\\\\\\u0000\"}"));
+        assert!(holds_nul(b"a\0b"));
+        assert!(!holds_nul(b"{\"name\": \"a\\\\u0000b\"}"));
+        assert!(!holds_nul(b"{\"name\": \"u0000\"}"));
+        assert!(!holds_nul(b"{\"name\": \"\\u0001\"}"));
+    }
 
     #[tokio::test]
     async fn accepted_connections_have_nodelay() -> std::io::Result<()> {

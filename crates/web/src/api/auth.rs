@@ -11,6 +11,7 @@ use crate::ApiError;
 
 pub(crate) struct AuthApi {
     pub(crate) store: Store,
+    pub(crate) throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
 }
 
 #[derive(ApiResponse)]
@@ -26,8 +27,12 @@ impl AuthApi {
     #[oai(path = "/auth/token", method = "post", operation_id = "create_token")]
     async fn create_token(
         &self,
+        req: &poem::Request,
         body: Json<TokenRequest>,
     ) -> Result<Json<TokenResponse>, ApiError> {
+        // Throttled before the password is checked: a refused attempt costs no hashing.
+        self.throttle.address(self.throttle.client(req))?;
+        self.throttle.account(&body.email)?;
         let grant = self.store.issue_token(&body.email, &body.password).await?;
         Ok(Json(TokenResponse {
             token: grant.token,
@@ -38,7 +43,12 @@ impl AuthApi {
 
     /// Create a consumer account.
     #[oai(path = "/accounts", method = "post", operation_id = "create_account")]
-    async fn create_account(&self, body: Json<SignupRequest>) -> Result<SignupResponse, ApiError> {
+    async fn create_account(
+        &self,
+        req: &poem::Request,
+        body: Json<SignupRequest>,
+    ) -> Result<SignupResponse, ApiError> {
+        self.throttle.address(self.throttle.client(req))?;
         let b = body.0;
         let actor = self
             .store

@@ -159,6 +159,26 @@ struct RoundCreatedDto {
     unassigned: Vec<String>,
 }
 
+fn round_summary(round: &store::RoundView) -> RoundCreatedDto {
+    RoundCreatedDto {
+        id: round.id,
+        total_km: round.plan.total_km,
+        total_minutes: round.plan.total_minutes,
+        stops: round.plan.stops.len(),
+        unassigned: round
+            .plan
+            .unassigned
+            .iter()
+            .map(|u| {
+                format!(
+                    "producer {} to slot {}: {}",
+                    u.producer_id, u.slot_id, u.reason
+                )
+            })
+            .collect(),
+    }
+}
+
 fn place(p: PlaceRequest) -> store::RoundPlace {
     store::RoundPlace {
         name: p.name,
@@ -221,6 +241,16 @@ fn document(rendered: Result<Rendered, print::PrintError>) -> Result<Document, A
 }
 
 impl DistributionApi {
+    /// Renders a document on a blocking thread, a few at once (the store's CPU gate): a large
+    /// PDF must not hold an async worker that takes baskets. 503 with `Retry-After` when too
+    /// many wait already.
+    async fn render(
+        &self,
+        job: impl FnOnce() -> Result<Rendered, print::PrintError> + Send + 'static,
+    ) -> Result<Document, ApiError> {
+        document(self.store.run_cpu(job).await?)
+    }
+
     /// Who asks, and for which format and language: what every document endpoint starts with.
     async fn reader(
         &self,
@@ -259,7 +289,8 @@ impl DistributionApi {
     ) -> Result<Document, ApiError> {
         let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
         let (_, lists) = self.store.picking_lists(&actor, id.0, producer.0).await?;
-        document(print::picking_lists(&lists, format, lang))
+        self.render(move || print::picking_lists(&lists, format, lang))
+            .await
     }
 
     /// Bag labels of a cycle: one per basket and producer (consumer, pickup point, items).
@@ -279,7 +310,8 @@ impl DistributionApi {
     ) -> Result<Document, ApiError> {
         let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
         let (_, lists) = self.store.picking_lists(&actor, id.0, producer.0).await?;
-        document(print::labels(&lists, format, lang))
+        self.render(move || print::labels(&lists, format, lang))
+            .await
     }
 
     /// Every distribution sheet of a cycle, one per slot (the market's coordinators and
@@ -299,7 +331,8 @@ impl DistributionApi {
     ) -> Result<Document, ApiError> {
         let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
         let sheets = self.store.distribution_sheets(&actor, id.0, None).await?;
-        document(print::distribution_sheets(&sheets, format, lang))
+        self.render(move || print::distribution_sheets(&sheets, format, lang))
+            .await
     }
 
     /// The distribution sheet of a slot: every basket alphabetically, its lines, total, paid or
@@ -323,7 +356,8 @@ impl DistributionApi {
             .store
             .distribution_sheets(&actor, cycle_id, Some(id.0))
             .await?;
-        document(print::distribution_sheets(&sheets, format, lang))
+        self.render(move || print::distribution_sheets(&sheets, format, lang))
+            .await
     }
 
     /// Plan a co-delivery round for a cycle (the market's coordinators): Halle orders the stops
@@ -360,23 +394,7 @@ impl DistributionApi {
                 },
             )
             .await?;
-        Ok(RoundCreated::Created(Json(RoundCreatedDto {
-            id: round.id,
-            total_km: round.plan.total_km,
-            total_minutes: round.plan.total_minutes,
-            stops: round.plan.stops.len(),
-            unassigned: round
-                .plan
-                .unassigned
-                .iter()
-                .map(|u| {
-                    format!(
-                        "producer {} to slot {}: {}",
-                        u.producer_id, u.slot_id, u.reason
-                    )
-                })
-                .collect(),
-        })))
+        Ok(RoundCreated::Created(Json(round_summary(&round))))
     }
 
     /// A round: ordered stops with arrival times, kilometres, load at each stop, and what comes
@@ -392,13 +410,26 @@ impl DistributionApi {
     ) -> Result<Document, ApiError> {
         let (actor, format, lang) = self.reader(&auth, &format, &lang, headers).await?;
         let round = self.store.round(&actor, id.0).await?;
-        document(print::round(
-            &round.plan,
-            &round.name,
-            round.timezone,
-            format,
-            lang,
-        ))
+        self.render(move || print::round(&round.plan, &round.name, round.timezone, format, lang))
+            .await
+    }
+
+    /// Plan a round again from its definition and the cycle's orders as they are now (the
+    /// market's coordinators); `GET /rounds/{id}` then gives the new plan. A round's plan is
+    /// otherwise the one computed when it was created.
+    #[oai(
+        path = "/rounds/:id/replan",
+        method = "post",
+        operation_id = "replan_round"
+    )]
+    async fn replan_round(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<RoundCreatedDto>, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let round = self.store.replan_round(&actor, id.0).await?;
+        Ok(Json(round_summary(&round)))
     }
 
     /// Record the real weight of each piece of a variable-weight line (its producer, after the

@@ -57,10 +57,16 @@ type Apis = (
     slots::SlotsApi,
 );
 
-pub(crate) fn openapi_service(store: Store) -> OpenApiService<Apis, ()> {
+pub(crate) fn openapi_service(
+    store: Store,
+    throttle: std::sync::Arc<crate::throttle::LoginThrottle>,
+) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            auth::AuthApi { store: store.clone() },
+            auth::AuthApi {
+                store: store.clone(),
+                throttle,
+            },
             markets::MarketsApi { store: store.clone() },
             catalogue::ProducersApi { store: store.clone() },
             cycles::CyclesApi { store: store.clone() },
