@@ -48,6 +48,15 @@ pub enum StoreError {
         /// What is left to order.
         available: Quantity,
     },
+    /// Cannot be done now (the server is shutting down, or the database did not answer in
+    /// time); nothing was written, and the same request may succeed later.
+    #[error("{message}")]
+    Unavailable {
+        /// Human-readable explanation.
+        message: String,
+        /// A sensible wait before trying again, in seconds.
+        retry_after_secs: u32,
+    },
     /// The database failed; nothing the caller did wrong.
     #[error("database error")]
     Db(#[from] DbErr),
@@ -69,6 +78,13 @@ impl StoreError {
         Self::Conflict {
             code,
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>, retry_after_secs: u32) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            retry_after_secs,
         }
     }
 

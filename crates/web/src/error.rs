@@ -54,6 +54,10 @@ pub enum ApiError {
     /// Our fault; logged on the server.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// Cannot be done now (shutting down, database too slow); nothing was done: try again
+    /// after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
 }
 
 impl ApiError {
@@ -105,6 +109,10 @@ impl From<StoreError> for ApiError {
                     available: Some(available.to_string()),
                 }))
             }
+            StoreError::Unavailable {
+                message,
+                retry_after_secs,
+            } => Self::Unavailable(ErrorBody::new("unavailable", message), retry_after_secs),
             StoreError::Db(err) => {
                 tracing::error!(error = %err, cause = ?err, "database error");
                 Self::Internal(ErrorBody::new(
@@ -127,6 +135,7 @@ fn code_for(status: StatusCode) -> &'static str {
         411 => "length_required",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
+        503 => "unavailable",
         s if s < 500 => "bad_request",
         _ => "internal",
     }
