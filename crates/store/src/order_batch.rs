@@ -237,15 +237,22 @@ async fn run(
                         Ok(mut r) => r.pop().unwrap_or_else(|| {
                             Err(StoreError::Db(DbErr::Custom("empty batch".into())))
                         }),
-                        Err(Failure::NotWritten(e)) => Err(StoreError::Db(e)),
+                        Err(Failure::NotWritten(e)) => Err(not_written(e, job.deadline)),
                         Err(Failure::Unknown(e)) => Err(unknown_outcome(&e.to_string())),
                     };
                     let _ = job.reply.send((job.prepared, result));
                 }
             }
+            // A batch of one (larger ones are retried above).
             Err(Failure::NotWritten(e)) => {
                 let cause = e.to_string();
-                fail_all(batch, || StoreError::Db(DbErr::Custom(cause.clone())));
+                let mut e = Some(e);
+                for job in batch {
+                    let e = e.take().unwrap_or_else(|| DbErr::Custom(cause.clone()));
+                    let _ = job
+                        .reply
+                        .send((job.prepared, Err(not_written(e, job.deadline))));
+                }
             }
         }
     }
@@ -259,6 +266,17 @@ fn answer_late(batch: Vec<Job>) -> Vec<Job> {
         let _ = job.reply.send((job.prepared, Err(busy())));
     }
     on_time
+}
+
+/// The answer to a basket whose batch failed and wrote nothing: "try again" (503) when the
+/// database could not be reached or the basket ran out of time, a database error otherwise.
+fn not_written(e: DbErr, deadline: Instant) -> StoreError {
+    if matches!(e, DbErr::ConnectionAcquire(_)) || Instant::now() >= deadline {
+        busy()
+    } else {
+        // Kept whole: the caller recognises a unique violation of an idempotency key.
+        StoreError::Db(e)
+    }
 }
 
 fn unknown_outcome(cause: &str) -> StoreError {
