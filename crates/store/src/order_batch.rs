@@ -851,3 +851,93 @@ async fn insert_pg(tx: &sea_orm::DatabaseTransaction, placed: &[(i64, &Job)]) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test that cannot set itself up stops there"
+)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Iterable, TransactionTrait};
+
+    use super::*;
+    use crate::{Store, StoreOptions};
+
+    fn temp_sqlite() -> (String, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "halle_batch_{}_{}.db",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        (format!("sqlite://{}", path.display()), path)
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_id_list_takes_any_number_of_ids() {
+        let (url, path) = temp_sqlite();
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        // Far more than the 32766 parameters a SQLite statement takes.
+        let ids: BTreeSet<i64> = (1..=40_000).collect();
+        let stmt = by_ids(DbBackend::Sqlite, "SELECT id FROM offers", "id", &ids, "");
+        let rows = store.db().query_all_raw(stmt).await.unwrap();
+        assert!(rows.is_empty());
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn multi_row_inserts_stay_under_sqlite_parameter_limit() {
+        const SQLITE_MAX_VARIABLE_NUMBER: usize = 32766;
+        for columns in [
+            order::Column::iter().count(),
+            order_line::Column::iter().count(),
+            idempotency_key::Column::iter().count(),
+        ] {
+            assert!(ROWS_PER_INSERT * columns <= SQLITE_MAX_VARIABLE_NUMBER);
+        }
+        let sizes: Vec<usize> = chunks(0..2501).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1000, 1000, 501]);
+        assert!(chunks(std::iter::empty::<i64>()).is_empty());
+    }
+
+    /// The test PostgreSQL (`HALLE_TEST_PG_URL`, as the end-to-end tests).
+    fn pg_url() -> String {
+        std::env::var("HALLE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    #[tokio::test]
+    async fn the_outcome_of_a_postgres_transaction_can_be_learnt_afterwards() {
+        let store = Store::connect_with(
+            &pg_url(),
+            &StoreOptions {
+                pg_pool: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let db = store.db();
+        let xid = |tx: sea_orm::DatabaseTransaction| async move {
+            let row = tx
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT txid_current() AS xid",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            (tx, row.try_get::<i64>("", "xid").unwrap())
+        };
+        let (tx, committed) = xid(db.begin().await.unwrap()).await;
+        tx.commit().await.unwrap();
+        let (tx, aborted) = xid(db.begin().await.unwrap()).await;
+        tx.rollback().await.unwrap();
+        assert_eq!(commit_outcome(db, committed).await, Outcome::Committed);
+        assert_eq!(commit_outcome(db, aborted).await, Outcome::Aborted);
+    }
+}
