@@ -44,7 +44,8 @@ async fn admin() -> Store {
 both!(
     sigterm_in_a_rush_drains_every_basket,
     nodes_migrating_together_both_succeed,
-    report_never_migrates
+    report_never_migrates,
+    a_basket_stuck_behind_a_lock_is_turned_away_and_never_written
 );
 
 /// Starts `halle serve` on `url`, port 0, and returns it with its base URL.
@@ -422,5 +423,64 @@ async fn postgres_modify_and_cancel_wait_for_a_close_of_their_cycle() {
     modify.await.unwrap().expect_error(409, "cycle_closed");
     cancel.await.unwrap().expect_error(409, "cycle_closed");
     let app = Arc::into_inner(app).expect("no task holds the app");
+    app.cleanup().await;
+}
+
+/// Another process holds what the order writer needs (SQLite's write lock, or on PostgreSQL the
+/// offer's row) for longer than a basket may wait: the basket is answered 503 with Retry-After,
+/// not 500 and not an endless wait, and it is not written once the lock goes.
+async fn a_basket_stuck_behind_a_lock_is_turned_away_and_never_written(db: Db) {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let consumer = app.user(Role::Consumer, None, None).await;
+    let other = Store::connect_with(
+        &app.database_url(),
+        &StoreOptions {
+            pg_pool: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let holder = other
+        .db()
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: (db == Db::Sqlite).then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    if db == Db::Postgres {
+        holder
+            .execute_unprepared(&format!(
+                "SELECT id FROM offers WHERE id = {} FOR UPDATE",
+                w.offers[1]
+            ))
+            .await
+            .unwrap();
+    }
+    let orders = format!("/api/v1/cycles/{}/orders", w.cycle_id);
+    let basket =
+        json!({"slot_id": w.slots[0], "lines": [{"offer_id": w.offers[1], "quantity": 1}]});
+    let started = Instant::now();
+    let asked = app.post(&orders, consumer.t(), basket.clone());
+    let answer = tokio::time::timeout(Duration::from_secs(30), asked)
+        .await
+        .expect("an answer while the lock is still held");
+    let waited = started.elapsed();
+    let retry_after = answer.headers.get("retry-after").cloned();
+    answer.expect_error(503, "unavailable");
+    assert!(retry_after.is_some(), "no Retry-After");
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
+    holder.rollback().await.unwrap();
+    // The lock gone, nothing of that basket shows up; a new try goes through.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.get("/api/v1/me/orders", consumer.t()).await.expect(200),
+        json!([])
+    );
+    app.post(&orders, consumer.t(), basket).await.expect(201);
+    drop(other);
     app.cleanup().await;
 }

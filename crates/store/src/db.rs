@@ -136,6 +136,11 @@ impl Store {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(5));
+        if backend == Backend::Postgres {
+            // Nor wait without end for a row lock: a batch stuck behind a transaction that does
+            // not finish fails, and its baskets are answered "try again" (503).
+            writer_opts.map_sqlx_postgres_opts(|o| o.options([("lock_timeout", "5s")]));
+        }
         let db = Database::connect(opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let writer = Arc::new(

@@ -271,11 +271,40 @@ fn answer_late(batch: Vec<Job>) -> Vec<Job> {
 /// The answer to a basket whose batch failed and wrote nothing: "try again" (503) when the
 /// database could not be reached or the basket ran out of time, a database error otherwise.
 fn not_written(e: DbErr, deadline: Instant) -> StoreError {
-    if matches!(e, DbErr::ConnectionAcquire(_)) || Instant::now() >= deadline {
+    if is_transient(&e) || Instant::now() >= deadline {
         busy()
     } else {
         // Kept whole: the caller recognises a unique violation of an idempotency key.
         StoreError::Db(e)
+    }
+}
+
+/// A failure of the database's availability, not of the statement: no connection, a lock not
+/// granted in time (PostgreSQL `lock_timeout`, SQLite busy), a statement cancelled, a deadlock
+/// or serialization failure. The same basket may well succeed later.
+fn is_transient(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as SqlxError};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                SqlxError::Database(d) => {
+                    let code = d.code().unwrap_or_default();
+                    // PostgreSQL: lock_not_available, query_canceled, deadlock_detected,
+                    // serialization_failure; SQLite: BUSY and LOCKED (extended codes too).
+                    // (PostgreSQL's SQLSTATEs have five characters, SQLite's numbers fewer.)
+                    matches!(code.as_ref(), "55P03" | "57014" | "40P01" | "40001")
+                        || (code.len() < 5
+                            && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)))
+                }
+                SqlxError::Io(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed => true,
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
