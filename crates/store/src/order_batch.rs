@@ -17,6 +17,14 @@
 //! (stock_left_milli >= 0)` of the offers table still backs the arithmetic up. If a batch fails
 //! as a whole (say, an idempotency key taken meanwhile by another node), its baskets are retried
 //! one by one, so one bad basket never sinks the others.
+//!
+//! Faults: a COMMIT that fails on PostgreSQL may still have committed (its answer lost with the
+//! connection), so before retrying anything the writer asks the server, on a new connection,
+//! what became of the transaction (`txid_status`); a basket is never written twice nor
+//! answered 201 unless it is there. Each basket has a deadline ([`MAX_WAIT`]): past it, it is
+//! answered 503 "try again" and never written. A batch that fails for want of the database (no
+//! connection, a lock not granted in time) answers 503 too. [`OrderWriter::shutdown`] stops
+//! taking baskets and returns once every basket handed over is answered.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, HashSet},
