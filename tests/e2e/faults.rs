@@ -204,8 +204,8 @@ async fn sigterm_in_a_rush_drains_every_basket(db: Db) {
             backend,
             format!(
                 "SELECT o.id, o.stock_left_milli AS left_milli, o.stock_total_milli AS total, \
-                 (SELECT COALESCE(SUM(l.quantity_milli), 0) FROM order_lines l \
-                  WHERE l.offer_id = o.id) AS sold \
+                 CAST((SELECT COALESCE(SUM(l.quantity_milli), 0) FROM order_lines l \
+                  WHERE l.offer_id = o.id) AS BIGINT) AS sold \
                  FROM offers o WHERE o.cycle_id = {}",
                 w.cycle_id
             ),
