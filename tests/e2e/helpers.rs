@@ -59,6 +59,18 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// The URL of the test PostgreSQL with `schema` as its search path.
+pub fn schema_url(schema: &str) -> String {
+    let base = pg_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A unique name for a test database or schema.
+pub fn unique_name(prefix: &str) -> String {
+    unique(prefix)
+}
+
 /// A running Halle and a client for it.
 pub struct TestApp {
     pub base: String,
@@ -159,6 +171,14 @@ impl TestApp {
                 .expect("an HTTP client"),
             store,
             cleanup,
+        }
+    }
+
+    /// The URL of this test's database, for another process (`halle serve`, `halle report`).
+    pub fn database_url(&self) -> String {
+        match &self.cleanup {
+            Cleanup::File(path) => format!("sqlite://{}", path.display()),
+            Cleanup::Schema(schema) => schema_url(schema),
         }
     }
 

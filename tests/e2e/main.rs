@@ -12,6 +12,7 @@ mod helpers;
 mod bad_input;
 mod cycle_flow;
 mod demo;
+mod faults;
 mod idempotency;
 mod isolation;
 mod limits;

@@ -118,7 +118,11 @@ async fn main() -> anyhow::Result<()> {
             serve(store, &bind, web::WebOptions { trust_proxy }).await
         }
         Command::Migrate { database_url } => {
-            connect(&database_url, ONE_OFF_POOL).await?;
+            connect(&database_url, ONE_OFF_POOL)
+                .await?
+                .migrate()
+                .await
+                .context("cannot apply the migrations")?;
             println!("migrations applied to {}", redact(&database_url));
             Ok(())
         }
@@ -133,7 +137,20 @@ async fn main() -> anyhow::Result<()> {
             output,
             database_url,
         } => {
+            // A report reads: it never changes the schema, it says what is missing.
             let store = connect(&database_url, ONE_OFF_POOL).await?;
+            let pending = store
+                .pending_migrations()
+                .await
+                .context("cannot read the database's migrations")?;
+            if !pending.is_empty() {
+                anyhow::bail!(
+                    "the database {} is not up to date ({} migration(s) missing, first {}): run `halle migrate` first",
+                    redact(&database_url),
+                    pending.len(),
+                    pending[0]
+                );
+            }
             let format: print::Format = format.parse()?;
             let lang: print::Lang = lang.parse()?;
             // The command line has the database in hand already: it reads as an administrator.
@@ -198,10 +215,14 @@ async fn main() -> anyhow::Result<()> {
             let url = format!("sqlite://{}", database.display());
             // A SQLite file: the PostgreSQL pool does not apply.
             let store = connect(&url, store::StoreOptions::DEFAULT_PG_POOL).await?;
+            store
+                .migrate()
+                .await
+                .context("cannot apply the migrations")?;
             let demo = store::fixtures::load_demo(&store, DEMO_FIXTURE, chrono::Utc::now())
                 .await
                 .context("loading the demo market")?;
-            let app = Application::bind(&bind, store)
+            let app = Application::bind(&bind, store.clone())
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let base = format!("http://{}", app.addr());
@@ -227,7 +248,9 @@ async fn main() -> anyhow::Result<()> {
                 println!("    {role:<12} {email}");
             }
             println!("Press Ctrl-C to stop.");
-            app.run_until(shutdown()).await.context("server failed")
+            app.run_until(shutdown()).await.context("server failed")?;
+            store.shutdown().await;
+            Ok(())
         }
     }
 }
@@ -235,33 +258,59 @@ async fn main() -> anyhow::Result<()> {
 /// The PostgreSQL pool of a command that runs and exits.
 const ONE_OFF_POOL: u32 = 2;
 
+/// Opens the database; migrating is each command's choice.
 async fn connect(url: &str, pg_pool: u32) -> anyhow::Result<Store> {
     let options = store::StoreOptions {
         pg_pool,
         ..Default::default()
     };
-    let store = Store::connect_with(url, &options)
+    Store::connect_with(url, &options)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(url)))?;
+        .with_context(|| format!("cannot open the database {}", redact(url)))
+}
+
+/// Migrates (nodes starting together take turns: see `Store::migrate`), serves until SIGINT or
+/// SIGTERM, lets the requests in flight finish, drains the order writer, and returns.
+async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Result<()> {
     store
         .migrate()
         .await
         .context("cannot apply the migrations")?;
-    Ok(store)
-}
-
-async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Result<()> {
-    let app = Application::bind_with(bind, store, options)
+    let app = Application::bind_with(bind, store.clone(), options)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     println!("Halle listening on http://{}", app.addr());
-    app.run_until(shutdown()).await.context("server failed")
+    app.run_until(shutdown()).await.context("server failed")?;
+    // Requests still in flight after the grace period may have handed baskets to the writer:
+    // those are written (or not) and answered before the process ends.
+    store.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, what containers and systemd send to stop a service.
 async fn shutdown() {
-    // If the signal handler cannot be installed, run until killed.
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            // No handler: only Ctrl-C stops gracefully.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    let interrupt = async {
+        // If the signal handler cannot be installed, wait for the other signal.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = terminate => tracing::info!("SIGTERM received: finishing the requests in flight"),
+        () = interrupt => tracing::info!("interrupted: finishing the requests in flight"),
     }
 }
 

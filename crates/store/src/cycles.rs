@@ -10,7 +10,7 @@ use domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -318,6 +318,22 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("cycle", id))
     }
 
+    /// The cycle row, share-locked until the end of the transaction `db` on PostgreSQL (SQLite's
+    /// single writer is lock enough): a write that depends on the cycle's state (modifying or
+    /// cancelling a basket) then commits before a transition of the cycle, or sees it. The
+    /// order writer takes the same lock.
+    pub(crate) async fn cycle_row_shared(
+        &self,
+        db: &impl ConnectionTrait,
+        id: i64,
+    ) -> Result<order_cycle::Model, StoreError> {
+        order_cycle::Entity::find_by_id(id)
+            .lock_shared()
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("cycle", id))
+    }
+
     async fn coordinated_cycle(
         &self,
         actor: &Actor,
@@ -559,9 +575,14 @@ impl Store {
 
         let now = Utc::now();
         let w = self.write().await?;
+        // Every existing offer is locked here, at once and in ascending id order, as the order
+        // writer locks them: the updates and withdrawals below then touch only rows already
+        // held, and no interleaving with a batch can deadlock.
         let existing: HashMap<i64, offer::Model> = offer::Entity::find()
             .filter(offer::Column::CycleId.eq(cycle_id))
             .filter(offer::Column::ProducerId.eq(producer_id))
+            .order_by_asc(offer::Column::Id)
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .all(&w.tx)
             .await?
             .into_iter()
@@ -633,10 +654,11 @@ impl Store {
                 }
             }
         }
-        let withdrawn: Vec<&offer::Model> = existing
+        let mut withdrawn: Vec<&offer::Model> = existing
             .values()
             .filter(|o| !seen.contains(&o.product_id) && o.withdrawn_at.is_none())
             .collect();
+        withdrawn.sort_by_key(|o| o.id);
         for o in withdrawn {
             withdraw_offer(&w.tx, o.id, now).await?;
         }

@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use tokio::sync::{Mutex, MutexGuard};
@@ -26,6 +26,11 @@ const HASHING_WAIT: Duration = Duration::from_millis(500);
 /// flood.
 const CPU_MAX_WAITING: usize = 16;
 const CPU_WAIT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL advisory lock held while migrating is (this, a hash of the schema migrated):
+/// nodes migrating the same schema wait for each other, other schemas of the same database
+/// (the test suite's, say) do not. Any constant shared by every Halle node: "hall".
+const MIGRATION_LOCK: i32 = 0x6861_6c6c;
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +149,17 @@ impl Store {
         // The order writer gets a connection of its own: queued behind the readers of a busy
         // pool, every batch would wait for them.
         let mut writer_opts = opts.clone();
-        writer_opts.max_connections(1).min_connections(1);
+        // A basket waits at most order_batch::MAX_WAIT in all: a batch must not queue 30 s for
+        // a connection that is not coming.
+        writer_opts
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5));
+        if backend == Backend::Postgres {
+            // Nor wait without end for a row lock: a batch stuck behind a transaction that does
+            // not finish fails, and its baskets are answered "try again" (503).
+            writer_opts.map_sqlx_postgres_opts(|o| o.options([("lock_timeout", "5s")]));
+        }
         let db = Database::connect(opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let writer = Arc::new(
@@ -174,9 +189,27 @@ impl Store {
         })
     }
 
-    /// Applies every pending migration (the same [`Migrator`] as `halle migrate`).
+    /// Applies every pending migration (the same [`Migrator`] as `halle migrate`), in one
+    /// transaction holding a database-wide lock, so that nodes starting together do not race:
+    /// the first migrates, the others wait for it and then find nothing left to do. On
+    /// PostgreSQL the lock is a transaction-scoped advisory lock (released on commit, rollback
+    /// or a lost connection, never left behind), and DDL being transactional, a failed
+    /// migration leaves the schema as it was. On SQLite, `BEGIN IMMEDIATE` takes the database's
+    /// write lock first (other processes wait on the busy timeout); the write gate queues this
+    /// process's own writers.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await?;
+        let w = self.write().await?;
+        if self.backend == Backend::Postgres {
+            w.tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))",
+                [MIGRATION_LOCK.into()],
+            ))
+            .await?;
+        }
+        // Each migration's own transaction becomes a savepoint of this one.
+        Migrator::up(&w.tx, None).await?;
+        w.tx.commit().await?;
         Ok(())
     }
 
@@ -187,6 +220,23 @@ impl Store {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, StoreError> {
         self.cpu.run(job).await
+    }
+
+    /// The migrations this database lacks, by name, without changing anything (a database
+    /// never migrated lacks them all). For commands that must not migrate, like `halle report`.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Migrator::get_pending_migrations_read_only(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect())
+    }
+
+    /// Stops taking new baskets (they are answered 503 "try again") and returns once the order
+    /// writer has finished its batch in progress and answered every basket handed to it. Call
+    /// it after the server stopped accepting requests and before the process exits.
+    pub async fn shutdown(&self) {
+        self.writer.shutdown().await;
     }
 
     /// The connection pool, for read-only queries.

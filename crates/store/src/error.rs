@@ -56,6 +56,15 @@ pub enum StoreError {
         /// When to try again, in seconds.
         retry_after_secs: u64,
     },
+    /// Cannot be done now (the server is shutting down, or the database did not answer in
+    /// time); nothing was written, and the same request may succeed later.
+    #[error("{message}")]
+    Unavailable {
+        /// Human-readable explanation.
+        message: String,
+        /// A sensible wait before trying again, in seconds.
+        retry_after_secs: u32,
+    },
     /// The database failed; nothing the caller did wrong.
     #[error("database error")]
     Db(#[from] DbErr),
@@ -77,6 +86,13 @@ impl StoreError {
         Self::Conflict {
             code,
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>, retry_after_secs: u32) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            retry_after_secs,
         }
     }
 

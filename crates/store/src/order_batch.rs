@@ -17,8 +17,19 @@
 //! (stock_left_milli >= 0)` of the offers table still backs the arithmetic up. If a batch fails
 //! as a whole (say, an idempotency key taken meanwhile by another node), its baskets are retried
 //! one by one, so one bad basket never sinks the others.
+//!
+//! Faults: a COMMIT that fails on PostgreSQL may still have committed (its answer lost with the
+//! connection), so before retrying anything the writer asks the server, on a new connection,
+//! what became of the transaction (`txid_status`); a basket is never written twice nor
+//! answered 201 unless it is there. Each basket has a deadline ([`MAX_WAIT`]): past it, it is
+//! answered 503 "try again" and never written. A batch that fails for want of the database (no
+//! connection, a lock not granted in time) answers 503 too. [`OrderWriter::shutdown`] stops
+//! taking baskets and returns once every basket handed over is answered.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    time::{Duration, Instant},
+};
 
 use sea_orm::{
     ActiveValue::Set,
@@ -27,7 +38,7 @@ use sea_orm::{
     TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 use crate::{
     StoreError,
@@ -54,12 +65,27 @@ pub(crate) enum Written {
 struct Job {
     prepared: Prepared,
     idempotency: Option<IdempotencyKey>,
+    /// After this, the basket is not written any more: its caller is answered "try again".
+    deadline: Instant,
     reply: oneshot::Sender<(Prepared, Result<Written, StoreError>)>,
 }
+
+/// The longest a basket waits for the writer before being turned away with "try again later"
+/// (503). A batch takes milliseconds; a basket still waiting after this means the database is
+/// unreachable or stuck, and a client should not hang on it.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// How long after a lost answer to COMMIT the writer keeps asking PostgreSQL whether it
+/// committed, before giving up.
+const OUTCOME_WAIT: Duration = Duration::from_secs(10);
 
 /// The handle to the writer task.
 pub(crate) struct OrderWriter {
     jobs: mpsc::Sender<Job>,
+    /// Set to ask the writer to stop taking baskets and finish those it has.
+    stop: watch::Sender<bool>,
+    /// Becomes true (or its sender goes away) once the writer has answered its last basket.
+    done: watch::Receiver<bool>,
 }
 
 impl OrderWriter {
@@ -71,6 +97,8 @@ impl OrderWriter {
         gate: Option<std::sync::Arc<Mutex<()>>>,
     ) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        let (stop, stopped) = watch::channel(false);
+        let (finished, done) = watch::channel(false);
         let (ready, started) = oneshot::channel::<Result<(), DbErr>>();
         std::thread::Builder::new()
             .name("halle-order-writer".into())
@@ -90,20 +118,22 @@ impl OrderWriter {
                     match sea_orm::Database::connect(opts).await {
                         Ok(db) => {
                             let _ = ready.send(Ok(()));
-                            // Ends when the last Store holding the sender is dropped.
-                            run(db, gate, rx).await;
+                            // Ends on `shutdown`, or when the last Store holding the sender is
+                            // dropped, once every basket handed over is answered.
+                            run(db, gate, rx, stopped).await;
                         }
                         Err(e) => {
                             let _ = ready.send(Err(e));
                         }
                     }
                 });
+                let _ = finished.send(true);
             })
             .map_err(|e| StoreError::Db(DbErr::Custom(format!("order writer thread: {e}"))))?;
         started.await.map_err(|_| {
             StoreError::Db(DbErr::Custom("the order writer did not start".into()))
         })??;
-        Ok(Self { jobs })
+        Ok(Self { jobs, stop, done })
     }
 
     /// Hands a basket to the writer and waits for its transaction to commit (or not).
@@ -113,26 +143,75 @@ impl OrderWriter {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(Prepared, Written), StoreError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Db(DbErr::Custom("the order writer stopped".into()));
-        self.jobs
-            .send(Job {
-                prepared,
-                idempotency,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        let (prepared, result) = answer.await.map_err(|_| gone())?;
+        let deadline = Instant::now() + MAX_WAIT;
+        let job = Job {
+            prepared,
+            idempotency,
+            deadline,
+            reply,
+        };
+        // A full queue waits too, but no longer than the basket's deadline.
+        match tokio::time::timeout_at(deadline.into(), self.jobs.send(job)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(stopped()),
+            Err(_) => return Err(busy()),
+        }
+        // The writer answers every basket it took, by its deadline or with its batch's outcome:
+        // waiting here without a timeout of our own is what guarantees that a basket is never
+        // written after its client was told it was not.
+        let (prepared, result) = answer.await.map_err(|_| stopped())?;
         result.map(|w| (prepared, w))
     }
+
+    /// Stops taking baskets, and returns once every basket already handed over is answered
+    /// (its batch committed or failed). Baskets offered afterwards are turned away (503).
+    pub(crate) async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let mut done = self.done.clone();
+        // An error means the writer thread is gone already: nothing left to wait for.
+        let _ = done.wait_for(|finished| *finished).await;
+    }
+}
+
+/// The answer to a basket the writer can no longer take.
+fn stopped() -> StoreError {
+    StoreError::unavailable(
+        "the server is shutting down: please try again in a moment",
+        1,
+    )
+}
+
+/// The answer to a basket that waited [`MAX_WAIT`] without being written.
+fn busy() -> StoreError {
+    StoreError::unavailable(
+        "the order could not be recorded in time; nothing was ordered: please try again",
+        5,
+    )
 }
 
 async fn run(
     db: DatabaseConnection,
     gate: Option<std::sync::Arc<Mutex<()>>>,
     mut rx: mpsc::Receiver<Job>,
+    mut stop: watch::Receiver<bool>,
 ) {
-    while let Some(first) = rx.recv().await {
+    let mut stopping = false;
+    loop {
+        let first = if stopping {
+            rx.recv().await
+        } else {
+            tokio::select! {
+                job = rx.recv() => job,
+                // Asked to stop (or the handle is gone): take no more baskets, but write those
+                // already in the queue.
+                _ = stop.wait_for(|s| *s) => {
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -144,37 +223,136 @@ async fn run(
             Some(g) => Some(g.lock().await),
             None => None,
         };
+        let batch = answer_late(batch);
+        if batch.is_empty() {
+            continue;
+        }
         match write_batch(&db, &batch).await {
             Ok(results) => reply_all(batch, results),
-            Err(_) if batch.len() > 1 => {
+            Err(Failure::Unknown(e)) => {
+                let cause = e.to_string();
+                fail_all(batch, || unknown_outcome(&cause));
+            }
+            Err(Failure::NotWritten(_)) if batch.len() > 1 => {
+                // Nothing of the batch was written: one by one, so that one bad basket (say, an
+                // idempotency key taken meanwhile by another node) does not sink the others.
                 for job in batch {
+                    if Instant::now() >= job.deadline {
+                        let _ = job.reply.send((job.prepared, Err(busy())));
+                        continue;
+                    }
                     let result = match write_batch(&db, std::slice::from_ref(&job)).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| {
                             Err(StoreError::Db(DbErr::Custom("empty batch".into())))
                         }),
-                        Err(e) => Err(StoreError::Db(e)),
+                        Err(Failure::NotWritten(e)) => Err(not_written(e, job.deadline)),
+                        Err(Failure::Unknown(e)) => Err(unknown_outcome(&e.to_string())),
                     };
                     let _ = job.reply.send((job.prepared, result));
                 }
             }
-            Err(e) => reply_all(batch, vec![Err(StoreError::Db(e))]),
+            // A batch of one (larger ones are retried above).
+            Err(Failure::NotWritten(e)) => {
+                let cause = e.to_string();
+                let mut e = Some(e);
+                for job in batch {
+                    let e = e.take().unwrap_or_else(|| DbErr::Custom(cause.clone()));
+                    let _ = job
+                        .reply
+                        .send((job.prepared, Err(not_written(e, job.deadline))));
+                }
+            }
         }
     }
 }
 
-fn reply_all(batch: Vec<Job>, mut results: Vec<Result<Written, StoreError>>) {
-    // One result per job; a single error stands for the whole batch.
-    let shared_error = (results.len() == 1 && batch.len() > 1).then(|| results.pop());
+/// Answers the baskets past their deadline ("try again", nothing written) and returns the others.
+fn answer_late(batch: Vec<Job>) -> Vec<Job> {
+    let now = Instant::now();
+    let (late, on_time): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|j| now >= j.deadline);
+    for job in late {
+        let _ = job.reply.send((job.prepared, Err(busy())));
+    }
+    on_time
+}
+
+/// The answer to a basket whose batch failed and wrote nothing: "try again" (503) when the
+/// database could not be reached or the basket ran out of time, a database error otherwise.
+fn not_written(e: DbErr, deadline: Instant) -> StoreError {
+    if is_transient(&e) || Instant::now() >= deadline {
+        busy()
+    } else {
+        // Kept whole: the caller recognises a unique violation of an idempotency key.
+        StoreError::Db(e)
+    }
+}
+
+/// A failure of the database's availability, not of the statement: no connection, a lock not
+/// granted in time (PostgreSQL `lock_timeout`, SQLite busy), a statement cancelled, a deadlock
+/// or serialization failure. The same basket may well succeed later.
+fn is_transient(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as SqlxError};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                SqlxError::Database(d) => {
+                    let code = d.code().unwrap_or_default();
+                    // PostgreSQL: lock_not_available, query_canceled, deadlock_detected,
+                    // serialization_failure; SQLite: BUSY and LOCKED (extended codes too).
+                    // (PostgreSQL's SQLSTATEs have five characters, SQLite's numbers fewer.)
+                    matches!(code.as_ref(), "55P03" | "57014" | "40P01" | "40001")
+                        || (code.len() < 5
+                            && code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)))
+                }
+                SqlxError::Io(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed => true,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+fn unknown_outcome(cause: &str) -> StoreError {
+    StoreError::Db(DbErr::Custom(format!(
+        "the order batch's COMMIT failed and whether it took effect could not be learnt: {cause}"
+    )))
+}
+
+/// Answers every basket of a batch with the same failure.
+fn fail_all(batch: Vec<Job>, error: impl Fn() -> StoreError) {
+    for job in batch {
+        let _ = job.reply.send((job.prepared, Err(error())));
+    }
+}
+
+/// One result per job, in order.
+fn reply_all(batch: Vec<Job>, results: Vec<Result<Written, StoreError>>) {
     let mut results = results.into_iter();
     for job in batch {
-        let result = match &shared_error {
-            Some(Some(Err(e))) => Err(StoreError::Db(DbErr::Custom(e.to_string()))),
-            _ => results.next().unwrap_or_else(|| {
-                Err(StoreError::Db(DbErr::Custom("missing batch result".into())))
-            }),
-        };
+        let result = results
+            .next()
+            .unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("missing batch result".into()))));
         // A caller that went away (client disconnected) has nothing to hear.
         let _ = job.reply.send((job.prepared, result));
+    }
+}
+
+/// Why a batch was not written.
+enum Failure {
+    /// Nothing of it is in the database: its baskets may be tried again.
+    NotWritten(DbErr),
+    /// Its COMMIT was sent but whether it took effect could not be learnt: its baskets must
+    /// not be written again, nor answered as placed.
+    Unknown(DbErr),
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Self::NotWritten(e)
     }
 }
 
@@ -182,7 +360,7 @@ fn reply_all(batch: Vec<Job>, mut results: Vec<Result<Written, StoreError>>) {
 async fn write_batch(
     db: &DatabaseConnection,
     jobs: &[Job],
-) -> Result<Vec<Result<Written, StoreError>>, DbErr> {
+) -> Result<Vec<Result<Written, StoreError>>, Failure> {
     let backend = db.get_database_backend();
     let options = TransactionOptions {
         sqlite_transaction_mode: (backend == DbBackend::Sqlite)
@@ -305,9 +483,8 @@ async fn write_batch(
     }
 
     let accepted = results.iter().filter(|r| r.is_none()).count();
-    let mut ids = allocate_order_ids(&tx, backend, accepted)
-        .await?
-        .into_iter();
+    let (ids, xid) = allocate_order_ids(&tx, backend, accepted).await?;
+    let mut ids = ids.into_iter();
     let mut placed: Vec<(i64, &Job)> = Vec::with_capacity(accepted);
     for (job, result) in jobs.iter().zip(results.iter_mut()) {
         if result.is_some() {
@@ -324,7 +501,23 @@ async fn write_batch(
     } else {
         insert_rows(&tx, &placed).await?;
     }
-    tx.commit().await?;
+    if let Err(e) = tx.commit().await {
+        // On PostgreSQL a COMMIT whose answer was lost (a connection reset) may well have
+        // committed: trying the baskets again would write them twice. Ask on a fresh
+        // connection. A batch that wrote nothing (no basket accepted) has no xid and can
+        // always be tried again; SQLite's COMMIT either commits or reports that it did not.
+        if let Some(xid) = xid {
+            match commit_outcome(db, xid).await {
+                Outcome::Committed => {
+                    tracing::warn!(error = %e, "an order batch committed though its COMMIT failed");
+                }
+                Outcome::Aborted => return Err(Failure::NotWritten(e)),
+                Outcome::Unknown => return Err(Failure::Unknown(e)),
+            }
+        } else {
+            return Err(Failure::NotWritten(e));
+        }
+    }
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("undecided basket".into())))))
@@ -364,13 +557,19 @@ async fn stored_keys(
             ],
         )
     } else {
-        let any = vec!["(account_id = ? AND key = ?)"; asked.len()].join(" OR ");
-        Statement::from_sql_and_values(
-            backend,
-            format!("SELECT account_id, key FROM idempotency_keys WHERE {any}"),
+        // One JSON parameter, not two placeholders a key: SQLite limits a statement's
+        // parameters (32766 in the bundled 3.51), and any batch must fit.
+        let pairs = serde_json::Value::from(
             asked
                 .iter()
-                .flat_map(|(a, k)| [sea_orm::Value::from(*a), sea_orm::Value::from(*k)]),
+                .map(|(a, k)| serde_json::json!([a, k]))
+                .collect::<Vec<_>>(),
+        );
+        Statement::from_sql_and_values(
+            backend,
+            "SELECT k.account_id, k.key FROM json_each(?) AS d \
+             JOIN idempotency_keys k ON k.account_id = d.value ->> 0 AND k.key = d.value ->> 1",
+            [sea_orm::Value::from(pairs.to_string())],
         )
     };
     tx.query_all_raw(stmt)
@@ -382,7 +581,8 @@ async fn stored_keys(
 
 /// `select` for the rows whose `column` is one of `ids`, in ascending order. PostgreSQL gets one
 /// statement text whatever the number of ids (an array, not a list of placeholders), so that it
-/// is parsed and planned once per connection, not once per batch size; `locking` (a `FOR ...`
+/// is parsed and planned once per connection, not once per batch size, and so does SQLite (a
+/// JSON array); `locking` (a `FOR ...`
 /// clause) applies there only, SQLite's single writer being lock enough.
 fn by_ids(
     backend: DbBackend,
@@ -400,11 +600,15 @@ fn by_ids(
             )],
         )
     } else {
-        let marks = vec!["?"; ids.len()].join(", ");
+        // Likewise one JSON array on SQLite, whose statements take a limited number of
+        // parameters (32766 in the bundled 3.51): a list of placeholders would cap the batch.
+        let list = serde_json::Value::from(ids.iter().copied().collect::<Vec<i64>>());
         Statement::from_sql_and_values(
             backend,
-            format!("{select} WHERE {column} IN ({marks}) ORDER BY {column}"),
-            ids.iter().map(|&id| id.into()),
+            format!(
+                "{select} WHERE {column} IN (SELECT value FROM json_each(?)) ORDER BY {column}"
+            ),
+            [sea_orm::Value::from(list.to_string())],
         )
     }
 }
@@ -436,26 +640,36 @@ async fn open_slots(
 }
 
 /// Reserves `n` order ids, so that a batch's orders go in with one multi-row insert and each
-/// basket knows its id. PostgreSQL: from the table's own sequence. SQLite: after the largest id,
+/// basket knows its id. PostgreSQL: from the table's own sequence, with the transaction's id
+/// (to learn the outcome of a COMMIT whose answer was lost). SQLite: after the largest id,
 /// which is safe since the batch holds SQLite's single write lock.
 async fn allocate_order_ids(
     tx: &sea_orm::DatabaseTransaction,
     backend: DbBackend,
     n: usize,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<(Vec<i64>, Option<i64>), DbErr> {
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let count = i64::try_from(n).map_err(|_| DbErr::Custom("batch too large".into()))?;
     if backend == DbBackend::Postgres {
         let rows = tx
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
-                "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1::int8)",
+                "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, txid_current() AS xid \
+                 FROM generate_series(1, $1::int8)",
                 [count.into()],
             ))
             .await?;
-        rows.iter().map(|r| r.try_get::<i64>("", "id")).collect()
+        let ids = rows
+            .iter()
+            .map(|r| r.try_get::<i64>("", "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let xid = match rows.first() {
+            Some(r) => Some(r.try_get::<i64>("", "xid")?),
+            None => None,
+        };
+        Ok((ids, xid))
     } else {
         let row = tx
             .query_one_raw(Statement::from_string(
@@ -468,7 +682,41 @@ async fn allocate_order_ids(
             Some(r) => r.try_get("", "m")?,
             None => 0,
         };
-        Ok((last + 1..=last + count).collect())
+        Ok(((last + 1..=last + count).collect(), None))
+    }
+}
+
+/// What became of a PostgreSQL transaction.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    Aborted,
+    Unknown,
+}
+
+/// Asks PostgreSQL what became of transaction `xid` (`txid_status`, made for a client that
+/// lost its connection during COMMIT), waiting while it is still in progress, for at most
+/// [`OUTCOME_WAIT`]. The writer's pool drops a broken connection, so this runs on a new one.
+async fn commit_outcome(db: &DatabaseConnection, xid: i64) -> Outcome {
+    let until = Instant::now() + OUTCOME_WAIT;
+    loop {
+        let status = db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT txid_status($1::int8) AS status",
+                [xid.into()],
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get::<Option<String>>("", "status").ok().flatten());
+        match status.as_deref() {
+            Some("committed") => return Outcome::Committed,
+            Some("aborted") => return Outcome::Aborted,
+            // Still in progress, or the server cannot be reached yet: ask again, for a while.
+            _ if Instant::now() < until => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => return Outcome::Unknown,
+        }
     }
 }
 
@@ -496,9 +744,11 @@ async fn insert_rows(
             checked_by: Set(None),
         }
     });
-    order::Entity::insert_many(orders)
-        .exec_without_returning(tx)
-        .await?;
+    for chunk in chunks(orders) {
+        order::Entity::insert_many(chunk)
+            .exec_without_returning(tx)
+            .await?;
+    }
     let lines = placed.iter().flat_map(|(id, job)| {
         job.prepared
             .lines
@@ -516,9 +766,11 @@ async fn insert_rows(
                 ..Default::default()
             })
     });
-    order_line::Entity::insert_many(lines)
-        .exec_without_returning(tx)
-        .await?;
+    for chunk in chunks(lines) {
+        order_line::Entity::insert_many(chunk)
+            .exec_without_returning(tx)
+            .await?;
+    }
     let keys: Vec<idempotency_key::ActiveModel> = placed
         .iter()
         .filter_map(|(id, job)| {
@@ -533,12 +785,29 @@ async fn insert_rows(
                 })
         })
         .collect();
-    if !keys.is_empty() {
-        idempotency_key::Entity::insert_many(keys)
+    for chunk in chunks(keys) {
+        idempotency_key::Entity::insert_many(chunk)
             .exec_without_returning(tx)
             .await?;
     }
     Ok(())
+}
+
+/// Rows per multi-row insert on SQLite: a statement takes at most 32766 parameters (the
+/// bundled SQLite 3.51's `SQLITE_MAX_VARIABLE_NUMBER`), which 1,000 rows of up to 32 columns
+/// stay under, whatever the batch's size (128 baskets of 100 lines are 12,800 lines).
+const ROWS_PER_INSERT: usize = 1000;
+
+/// `rows` in vectors of at most [`ROWS_PER_INSERT`].
+fn chunks<T>(rows: impl IntoIterator<Item = T>) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    for row in rows {
+        match out.last_mut() {
+            Some(last) if last.len() < ROWS_PER_INSERT => last.push(row),
+            _ => out.push(vec![row]),
+        }
+    }
+    out
 }
 
 /// A batch's orders, lines and idempotency keys in three statements whose text does not depend
@@ -634,4 +903,94 @@ async fn insert_pg(tx: &sea_orm::DatabaseTransaction, placed: &[(i64, &Job)]) ->
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test that cannot set itself up stops there"
+)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Iterable, TransactionTrait};
+
+    use super::*;
+    use crate::{Store, StoreOptions};
+
+    fn temp_sqlite() -> (String, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "halle_batch_{}_{}.db",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        (format!("sqlite://{}", path.display()), path)
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_id_list_takes_any_number_of_ids() {
+        let (url, path) = temp_sqlite();
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        // Far more than the 32766 parameters a SQLite statement takes.
+        let ids: BTreeSet<i64> = (1..=40_000).collect();
+        let stmt = by_ids(DbBackend::Sqlite, "SELECT id FROM offers", "id", &ids, "");
+        let rows = store.db().query_all_raw(stmt).await.unwrap();
+        assert!(rows.is_empty());
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn multi_row_inserts_stay_under_sqlite_parameter_limit() {
+        const SQLITE_MAX_VARIABLE_NUMBER: usize = 32766;
+        for columns in [
+            order::Column::iter().count(),
+            order_line::Column::iter().count(),
+            idempotency_key::Column::iter().count(),
+        ] {
+            assert!(ROWS_PER_INSERT * columns <= SQLITE_MAX_VARIABLE_NUMBER);
+        }
+        let sizes: Vec<usize> = chunks(0..2501).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1000, 1000, 501]);
+        assert!(chunks(std::iter::empty::<i64>()).is_empty());
+    }
+
+    /// The test PostgreSQL (`HALLE_TEST_PG_URL`, as the end-to-end tests).
+    fn pg_url() -> String {
+        std::env::var("HALLE_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    #[tokio::test]
+    async fn the_outcome_of_a_postgres_transaction_can_be_learnt_afterwards() {
+        let store = Store::connect_with(
+            &pg_url(),
+            &StoreOptions {
+                pg_pool: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let db = store.db();
+        let xid = |tx: sea_orm::DatabaseTransaction| async move {
+            let row = tx
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT txid_current() AS xid",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            (tx, row.try_get::<i64>("", "xid").unwrap())
+        };
+        let (tx, committed) = xid(db.begin().await.unwrap()).await;
+        tx.commit().await.unwrap();
+        let (tx, aborted) = xid(db.begin().await.unwrap()).await;
+        tx.rollback().await.unwrap();
+        assert_eq!(commit_outcome(db, committed).await, Outcome::Committed);
+        assert_eq!(commit_outcome(db, aborted).await, Outcome::Aborted);
+    }
 }

@@ -783,6 +783,8 @@ impl Store {
         let w = self.write().await?;
         let now = Utc::now();
         let o = self.visible_order(&w.tx, actor, id).await?;
+        // Held until commit: a close of the cycle waits for this change, or this sees it below.
+        self.cycle_row_shared(&w.tx, o.cycle_id).await?;
         let (_, slot) = self
             .cycle_and_slot(&w.tx, o.cycle_id, request.slot_id, now)
             .await?;
@@ -870,7 +872,8 @@ impl Store {
         let w = self.write().await?;
         let now = Utc::now();
         let o = self.visible_order(&w.tx, actor, id).await?;
-        let c = self.cycle_row(&w.tx, o.cycle_id).await?;
+        // Held until commit: a close of the cycle waits for this cancel, or this cancel sees it.
+        let c = self.cycle_row_shared(&w.tx, o.cycle_id).await?;
         check_accepts_orders(&c, now)?;
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))

@@ -58,8 +58,9 @@ pub enum ApiError {
     /// Our fault; logged on the server.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The server has too much of this work in hand (`busy`): try again after `Retry-After`
-    /// seconds.
+    /// The server cannot do this now: too much of this work in hand (`busy`), shutting
+    /// down or the database too slow (`unavailable`). Nothing was done: try again after
+    /// `Retry-After` seconds.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
@@ -127,6 +128,13 @@ impl From<StoreError> for ApiError {
             StoreError::Busy {
                 retry_after_secs, ..
             } => Self::Unavailable(ErrorBody::new("busy", e.to_string()), retry_after_secs),
+            StoreError::Unavailable {
+                message,
+                retry_after_secs,
+            } => Self::Unavailable(
+                ErrorBody::new("unavailable", message),
+                u64::from(retry_after_secs),
+            ),
             StoreError::Db(err) => {
                 tracing::error!(error = %err, cause = ?err, "database error");
                 Self::Internal(ErrorBody::new(
@@ -150,6 +158,7 @@ fn code_for(status: StatusCode) -> &'static str {
         413 => "payload_too_large",
         415 => "unsupported_media_type",
         429 => "too_many_attempts",
+        503 => "unavailable",
         s if s < 500 => "bad_request",
         _ => "internal",
     }
