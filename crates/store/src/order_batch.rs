@@ -494,6 +494,7 @@ async fn insert_rows(
             collection: Set("pending".to_owned()),
             checked_at: Set(None),
             checked_by: Set(None),
+            updated_by: Set(None),
         }
     });
     order::Entity::insert_many(orders)

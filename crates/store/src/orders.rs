@@ -21,7 +21,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Actor, Role, SlotView, Store, StoreError,
+    Actor, SlotView, Store, StoreError,
     catalogue::{corrupt, pricing_of, producer_names, products_by_id, vat_of},
     cycles::{check_accepts_orders, load_slots, slot_view},
     entities::{
@@ -29,6 +29,7 @@ use crate::{
         pickup_point, product,
     },
     order_batch::Written,
+    rights,
     sale_cache::CycleSale,
 };
 
@@ -122,6 +123,9 @@ pub struct OrderView {
     pub consumer_name: String,
     /// Who placed it (the consumer, or a mediator on their behalf).
     pub placed_by: i64,
+    /// Who last changed or cancelled it (the consumer, a coordinator, an admin); `None` while
+    /// it is as placed.
+    pub updated_by: Option<i64>,
     /// Where and when to collect it.
     pub slot: SlotView,
     /// `placed` or `cancelled`.
@@ -255,6 +259,7 @@ impl Prepared {
             account_id: self.consumer_id,
             consumer_name: self.consumer_name,
             placed_by: self.placed_by,
+            updated_by: None,
             slot: self.slot,
             status: PLACED.to_owned(),
             lines,
@@ -293,10 +298,6 @@ fn price_lines(lines: &mut [OrderLineView]) -> BasketTotals {
 
 fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
-fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
-    actor.coordinates(market_id)
 }
 
 /// A cycle's offers (all of them, or those of `ids`) with their products and producers' names,
@@ -496,14 +497,16 @@ impl Store {
         };
         let (consumer_id, consumer_name) = match on_behalf_of {
             Some(id) if id != actor.account_id => {
-                if !on_behalf_allowed(actor, sale.market_id) {
+                if !rights::runs_market(actor, sale.market_id) {
                     return Err(StoreError::forbidden(
                         "only this market's coordinators can order for someone else",
                     ));
                 }
+                // Only a member of the market; anyone else is "not found", name and all.
                 let a = account::Entity::find_by_id(id)
                     .one(db)
                     .await?
+                    .filter(|a| rights::is_member(a, sale.market_id))
                     .ok_or_else(|| StoreError::not_found("account", id))?;
                 (a.id, a.name)
             }
@@ -644,36 +647,46 @@ impl Store {
         Ok(Some(Placed::Replayed(view)))
     }
 
-    /// The order row, if the actor may see it: its consumer, whoever placed it, or the market's
-    /// coordinators and volunteers. Anyone else gets 404, as if it did not exist.
+    /// The order row and its market, if the actor may see it (see [`rights::may_read_order`]).
+    /// Anyone else gets 404, as if it did not exist.
     async fn visible_order(
         &self,
         db: &impl ConnectionTrait,
         actor: &Actor,
         id: i64,
-    ) -> Result<order::Model, StoreError> {
+    ) -> Result<(order::Model, i64), StoreError> {
         let o = order::Entity::find_by_id(id)
             .one(db)
             .await?
             .ok_or_else(|| StoreError::not_found("order", id))?;
-        if o.account_id == actor.account_id
-            || o.placed_by == actor.account_id
-            || actor.role == Role::Admin
-        {
-            return Ok(o);
+        let market_id = self.cycle_row(db, o.cycle_id).await?.market_id;
+        if rights::may_read_order(actor, &o, market_id) {
+            Ok((o, market_id))
+        } else {
+            Err(StoreError::not_found("order", id))
         }
-        if matches!(actor.role, Role::Coordinator | Role::Volunteer) {
-            let c = self.cycle_row(db, o.cycle_id).await?;
-            if Self::sees_market(actor, c.market_id) {
-                return Ok(o);
-            }
+    }
+
+    /// The order row, if the actor may change or cancel it (see [`rights::may_change_order`]):
+    /// 404 for who may not see it, 403 for who may see it but not change it (volunteers).
+    async fn changeable_order(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<order::Model, StoreError> {
+        let (o, market_id) = self.visible_order(db, actor, id).await?;
+        if !rights::may_change_order(actor, &o, market_id) {
+            return Err(StoreError::forbidden(
+                "only the consumer, or a coordinator of the market, can change this basket",
+            ));
         }
-        Err(StoreError::not_found("order", id))
+        Ok(o)
     }
 
     /// One order, for someone allowed to see it.
     pub async fn order(&self, actor: &Actor, id: i64) -> Result<OrderView, StoreError> {
-        let o = self.visible_order(self.db(), actor, id).await?;
+        let (o, _) = self.visible_order(self.db(), actor, id).await?;
         self.order_views(vec![o])
             .await?
             .pop()
@@ -702,7 +715,7 @@ impl Store {
         validate_requested_lines(&request.lines)?;
         let w = self.write().await?;
         let now = Utc::now();
-        let o = self.visible_order(&w.tx, actor, id).await?;
+        let o = self.changeable_order(&w.tx, actor, id).await?;
         let (_, slot) = self
             .cycle_and_slot(&w.tx, o.cycle_id, request.slot_id, now)
             .await?;
@@ -710,6 +723,7 @@ impl Store {
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))
             .col_expr(order::Column::SlotId, Expr::val(slot.id))
+            .col_expr(order::Column::UpdatedBy, Expr::val(actor.account_id))
             .filter(order::Column::Id.eq(id))
             .filter(order::Column::Status.eq(PLACED))
             .exec(&w.tx)
@@ -782,12 +796,13 @@ impl Store {
     pub async fn cancel_order(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
         let w = self.write().await?;
         let now = Utc::now();
-        let o = self.visible_order(&w.tx, actor, id).await?;
+        let o = self.changeable_order(&w.tx, actor, id).await?;
         let c = self.cycle_row(&w.tx, o.cycle_id).await?;
         check_accepts_orders(&c, now)?;
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))
             .col_expr(order::Column::Status, Expr::val(CANCELLED))
+            .col_expr(order::Column::UpdatedBy, Expr::val(actor.account_id))
             .filter(order::Column::Id.eq(id))
             .filter(order::Column::Status.eq(PLACED))
             .exec(&w.tx)
@@ -890,6 +905,7 @@ impl Store {
                     account_id: o.account_id,
                     consumer_name: consumers.get(&o.account_id).cloned().unwrap_or_default(),
                     placed_by: o.placed_by,
+                    updated_by: o.updated_by,
                     slot: slots
                         .get(&o.slot_id)
                         .cloned()
