@@ -17,5 +17,7 @@ mod isolation;
 mod lists;
 mod other_node;
 mod race;
+mod rights;
 mod slots;
 mod spec;
+mod tokens;

@@ -649,7 +649,7 @@ impl Store {
 
     /// The order row and its market, if the actor may see it (see [`rights::may_read_order`]).
     /// Anyone else gets 404, as if it did not exist.
-    async fn visible_order(
+    pub(crate) async fn visible_order(
         &self,
         db: &impl ConnectionTrait,
         actor: &Actor,

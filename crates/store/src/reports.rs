@@ -448,7 +448,14 @@ impl Store {
         );
         let c = self.cycle_row(db, o.cycle_id).await?;
         if !rights::may_record_weights(actor, offer.producer_id, c.market_id) {
-            return Err(StoreError::not_found("order line", line_id));
+            // Who sees the basket (its consumer, a volunteer) is told no; anyone else, not found.
+            return Err(if rights::may_read_order(actor, &o, c.market_id) {
+                StoreError::forbidden(
+                    "weights are recorded by the line's producer or the market's coordinators",
+                )
+            } else {
+                StoreError::not_found("order line", line_id)
+            });
         }
         if !product.variable_weight {
             return Err(StoreError::invalid(
@@ -511,14 +518,13 @@ impl Store {
         paid: Option<Payment>,
     ) -> Result<(), StoreError> {
         let db = self.db();
-        let o = order::Entity::find_by_id(order_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| StoreError::not_found("order", order_id))?;
-        let c = self.cycle_row(db, o.cycle_id).await?;
-        if !rights::may_check_out(actor, c.market_id) {
-            return Err(StoreError::not_found("order", order_id));
+        let (o, market_id) = self.visible_order(db, actor, order_id).await?;
+        if !rights::may_check_out(actor, market_id) {
+            return Err(StoreError::forbidden(
+                "baskets are checked out by the market's coordinators and volunteers",
+            ));
         }
+        let c = self.cycle_row(db, o.cycle_id).await?;
         if o.status != "placed" {
             return Err(StoreError::conflict(
                 "order_cancelled",
