@@ -172,9 +172,11 @@ impl TestApp {
             Cleanup::Schema(schema) => (
                 Store::connect_with(
                     &pg_url(),
+                    // A small pool: the shared test PostgreSQL has connections to spare for
+                    // one full node per test, not two.
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
-                        ..Default::default()
+                        pg_pool: 2,
                     },
                 )
                 .await

@@ -243,7 +243,7 @@ async fn weights_reprice_and_checkout_records_payment(db: Db) {
         json!({"collection": "collected", "payment": {"method": "cash", "amount": "28.20"}}),
     )
     .await
-    .expect_error(404, "not_found");
+    .expect_error(403, "forbidden");
     app.post(
         &format!("/api/v1/orders/{order_id}/checkout"),
         volunteer.t(),
