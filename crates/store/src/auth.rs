@@ -28,7 +28,10 @@ const MIN_NEW_PASSWORD: usize = 10;
 /// How long a token's account (name, role, market) is kept in memory before it is read again:
 /// a changed role takes effect within this delay. The token itself is checked against the
 /// database on every request (one primary-key look-up), so a logout or a revocation on any node
-/// takes effect at once everywhere.
+/// takes effect at once everywhere. Measured with pgbench on the shared 2-core machine: that
+/// probe takes 0.16 ms a round trip (0.07 ms of it in PostgreSQL) against 0.05 ms for
+/// `SELECT 1`. A generation counter would cost the same round trip; LISTEN/NOTIFY would not be
+/// "at once" and SQLite has none.
 const TOKEN_CACHE_SECONDS: u64 = 30;
 
 /// Past this many cached tokens, the cache starts afresh (a crude bound, enough for one node).
