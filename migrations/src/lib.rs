@@ -13,6 +13,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_core_market;
 mod m20261123_000002_distribution;
 mod m20261201_000001_business_rules;
+mod m20261201_000002_order_updated_by;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_core_market::Migration),
             Box::new(m20261123_000002_distribution::Migration),
             Box::new(m20261201_000001_business_rules::Migration),
+            Box::new(m20261201_000002_order_updated_by::Migration),
         ]
     }
 }

@@ -82,6 +82,8 @@ pub struct TestApp {
 enum Cleanup {
     File(std::path::PathBuf),
     Schema(String),
+    /// Another node's: the first node removes the database.
+    Nothing,
 }
 
 /// An HTTP answer: status, headers and JSON body (`Value::Null` when empty).
@@ -179,6 +181,46 @@ impl TestApp {
         match &self.cleanup {
             Cleanup::File(path) => format!("sqlite://{}", path.display()),
             Cleanup::Schema(schema) => schema_url(schema),
+            Cleanup::Nothing => panic!("ask the first node for the database"),
+        }
+    }
+
+    /// A second Halle node on the same database (its own store, caches and port), as a
+    /// deployment with several nodes has. Cleaning up the first node removes the database.
+    pub async fn other_node(&self) -> TestApp {
+        let (store, cleanup) = match &self.cleanup {
+            Cleanup::File(path) => (
+                Store::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open the SQLite test database again"),
+                Cleanup::Nothing,
+            ),
+            Cleanup::Schema(schema) => (
+                Store::connect_with(
+                    &pg_url(),
+                    // A small pool: the shared test PostgreSQL has connections to spare for
+                    // one full node per test, not two.
+                    &store::StoreOptions {
+                        pg_schema: Some(schema.clone()),
+                        pg_pool: 2,
+                    },
+                )
+                .await
+                .expect("connect to the test schema again"),
+                Cleanup::Nothing,
+            ),
+            Cleanup::Nothing => panic!("ask the first node for another node"),
+        };
+        let app = Application::bind("127.0.0.1:0", store.clone())
+            .await
+            .expect("bind a port");
+        let base = format!("http://{}", app.addr());
+        tokio::spawn(app.run());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            cleanup,
         }
     }
 
@@ -200,6 +242,7 @@ impl TestApp {
                         .await;
                 }
             }
+            Cleanup::Nothing => {}
         }
     }
 

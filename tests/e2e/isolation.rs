@@ -70,12 +70,13 @@ async fn a_producer_manages_only_its_own_catalogue_and_offers(db: Db) {
     let product = format!("/api/v1/products/{}", w.products[0]);
     let body =
         json!({"name": "Carottes (volées)", "unit": "kg", "price": "0.10", "vat_rate": "5.5"});
+    // The product is public (it is on sale): the rival is told no, not "not found".
     app.put(&product, rival.producer.t(), body.clone())
         .await
-        .expect_error(404, "not_found");
+        .expect_error(403, "forbidden");
     app.delete(&product, rival.producer.t())
         .await
-        .expect_error(404, "not_found");
+        .expect_error(403, "forbidden");
     app.post(
         &format!("/api/v1/producers/{}/products", w.producer_id),
         rival.producer.t(),
@@ -116,6 +117,14 @@ async fn a_producer_manages_only_its_own_catalogue_and_offers(db: Db) {
     assert_eq!(mine["price"], "3.10");
     let archived = app.delete(&product, w.producer.t()).await.expect(200);
     assert_eq!(archived["active"], false);
+    // Archived, it is nobody else's business: "not found".
+    app.put(
+        &product,
+        rival.producer.t(),
+        json!({"name": "X", "unit": "kg", "price": "0.10", "vat_rate": "5.5"}),
+    )
+    .await
+    .expect_error(404, "not_found");
     app.get(&product, None).await.expect_error(404, "not_found");
     let listed = app
         .get("/api/v1/me/products", w.producer.t())

@@ -207,9 +207,10 @@ async fn weights_reprice_and_checkout_records_payment(db: Db) {
     )
     .await
     .expect_error(422, "wrong_piece_count");
+    // Émilie sees the line (it is in her basket) but does not weigh it.
     app.put(&weights, emilie.t(), json!({"weights_kg": ["1.92"]}))
         .await
-        .expect_error(404, "not_found");
+        .expect_error(403, "forbidden");
     app.put(&weights, w.producer.t(), json!({"weights_kg": ["1.92"]}))
         .await
         .expect(204);
@@ -242,7 +243,7 @@ async fn weights_reprice_and_checkout_records_payment(db: Db) {
         json!({"collection": "collected", "payment": {"method": "cash", "amount": "28.20"}}),
     )
     .await
-    .expect_error(404, "not_found");
+    .expect_error(403, "forbidden");
     // A payment carries an Idempotency-Key, so that a retry records it once.
     let paid = app
         .client

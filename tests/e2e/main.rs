@@ -21,5 +21,7 @@ mod other_node;
 mod overload;
 mod race;
 mod rules;
+mod rights;
 mod slots;
 mod spec;
+mod tokens;

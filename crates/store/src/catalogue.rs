@@ -10,8 +10,9 @@ use sea_orm::{
 };
 
 use crate::{
-    Actor, Role, Store, StoreError,
+    Actor, Store, StoreError,
     entities::{market, market_producer, offer, pickup_point, producer, product},
+    rights,
 };
 
 /// A market as shown to anyone.
@@ -388,7 +389,7 @@ impl Store {
         actor: &Actor,
         new: NewMarket,
     ) -> Result<MarketView, StoreError> {
-        if actor.role != Role::Admin {
+        if !rights::may_create_market(actor) {
             return Err(StoreError::forbidden(
                 "only an administrator can create a market",
             ));
@@ -483,7 +484,7 @@ impl Store {
         new: NewProducer,
     ) -> Result<ProducerView, StoreError> {
         self.market(market_id).await?;
-        if !actor.coordinates(market_id) {
+        if !rights::runs_market(actor, market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can add producers to it",
             ));
@@ -569,7 +570,7 @@ impl Store {
         new: NewProduct,
     ) -> Result<ProductView, StoreError> {
         self.producer(producer_id).await?;
-        if !actor.is_producer(producer_id) {
+        if !rights::may_manage_catalogue(actor, producer_id) {
             return Err(StoreError::forbidden(
                 "you can only manage your own products",
             ));
@@ -599,13 +600,20 @@ impl Store {
         product_view(p)
     }
 
+    /// A product the actor may change: 404 for who may not even see it (someone else's
+    /// archived product), 403 for who sees it but does not own it.
     async fn own_product(&self, actor: &Actor, id: i64) -> Result<product::Model, StoreError> {
-        // Someone else's product answers 404, as if it did not exist.
-        product::Entity::find_by_id(id)
+        let p = product::Entity::find_by_id(id)
             .one(self.db())
             .await?
-            .filter(|p| actor.is_producer(p.producer_id))
-            .ok_or_else(|| StoreError::not_found("product", id))
+            .filter(|p| p.active || rights::may_manage_catalogue(actor, p.producer_id))
+            .ok_or_else(|| StoreError::not_found("product", id))?;
+        if !rights::may_manage_catalogue(actor, p.producer_id) {
+            return Err(StoreError::forbidden(
+                "you can only manage your own products",
+            ));
+        }
+        Ok(p)
     }
 
     /// Replaces a product's editable fields. Orders already placed keep everything they were
@@ -696,7 +704,7 @@ impl Store {
         new: NewPickupPoint,
     ) -> Result<PickupPointView, StoreError> {
         self.market(market_id).await?;
-        if !actor.coordinates(market_id) {
+        if !rights::runs_market(actor, market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can add pickup points",
             ));

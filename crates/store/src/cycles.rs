@@ -15,9 +15,10 @@ use sea_orm::{
 };
 
 use crate::{
-    Actor, Role, Store, StoreError,
+    Actor, Store, StoreError,
     catalogue::{corrupt, pricing_of, producer_names, products_by_id},
     entities::{distribution_slot, offer, order_cycle, pickup_point, product},
+    rights,
 };
 
 /// A cycle without its slots and offers, for lists.
@@ -94,6 +95,46 @@ pub struct CycleView {
     pub slots: Vec<SlotView>,
     /// Its offers, by producer then product.
     pub offers: Vec<OfferView>,
+}
+
+/// Who is reading a cycle. A token is checked only when the cycle is a draft, so that the
+/// public read of a cycle (the busiest of the app) costs no look-up.
+#[derive(Clone, Copy, Debug)]
+pub enum Viewer<'a> {
+    /// No credentials.
+    Anonymous,
+    /// A bearer token, not checked yet.
+    Token(&'a str),
+    /// An account already authenticated.
+    Actor(&'a Actor),
+}
+
+impl Store {
+    /// The viewer as an account, or `None` for the public; a bad token is refused (401).
+    async fn resolve(&self, viewer: Viewer<'_>) -> Result<Option<Actor>, StoreError> {
+        Ok(match viewer {
+            Viewer::Anonymous => None,
+            Viewer::Token(t) => Some(self.authenticate(t).await?),
+            Viewer::Actor(a) => Some(a.clone()),
+        })
+    }
+
+    /// The cycle row if the viewer may read it: a draft is "not found" except to the market's
+    /// staff and producers (see [`rights::may_read_cycle`]).
+    pub(crate) async fn readable_cycle(
+        &self,
+        viewer: Viewer<'_>,
+        id: i64,
+    ) -> Result<order_cycle::Model, StoreError> {
+        let c = self.cycle_row(self.db(), id).await?;
+        if c.state == CycleState::Draft.as_str() {
+            let actor = self.resolve(viewer).await?;
+            if !rights::may_read_cycle(self, actor.as_ref(), &c).await? {
+                return Err(StoreError::not_found("cycle", id));
+            }
+        }
+        Ok(c)
+    }
 }
 
 /// A cycle to create, in the draft state.
@@ -334,13 +375,15 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("cycle", id))
     }
 
-    async fn coordinated_cycle(
+    /// A cycle the actor runs: 404 if it may not even see it (a draft of another market), 403
+    /// if it sees it but does not coordinate its market.
+    pub(crate) async fn coordinated_cycle(
         &self,
         actor: &Actor,
         id: i64,
     ) -> Result<order_cycle::Model, StoreError> {
-        let c = self.cycle_row(self.db(), id).await?;
-        if !actor.coordinates(c.market_id) {
+        let c = self.readable_cycle(Viewer::Actor(actor), id).await?;
+        if !rights::runs_market(actor, c.market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can change its cycles",
             ));
@@ -348,23 +391,32 @@ impl Store {
         Ok(c)
     }
 
-    /// A market's cycles, newest first.
-    pub async fn list_cycles(&self, market_id: i64) -> Result<Vec<CycleSummary>, StoreError> {
+    /// A market's cycles, newest first; drafts only for who may read them.
+    pub async fn list_cycles(
+        &self,
+        viewer: Viewer<'_>,
+        market_id: i64,
+    ) -> Result<Vec<CycleSummary>, StoreError> {
         self.market(market_id).await?;
         let now = Utc::now();
-        order_cycle::Entity::find()
+        let mut rows = order_cycle::Entity::find()
             .filter(order_cycle::Column::MarketId.eq(market_id))
             .order_by_desc(order_cycle::Column::OpensAt)
             .all(self.db())
-            .await?
-            .iter()
-            .map(|c| summary(c, now))
-            .collect()
+            .await?;
+        if let Some(draft) = rows.iter().find(|c| c.state == CycleState::Draft.as_str()) {
+            let actor = self.resolve(viewer).await?;
+            if !rights::may_read_cycle(self, actor.as_ref(), draft).await? {
+                rows.retain(|c| c.state != CycleState::Draft.as_str());
+            }
+        }
+        rows.iter().map(|c| summary(c, now)).collect()
     }
 
-    /// A cycle with its slots and every offer and what is left of it.
-    pub async fn cycle(&self, id: i64) -> Result<CycleView, StoreError> {
-        let c = self.cycle_row(self.db(), id).await?;
+    /// A cycle with its slots and every offer and what is left of it; a draft only for who may
+    /// read it.
+    pub async fn cycle(&self, viewer: Viewer<'_>, id: i64) -> Result<CycleView, StoreError> {
+        let c = self.readable_cycle(viewer, id).await?;
         let slots = distribution_slot::Entity::find()
             .filter(distribution_slot::Column::CycleId.eq(id))
             .order_by_asc(distribution_slot::Column::StartsAt)
@@ -392,7 +444,7 @@ impl Store {
         new: NewCycle,
     ) -> Result<CycleView, StoreError> {
         self.market(market_id).await?;
-        if !actor.coordinates(market_id) {
+        if !rights::runs_market(actor, market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can create its cycles",
             ));
@@ -428,7 +480,7 @@ impl Store {
         }
         w.tx.commit().await?;
         self.sales.changed();
-        self.cycle(c.id).await
+        self.cycle(Viewer::Actor(actor), c.id).await
     }
 
     /// Adds a distribution slot to a cycle that is not closed yet.
@@ -490,7 +542,7 @@ impl Store {
         producer_id: i64,
     ) -> Result<(), StoreError> {
         self.producer(producer_id).await?;
-        if !(actor.is_producer(producer_id) || actor.coordinates(c.market_id)) {
+        if !rights::may_set_offers(actor, producer_id, c.market_id) {
             return Err(StoreError::forbidden("you can only manage your own offers"));
         }
         if !self.producer_in_market(producer_id, c.market_id).await? {
@@ -530,7 +582,7 @@ impl Store {
         producer_id: i64,
         inputs: Vec<OfferInput>,
     ) -> Result<Vec<OfferView>, StoreError> {
-        let c = self.cycle_row(self.db(), cycle_id).await?;
+        let c = self.readable_cycle(Viewer::Actor(actor), cycle_id).await?;
         self.check_offer_rights(actor, &c, producer_id).await?;
         if inputs.len() > 500 {
             return Err(StoreError::invalid(
@@ -676,7 +728,7 @@ impl Store {
         cycle_id: i64,
         producer_id: i64,
     ) -> Result<Vec<OfferView>, StoreError> {
-        let c = self.cycle_row(self.db(), cycle_id).await?;
+        let c = self.readable_cycle(Viewer::Actor(actor), cycle_id).await?;
         self.check_offer_rights(actor, &c, producer_id).await?;
         let earlier = order_cycle::Entity::find()
             .filter(order_cycle::Column::MarketId.eq(c.market_id))
@@ -742,13 +794,6 @@ impl Store {
             }
         }
         self.set_offers(actor, cycle_id, producer_id, inputs).await
-    }
-
-    /// Whether the actor may see the orders of every consumer of a market.
-    pub(crate) fn sees_market(actor: &Actor, market_id: i64) -> bool {
-        actor.role == Role::Admin
-            || (matches!(actor.role, Role::Coordinator | Role::Volunteer)
-                && actor.market_id == Some(market_id))
     }
 }
 

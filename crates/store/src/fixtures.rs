@@ -499,7 +499,10 @@ async fn place_baskets(
     how_many: usize,
     dice: &mut Dice,
 ) -> Result<usize, StoreError> {
-    let offers = store.cycle(cycle_id).await?.offers;
+    let offers = store
+        .cycle(crate::Viewer::Anonymous, cycle_id)
+        .await?
+        .offers;
     let mut placed = 0;
     for (i, consumer) in consumers.iter().take(how_many).enumerate() {
         let n_lines = 3 + dice.below(5);

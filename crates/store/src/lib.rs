@@ -23,6 +23,7 @@ mod gate;
 mod order_batch;
 mod orders;
 mod reports;
+mod rights;
 mod rounds;
 mod sale_cache;
 mod slots;
@@ -33,7 +34,9 @@ pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
     ProducerView, ProductUpdate, ProductView,
 };
-pub use cycles::{CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView};
+pub use cycles::{
+    CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
+};
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};

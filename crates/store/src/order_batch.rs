@@ -742,6 +742,7 @@ async fn insert_rows(
             collection: Set("pending".to_owned()),
             checked_at: Set(None),
             checked_by: Set(None),
+            updated_by: Set(None),
         }
     });
     for chunk in chunks(orders) {

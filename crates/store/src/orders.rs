@@ -29,6 +29,7 @@ use crate::{
         pickup_point, product,
     },
     order_batch::Written,
+    rights,
     sale_cache::CycleSale,
 };
 
@@ -122,6 +123,9 @@ pub struct OrderView {
     pub consumer_name: String,
     /// Who placed it (the consumer, or a mediator on their behalf).
     pub placed_by: i64,
+    /// Who last changed or cancelled it (the consumer, a coordinator, an admin); `None` while
+    /// it is as placed.
+    pub updated_by: Option<i64>,
     /// Where and when to collect it.
     pub slot: SlotView,
     /// `placed` or `cancelled`.
@@ -255,6 +259,7 @@ impl Prepared {
             account_id: self.consumer_id,
             consumer_name: self.consumer_name,
             placed_by: self.placed_by,
+            updated_by: None,
             slot: self.slot,
             status: PLACED.to_owned(),
             lines,
@@ -353,10 +358,6 @@ fn price_lines(lines: &mut [OrderLineView]) -> BasketTotals {
 
 fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
-fn on_behalf_allowed(actor: &Actor, market_id: i64) -> bool {
-    actor.coordinates(market_id)
 }
 
 /// A cycle's offers (all of them, or those of `ids`) with their products and producers' names,
@@ -574,14 +575,16 @@ impl Store {
         };
         let (consumer_id, consumer_name) = match on_behalf_of {
             Some(id) if id != actor.account_id => {
-                if !on_behalf_allowed(actor, sale.market_id) {
+                if !rights::runs_market(actor, sale.market_id) {
                     return Err(StoreError::forbidden(
                         "only this market's coordinators can order for someone else",
                     ));
                 }
+                // Only a member of the market; anyone else is "not found", name and all.
                 let a = account::Entity::find_by_id(id)
                     .one(db)
                     .await?
+                    .filter(|a| rights::is_member(a, sale.market_id))
                     .ok_or_else(|| StoreError::not_found("account", id))?;
                 (a.id, a.name)
             }
@@ -722,36 +725,46 @@ impl Store {
         Ok(Some(Placed::Replayed(view)))
     }
 
-    /// The order row, if the actor may see it: its consumer, whoever placed it, or the market's
-    /// coordinators and volunteers. Anyone else gets 404, as if it did not exist.
-    async fn visible_order(
+    /// The order row and its market, if the actor may see it (see [`rights::may_read_order`]).
+    /// Anyone else gets 404, as if it did not exist.
+    pub(crate) async fn visible_order(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(order::Model, i64), StoreError> {
+        let o = order::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("order", id))?;
+        let market_id = self.cycle_row(db, o.cycle_id).await?.market_id;
+        if rights::may_read_order(actor, &o, market_id) {
+            Ok((o, market_id))
+        } else {
+            Err(StoreError::not_found("order", id))
+        }
+    }
+
+    /// The order row, if the actor may change or cancel it (see [`rights::may_change_order`]):
+    /// 404 for who may not see it, 403 for who may see it but not change it (volunteers).
+    async fn changeable_order(
         &self,
         db: &impl ConnectionTrait,
         actor: &Actor,
         id: i64,
     ) -> Result<order::Model, StoreError> {
-        let o = order::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or_else(|| StoreError::not_found("order", id))?;
-        if o.account_id == actor.account_id
-            || o.placed_by == actor.account_id
-            || actor.role == Role::Admin
-        {
-            return Ok(o);
+        let (o, market_id) = self.visible_order(db, actor, id).await?;
+        if !rights::may_change_order(actor, &o, market_id) {
+            return Err(StoreError::forbidden(
+                "only the consumer, or a coordinator of the market, can change this basket",
+            ));
         }
-        if matches!(actor.role, Role::Coordinator | Role::Volunteer) {
-            let c = self.cycle_row(db, o.cycle_id).await?;
-            if Self::sees_market(actor, c.market_id) {
-                return Ok(o);
-            }
-        }
-        Err(StoreError::not_found("order", id))
+        Ok(o)
     }
 
     /// One order, for someone allowed to see it.
     pub async fn order(&self, actor: &Actor, id: i64) -> Result<OrderView, StoreError> {
-        let o = self.visible_order(self.db(), actor, id).await?;
+        let (o, _) = self.visible_order(self.db(), actor, id).await?;
         self.order_views(vec![o])
             .await?
             .pop()
@@ -782,7 +795,7 @@ impl Store {
         validate_requested_lines(&request.lines)?;
         let w = self.write().await?;
         let now = Utc::now();
-        let o = self.visible_order(&w.tx, actor, id).await?;
+        let o = self.changeable_order(&w.tx, actor, id).await?;
         // Held until commit: a close of the cycle waits for this change, or this sees it below.
         self.cycle_row_shared(&w.tx, o.cycle_id).await?;
         let (_, slot) = self
@@ -792,6 +805,7 @@ impl Store {
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))
             .col_expr(order::Column::SlotId, Expr::val(slot.id))
+            .col_expr(order::Column::UpdatedBy, Expr::val(actor.account_id))
             .filter(order::Column::Id.eq(id))
             .filter(order::Column::Status.eq(PLACED))
             .exec(&w.tx)
@@ -871,13 +885,14 @@ impl Store {
     pub async fn cancel_order(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
         let w = self.write().await?;
         let now = Utc::now();
-        let o = self.visible_order(&w.tx, actor, id).await?;
+        let o = self.changeable_order(&w.tx, actor, id).await?;
         // Held until commit: a close of the cycle waits for this cancel, or this cancel sees it.
         let c = self.cycle_row_shared(&w.tx, o.cycle_id).await?;
         check_accepts_orders(&c, now)?;
         let touched = order::Entity::update_many()
             .col_expr(order::Column::UpdatedAt, Expr::val(now))
             .col_expr(order::Column::Status, Expr::val(CANCELLED))
+            .col_expr(order::Column::UpdatedBy, Expr::val(actor.account_id))
             .filter(order::Column::Id.eq(id))
             .filter(order::Column::Status.eq(PLACED))
             .exec(&w.tx)
@@ -980,6 +995,7 @@ impl Store {
                     account_id: o.account_id,
                     consumer_name: consumers.get(&o.account_id).cloned().unwrap_or_default(),
                     placed_by: o.placed_by,
+                    updated_by: o.updated_by,
                     slot: slots
                         .get(&o.slot_id)
                         .cloned()

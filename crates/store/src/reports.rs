@@ -26,6 +26,7 @@ use crate::{
         pickup_point,
     },
     orders::numbered,
+    rights,
 };
 
 /// Everything a cycle's lists and sheets are computed from.
@@ -383,7 +384,7 @@ impl Store {
         market_id: i64,
         asked: Option<i64>,
     ) -> Result<Option<i64>, StoreError> {
-        if Self::sees_market(actor, market_id) {
+        if rights::is_staff(actor, market_id) {
             return Ok(asked);
         }
         match (actor.role, actor.producer_id, asked) {
@@ -404,6 +405,12 @@ impl Store {
     ) -> Result<(CycleInfo, Vec<PickingList>), StoreError> {
         let c = self.cycle_row(self.db(), cycle_id).await?;
         let scope = Self::picking_scope(actor, c.market_id, producer_id)?;
+        // A producer sees its picking list only in the markets it sells through.
+        if let (Some(p), false) = (scope, rights::is_staff(actor, c.market_id))
+            && !self.producer_in_market(p, c.market_id).await?
+        {
+            return Err(StoreError::not_found("cycle", cycle_id));
+        }
         let data = self
             .cycle_data(
                 cycle_id,
@@ -435,7 +442,7 @@ impl Store {
         slot_id: Option<i64>,
     ) -> Result<Vec<DistributionSheet>, StoreError> {
         let c = self.cycle_row(self.db(), cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
+        if !rights::is_staff(actor, c.market_id) {
             return Err(StoreError::forbidden(
                 "distribution sheets are for the market's coordinators and volunteers",
             ));
@@ -508,8 +515,15 @@ impl Store {
                 .ok_or_else(|| corrupt("offer's product", line.offer_id))?,
         );
         let c = self.cycle_row(db, o.cycle_id).await?;
-        if !(actor.is_producer(offer.producer_id) || actor.coordinates(c.market_id)) {
-            return Err(StoreError::not_found("order line", line_id));
+        if !rights::may_record_weights(actor, offer.producer_id, c.market_id) {
+            // Who sees the basket (its consumer, a volunteer) is told no; anyone else, not found.
+            return Err(if rights::may_read_order(actor, &o, c.market_id) {
+                StoreError::forbidden(
+                    "weights are recorded by the line's producer or the market's coordinators",
+                )
+            } else {
+                StoreError::not_found("order line", line_id)
+            });
         }
         if !line.variable_weight {
             return Err(StoreError::invalid(
@@ -574,14 +588,13 @@ impl Store {
         paid: Option<NewPayment>,
     ) -> Result<(), StoreError> {
         let db = self.db();
-        let o = order::Entity::find_by_id(order_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| StoreError::not_found("order", order_id))?;
-        let c = self.cycle_row(db, o.cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
-            return Err(StoreError::not_found("order", order_id));
+        let (o, market_id) = self.visible_order(db, actor, order_id).await?;
+        if !rights::may_check_out(actor, market_id) {
+            return Err(StoreError::forbidden(
+                "baskets are checked out by the market's coordinators and volunteers",
+            ));
         }
+        let c = self.cycle_row(db, o.cycle_id).await?;
         if o.status != "placed" {
             return Err(StoreError::conflict(
                 "order_cancelled",

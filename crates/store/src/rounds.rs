@@ -200,12 +200,7 @@ impl Store {
         cycle_id: i64,
         def: NewRound,
     ) -> Result<RoundView, StoreError> {
-        let c = self.cycle_row(self.db(), cycle_id).await?;
-        if !actor.coordinates(c.market_id) {
-            return Err(StoreError::forbidden(
-                "only this market's coordinators can plan its rounds",
-            ));
-        }
+        self.coordinated_cycle(actor, cycle_id).await?;
         crate::text::check_all([
             ("name", Some(def.name.as_str())),
             ("start.name", Some(&def.start.name)),
@@ -267,7 +262,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("round", id))?;
         let c = self.cycle_row(self.db(), r.cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
+        if !crate::rights::is_staff(actor, c.market_id) {
             return Err(StoreError::not_found("round", id));
         }
         let Some(stored) = r.plan.as_deref() else {

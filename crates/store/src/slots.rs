@@ -104,7 +104,7 @@ impl Store {
         ends: &str,
     ) -> Result<SlotRuleView, StoreError> {
         let (p, m) = self.point_and_market(pickup_point_id).await?;
-        if !actor.coordinates(m.id) {
+        if !crate::rights::runs_market(actor, m.id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can set its slots",
             ));
@@ -184,12 +184,7 @@ impl Store {
         actor: &Actor,
         cycle_id: i64,
     ) -> Result<Vec<SlotView>, StoreError> {
-        let c = self.cycle_row(self.db(), cycle_id).await?;
-        if !actor.coordinates(c.market_id) {
-            return Err(StoreError::forbidden(
-                "only this market's coordinators can change its cycles",
-            ));
-        }
+        let c = self.coordinated_cycle(actor, cycle_id).await?;
         domain::offers_editable(
             stored_state(&c)?,
             &domain::CycleWindow {
@@ -256,7 +251,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("slot", slot_id))?;
         let c = self.cycle_row(self.db(), s.cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
+        if !crate::rights::is_staff(actor, c.market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators and volunteers see who collects where",
             ));
@@ -306,7 +301,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("slot", slot_id))?;
         let c = self.cycle_row(self.db(), s.cycle_id).await?;
-        if !actor.coordinates(c.market_id) {
+        if !crate::rights::runs_market(actor, c.market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can move a slot",
             ));

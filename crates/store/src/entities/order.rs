@@ -18,6 +18,7 @@ pub struct Model {
     pub collection: String,
     pub checked_at: Option<DateTimeUtc>,
     pub checked_by: Option<i64>,
+    pub updated_by: Option<i64>,
 }
 
 /// No declared relations: repositories join explicitly.

@@ -1,6 +1,6 @@
 //! `POST /auth/token`, consumer sign-up, and who am I.
 
-use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use store::{NewAccount, Role, Store};
 
 use super::{
@@ -19,6 +19,23 @@ enum SignupResponse {
     /// The account was created; log in with `POST /auth/token`.
     #[oai(status = 201)]
     Created(Json<AccountDto>),
+}
+
+#[derive(ApiResponse)]
+enum Revoked {
+    /// Done: the token(s) no longer work, on any node.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// A password change: the current password, and the new one.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct PasswordChangeRequest {
+    #[oai(validator(max_length = 1024))]
+    old_password: String,
+    #[oai(validator(max_length = 1024))]
+    new_password: String,
 }
 
 #[OpenApi(tag = "Tag::Auth")]
@@ -66,6 +83,45 @@ impl AuthApi {
     }
 
     /// The account behind the token.
+    /// Log out: the token sent stops working at once.
+    #[oai(path = "/auth/token", method = "delete", operation_id = "delete_token")]
+    async fn delete_token(&self, auth: BearerAuth) -> Result<Revoked, ApiError> {
+        self.store.revoke_token(&auth.0.token).await?;
+        Ok(Revoked::Done)
+    }
+
+    /// Log out everywhere: every token of this account stops working at once.
+    #[oai(
+        path = "/me/tokens",
+        method = "delete",
+        operation_id = "delete_my_tokens"
+    )]
+    async fn delete_my_tokens(&self, auth: BearerAuth) -> Result<Revoked, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        self.store.revoke_tokens(actor.account_id).await?;
+        Ok(Revoked::Done)
+    }
+
+    /// Change one's password (the current one is asked): every token of the account, this one
+    /// included, stops working; log in again with the new password.
+    #[oai(
+        path = "/me/password",
+        method = "put",
+        operation_id = "update_my_password"
+    )]
+    async fn update_my_password(
+        &self,
+        auth: BearerAuth,
+        body: Json<PasswordChangeRequest>,
+    ) -> Result<Revoked, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let b = body.0;
+        self.store
+            .change_password(&actor, &b.old_password, b.new_password)
+            .await?;
+        Ok(Revoked::Done)
+    }
+
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn get_me(&self, auth: BearerAuth) -> Result<Json<AccountDto>, ApiError> {
         let actor = auth.actor(&self.store).await?;

@@ -1,6 +1,7 @@
 //! Order cycles: their slots, their state, and producers' offers.
 
 use domain::CycleState;
+use poem::http::HeaderMap;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 use store::{OfferInput, Store};
 
@@ -8,7 +9,7 @@ use super::{
     BearerAuth, Tag,
     dto::{CycleDto, CycleSummaryDto, NewSlotRequest, OfferDto, OfferSetRequest, SlotDto},
     markets::new_slot,
-    price, quantity,
+    price, quantity, viewer,
 };
 use crate::ApiError;
 
@@ -44,8 +45,12 @@ impl CyclesApi {
 impl CyclesApi {
     /// A cycle with its distribution slots and every offer: price, unit, producer, stock left.
     #[oai(path = "/cycles/:id", method = "get", operation_id = "get_cycle")]
-    async fn get_cycle(&self, id: Path<i64>) -> Result<Json<CycleDto>, ApiError> {
-        Ok(Json(self.store.cycle(id.0).await?.into()))
+    async fn get_cycle(
+        &self,
+        id: Path<i64>,
+        headers: &HeaderMap,
+    ) -> Result<Json<CycleDto>, ApiError> {
+        Ok(Json(self.store.cycle(viewer(headers), id.0).await?.into()))
     }
 
     /// Open a draft cycle for orders (from its `opens_at`).
@@ -117,8 +122,9 @@ impl CyclesApi {
         &self,
         id: Path<i64>,
         producer_id: Path<i64>,
+        headers: &HeaderMap,
     ) -> Result<Json<Vec<OfferDto>>, ApiError> {
-        self.store.cycle(id.0).await.map(drop)?;
+        self.store.cycle(viewer(headers), id.0).await.map(drop)?;
         let offers = self.store.producer_offers(id.0, producer_id.0).await?;
         Ok(Json(offers.into_iter().map(Into::into).collect()))
     }

@@ -661,6 +661,8 @@ pub struct OrderDto {
     pub consumer_name: String,
     /// Who placed it.
     pub placed_by: i64,
+    /// Who last changed or cancelled it; null while it is as placed.
+    pub updated_by: Option<i64>,
     /// placed or cancelled.
     pub status: String,
     /// Where and when.
@@ -685,6 +687,7 @@ impl From<OrderView> for OrderDto {
             account_id: o.account_id,
             consumer_name: o.consumer_name,
             placed_by: o.placed_by,
+            updated_by: o.updated_by,
             status: o.status,
             slot: o.slot.into(),
             total: money(o.totals.total),

@@ -1,5 +1,6 @@
 //! Markets, with their pickup points, producers and cycles.
 
+use poem::http::HeaderMap;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 use store::{NewCycle, NewMarket, NewPickupPoint, NewProducer, NewSlot, Store};
 
@@ -9,6 +10,7 @@ use super::{
         CycleDto, CycleSummaryDto, MarketDto, NewCycleRequest, NewMarketRequest,
         NewPickupPointRequest, NewProducerRequest, PickupPointDto, ProducerDto,
     },
+    viewer,
 };
 use crate::ApiError;
 
@@ -216,10 +218,14 @@ impl MarketsApi {
         method = "get",
         operation_id = "list_cycles"
     )]
-    async fn list_cycles(&self, id: Path<i64>) -> Result<Json<Vec<CycleSummaryDto>>, ApiError> {
+    async fn list_cycles(
+        &self,
+        id: Path<i64>,
+        headers: &HeaderMap,
+    ) -> Result<Json<Vec<CycleSummaryDto>>, ApiError> {
         Ok(Json(
             self.store
-                .list_cycles(id.0)
+                .list_cycles(viewer(headers), id.0)
                 .await?
                 .into_iter()
                 .map(Into::into)

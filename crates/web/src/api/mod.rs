@@ -12,7 +12,7 @@ mod slots;
 use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
 use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
 use rust_decimal::Decimal;
-use store::{Actor, NewProduct, Store};
+use store::{Actor, NewProduct, Store, Viewer};
 
 use crate::ApiError;
 
@@ -43,6 +43,21 @@ impl BearerAuth {
     pub(crate) async fn actor(&self, store: &Store) -> Result<Actor, ApiError> {
         Ok(store.authenticate(&self.0.token).await?)
     }
+}
+
+/// Who reads a public resource that may hide drafts: the bearer token if one was sent, checked
+/// by the store only when it matters (so the public read of a cycle costs no token look-up).
+pub(crate) fn viewer(headers: &poem::http::HeaderMap) -> Viewer<'_> {
+    headers
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map_or(Viewer::Anonymous, Viewer::Token)
 }
 
 /// The whole API, served under `/api/v1`.

@@ -1,0 +1,183 @@
+//! Bearer tokens end when asked: logout, "log out everywhere", a password change. It takes effect
+//! at once on every node sharing the database, whatever each node keeps in memory; expired
+//! tokens are purged.
+
+use chrono::{Duration, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::json;
+use store::Role;
+
+use crate::{
+    both,
+    helpers::{Db, PASSWORD, TestApp},
+};
+
+both!(
+    logout_on_one_node_is_refused_at_once_on_the_other,
+    revoking_all_tokens_and_changing_the_password,
+    expired_tokens_are_purged,
+);
+
+async fn logout_on_one_node_is_refused_at_once_on_the_other(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let second = app.other_node().await;
+    let alice = app.user(Role::Consumer, None, None).await;
+    // Both nodes have seen (and cached) the token.
+    app.get("/api/v1/me", alice.t()).await.expect(200);
+    second.get("/api/v1/me", alice.t()).await.expect(200);
+    // Logged out on the first node: the second refuses it at the very next request.
+    app.delete("/api/v1/auth/token", alice.t())
+        .await
+        .expect(204);
+    second
+        .get("/api/v1/me", alice.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    app.get("/api/v1/me", alice.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    // Logging out twice is refused too: the token is gone.
+    second
+        .delete("/api/v1/auth/token", alice.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    // Other tokens of the account are untouched by a logout.
+    let bob = app.user(Role::Consumer, None, None).await;
+    let me = app.get("/api/v1/me", bob.t()).await.expect(200);
+    let email = me["email"].as_str().unwrap().to_owned();
+    let phone = app.login(&email, PASSWORD).await;
+    second.get("/api/v1/me", Some(&phone)).await.expect(200);
+    second
+        .delete("/api/v1/auth/token", bob.t())
+        .await
+        .expect(204);
+    app.get("/api/v1/me", Some(&phone)).await.expect(200);
+    app.get("/api/v1/me", bob.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    // A token deleted in the database by hand is refused at once as well.
+    second.get("/api/v1/me", Some(&phone)).await.expect(200);
+    app.store
+        .db()
+        .execute_unprepared("DELETE FROM api_tokens")
+        .await
+        .unwrap();
+    second
+        .get("/api/v1/me", Some(&phone))
+        .await
+        .expect_error(401, "unauthenticated");
+    app.cleanup().await;
+}
+
+async fn revoking_all_tokens_and_changing_the_password(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let second = app.other_node().await;
+    let alice = app.user(Role::Consumer, None, None).await;
+    let email = app.get("/api/v1/me", alice.t()).await.expect(200)["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let laptop = app.login(&email, PASSWORD).await;
+    second.get("/api/v1/me", Some(&laptop)).await.expect(200);
+    // Log out everywhere, from one device: every token of the account stops working.
+    app.delete("/api/v1/me/tokens", alice.t()).await.expect(204);
+    for token in [alice.token.as_str(), laptop.as_str()] {
+        second
+            .get("/api/v1/me", Some(token))
+            .await
+            .expect_error(401, "unauthenticated");
+    }
+    // A password change asks for the current password and ends every session.
+    let phone = app.login(&email, PASSWORD).await;
+    let tablet = app.login(&email, PASSWORD).await;
+    second.get("/api/v1/me", Some(&tablet)).await.expect(200);
+    app.put(
+        "/api/v1/me/password",
+        Some(&phone),
+        json!({"old_password": "not it at all", "new_password": "a much longer one"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.put(
+        "/api/v1/me/password",
+        Some(&phone),
+        json!({"old_password": PASSWORD, "new_password": "short"}),
+    )
+    .await
+    .expect_error(422, "weak_password");
+    second.get("/api/v1/me", Some(&tablet)).await.expect(200);
+    app.put(
+        "/api/v1/me/password",
+        Some(&phone),
+        json!({"old_password": PASSWORD, "new_password": "a much longer one"}),
+    )
+    .await
+    .expect(204);
+    for token in [&phone, &tablet] {
+        second
+            .get("/api/v1/me", Some(token))
+            .await
+            .expect_error(401, "unauthenticated");
+    }
+    app.post(
+        "/api/v1/auth/token",
+        None,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await
+    .expect_error(401, "unauthenticated");
+    let fresh = app.login(&email, "a much longer one").await;
+    second.get("/api/v1/me", Some(&fresh)).await.expect(200);
+    // Without a token, none of these.
+    app.delete("/api/v1/me/tokens", None)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.delete("/api/v1/auth/token", None)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.cleanup().await;
+}
+
+async fn expired_tokens_are_purged(db: Db) {
+    use store::entities::api_token;
+    let app = TestApp::spawn(db).await;
+    let alice = app.user(Role::Consumer, None, None).await;
+    let bob = app.user(Role::Consumer, None, None).await;
+    let email = app.get("/api/v1/me", alice.t()).await.expect(200)["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get("/api/v1/me", bob.t()).await.expect(200);
+    let tokens = || async {
+        api_token::Entity::find()
+            .count(app.store.db())
+            .await
+            .unwrap()
+    };
+    assert_eq!(tokens().await, 2);
+    // Both tokens expired yesterday.
+    let yesterday = Utc::now() - Duration::days(1);
+    api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::val(yesterday),
+        )
+        .exec(app.store.db())
+        .await
+        .unwrap();
+    // Alice's, shown again, is refused and deleted at once, even though it was cached.
+    app.get("/api/v1/me", alice.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    assert_eq!(tokens().await, 1);
+    // Bob's is never shown again: the next login on a node that has not purged in the last
+    // minute (a fresh one here) deletes it.
+    let second = app.other_node().await;
+    let fresh = second.login(&email, PASSWORD).await;
+    assert_eq!(tokens().await, 1, "the expired token is still stored");
+    second.get("/api/v1/me", Some(&fresh)).await.expect(200);
+    app.get("/api/v1/me", bob.t())
+        .await
+        .expect_error(401, "unauthenticated");
+    app.cleanup().await;
+}
