@@ -1,6 +1,6 @@
 //! Building the route tree and serving it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use poem::{
     Endpoint, EndpointExt, Route, Server,
@@ -8,11 +8,14 @@ use poem::{
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
     middleware::Tracing,
-    web::Redirect,
+    web::{Json, Redirect},
 };
 use store::Store;
 
-use crate::{api::openapi_service, error::json_errors};
+use crate::{
+    api::{contract, openapi_service},
+    error::json_errors,
+};
 
 /// Largest request body accepted (1 MiB): a basket or a week's offers are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
@@ -20,7 +23,9 @@ const MAX_BODY: usize = 1024 * 1024;
 /// The whole HTTP application for `store`, ready to serve or to test in-process.
 pub fn app(store: Store) -> impl Endpoint {
     let api = openapi_service(store);
-    let spec = api.spec_endpoint();
+    let document = contract::complete(&api.spec());
+    let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
+    let spec = make_sync(move |_| Json(document.clone()));
     let docs = api.swagger_ui();
     Route::new()
         .nest("/api/v1", api)
@@ -31,6 +36,10 @@ pub fn app(store: Store) -> impl Endpoint {
         .around(|ep, req| async move {
             limit_body(&req)?;
             ep.call(req).await
+        })
+        .around(move |ep, req| {
+            let methods = methods.clone();
+            async move { methods.answer(&ep, req).await }
         })
         .catch_all_error(json_errors)
         .with(Tracing)

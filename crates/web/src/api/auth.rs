@@ -43,10 +43,10 @@ impl AuthApi {
         let actor = self
             .store
             .create_account(NewAccount {
-                email: b.email,
-                password: b.password,
-                name: b.name,
-                phone: b.phone,
+                email: b.email.into(),
+                password: b.password.into(),
+                name: b.name.into(),
+                phone: b.phone.map(Into::into),
                 role: Role::Consumer,
                 producer_id: None,
                 market_id: None,

@@ -12,27 +12,18 @@ use poem_openapi::{
     payload::{Binary, Json},
 };
 use print::{Format, Lang, Rendered};
-use rust_decimal::Decimal;
 use store::Store;
 
-use super::{BearerAuth, Tag, price, quantity};
+use super::{
+    BearerAuth, Tag,
+    document::Document,
+    input::{Dec, NonBlank},
+    price, quantity,
+};
 use crate::ApiError;
 
 pub(crate) struct DistributionApi {
     pub(crate) store: Store,
-}
-
-/// A rendered list or sheet.
-#[derive(ApiResponse)]
-pub(crate) enum Document {
-    /// The document, in the format asked: application/json, text/html, text/csv (UTF-8 with
-    /// BOM, `;` separator and decimal comma in French) or application/pdf.
-    #[oai(status = 200)]
-    Ok(
-        Binary<Vec<u8>>,
-        #[oai(header = "Content-Type")] String,
-        #[oai(header = "Content-Disposition")] String,
-    ),
 }
 
 #[derive(ApiResponse)]
@@ -47,7 +38,7 @@ enum Done {
 #[oai(deny_unknown_fields)]
 struct WeightsRequest {
     /// Kilograms, one per piece, e.g. ["1.92", "1.75"].
-    weights_kg: Vec<Decimal>,
+    weights_kg: Vec<Dec>,
 }
 
 /// A payment made at the pickup point.
@@ -55,9 +46,9 @@ struct WeightsRequest {
 #[oai(deny_unknown_fields)]
 struct PaymentRequest {
     /// cash, cheque or card (card terminal).
-    method: String,
+    method: NonBlank,
     /// Euros, e.g. "23.40".
-    amount: Decimal,
+    amount: Dec,
 }
 
 /// What happened to a basket at the pickup point.
@@ -65,8 +56,9 @@ struct PaymentRequest {
 #[oai(deny_unknown_fields)]
 struct CheckoutRequest {
     /// collected, not_collected, or pending (to undo).
-    collection: String,
+    collection: NonBlank,
     /// A payment made on the spot.
+    #[oai(nullable)]
     payment: Option<PaymentRequest>,
 }
 
@@ -75,10 +67,12 @@ struct CheckoutRequest {
 #[oai(deny_unknown_fields)]
 struct PlaceRequest {
     /// Name on the round sheet.
-    name: String,
+    name: NonBlank,
     /// Latitude.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     latitude: f64,
     /// Longitude.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     longitude: f64,
 }
 
@@ -87,7 +81,7 @@ struct PlaceRequest {
 #[oai(deny_unknown_fields)]
 struct RoundRequestDto {
     /// Name ("Tournée nord du jeudi").
-    name: String,
+    name: NonBlank,
     /// Where the vehicle starts (a depot, a farm).
     start: PlaceRequest,
     /// Where it ends.
@@ -95,10 +89,13 @@ struct RoundRequestDto {
     /// When it leaves.
     departure: chrono::DateTime<chrono::Utc>,
     /// Crates it carries.
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
     capacity_crates: u32,
     /// Kilograms it carries, if that binds.
-    capacity_kg: Option<Decimal>,
+    #[oai(nullable)]
+    capacity_kg: Option<Dec>,
     /// Average speed in km/h (45 by default).
+    #[oai(nullable)]
     speed_kmh: Option<f64>,
     /// Producers to collect from.
     producer_ids: Vec<i64>,
@@ -130,7 +127,7 @@ struct RoundCreatedDto {
 
 fn place(p: PlaceRequest) -> store::RoundPlace {
     store::RoundPlace {
-        name: p.name,
+        name: p.name.into(),
         latitude: p.latitude,
         longitude: p.longitude,
     }
@@ -317,12 +314,12 @@ impl DistributionApi {
                 &actor,
                 id.0,
                 store::NewRound {
-                    name: b.name,
+                    name: b.name.into(),
                     start: place(b.start),
                     end: place(b.end),
                     departure: b.departure,
                     capacity_crates: b.capacity_crates,
-                    capacity_kg: b.capacity_kg,
+                    capacity_kg: b.capacity_kg.map(Into::into),
                     speed_kmh: b.speed_kmh,
                     producer_ids: b.producer_ids,
                     slot_ids: b.slot_ids,
