@@ -10,6 +10,7 @@
 mod helpers;
 
 mod bad_input;
+mod contract;
 mod cycle_flow;
 mod demo;
 mod faults;

@@ -22,9 +22,6 @@ use crate::{
 /// revoked before).
 const TOKEN_LIFETIME_DAYS: i64 = 30;
 
-/// The shortest new password `PUT /me/password` takes.
-const MIN_NEW_PASSWORD: usize = 10;
-
 /// How long a token's account (name, role, market) is kept in memory before it is read again:
 /// a changed role takes effect within this delay. The token itself is checked against the
 /// database on every request (one primary-key look-up), so a logout or a revocation on any node
@@ -222,6 +219,20 @@ fn hash_now(password: &str) -> Result<String, StoreError> {
         })
 }
 
+/// The one rule for a new password (sign-up, change): at least [`MIN_PASSWORD_CHARS`]
+/// characters, at most 1024 bytes.
+fn check_new_password(password: &str) -> Result<(), StoreError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
+        return Err(StoreError::invalid(
+            "weak_password",
+            format!(
+                "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most 1024 bytes)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn verify_now(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
@@ -267,14 +278,7 @@ impl Store {
                 "this does not look like an email address",
             ));
         }
-        if new.password.chars().count() < MIN_PASSWORD_CHARS || new.password.len() > 1024 {
-            return Err(StoreError::invalid(
-                "weak_password",
-                format!(
-                    "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most 1024 bytes)"
-                ),
-            ));
-        }
+        check_new_password(&new.password)?;
         let name = new.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(StoreError::invalid(
@@ -486,17 +490,17 @@ impl Store {
             .one(self.db())
             .await?
             .ok_or_else(|| StoreError::Unauthenticated("this account no longer exists".into()))?;
-        if !verify_password(old_password.to_owned(), account.password_hash.clone()).await {
+        check_new_password(&new_password)?;
+        let old_password = old_password.to_owned();
+        let stored = account.password_hash.clone();
+        if !self
+            .hashing
+            .run(move || verify_now(&old_password, &stored))
+            .await?
+        {
             return Err(StoreError::forbidden("the current password is wrong"));
         }
-        let n = new_password.chars().count();
-        if !(MIN_NEW_PASSWORD..=1024).contains(&n) {
-            return Err(StoreError::invalid(
-                "weak_password",
-                format!("a password needs at least {MIN_NEW_PASSWORD} characters"),
-            ));
-        }
-        let hash = hash_password(new_password).await?;
+        let hash = self.hashing.run(move || hash_now(&new_password)).await??;
         let w = self.write().await?;
         let mut m: account::ActiveModel = account.into();
         m.password_hash = Set(hash);

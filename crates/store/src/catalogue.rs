@@ -335,6 +335,13 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), StoreE
     Ok(())
 }
 
+/// A postal address: every part required, within the lengths the API documents.
+fn check_address(address: &str, postal_code: &str, city: &str) -> Result<(), StoreError> {
+    check_text("address", address, 300)?;
+    check_text("postal_code", postal_code, 20)?;
+    check_text("city", city, 200)
+}
+
 fn check_coordinates(latitude: f64, longitude: f64) -> Result<(), StoreError> {
     if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
         return Err(StoreError::invalid(
@@ -400,6 +407,7 @@ impl Store {
             ("description", Some(new.description.as_str())),
             ("city", Some(&new.city)),
         ])?;
+        check_text("city", &new.city, 200)?;
         check_coordinates(new.latitude, new.longitude)?;
         if new.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(StoreError::invalid(
@@ -501,6 +509,8 @@ impl Store {
             ("website", new.website.as_deref()),
             ("social", new.social.as_deref()),
         ])?;
+        check_text("farmer_name", &new.farmer_name, 200)?;
+        check_address(&new.address, &new.postal_code, &new.city)?;
         check_coordinates(new.latitude, new.longitude)?;
         let w = self.write().await?;
         let p = producer::ActiveModel {
@@ -717,6 +727,8 @@ impl Store {
             ("host_name", Some(&new.host_name)),
             ("access_notes", Some(&new.access_notes)),
         ])?;
+        check_address(&new.address, &new.postal_code, &new.city)?;
+        check_text("host_name", &new.host_name, 200)?;
         check_coordinates(new.latitude, new.longitude)?;
         if !HOST_KINDS.contains(&new.host_kind.as_str()) {
             return Err(StoreError::invalid(

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 
 use crate::{
-    Actor, Role, SlotView, Store, StoreError,
+    Actor, SlotView, Store, StoreError,
     catalogue::{corrupt, pricing_of, producer_names, products_by_id, unit_of, vat_of},
     cycles::{check_accepts_orders, load_slots, slot_view},
     entities::{

@@ -706,7 +706,7 @@ impl Store {
             .await?
             .ok_or_else(|| corrupt("payment's order", p.order_id))?;
         let c = self.cycle_row(db, o.cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
+        if !crate::rights::may_check_out(actor, c.market_id) {
             return Err(not_found());
         }
         let reason = reason.trim();

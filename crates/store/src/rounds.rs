@@ -296,10 +296,10 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::not_found("round", id))?;
         let c = self.cycle_row(self.db(), r.cycle_id).await?;
-        if !Self::sees_market(actor, c.market_id) {
+        if !crate::rights::is_staff(actor, c.market_id) {
             return Err(StoreError::not_found("round", id));
         }
-        if !actor.coordinates(c.market_id) {
+        if !crate::rights::runs_market(actor, c.market_id) {
             return Err(StoreError::forbidden(
                 "only this market's coordinators can plan its rounds",
             ));

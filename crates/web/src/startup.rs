@@ -9,11 +9,16 @@ use poem::{
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
     middleware::Tracing,
-    web::Redirect,
+    web::{Json, Redirect},
 };
 use store::Store;
 
-use crate::{WebOptions, api::openapi_service, error::json_errors, throttle::LoginThrottle};
+use crate::{
+    WebOptions,
+    api::{contract, openapi_service},
+    error::json_errors,
+    throttle::LoginThrottle,
+};
 
 /// Largest request body accepted (1 MiB): a basket or a week's offers are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
@@ -26,7 +31,9 @@ pub fn app(store: Store) -> impl Endpoint {
 /// [`app`] with options.
 pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
     let api = openapi_service(store, Arc::new(LoginThrottle::new(options)));
-    let spec = api.spec_endpoint();
+    let document = contract::complete(&api.spec());
+    let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
+    let spec = make_sync(move |_| Json(document.clone()));
     let docs = api.swagger_ui();
     Route::new()
         .nest("/api/v1", api)
@@ -53,6 +60,10 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
             refuse_nul_in_body(&body)?;
             req.set_body(body);
             ep.call(req).await
+        })
+        .around(move |ep, req| {
+            let methods = methods.clone();
+            async move { methods.answer(&ep, req).await }
         })
         .catch_all_error(json_errors)
         .with(Tracing)

@@ -6,6 +6,7 @@ use store::{NewAccount, Role, Store};
 use super::{
     BearerAuth, Tag,
     dto::{AccountDto, SignupRequest, TokenRequest, TokenResponse},
+    input::NonBlank,
 };
 use crate::ApiError;
 
@@ -32,10 +33,12 @@ enum Revoked {
 #[derive(Object)]
 #[oai(deny_unknown_fields)]
 struct PasswordChangeRequest {
+    /// The current password.
     #[oai(validator(max_length = 1024))]
-    old_password: String,
-    #[oai(validator(max_length = 1024))]
-    new_password: String,
+    old_password: NonBlank,
+    /// The new one: at least 10 characters.
+    #[oai(validator(min_length = 10, max_length = 1024))]
+    new_password: NonBlank,
 }
 
 #[OpenApi(tag = "Tag::Auth")]
@@ -70,10 +73,10 @@ impl AuthApi {
         let actor = self
             .store
             .create_account(NewAccount {
-                email: b.email,
-                password: b.password,
-                name: b.name,
-                phone: b.phone,
+                email: b.email.into(),
+                password: b.password.into(),
+                name: b.name.into(),
+                phone: b.phone.map(Into::into),
                 role: Role::Consumer,
                 producer_id: None,
                 market_id: None,
@@ -117,7 +120,7 @@ impl AuthApi {
         let actor = auth.actor(&self.store).await?;
         let b = body.0;
         self.store
-            .change_password(&actor, &b.old_password, b.new_password)
+            .change_password(&actor, &b.old_password, b.new_password.into())
             .await?;
         Ok(Revoked::Done)
     }

@@ -12,27 +12,18 @@ use poem_openapi::{
     payload::{Binary, Json},
 };
 use print::{Format, Lang, Rendered};
-use rust_decimal::Decimal;
 use store::{NewPayment, Store};
 
-use super::{BearerAuth, Tag, price, quantity};
+use super::{
+    BearerAuth, Tag,
+    document::Document,
+    input::{Dec, NonBlank},
+    price, quantity,
+};
 use crate::ApiError;
 
 pub(crate) struct DistributionApi {
     pub(crate) store: Store,
-}
-
-/// A rendered list or sheet.
-#[derive(ApiResponse)]
-pub(crate) enum Document {
-    /// The document, in the format asked: application/json, text/html, text/csv (UTF-8 with
-    /// BOM, `;` separator and decimal comma in French) or application/pdf.
-    #[oai(status = 200)]
-    Ok(
-        Binary<Vec<u8>>,
-        #[oai(header = "Content-Type")] String,
-        #[oai(header = "Content-Disposition")] String,
-    ),
 }
 
 #[derive(ApiResponse)]
@@ -47,7 +38,7 @@ enum Done {
 #[oai(deny_unknown_fields)]
 struct WeightsRequest {
     /// Kilograms, one per piece, e.g. ["1.92", "1.75"].
-    weights_kg: Vec<Decimal>,
+    weights_kg: Vec<Dec>,
 }
 
 /// A payment made at the pickup point.
@@ -55,9 +46,9 @@ struct WeightsRequest {
 #[oai(deny_unknown_fields)]
 struct PaymentRequest {
     /// cash, cheque or card (card terminal).
-    method: String,
+    method: NonBlank,
     /// Euros, e.g. "23.40".
-    amount: Decimal,
+    amount: Dec,
 }
 
 /// What happened to a basket at the pickup point.
@@ -65,8 +56,9 @@ struct PaymentRequest {
 #[oai(deny_unknown_fields)]
 struct CheckoutRequest {
     /// collected, not_collected, or pending (to undo).
-    collection: String,
+    collection: NonBlank,
     /// A payment made on the spot.
+    #[oai(nullable)]
     payment: Option<PaymentRequest>,
 }
 
@@ -75,7 +67,8 @@ struct CheckoutRequest {
 #[oai(deny_unknown_fields)]
 struct VoidRequest {
     /// Why ("recorded on the wrong basket"), 1 to 500 characters.
-    reason: String,
+    #[oai(validator(max_length = 500))]
+    reason: NonBlank,
 }
 
 /// A payment recorded at the pickup point, and its correction if it was voided.
@@ -94,10 +87,13 @@ struct PaymentDto {
     /// When.
     recorded_at: chrono::DateTime<chrono::Utc>,
     /// When it was voided.
+    #[oai(nullable)]
     voided_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Who voided it.
+    #[oai(nullable)]
     voided_by: Option<i64>,
     /// Why.
+    #[oai(nullable)]
     void_reason: Option<String>,
 }
 
@@ -106,10 +102,12 @@ struct PaymentDto {
 #[oai(deny_unknown_fields)]
 struct PlaceRequest {
     /// Name on the round sheet.
-    name: String,
+    name: NonBlank,
     /// Latitude.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     latitude: f64,
     /// Longitude.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     longitude: f64,
 }
 
@@ -118,7 +116,7 @@ struct PlaceRequest {
 #[oai(deny_unknown_fields)]
 struct RoundRequestDto {
     /// Name ("Tournée nord du jeudi").
-    name: String,
+    name: NonBlank,
     /// Where the vehicle starts (a depot, a farm).
     start: PlaceRequest,
     /// Where it ends.
@@ -126,10 +124,13 @@ struct RoundRequestDto {
     /// When it leaves.
     departure: chrono::DateTime<chrono::Utc>,
     /// Crates it carries.
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
     capacity_crates: u32,
     /// Kilograms it carries, if that binds.
-    capacity_kg: Option<Decimal>,
+    #[oai(nullable)]
+    capacity_kg: Option<Dec>,
     /// Average speed in km/h (45 by default).
+    #[oai(nullable)]
     speed_kmh: Option<f64>,
     /// Producers to collect from.
     producer_ids: Vec<i64>,
@@ -181,7 +182,7 @@ fn round_summary(round: &store::RoundView) -> RoundCreatedDto {
 
 fn place(p: PlaceRequest) -> store::RoundPlace {
     store::RoundPlace {
-        name: p.name,
+        name: p.name.into(),
         latitude: p.latitude,
         longitude: p.longitude,
     }
@@ -382,12 +383,12 @@ impl DistributionApi {
                 &actor,
                 id.0,
                 store::NewRound {
-                    name: b.name,
+                    name: b.name.into(),
                     start: place(b.start),
                     end: place(b.end),
                     departure: b.departure,
                     capacity_crates: b.capacity_crates,
-                    capacity_kg: b.capacity_kg,
+                    capacity_kg: b.capacity_kg.map(Into::into),
                     speed_kmh: b.speed_kmh,
                     producer_ids: b.producer_ids,
                     slot_ids: b.slot_ids,

@@ -1,10 +1,10 @@
 //! The JSON shapes of the API. They live here only: store views and entities never leave `web`
 //! as they are, so the API can stay stable while the schema moves.
 
+use super::input::{Dec, NonBlank, Text};
 use chrono::{DateTime, Utc};
 use domain::{Money, ProductPricing, Quantity, VatRate};
 use poem_openapi::Object;
-use rust_decimal::Decimal;
 use store::{
     Actor, CycleSummary, CycleView, MarketView, OfferView, OrderLineView, OrderView,
     PickupPointView, ProducerView, ProductView, SlotView,
@@ -29,10 +29,10 @@ fn qty(q: Quantity) -> String {
 pub struct TokenRequest {
     /// The account's email.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: NonBlank,
     /// The account's password.
     #[oai(validator(max_length = 1024))]
-    pub password: String,
+    pub password: NonBlank,
 }
 
 /// A bearer token and whose it is.
@@ -51,13 +51,16 @@ pub struct TokenResponse {
 #[oai(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Login.
-    pub email: String,
+    #[oai(validator(max_length = 254))]
+    pub email: NonBlank,
     /// At least 4 characters.
-    pub password: String,
+    pub password: NonBlank,
     /// Name shown to the pickup point volunteers.
-    pub name: String,
+    #[oai(validator(max_length = 200))]
+    pub name: NonBlank,
     /// Optional phone, to be told when a distribution moves.
-    pub phone: Option<String>,
+    #[oai(nullable)]
+    pub phone: Option<Text>,
 }
 
 /// An account.
@@ -72,8 +75,10 @@ pub struct AccountDto {
     /// consumer, producer, coordinator, volunteer or admin.
     pub role: String,
     /// For producer accounts.
+    #[oai(nullable)]
     pub producer_id: Option<i64>,
     /// For coordinators and volunteers.
+    #[oai(nullable)]
     pub market_id: Option<i64>,
 }
 
@@ -131,19 +136,25 @@ impl From<MarketView> for MarketDto {
 #[oai(deny_unknown_fields)]
 pub struct NewMarketRequest {
     /// Name.
-    pub name: String,
+    #[oai(validator(max_length = 200))]
+    pub name: NonBlank,
     /// URL name, unique.
-    pub slug: String,
+    #[oai(validator(max_length = 100))]
+    pub slug: NonBlank,
     /// IANA time zone; Europe/Paris when absent.
-    pub timezone: Option<String>,
+    #[oai(nullable)]
+    pub timezone: Option<Text>,
     /// About it.
-    #[oai(default)]
-    pub description: String,
+    #[oai(default, nullable)]
+    pub description: Text,
     /// Town.
-    pub city: String,
+    #[oai(validator(max_length = 200))]
+    pub city: NonBlank,
     /// Latitude.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub latitude: f64,
     /// Longitude.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub longitude: f64,
 }
 
@@ -169,12 +180,16 @@ pub struct ProducerDto {
     /// Longitude.
     pub longitude: f64,
     /// Phone.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Email.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Website.
+    #[oai(nullable)]
     pub website: Option<String>,
     /// Social network page or handle.
+    #[oai(nullable)]
     pub social: Option<String>,
 }
 
@@ -203,30 +218,41 @@ impl From<ProducerView> for ProducerDto {
 #[oai(deny_unknown_fields)]
 pub struct NewProducerRequest {
     /// Farm or workshop.
-    pub name: String,
+    #[oai(validator(max_length = 200))]
+    pub name: NonBlank,
     /// The person.
-    pub farmer_name: String,
+    #[oai(validator(max_length = 200))]
+    pub farmer_name: NonBlank,
     /// About it.
-    #[oai(default)]
-    pub description: String,
+    #[oai(default, nullable)]
+    pub description: Text,
     /// Address.
-    pub address: String,
+    #[oai(validator(max_length = 300))]
+    pub address: NonBlank,
     /// Postal code.
-    pub postal_code: String,
+    #[oai(validator(max_length = 20))]
+    pub postal_code: NonBlank,
     /// Town.
-    pub city: String,
+    #[oai(validator(max_length = 200))]
+    pub city: NonBlank,
     /// Latitude.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub latitude: f64,
     /// Longitude.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub longitude: f64,
     /// Phone.
-    pub phone: Option<String>,
+    #[oai(nullable)]
+    pub phone: Option<Text>,
     /// Email.
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<Text>,
     /// Website.
-    pub website: Option<String>,
+    #[oai(nullable)]
+    pub website: Option<Text>,
     /// Social network page or handle.
-    pub social: Option<String>,
+    #[oai(nullable)]
+    pub social: Option<Text>,
 }
 
 /// A pickup point.
@@ -279,24 +305,31 @@ impl From<PickupPointView> for PickupPointDto {
 #[oai(deny_unknown_fields)]
 pub struct NewPickupPointRequest {
     /// Name.
-    pub name: String,
+    #[oai(validator(max_length = 200))]
+    pub name: NonBlank,
     /// Address.
-    pub address: String,
+    #[oai(validator(max_length = 300))]
+    pub address: NonBlank,
     /// Postal code.
-    pub postal_code: String,
+    #[oai(validator(max_length = 20))]
+    pub postal_code: NonBlank,
     /// Town.
-    pub city: String,
+    #[oai(validator(max_length = 200))]
+    pub city: NonBlank,
     /// Latitude.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub latitude: f64,
     /// Longitude.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub longitude: f64,
     /// town_hall, shop, company, farm or association.
-    pub host_kind: String,
+    pub host_kind: NonBlank,
     /// Who hosts it.
-    pub host_name: String,
+    #[oai(validator(max_length = 200))]
+    pub host_name: NonBlank,
     /// How to get in.
-    #[oai(default)]
-    pub access_notes: String,
+    #[oai(default, nullable)]
+    pub access_notes: Text,
 }
 
 /// Unit, prices and VAT of a product or offer.
@@ -311,6 +344,7 @@ pub struct PricingDto {
     /// Sold by the piece at an estimated weight, repriced on the real weight.
     pub variable_weight: bool,
     /// The estimated weight of one piece, in kg.
+    #[oai(nullable)]
     pub estimated_weight_kg: Option<String>,
     /// The price of one ordering unit incl. VAT (estimated for variable-weight pieces).
     pub unit_price: String,
@@ -339,6 +373,7 @@ pub struct ProductDto {
     /// Name.
     pub name: String,
     /// Details.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Unit, price, VAT.
     #[oai(flatten)]
@@ -369,22 +404,25 @@ impl From<ProductView> for ProductDto {
 pub struct ProductRequest {
     /// Name.
     #[oai(validator(max_length = 200))]
-    pub name: String,
+    pub name: NonBlank,
     /// Details.
-    pub description: Option<String>,
+    #[oai(nullable, validator(max_length = 2000))]
+    pub description: Option<Text>,
     /// piece, kg, g, l, cl, bunch or dozen.
-    pub unit: String,
+    pub unit: NonBlank,
     /// Price incl. VAT per unit (per kg for variable-weight pieces), e.g. "3.50".
-    pub price: Decimal,
+    pub price: Dec,
     /// VAT rate in percent: 5.5, 10, 20...
-    pub vat_rate: Decimal,
+    pub vat_rate: Dec,
     /// Smallest ordering step; 1 for pieces, 0.1 for kg and L by default.
-    pub step: Option<Decimal>,
+    #[oai(nullable)]
+    pub step: Option<Dec>,
     /// Sold by the piece at an estimated weight (a chicken, a cheese cut).
-    #[oai(default)]
+    #[oai(default, nullable)]
     pub variable_weight: bool,
     /// Estimated weight of one piece in kg, for variable-weight products.
-    pub estimated_weight_kg: Option<Decimal>,
+    #[oai(nullable)]
+    pub estimated_weight_kg: Option<Dec>,
 }
 
 /// A distribution slot.
@@ -430,6 +468,7 @@ pub struct OfferDto {
     /// Its name.
     pub product_name: String,
     /// Its description.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Producer.
     pub producer_id: i64,
@@ -535,13 +574,14 @@ pub struct NewSlotRequest {
 #[oai(deny_unknown_fields)]
 pub struct NewCycleRequest {
     /// Name ("Semaine 48").
-    pub name: String,
+    #[oai(validator(max_length = 200))]
+    pub name: NonBlank,
     /// Orders open.
     pub opens_at: DateTime<Utc>,
     /// Orders freeze.
     pub closes_at: DateTime<Utc>,
     /// Its distribution slots.
-    #[oai(default)]
+    #[oai(default, nullable)]
     pub slots: Vec<NewSlotRequest>,
 }
 
@@ -552,9 +592,10 @@ pub struct OfferLineRequest {
     /// One of the producer's products.
     pub product_id: i64,
     /// Price for this cycle incl. VAT; the product's price when absent.
-    pub price: Option<Decimal>,
+    #[oai(nullable)]
+    pub price: Option<Dec>,
     /// How much can be supplied this cycle, in the product's unit.
-    pub stock: Decimal,
+    pub stock: Dec,
 }
 
 /// A producer's whole offer for a cycle: what is listed is on sale, what is not is withdrawn.
@@ -572,7 +613,7 @@ pub struct OrderLineRequest {
     /// The offer.
     pub offer_id: i64,
     /// Quantity in the product's unit: whole for pieces, a multiple of the step otherwise.
-    pub quantity: Decimal,
+    pub quantity: Dec,
 }
 
 /// A basket to place, or the new content of one.
@@ -584,6 +625,7 @@ pub struct OrderRequestDto {
     /// The lines.
     pub lines: Vec<OrderLineRequest>,
     /// For a coordinator ordering on a consumer's behalf: the consumer's account id.
+    #[oai(nullable)]
     pub on_behalf_of: Option<i64>,
 }
 
@@ -605,6 +647,7 @@ pub struct OrderLineDto {
     /// Sold at an estimated weight.
     pub variable_weight: bool,
     /// Estimated weight of one piece, kg.
+    #[oai(nullable)]
     pub estimated_weight_kg: Option<String>,
     /// Quantity.
     pub quantity: String,
@@ -662,6 +705,7 @@ pub struct OrderDto {
     /// Who placed it.
     pub placed_by: i64,
     /// Who last changed or cancelled it; null while it is as placed.
+    #[oai(nullable)]
     pub updated_by: Option<i64>,
     /// placed or cancelled.
     pub status: String,

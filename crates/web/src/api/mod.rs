@@ -2,9 +2,12 @@
 
 mod auth;
 mod catalogue;
+pub(crate) mod contract;
 mod cycles;
 mod distribution;
+mod document;
 mod dto;
+mod input;
 mod markets;
 mod orders;
 mod slots;
@@ -100,13 +103,13 @@ pub(crate) fn openapi_service(
     .server("/api/v1")
 }
 
-pub(crate) fn quantity(field: &str, d: Decimal) -> Result<Quantity, ApiError> {
-    Quantity::new(d)
+pub(crate) fn quantity(field: &str, d: impl Into<Decimal>) -> Result<Quantity, ApiError> {
+    Quantity::new(d.into())
         .map_err(|e| ApiError::unprocessable("invalid_quantity", format!("{field}: {e}")))
 }
 
-pub(crate) fn price(field: &str, d: Decimal) -> Result<Money, ApiError> {
-    Money::from_decimal(d)
+pub(crate) fn price(field: &str, d: impl Into<Decimal>) -> Result<Money, ApiError> {
+    Money::from_decimal(d.into())
         .map_err(|e| ApiError::unprocessable("invalid_price", format!("{field}: {e}")))
 }
 
@@ -121,7 +124,7 @@ pub(crate) fn new_product(r: dto::ProductRequest) -> Result<NewProduct, ApiError
             ),
         )
     })?;
-    let vat = VatRate::parse(r.vat_rate)
+    let vat = VatRate::parse(r.vat_rate.into())
         .map_err(|e| ApiError::unprocessable("invalid_vat_rate", e.to_string()))?;
     let variable_weight = match (r.variable_weight, r.estimated_weight_kg) {
         (true, Some(w)) => Some(quantity("estimated_weight_kg", w)?),
@@ -140,8 +143,8 @@ pub(crate) fn new_product(r: dto::ProductRequest) -> Result<NewProduct, ApiError
         (false, None) => None,
     };
     Ok(NewProduct {
-        name: r.name,
-        description: r.description,
+        name: r.name.into(),
+        description: r.description.map(Into::into),
         pricing: ProductPricing {
             unit,
             price: price("price", r.price)?,

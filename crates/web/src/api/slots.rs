@@ -4,7 +4,11 @@ use chrono::{DateTime, Utc, Weekday};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use store::{SlotChange, SlotConsumer, SlotRuleView, Store};
 
-use super::{BearerAuth, Tag, dto::SlotDto};
+use super::{
+    BearerAuth, Tag,
+    dto::SlotDto,
+    input::{NonBlank, Text},
+};
 use crate::ApiError;
 
 pub(crate) struct SlotsApi {
@@ -53,11 +57,11 @@ impl From<SlotRuleView> for SlotRuleDto {
 #[oai(deny_unknown_fields)]
 struct NewSlotRuleRequest {
     /// mon, tue, wed, thu, fri, sat or sun.
-    weekday: String,
+    weekday: NonBlank,
     /// Local start, "17:30".
-    starts: String,
+    starts: NonBlank,
     /// Local end, "19:30".
-    ends: String,
+    ends: NonBlank,
 }
 
 /// One week's change to a slot; absent fields stay as they are.
@@ -65,13 +69,17 @@ struct NewSlotRuleRequest {
 #[oai(deny_unknown_fields)]
 struct SlotChangeRequest {
     /// New start.
+    #[oai(nullable)]
     starts_at: Option<DateTime<Utc>>,
     /// New end.
+    #[oai(nullable)]
     ends_at: Option<DateTime<Utc>>,
     /// Cancel (true) or restore (false) this week's slot.
+    #[oai(nullable)]
     cancelled: Option<bool>,
     /// Why, for the consumers ("Jour férié : retrait vendredi").
-    note: Option<String>,
+    #[oai(nullable)]
+    note: Option<Text>,
 }
 
 /// A consumer with a basket at a slot.
@@ -86,6 +94,7 @@ struct SlotConsumerDto {
     /// Email, to tell them.
     email: String,
     /// Phone, if given.
+    #[oai(nullable)]
     phone: Option<String>,
 }
 
@@ -204,7 +213,7 @@ impl SlotsApi {
                     starts_at: b.starts_at,
                     ends_at: b.ends_at,
                     cancelled: b.cancelled,
-                    note: b.note,
+                    note: b.note.map(Into::into),
                 },
             )
             .await?;
