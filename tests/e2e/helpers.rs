@@ -54,6 +54,23 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// The PostgreSQL connections each test's server keeps: the suite runs two tests at a time
+/// (some with a second node or a `halle` process of their own) on a server that allows 100.
+const TEST_PG_POOL: u32 = 8;
+
+/// Runs one statement on the test PostgreSQL (creating or dropping a test's schema) on a
+/// connection of its own, closed at once: a whole `Store` would keep a pool open for nothing.
+async fn pg_admin(sql: &str) -> Result<(), sea_orm::DbErr> {
+    let mut options = sea_orm::ConnectOptions::new(pg_url());
+    options
+        .max_connections(1)
+        .min_connections(0)
+        .sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await?;
+    db.execute_unprepared(sql).await?;
+    db.close().await
+}
+
 pub fn pg_url() -> String {
     std::env::var("HALLE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
@@ -136,22 +153,19 @@ impl TestApp {
             }
             Db::Postgres => {
                 let schema = unique("halle_t");
-                let admin = Store::connect(&pg_url()).await.unwrap_or_else(|e| {
-                    panic!(
-                        "PostgreSQL at {} is required for the tests and could not be reached: {e}",
-                        pg_url()
-                    )
-                });
-                admin
-                    .db()
-                    .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                pg_admin(&format!("CREATE SCHEMA \"{schema}\""))
                     .await
-                    .expect("create a test schema");
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "PostgreSQL at {} is required for the tests and could not be reached: {e}",
+                            pg_url()
+                        )
+                    });
                 let store = Store::connect_with(
                     &pg_url(),
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
-                        ..Default::default()
+                        pg_pool: TEST_PG_POOL,
                     },
                 )
                 .await
@@ -235,12 +249,7 @@ impl TestApp {
                 }
             }
             Cleanup::Schema(schema) => {
-                if let Ok(admin) = Store::connect(&pg_url()).await {
-                    let _ = admin
-                        .db()
-                        .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                        .await;
-                }
+                let _ = pg_admin(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
             }
             Cleanup::Nothing => {}
         }
