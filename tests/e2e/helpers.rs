@@ -262,7 +262,22 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
+        self.call_keyed(method, path, token, body, None).await
+    }
+
+    /// Like [`TestApp::call`], with an `Idempotency-Key` header when `key` is given.
+    pub async fn call_keyed(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Answer {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -154,6 +154,8 @@ struct Req {
     method: Method,
     path: String,
     body: Option<Value>,
+    /// An `Idempotency-Key` header (a check-out with a payment needs one).
+    key: Option<String>,
 }
 
 fn req(method: Method, path: String, body: Value) -> Req {
@@ -161,6 +163,7 @@ fn req(method: Method, path: String, body: Value) -> Req {
         method,
         path,
         body: Some(body),
+        key: None,
     }
 }
 
@@ -299,6 +302,7 @@ async fn target(app: &TestApp, fx: &Fx, case: Case, n: usize) -> Req {
                     method: Method::DELETE,
                     path,
                     body: None,
+                    key: None,
                 },
             }
         }
@@ -370,11 +374,14 @@ async fn target(app: &TestApp, fx: &Fx, case: Case, n: usize) -> Req {
         }
         CheckOut => {
             let (_, order, _) = closed_basket(app, fx, n).await;
-            req(
-                Method::POST,
-                format!("/api/v1/orders/{order}/checkout"),
-                json!({"collection": "collected", "payment": {"method": "cash", "amount": "22.50"}}),
-            )
+            Req {
+                key: Some(format!("payment-{n}")),
+                ..req(
+                    Method::POST,
+                    format!("/api/v1/orders/{order}/checkout"),
+                    json!({"collection": "collected", "payment": {"method": "cash", "amount": "22.50"}}),
+                )
+            }
         }
         CreateOrder => req(
             Method::POST,
@@ -410,6 +417,7 @@ async fn target(app: &TestApp, fx: &Fx, case: Case, n: usize) -> Req {
                     method: Method::DELETE,
                     path,
                     body: None,
+                    key: None,
                 },
             }
         }
@@ -541,7 +549,9 @@ async fn every_write_endpoint_with_every_role(db: Db) {
             }
             let r = target(&app, &fx, case, n).await;
             n += 1;
-            let a = app.call(r.method, &r.path, fx.token(role), r.body).await;
+            let a = app
+                .call_keyed(r.method, &r.path, fx.token(role), r.body, r.key.as_deref())
+                .await;
             if a.status.as_u16() != status {
                 failures.push(format!(
                     "{case:?} by {}: expected {status}, got {} {}",

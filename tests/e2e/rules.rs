@@ -442,7 +442,7 @@ async fn a_retried_checkout_records_its_payment_once_and_a_payment_can_be_voided
     .expect_error(404, "not_found");
     app.post(&void, volunteer.t(), json!({"reason": ""}))
         .await
-        .expect_error(422, "invalid_field");
+        .expect_error(400, "invalid_request");
     let voided = app
         .post(&void, volunteer.t(), json!({"reason": "wrong basket"}))
         .await

@@ -36,8 +36,8 @@ struct PasswordChangeRequest {
     /// The current password.
     #[oai(validator(max_length = 1024))]
     old_password: NonBlank,
-    /// The new one: at least 10 characters.
-    #[oai(validator(min_length = 10, max_length = 1024))]
+    /// The new one: at least 10 characters (422 `weak_password` otherwise, as at sign-up).
+    #[oai(validator(max_length = 1024))]
     new_password: NonBlank,
 }
 
