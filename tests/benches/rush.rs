@@ -65,6 +65,7 @@ async fn setup(store: &Store, clients: usize, n_offers: usize, stock: usize) -> 
         role: Role::Admin,
         producer_id: None,
         market_id: None,
+        unconfirmed_token: None,
     };
     let market = store
         .create_market(

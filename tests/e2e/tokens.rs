@@ -14,6 +14,7 @@ use crate::{
 
 both!(
     logout_on_one_node_is_refused_at_once_on_the_other,
+    a_basket_with_a_token_logged_out_on_another_node_is_refused_and_not_written,
     revoking_all_tokens_and_changing_the_password,
     expired_tokens_are_purged,
 );
@@ -66,6 +67,58 @@ async fn logout_on_one_node_is_refused_at_once_on_the_other(db: Db) {
         .get("/api/v1/me", Some(&phone))
         .await
         .expect_error(401, "unauthenticated");
+    app.cleanup().await;
+}
+
+/// Placing a basket takes the token from the node's memory and leaves its check to the order
+/// writer, in the basket's own transaction: a token logged out elsewhere must still stop it.
+async fn a_basket_with_a_token_logged_out_on_another_node_is_refused_and_not_written(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let second = app.other_node().await;
+    let carol = app.user(Role::Consumer, None, None).await;
+    let basket =
+        json!({"slot_id": w.slots[0], "lines": [{"offer_id": w.offers[1], "quantity": 1}]});
+    let orders = format!("/api/v1/cycles/{}/orders", w.cycle_id);
+    // The second node knows the token now (it placed a basket with it).
+    second
+        .post(&orders, carol.t(), basket.clone())
+        .await
+        .expect(201);
+    app.delete("/api/v1/auth/token", carol.t())
+        .await
+        .expect(204);
+    second
+        .post(&orders, carol.t(), basket.clone())
+        .await
+        .expect_error(401, "unauthenticated");
+    // Refused with a key too (the answer to a retry is not given to a stranger).
+    let keyed = second
+        .client
+        .post(format!("{}{orders}", second.base))
+        .bearer_auth(&carol.token)
+        .header("Idempotency-Key", "after-logout")
+        .json(&basket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status().as_u16(), 401);
+    // Only the first basket was written, and only its stock is gone.
+    let placed = app
+        .store
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.store.db().get_database_backend(),
+            format!(
+                "SELECT COUNT(*) AS n FROM orders WHERE account_id = {}",
+                carol.id
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(placed.try_get::<i64>("", "n").unwrap(), 1);
+    assert_eq!(app.stock_left(w.cycle_id, w.offers[1]).await, "19");
     app.cleanup().await;
 }
 

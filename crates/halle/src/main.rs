@@ -161,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
                 role: store::Role::Admin,
                 producer_id: None,
                 market_id: None,
+                unconfirmed_token: None,
             };
             let rendered = match what {
                 ReportKind::PickingLists | ReportKind::Labels => {

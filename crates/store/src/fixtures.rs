@@ -197,6 +197,7 @@ pub async fn load_demo(
         role: Role::Admin,
         producer_id: None,
         market_id: None,
+        unconfirmed_token: None,
     };
     let m = &demo.market;
     let market = store

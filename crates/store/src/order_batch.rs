@@ -419,8 +419,19 @@ async fn write_batch(
     // an earlier basket of the batch, sends its basket back to be answered with that order.
     let mut results: Vec<Option<Result<Written, StoreError>>> = Vec::with_capacity(jobs.len());
     let mut keys = stored_keys(&tx, backend, jobs).await?;
+    let live = live_tokens(&tx, backend, jobs, now).await?;
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for job in jobs {
+        // Placed with a token this node took from memory: it must still be there (not logged
+        // out or revoked on any node), for the same account.
+        if let Some(t) = &job.prepared.token
+            && live.get(t) != Some(&job.prepared.placed_by)
+        {
+            results.push(Some(Err(StoreError::Unauthenticated(
+                "missing, unknown or expired token".into(),
+            ))));
+            continue;
+        }
         if let Some(k) = &job.idempotency
             && !keys.insert((job.prepared.placed_by, k.key.clone()))
         {
@@ -577,6 +588,54 @@ async fn stored_keys(
         .iter()
         .map(|row| Ok((row.try_get("", "account_id")?, row.try_get("", "key")?)))
         .collect()
+}
+
+/// Of the tokens the batch's baskets were placed with unchecked (see
+/// `Store::authenticate_for_order`), those still valid, with their account: one query a batch.
+async fn live_tokens(
+    tx: &sea_orm::DatabaseTransaction,
+    backend: DbBackend,
+    jobs: &[Job],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<HashMap<String, i64>, DbErr> {
+    let asked: BTreeSet<&str> = jobs
+        .iter()
+        .filter_map(|j| j.prepared.token.as_deref())
+        .collect();
+    if asked.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let select = "SELECT token_hash, account_id, expires_at FROM api_tokens";
+    let stmt = if backend == DbBackend::Postgres {
+        Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE token_hash = ANY($1::text[])"),
+            [asked
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect::<Vec<String>>()
+                .into()],
+        )
+    } else {
+        // One JSON array, as in `by_ids`: any number of tokens fits one statement.
+        let list = serde_json::Value::from(asked.iter().copied().collect::<Vec<&str>>());
+        Statement::from_sql_and_values(
+            backend,
+            format!("{select} WHERE token_hash IN (SELECT value FROM json_each(?))"),
+            [sea_orm::Value::from(list.to_string())],
+        )
+    };
+    let mut live = HashMap::with_capacity(asked.len());
+    for row in tx.query_all_raw(stmt).await? {
+        let expires_at: chrono::DateTime<chrono::Utc> = row.try_get("", "expires_at")?;
+        if expires_at > now {
+            live.insert(
+                row.try_get("", "token_hash")?,
+                row.try_get("", "account_id")?,
+            );
+        }
+    }
+    Ok(live)
 }
 
 /// `select` for the rows whose `column` is one of `ids`, in ascending order. PostgreSQL gets one

@@ -183,6 +183,9 @@ pub(crate) struct Prepared {
     pub(crate) consumer_id: i64,
     consumer_name: String,
     pub(crate) placed_by: i64,
+    /// The bearer token of whoever places it, when not yet checked against the database
+    /// ([`Actor::unconfirmed_token`]): the writer checks it in the batch's transaction.
+    pub(crate) token: Option<String>,
     pub(crate) slot: SlotView,
     /// By ascending offer id: the order stock is locked in.
     pub(crate) lines: Vec<NewLine>,
@@ -620,6 +623,7 @@ impl Store {
             consumer_id,
             consumer_name,
             placed_by: actor.account_id,
+            token: actor.unconfirmed_token.clone(),
             slot: sale.slot,
             lines,
         })
@@ -648,10 +652,12 @@ impl Store {
             {
                 Ok(prepared) => prepared,
                 Err(e) => {
-                    if let Some(idem) = &idempotency
-                        && let Some(replay) = self.replay(actor, idem).await?
-                    {
-                        return Ok(replay);
+                    if let Some(idem) = &idempotency {
+                        // Answered without the writer: check the token here.
+                        self.confirm_actor(actor).await?;
+                        if let Some(replay) = self.replay(actor, idem).await? {
+                            return Ok(replay);
+                        }
                     }
                     return Err(e);
                 }
@@ -673,6 +679,13 @@ impl Store {
                 // Another node placed the same key between our look-up and our commit.
                 Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
                     break (None, Written::DuplicateKey);
+                }
+                Err(e @ StoreError::Unauthenticated(_)) => {
+                    // Logged out or revoked, maybe on another node: forget it here too.
+                    if let Some(hash) = &actor.unconfirmed_token {
+                        self.forget_token(hash);
+                    }
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
             }

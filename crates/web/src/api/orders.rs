@@ -73,7 +73,7 @@ impl OrdersApi {
         idempotency_key: Header<Option<String>>,
         body: Json<OrderRequestDto>,
     ) -> Result<OrderCreated, ApiError> {
-        let actor = auth.actor(&self.store).await?;
+        let actor = auth.actor_for_order(&self.store).await?;
         let request = order_request(&body)?;
         let key = match idempotency_key.0 {
             Some(k) if k.is_empty() || k.len() > 255 => {
