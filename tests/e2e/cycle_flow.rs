@@ -36,9 +36,17 @@ async fn a_whole_cycle_from_draft_to_frozen(db: Db) {
     assert_eq!(draft["state"], "draft");
     let draft_id = draft["id"].as_i64().unwrap();
     let draft_slot = draft["slots"][0]["id"].as_i64().unwrap();
+    // A draft does not exist for consumers; its staff are told it is not open yet.
     app.post(
         &format!("/api/v1/cycles/{draft_id}/orders"),
         consumer.t(),
+        json!({"slot_id": draft_slot, "lines": [{"offer_id": w.offers[0], "quantity": "1"}]}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.post(
+        &format!("/api/v1/cycles/{draft_id}/orders"),
+        w.coordinator.t(),
         json!({"slot_id": draft_slot, "lines": [{"offer_id": w.offers[0], "quantity": "1"}]}),
     )
     .await

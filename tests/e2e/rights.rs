@@ -644,6 +644,22 @@ async fn drafts_are_seen_only_by_the_market_staff_and_producers(db: Db) {
         assert_eq!(a.status.as_u16(), 404, "{who} reads the draft: {}", a.body);
         let a = app.get(&offers, token).await;
         assert_eq!(a.status.as_u16(), 404, "{who} reads its offers: {}", a.body);
+        if token.is_some() {
+            // Ordering on it does not tell that it exists either.
+            let a = app
+                .post(
+                    &format!("{cycle}/orders"),
+                    token,
+                    json!({"slot_id": draft["slots"][0]["id"], "lines": [{"offer_id": 1, "quantity": 1}]}),
+                )
+                .await;
+            assert_eq!(
+                a.status.as_u16(),
+                404,
+                "{who} orders on the draft: {}",
+                a.body
+            );
+        }
         let all = app.get(&list, token).await.expect(200);
         assert!(!listed(&all), "{who} sees the draft listed: {all}");
         // The open cycle stays public.

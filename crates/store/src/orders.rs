@@ -495,9 +495,24 @@ impl Store {
 
     /// The cycle, and the slot if it is one of the cycle's distributions still taking baskets,
     /// with its pickup point, in one query. A closed cycle is said before an unknown slot.
+    /// The cycle takes orders now; a draft is not there at all for whoever may not see
+    /// drafts (not even "not open yet", which would tell that it exists).
+    async fn takes_orders(
+        &self,
+        actor: &Actor,
+        c: &order_cycle::Model,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if !crate::rights::may_read_cycle(self, Some(actor), c).await? {
+            return Err(StoreError::not_found("cycle", c.id));
+        }
+        check_accepts_orders(c, now)
+    }
+
     async fn cycle_and_slot(
         &self,
         db: &impl ConnectionTrait,
+        actor: &Actor,
         cycle_id: i64,
         slot_id: i64,
         now: DateTime<Utc>,
@@ -529,13 +544,13 @@ impl Store {
         };
         let Some(row) = row else {
             let c = self.cycle_row(db, cycle_id).await?;
-            check_accepts_orders(&c, now)?;
+            self.takes_orders(actor, &c, now).await?;
             return Err(unknown());
         };
         let s = distribution_slot::Model::from_query_result(&row, "s_")?;
         let c = order_cycle::Model::from_query_result(&row, "c_")?;
         let p = pickup_point::Model::from_query_result(&row, "p_")?;
-        check_accepts_orders(&c, now)?;
+        self.takes_orders(actor, &c, now).await?;
         if s.cancelled {
             return Err(unknown());
         }
@@ -564,7 +579,7 @@ impl Store {
             Some(sale) => sale,
             None => {
                 let (c, slot) = self
-                    .cycle_and_slot(db, cycle_id, request.slot_id, now)
+                    .cycle_and_slot(db, actor, cycle_id, request.slot_id, now)
                     .await?;
                 let offers = self
                     .offers_for(db, cycle_id, &request.lines, &HashMap::new())
@@ -812,7 +827,7 @@ impl Store {
         // Held until commit: a close of the cycle waits for this change, or this sees it below.
         self.cycle_row_shared(&w.tx, o.cycle_id).await?;
         let (_, slot) = self
-            .cycle_and_slot(&w.tx, o.cycle_id, request.slot_id, now)
+            .cycle_and_slot(&w.tx, actor, o.cycle_id, request.slot_id, now)
             .await?;
         // Touch the order first: this takes its row lock, so two edits of one basket queue up.
         let touched = order::Entity::update_many()
