@@ -133,10 +133,7 @@ impl Store {
             .one(db)
             .await?
             .ok_or_else(|| corrupt("cycle's market", c.market_id))?;
-        let timezone = m
-            .timezone
-            .parse()
-            .map_err(|_| corrupt("time zone", &m.timezone))?;
+        let timezone = market_timezone(&m)?;
         let cycle = CycleInfo {
             id: c.id,
             name: c.name.clone(),
@@ -739,6 +736,13 @@ impl Store {
         w.tx.commit().await?;
         payment_view(p)
     }
+}
+
+/// A market's time zone, as stored.
+pub(crate) fn market_timezone(m: &market::Model) -> Result<chrono_tz::Tz, StoreError> {
+    m.timezone
+        .parse()
+        .map_err(|_| corrupt("time zone", &m.timezone))
 }
 
 /// What happens after ordering (weighing, checking out) waits for the cycle to close.

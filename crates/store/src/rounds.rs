@@ -257,28 +257,18 @@ impl Store {
 
     /// A round and its stored plan (the market's staff).
     pub async fn round(&self, actor: &Actor, id: i64) -> Result<RoundView, StoreError> {
-        let r = delivery_round::Entity::find_by_id(id)
-            .one(self.db())
-            .await?
-            .ok_or_else(|| StoreError::not_found("round", id))?;
-        let c = self.cycle_row(self.db(), r.cycle_id).await?;
-        if !crate::rights::is_staff(actor, c.market_id) {
-            return Err(StoreError::not_found("round", id));
-        }
+        let (r, market_id) = self.staff_round(actor, id).await?;
         let Some(stored) = r.plan.as_deref() else {
             // Every round is stored with its plan; one without is planned and kept once.
             return self.replan(r).await;
         };
         let plan: RoundPlan =
             serde_json::from_str(stored).map_err(|e| corrupt("round plan", e.to_string()))?;
-        let m = market::Entity::find_by_id(c.market_id)
+        let m = market::Entity::find_by_id(market_id)
             .one(self.db())
             .await?
-            .ok_or_else(|| corrupt("cycle's market", c.market_id))?;
-        let timezone = m
-            .timezone
-            .parse()
-            .map_err(|_| corrupt("time zone", &m.timezone))?;
+            .ok_or_else(|| corrupt("cycle's market", market_id))?;
+        let timezone = crate::reports::market_timezone(&m)?;
         Ok(RoundView {
             id: r.id,
             cycle_id: r.cycle_id,
@@ -291,6 +281,22 @@ impl Store {
     /// Plans a round again from its definition and the cycle's orders as they are now, and
     /// keeps the new plan (the market's coordinators).
     pub async fn replan_round(&self, actor: &Actor, id: i64) -> Result<RoundView, StoreError> {
+        let (r, market_id) = self.staff_round(actor, id).await?;
+        if !crate::rights::runs_market(actor, market_id) {
+            return Err(StoreError::forbidden(
+                "only this market's coordinators can plan its rounds",
+            ));
+        }
+        self.replan(r).await
+    }
+
+    /// A round and its market, for the market's staff (anyone else: 404, as if it did not
+    /// exist).
+    async fn staff_round(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(delivery_round::Model, i64), StoreError> {
         let r = delivery_round::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -299,12 +305,7 @@ impl Store {
         if !crate::rights::is_staff(actor, c.market_id) {
             return Err(StoreError::not_found("round", id));
         }
-        if !crate::rights::runs_market(actor, c.market_id) {
-            return Err(StoreError::forbidden(
-                "only this market's coordinators can plan its rounds",
-            ));
-        }
-        self.replan(r).await
+        Ok((r, c.market_id))
     }
 
     async fn replan(&self, r: delivery_round::Model) -> Result<RoundView, StoreError> {

@@ -109,10 +109,7 @@ impl Store {
                 "only this market's coordinators can set its slots",
             ));
         }
-        let tz = m
-            .timezone
-            .parse()
-            .map_err(|_| corrupt("time zone", &m.timezone))?;
+        let tz = crate::reports::market_timezone(&m)?;
         let (s, e) = (time(starts)?, time(ends)?);
         SlotRule::new(weekday, s, e, tz)
             .map_err(|err| StoreError::invalid("invalid_slot", err.to_string()))?;
@@ -197,10 +194,7 @@ impl Store {
             .one(self.db())
             .await?
             .ok_or_else(|| corrupt("cycle's market", c.market_id))?;
-        let tz = m
-            .timezone
-            .parse()
-            .map_err(|_| corrupt("time zone", &m.timezone))?;
+        let tz = crate::reports::market_timezone(&m)?;
         let existing = distribution_slot::Entity::find()
             .filter(distribution_slot::Column::CycleId.eq(cycle_id))
             .all(self.db())
