@@ -32,6 +32,28 @@ const CPU_WAIT: Duration = Duration::from_secs(10);
 /// (the test suite's, say) do not. Any constant shared by every Halle node: "hall".
 const MIGRATION_LOCK: i32 = 0x6861_6c6c;
 
+/// Opens a SQLite file once, alone, before the pools: two processes opening a new file at the
+/// same moment (nodes starting together, `halle migrate` beside `halle serve`) collide on
+/// switching it to WAL, and SQLite answers "database is locked" at once, without waiting on its
+/// busy timeout. The first open is retried for a few seconds; once the file is in WAL mode,
+/// later opens need no such switch.
+async fn open_sqlite_file(opts: &ConnectOptions) -> Result<(), StoreError> {
+    let mut first = opts.clone();
+    first.max_connections(1).min_connections(0);
+    let mut tries = 0;
+    loop {
+        match Database::connect(first.clone()).await {
+            Ok(db) => return Ok(db.close().await?),
+            // SQLITE_BUSY's own message, whichever layer wraps it.
+            Err(e) if tries < 100 && e.to_string().contains("database is locked") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -159,6 +181,9 @@ impl Store {
             // Nor wait without end for a row lock: a batch stuck behind a transaction that does
             // not finish fails, and its baskets are answered "try again" (503).
             writer_opts.map_sqlx_postgres_opts(|o| o.options([("lock_timeout", "5s")]));
+        }
+        if backend == Backend::Sqlite {
+            open_sqlite_file(&opts).await?;
         }
         let db = Database::connect(opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
