@@ -87,6 +87,8 @@ enum Case {
     CreateSlotRule,
     GenerateSlots,
     UpdateSlot,
+    VoidPayment,
+    ReplanRound,
 }
 
 /// Expected status per role, in [`ROLES`] order.
@@ -118,10 +120,14 @@ fn expected(case: Case) -> [u16; 9] {
         // Volunteers read baskets but do not change them.
         UpdateOrder => [401, 200, 404, 404, 404, 403, 200, 404, 200],
         DeleteOrder => [401, 204, 404, 404, 404, 403, 204, 404, 204],
+        // Payments are corrected by whoever checks baskets out: the market's staff.
+        VoidPayment => [401, 404, 404, 404, 404, 200, 200, 404, 200],
+        // Rounds are read by the staff and planned by those who run the market.
+        ReplanRound => [401, 404, 404, 404, 404, 403, 200, 404, 200],
     }
 }
 
-const ALL: [Case; 23] = {
+const ALL: [Case; 25] = {
     use Case::*;
     [
         CreateMarket,
@@ -147,6 +153,8 @@ const ALL: [Case; 23] = {
         CreateSlotRule,
         GenerateSlots,
         UpdateSlot,
+        VoidPayment,
+        ReplanRound,
     ]
 };
 
@@ -388,6 +396,58 @@ async fn target(app: &TestApp, fx: &Fx, case: Case, n: usize) -> Req {
             format!("/api/v1/cycles/{}/orders", w.cycle_id),
             basket(w.slots[0], w.offers[1]),
         ),
+        VoidPayment => {
+            let (cycle, order, _) = closed_basket(app, fx, n).await;
+            let paid = app
+                .call_keyed(
+                    Method::POST,
+                    &format!("/api/v1/orders/{order}/checkout"),
+                    fx.volunteer.t(),
+                    Some(json!({"collection": "collected", "payment": {"method": "cash", "amount": "5.00"}})),
+                    Some("first"),
+                )
+                .await;
+            assert_eq!(paid.status.as_u16(), 204, "{}", paid.body);
+            let sheets = app
+                .get(
+                    &format!("/api/v1/cycles/{cycle}/sheets"),
+                    fx.w.coordinator.t(),
+                )
+                .await
+                .expect(200);
+            let payment = sheets
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["baskets"].as_array().unwrap())
+                .find(|b| b["order_id"] == order)
+                .unwrap()["payments"][0]["id"]
+                .as_i64()
+                .unwrap();
+            req(
+                Method::POST,
+                format!("/api/v1/payments/{payment}/void"),
+                json!({"reason": "recorded on the wrong basket"}),
+            )
+        }
+        ReplanRound => {
+            let round = app
+                .post(
+                    &format!("/api/v1/cycles/{}/rounds", w.cycle_id),
+                    w.coordinator.t(),
+                    json!({"name": format!("Tournée {n}"), "start": {"name": "Dépôt", "latitude": 46.65, "longitude": -0.25},
+                           "end": {"name": "Dépôt", "latitude": 46.65, "longitude": -0.25},
+                           "departure": iso(now + Duration::days(3)), "capacity_crates": 10,
+                           "producer_ids": [w.producer_id], "slot_ids": [w.slots[0]]}),
+                )
+                .await
+                .expect(201);
+            req(
+                Method::POST,
+                format!("/api/v1/rounds/{}/replan", round["id"]),
+                json!({}),
+            )
+        }
         CreateOrderOnBehalf => {
             let mut b = basket(w.slots[0], w.offers[1]);
             b["on_behalf_of"] = json!(fx.owner.id);
