@@ -493,8 +493,6 @@ impl Store {
         Ok(infos)
     }
 
-    /// The cycle, and the slot if it is one of the cycle's distributions still taking baskets,
-    /// with its pickup point, in one query. A closed cycle is said before an unknown slot.
     /// The cycle takes orders now; a draft is not there at all for whoever may not see
     /// drafts (not even "not open yet", which would tell that it exists).
     async fn takes_orders(
@@ -509,6 +507,8 @@ impl Store {
         check_accepts_orders(c, now)
     }
 
+    /// The cycle, and the slot if it is one of the cycle's distributions still taking baskets,
+    /// with its pickup point, in one query. A closed cycle is said before an unknown slot.
     async fn cycle_and_slot(
         &self,
         db: &impl ConnectionTrait,
@@ -1070,32 +1070,31 @@ async fn apply_stock_deltas_named(
                 });
             }
         } else if delta < 0 {
-            // A withdrawn offer stays withdrawn: what a basket gives back leaves the stock
-            // (ordered = total - left stays true), nothing comes back on sale.
-            let withdrawn = offer::Entity::update_many()
-                .col_expr(
-                    offer::Column::StockTotalMilli,
-                    Expr::col(offer::Column::StockTotalMilli).add(delta),
-                )
-                .filter(offer::Column::Id.eq(offer_id))
-                .filter(offer::Column::WithdrawnAt.is_not_null())
-                .exec(tx)
-                .await?;
-            if withdrawn.rows_affected == 1 {
-                continue;
-            }
-            // Released stock never exceeds what was put on sale.
+            // One statement either way. A withdrawn offer stays withdrawn: what a basket gives
+            // back leaves its stock (ordered = total - left stays true), nothing comes back on
+            // sale. Otherwise it goes back on sale, never above what was put on sale.
+            let withdrawn = || Expr::col(offer::Column::WithdrawnAt).is_not_null();
             offer::Entity::update_many()
                 .col_expr(
-                    offer::Column::StockLeftMilli,
+                    offer::Column::StockTotalMilli,
                     Expr::case(
-                        Expr::col(offer::Column::StockLeftMilli)
-                            .add(-delta)
-                            .gt(Expr::col(offer::Column::StockTotalMilli)),
-                        Expr::col(offer::Column::StockTotalMilli),
+                        withdrawn(),
+                        Expr::col(offer::Column::StockTotalMilli).add(delta),
                     )
-                    .finally(Expr::col(offer::Column::StockLeftMilli).add(-delta))
+                    .finally(Expr::col(offer::Column::StockTotalMilli))
                     .into(),
+                )
+                .col_expr(
+                    offer::Column::StockLeftMilli,
+                    Expr::case(withdrawn(), Expr::col(offer::Column::StockLeftMilli))
+                        .case(
+                            Expr::col(offer::Column::StockLeftMilli)
+                                .add(-delta)
+                                .gt(Expr::col(offer::Column::StockTotalMilli)),
+                            Expr::col(offer::Column::StockTotalMilli),
+                        )
+                        .finally(Expr::col(offer::Column::StockLeftMilli).add(-delta))
+                        .into(),
                 )
                 .filter(offer::Column::Id.eq(offer_id))
                 .exec(tx)
