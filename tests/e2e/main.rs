@@ -10,6 +10,8 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
+mod browser_harness;
 mod contract;
 mod cycle_flow;
 mod demo;

@@ -1,0 +1,558 @@
+//! The browser harness: Debian's headless Chromium, driven through its chromedriver (WebDriver)
+//! by fantoccini, against a test's real server. One chromedriver per [`Browser`], on a free port,
+//! with a profile of its own; dropping the browser kills chromedriver and Chromium and removes
+//! the profile. `tests/tools/install-browser` installs Chromium, chromedriver and axe-core; a
+//! test that finds one missing fails and says so (it never skips).
+//!
+//! What a person would check by eye, the helpers check for every page a test visits:
+//! [`Browser::axe`] (WCAG 2.1 A/AA and best practices: no serious or critical violation),
+//! [`Browser::no_horizontal_scroll`] (nothing wider than a 360 px phone) and
+//! [`Browser::screenshot`] (`target/screenshots/{name}-{width}.png`, for a person to look at).
+//! A browser started with `javascript: false` proves a page works without scripts; axe needs
+//! scripts, so it runs in a browser with them.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const INSTALL: &str =
+    "run tests/tools/install-browser (it installs chromium, chromium-driver and axe-core)";
+
+/// The two screens every page is looked at on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// 360 × 800: the narrowest phone a page must fit without scrolling sideways.
+    Phone,
+    /// 1280 × 900.
+    Desktop,
+}
+
+impl Screen {
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Screen::Phone => (360, 800),
+            Screen::Desktop => (1280, 900),
+        }
+    }
+}
+
+/// How a browser is started.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub screen: Screen,
+    /// `false`: Chromium runs no page script at all (the pages must work without).
+    pub javascript: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            screen: Screen::Phone,
+            javascript: true,
+        }
+    }
+}
+
+/// chromedriver, its Chromium and the profile they use; all gone on drop.
+struct Driver {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // chromedriver leads a process group of its own, which its Chromium processes join:
+        // killing the group leaves nothing behind, even when a test panicked mid-session.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A headless Chromium on a test's server.
+pub struct Browser {
+    client: Client,
+    base: String,
+    options: Options,
+    // Dropped after the client: the session's connection goes first, then the processes.
+    _driver: Driver,
+}
+
+/// The workspace's root (tests/ is one level down).
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+}
+
+fn axe_source() -> String {
+    let path = workspace().join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("axe-core is missing ({}: {e}): {INSTALL}", path.display()))
+}
+
+/// An XPath string literal for any text, quotes included.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        return format!("'{text}'");
+    }
+    if !text.contains('"') {
+        return format!("\"{text}\"");
+    }
+    let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+    format!("concat({})", parts.join(", \"'\", "))
+}
+
+impl Browser {
+    /// A phone-sized browser with JavaScript on.
+    pub async fn start(app: &TestApp) -> Browser {
+        Self::start_with(app, Options::default()).await
+    }
+
+    /// A browser as `options` say.
+    pub async fn start_with(app: &TestApp, options: Options) -> Browser {
+        Self::launch(&app.base, options).await
+    }
+
+    /// A browser whose relative paths go to `base` (empty: [`Browser::goto_url`] only).
+    pub async fn launch(base: &str, options: Options) -> Browser {
+        for program in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(program).exists(),
+                "{program} is missing: the browser tests need it; {INSTALL}"
+            );
+        }
+        // Everything the browser writes goes under one directory of its own, removed on drop:
+        // its profile, and what chromedriver and Chromium put in the temporary directory.
+        static BROWSERS: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "halle-chromium-{}-{}",
+            std::process::id(),
+            BROWSERS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(dir.join("tmp")).expect("a directory for the browser");
+        let mut command = Command::new(CHROMEDRIVER);
+        command
+            .arg("--port=0")
+            .env("TMPDIR", dir.join("tmp"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; {INSTALL}"));
+        let stdout = child.stdout.take().expect("chromedriver's output");
+        let driver = Driver { child, dir };
+        let port = driver_port(stdout).await;
+        let url = format!("http://127.0.0.1:{port}");
+
+        let (width, height) = options.screen.size();
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-extensions".to_owned(),
+            "--disable-crash-reporter".to_owned(),
+            "--no-first-run".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", driver.dir.join("profile").display()),
+        ];
+        let mut prefs = json!({ "intl.accept_languages": "fr-FR,fr" });
+        if !options.javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_owned());
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        let mut chrome = json!({ "binary": CHROMIUM, "args": args, "prefs": prefs });
+        if options.screen == Screen::Phone {
+            // Headless Chromium's windows are 500 px wide at least: a phone's width is emulated
+            // (which also makes the page's viewport meta count, as on a phone).
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "mobile": true, "touch": true }
+            });
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".to_owned(), chrome);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}"));
+        Browser {
+            client,
+            base: base.to_owned(),
+            options,
+            _driver: driver,
+        }
+    }
+
+    /// Ends the session: Chromium quits and removes its own files. (Dropping the browser
+    /// without closing kills it instead.)
+    pub async fn close(self) {
+        let Browser {
+            client, _driver, ..
+        } = self;
+        let _ = client.close().await;
+    }
+
+    /// The width of the window: 360 or 1280.
+    pub fn width(&self) -> u32 {
+        self.options.screen.size().0
+    }
+
+    /// Opens a path of the server (`/`, `/fr/shop`...).
+    pub async fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.client
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
+    /// Opens an absolute URL (`data:text/html,...` for a page made on the spot).
+    pub async fn goto_url(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
+    /// The path (and query) of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("the current URL");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("a body")
+            .text()
+            .await
+            .expect("the body's text")
+    }
+
+    /// Asserts the page shows `needle` somewhere in its visible text.
+    #[track_caller]
+    pub fn assert_shows<'a>(
+        &'a self,
+        needle: &'a str,
+    ) -> impl std::future::Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let text = self.text().await;
+            assert!(
+                text.contains(needle),
+                "{caller}: the page {} does not show {needle:?}; it shows:\n{text}",
+                self.path().await
+            );
+        }
+    }
+
+    /// What a failed look-up reports: where the browser is and what it shows.
+    async fn context(&self) -> String {
+        let path = self.path().await;
+        let text = self.text().await;
+        format!("on {path}, which shows:\n{text}")
+    }
+
+    /// The form field whose label reads `label` (exact text, spaces trimmed), or else whose
+    /// `name` is `label`.
+    pub async fn field(&self, label: &str) -> Element {
+        let lit = xpath_literal(label);
+        let by_label = format!(
+            "//*[@id = //label[normalize-space() = {lit}]/@for] | //label[normalize-space() = {lit}]//*[self::input or self::select or self::textarea]"
+        );
+        if let Ok(found) = self.client.find(Locator::XPath(&by_label)).await {
+            return found;
+        }
+        let by_name =
+            format!("//*[(self::input or self::select or self::textarea) and @name = {lit}]");
+        match self.client.find(Locator::XPath(&by_name)).await {
+            Ok(found) => found,
+            Err(_) => panic!(
+                "no field labelled or named {label:?} {}",
+                self.context().await
+            ),
+        }
+    }
+
+    /// Types `value` into the field labelled (or named) `label`, replacing what it held.
+    pub async fn fill(&self, label: &str, value: &str) {
+        let field = self.field(label).await;
+        field.clear().await.expect("clear a field");
+        field.send_keys(value).await.expect("type into a field");
+    }
+
+    /// Chooses the option whose text is `option` in the list labelled (or named) `label`.
+    pub async fn select(&self, label: &str, option: &str) {
+        let field = self.field(label).await;
+        if field.select_by_label(option).await.is_err() {
+            panic!(
+                "the list {label:?} has no option {option:?} {}",
+                self.context().await
+            );
+        }
+    }
+
+    /// Ticks or unticks the checkbox (or picks the radio button) labelled (or named) `label`.
+    pub async fn check(&self, label: &str, on: bool) {
+        let field = self.field(label).await;
+        let checked = field.prop("checked").await.expect("read a checkbox");
+        if (checked.as_deref() == Some("true")) != on {
+            field.click().await.expect("click a checkbox");
+        }
+    }
+
+    /// Clicks the button (or submit input, or link) whose text is `text`; a form it submits
+    /// has been answered when this returns.
+    pub async fn click(&self, text: &str) {
+        let lit = xpath_literal(text);
+        let xpath = format!(
+            "//button[normalize-space() = {lit}] | //input[(@type = 'submit' or @type = 'button') and @value = {lit}] | //a[normalize-space() = {lit}]"
+        );
+        let Ok(target) = self.client.find(Locator::XPath(&xpath)).await else {
+            panic!("no button or link {text:?} {}", self.context().await);
+        };
+        target
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
+    }
+
+    /// Runs a script in the page and returns its value. (chromedriver runs it through DevTools:
+    /// this works in a browser without JavaScript too, whose pages run no script of theirs.)
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Runs axe-core on the page (WCAG 2.0/2.1 A and AA, and best practices) and fails listing
+    /// every serious or critical violation. `page` names the page in the failure.
+    pub async fn axe(&self, page: &str) {
+        let serious = self.axe_violations(page).await;
+        assert!(
+            serious.is_empty(),
+            "axe-core: {} serious or critical violation(s) on {page} ({}, {} px):\n{}",
+            serious.len(),
+            self.path().await,
+            self.width(),
+            serious.join("\n")
+        );
+    }
+
+    /// The serious and critical violations axe-core finds on the page, one description each.
+    pub async fn axe_violations(&self, page: &str) -> Vec<String> {
+        self.js(&axe_source()).await;
+        let run = r"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
+               .then(r => done({ ok: r.violations }), e => done({ error: String(e) }));
+        ";
+        let result = self
+            .client
+            .execute_async(run, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("axe-core did not run on {page}: {e}"));
+        let Some(Value::Array(violations)) = result.get("ok") else {
+            panic!("axe-core failed on {page}: {result}");
+        };
+        violations
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(describe_violation)
+            .collect()
+    }
+
+    /// Saves the whole page (up to 6000 px high) as `target/screenshots/{name}-{width}.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let width = self.width();
+        // A WebDriver screenshot holds the viewport only; Chromium's DevTools take the page.
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let height = metrics["cssContentSize"]["height"]
+            .as_f64()
+            .unwrap_or(800.0)
+            .clamp(1.0, 6000.0);
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+                }),
+            )
+            .await;
+        let png = shot["data"]
+            .as_str()
+            .and_then(|data| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).ok()
+            })
+            .unwrap_or_else(|| panic!("no screenshot in {shot}"));
+        let dir = workspace().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("create target/screenshots");
+        let path = dir.join(format!("{name}-{width}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
+    /// Sends a command to Chromium's DevTools (through chromedriver) and returns its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: command.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("DevTools command {command} failed: {e}"))
+    }
+
+    /// Asserts the page fits its screen: nothing wider than the window
+    /// (`document.documentElement.scrollWidth <= window.innerWidth`), and on a phone a window
+    /// 360 px wide (a page without `<meta name="viewport">` is laid out 980 px wide there).
+    pub async fn no_horizontal_scroll(&self) {
+        if let Some(fault) = self.horizontal_overflow().await {
+            panic!("{fault}");
+        }
+    }
+
+    /// What [`Browser::no_horizontal_scroll`] would fail with, if anything.
+    pub async fn horizontal_overflow(&self) -> Option<String> {
+        let (scroll, inner) = self.widths().await;
+        let screen = u64::from(self.width());
+        let path = self.path().await;
+        // A phone widens its layout viewport to fit a page too wide (as it does without a
+        // viewport meta): then the window is no longer the screen's width.
+        if inner != screen {
+            Some(format!(
+                "{path} is laid out {inner} px wide on a {screen} px screen (too wide, or no viewport meta)"
+            ))
+        } else if scroll > inner {
+            Some(format!(
+                "{path} scrolls sideways at {inner} px: the page is {scroll} px wide"
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The page's width (`document.documentElement.scrollWidth`) and the window's
+    /// (`window.innerWidth`).
+    pub async fn widths(&self) -> (u64, u64) {
+        let sizes = self
+            .js("return [document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        match (sizes[0].as_u64(), sizes[1].as_u64()) {
+            (Some(scroll), Some(inner)) => (scroll, inner),
+            _ => panic!("no widths in {sizes}"),
+        }
+    }
+
+    /// The checks every page gets: axe, no sideways scrolling, and a screenshot named `name`.
+    pub async fn look(&self, name: &str) {
+        self.axe(name).await;
+        self.no_horizontal_scroll().await;
+        self.screenshot(name).await;
+    }
+}
+
+fn describe_violation(v: &Value) -> String {
+    let nodes: Vec<String> = v["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .map(|n| {
+                    format!(
+                        "    at {}: {}",
+                        n["target"],
+                        n["failureSummary"]
+                            .as_str()
+                            .unwrap_or("")
+                            .replace('\n', " ")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "  [{}] {}: {} ({})\n{}",
+        v["impact"].as_str().unwrap_or("?"),
+        v["id"].as_str().unwrap_or("?"),
+        v["help"].as_str().unwrap_or(""),
+        v["helpUrl"].as_str().unwrap_or(""),
+        nodes.join("\n")
+    )
+}
+
+/// The port chromedriver chose (`--port=0`), from the line it prints once it listens. Its
+/// output is read to the end on a thread of its own: a closed pipe would kill it.
+async fn driver_port(stdout: std::process::ChildStdout) -> u16 {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(port) = line
+                .strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|rest| rest.trim_end_matches('.').parse::<u16>().ok())
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    match rx.await {
+        Ok(port) => port,
+        Err(_) => panic!("{CHROMEDRIVER} exited without listening; {INSTALL}"),
+    }
+}
+
+/// chromedriver's own command that passes a DevTools command through.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (reqwest::Method::POST, Some(body.to_string()))
+    }
+}
