@@ -22,6 +22,8 @@ mod limits;
 mod lists;
 mod other_node;
 mod overload;
+mod pages_account;
+pub mod pages_support;
 mod race;
 mod rights;
 mod rules;

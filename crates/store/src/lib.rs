@@ -26,6 +26,7 @@ mod reports;
 mod rights;
 mod rounds;
 mod sale_cache;
+mod sessions;
 mod slots;
 mod text;
 
@@ -42,4 +43,5 @@ pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
+pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};

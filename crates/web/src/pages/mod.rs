@@ -1,0 +1,94 @@
+//! The pages: server-rendered HTML for consumers, producers, coordinators, volunteers, hosts
+//! and admins, French first and English second, working without JavaScript.
+//!
+//! Every page goes through the same `store` use cases as the JSON API. A page that changes
+//! something is a form POSTed with its CSRF token ([`visitor::Submission`]), answered by a
+//! redirect to a GET (post/redirect/get), or by the form again with each error next to its
+//! field. A GET never changes anything.
+//!
+//! Routes, by who uses them (each area is a module of this folder, its templates under
+//! `templates/pages/<area>/` and its words in `templates/locales/{fr,en}/<area>.ftl`):
+//!
+//! | path | what |
+//! |------|------|
+//! | `/` | the markets, and a way in for each kind of user |
+//! | `/login`, `/logout`, `/signup` | sessions (`next=` comes back to a page after login) |
+//! | `/account`, `/account/password` | profile (name, phone, language), password |
+//! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
+//! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
+//!
+//! After login, each role starts at its own page ([`home_of`]).
+
+mod account;
+mod i18n;
+mod site;
+mod visitor;
+
+use std::sync::Arc;
+
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler,
+    http::{StatusCode, header},
+    post,
+    web::Data,
+};
+use store::{Role, Store};
+
+pub(crate) use site::{PageError, Site, local_path, see_other};
+pub(crate) use visitor::{Submission, Visitor};
+
+use crate::throttle::LoginThrottle;
+
+/// The route tree of the pages, sharing `store` and the login throttle with the API.
+pub(crate) fn routes(
+    store: Store,
+    throttle: Arc<LoginThrottle>,
+) -> Result<impl Endpoint<Output = Response>, String> {
+    let site = Arc::new(Site::new(store, throttle)?);
+    let style_path = site.style.1;
+    Ok(Route::new()
+        .at("/", get(account::home))
+        .at("/login", get(account::login_form).post(account::login))
+        .at("/logout", post(account::logout))
+        .at("/signup", get(account::signup_form).post(account::signup))
+        .at(
+            "/account",
+            get(account::profile_form).post(account::profile),
+        )
+        .at(
+            "/account/password",
+            get(account::password_form).post(account::password),
+        )
+        .at("/language", post(account::language))
+        .at(style_path, get(stylesheet))
+        .data(site)
+        .with(poem::middleware::CookieJarManager::new())
+        .map_to_response()
+        .into_endpoint())
+}
+
+#[handler]
+fn stylesheet(site: Data<&Arc<Site>>) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type("text/css; charset=utf-8")
+        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+        .body(site.style.0.clone())
+}
+
+/// Where an account lands after login.
+pub(crate) fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Consumer => "/",
+        Role::Producer => "/producer",
+        Role::Coordinator => "/desk",
+        Role::Volunteer => "/checkout",
+        Role::Host => "/host",
+        Role::Admin => "/admin",
+    }
+}
+
+/// A page's answer: the response, or the error page of what went wrong.
+pub(crate) fn answer(site: &Site, v: &Visitor, r: Result<Response, PageError>) -> Response {
+    r.unwrap_or_else(|e| site.error_page(v, &e))
+}
