@@ -8,8 +8,12 @@
 //! [`Browser::axe`] (WCAG 2.1 A/AA and best practices: no serious or critical violation),
 //! [`Browser::no_horizontal_scroll`] (nothing wider than a 360 px phone) and
 //! [`Browser::screenshot`] (`target/screenshots/{name}-{width}.png`, for a person to look at).
-//! A browser started with `javascript: false` proves a page works without scripts; axe needs
-//! scripts, so it runs in a browser with them.
+//! A browser started with `javascript: false` proves a page works without scripts: DevTools'
+//! `Emulation.setScriptExecutionDisabled` keeps every page's scripts off, and clicks go through
+//! DevTools' mouse events (chromedriver's own click waits on a page timer, which never fires
+//! there). axe-core needs scripts: they are turned on for its run alone, once the page is
+//! loaded, so the page's own scripts still never ran. One browser thus walks a flow without
+//! JavaScript and checks each page with axe-core.
 
 use std::{
     io::{BufRead, BufReader},
@@ -50,7 +54,8 @@ impl Screen {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub screen: Screen,
-    /// `false`: Chromium runs no page script at all (the pages must work without).
+    /// `false`: the pages' scripts never run (the pages must work without); axe-core still
+    /// runs on them (see the module's documentation).
     pub javascript: bool,
 }
 
@@ -119,9 +124,28 @@ fn xpath_literal(text: &str) -> String {
 }
 
 impl Browser {
-    /// A phone-sized browser with JavaScript on.
-    pub async fn start(app: &TestApp) -> Browser {
-        Self::start_with(app, Options::default()).await
+    /// What a flow is walked with: a 360 px phone, without JavaScript.
+    pub async fn phone(app: &TestApp) -> Browser {
+        Self::start_with(
+            app,
+            Options {
+                screen: Screen::Phone,
+                javascript: false,
+            },
+        )
+        .await
+    }
+
+    /// What the main pages are looked at again with: a 1280 px screen, with JavaScript.
+    pub async fn desktop(app: &TestApp) -> Browser {
+        Self::start_with(
+            app,
+            Options {
+                screen: Screen::Desktop,
+                javascript: true,
+            },
+        )
+        .await
     }
 
     /// A browser as `options` say.
@@ -147,6 +171,16 @@ impl Browser {
         ));
         std::fs::create_dir_all(dir.join("tmp")).expect("a directory for the browser");
         let mut command = Command::new(CHROMEDRIVER);
+        // HALLE_BROWSER_LOG=DIR keeps chromedriver's verbose log of each browser there.
+        if let Some(logs) = std::env::var_os("HALLE_BROWSER_LOG") {
+            let log = Path::new(&logs).join(format!(
+                "chromedriver-{}.log",
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+            ));
+            command
+                .arg("--verbose")
+                .arg(format!("--log-path={}", log.display()));
+        }
         command
             .arg("--port=0")
             .env("TMPDIR", dir.join("tmp"))
@@ -163,7 +197,7 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
 
         let (width, height) = options.screen.size();
-        let mut args = vec![
+        let args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -176,11 +210,7 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", driver.dir.join("profile").display()),
         ];
-        let mut prefs = json!({ "intl.accept_languages": "fr-FR,fr" });
-        if !options.javascript {
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
-            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
-        }
+        let prefs = json!({ "intl.accept_languages": "fr-FR,fr" });
         let mut chrome = json!({ "binary": CHROMIUM, "args": args, "prefs": prefs });
         if options.screen == Screen::Phone {
             // Headless Chromium's windows are 500 px wide at least: a phone's width is emulated
@@ -196,12 +226,26 @@ impl Browser {
             .connect(&url)
             .await
             .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}"));
-        Browser {
+        let browser = Browser {
             client,
             base: base.to_owned(),
             options,
             _driver: driver,
+        };
+        if !options.javascript {
+            browser.scripts(false).await;
         }
+        browser
+    }
+
+    /// Lets the pages run their scripts, or not. Without, pages load and forms submit as in a
+    /// browser with JavaScript off; the setting holds across pages until changed.
+    async fn scripts(&self, on: bool) {
+        self.cdp(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": !on }),
+        )
+        .await;
     }
 
     /// Ends the session: Chromium quits and removes its own files. (Dropping the browser
@@ -279,12 +323,14 @@ impl Browser {
         format!("on {path}, which shows:\n{text}")
     }
 
-    /// The form field whose label reads `label` (exact text, spaces trimmed), or else whose
-    /// `name` is `label`.
+    /// The form field whose label reads `label` (its whole text, or the text before a marker
+    /// such as "(obligatoire)"; spaces trimmed), or else whose `name` is `label`.
     pub async fn field(&self, label: &str) -> Element {
         let lit = xpath_literal(label);
+        let labels =
+            format!("//label[normalize-space() = {lit} or normalize-space(text()[1]) = {lit}]");
         let by_label = format!(
-            "//*[@id = //label[normalize-space() = {lit}]/@for] | //label[normalize-space() = {lit}]//*[self::input or self::select or self::textarea]"
+            "//*[@id = {labels}/@for] | {labels}//*[self::input or self::select or self::textarea]"
         );
         if let Ok(found) = self.client.find(Locator::XPath(&by_label)).await {
             return found;
@@ -298,6 +344,16 @@ impl Browser {
                 self.context().await
             ),
         }
+    }
+
+    /// What the field labelled (or named) `label` holds.
+    pub async fn value(&self, label: &str) -> String {
+        self.field(label)
+            .await
+            .prop("value")
+            .await
+            .expect("a field's value")
+            .unwrap_or_default()
     }
 
     /// Types `value` into the field labelled (or named) `label`, replacing what it held.
@@ -323,24 +379,90 @@ impl Browser {
         let field = self.field(label).await;
         let checked = field.prop("checked").await.expect("read a checkbox");
         if (checked.as_deref() == Some("true")) != on {
-            field.click().await.expect("click a checkbox");
+            if self.options.javascript {
+                field.click().await.expect("click a checkbox");
+            } else {
+                self.click_without_scripts(&field, label, false).await;
+            }
         }
     }
 
-    /// Clicks the button (or submit input, or link) whose text is `text`; a form it submits
-    /// has been answered when this returns.
+    /// Clicks the button (or submit input) whose text is `text`, or else the link; a form it
+    /// submits has been answered when this returns. Buttons in the page's `main` come first
+    /// (the header's "Se connecter" link is not the login form's button).
     pub async fn click(&self, text: &str) {
         let lit = xpath_literal(text);
-        let xpath = format!(
-            "//button[normalize-space() = {lit}] | //input[(@type = 'submit' or @type = 'button') and @value = {lit}] | //a[normalize-space() = {lit}]"
-        );
-        let Ok(target) = self.client.find(Locator::XPath(&xpath)).await else {
-            panic!("no button or link {text:?} {}", self.context().await);
+        let buttons = |within: &str| {
+            format!(
+                "{within}//button[normalize-space() = {lit}] | {within}//input[(@type = 'submit' or @type = 'button') and @value = {lit}]"
+            )
         };
-        target
-            .click()
+        let candidates = [
+            buttons("//main"),
+            buttons(""),
+            format!("//a[normalize-space() = {lit}]"),
+        ];
+        for xpath in candidates {
+            if let Ok(target) = self.client.find(Locator::XPath(&xpath)).await {
+                if self.options.javascript {
+                    target
+                        .click()
+                        .await
+                        .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
+                } else {
+                    self.click_without_scripts(&target, text, true).await;
+                }
+                return;
+            }
+        }
+        panic!("no button or link {text:?} {}", self.context().await);
+    }
+
+    /// A click as a person makes it, through DevTools' mouse events, then (`then_page`) a
+    /// wait for the page it loads. chromedriver's own click waits on a page timer after
+    /// clicking, and timers never fire in a page without scripts: it would hang there.
+    async fn click_without_scripts(&self, target: &Element, text: &str, then_page: bool) {
+        let element = serde_json::to_value(target).expect("an element reference");
+        let center = self
+            .client
+            .execute(
+                "const e = arguments[0]; e.scrollIntoView({ block: 'center' });
+                 const r = e.getBoundingClientRect();
+                 window.__halleClicked = true;
+                 return [r.left + r.width / 2, r.top + r.height / 2];",
+                vec![element],
+            )
             .await
-            .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot reach {text:?}: {e}"));
+        let (x, y) = (center[0].as_f64(), center[1].as_f64());
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.cdp(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await;
+        }
+        if !then_page {
+            return;
+        }
+        // The old page is gone once its mark is, and the new one is there once loaded.
+        for _ in 0..600 {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__halleClicked !== true && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "clicking {text:?} loaded no page in 30 s {}",
+            self.context().await
+        );
     }
 
     /// Runs a script in the page and returns its value. (chromedriver runs it through DevTools:
@@ -368,6 +490,19 @@ impl Browser {
 
     /// The serious and critical violations axe-core finds on the page, one description each.
     pub async fn axe_violations(&self, page: &str) -> Vec<String> {
+        // axe-core needs scripts (its checks run on timers): in a browser without JavaScript,
+        // they are let run for the check alone. The page's own scripts ran (or not) at load.
+        if !self.options.javascript {
+            self.scripts(true).await;
+        }
+        let violations = self.run_axe(page).await;
+        if !self.options.javascript {
+            self.scripts(false).await;
+        }
+        violations
+    }
+
+    async fn run_axe(&self, page: &str) -> Vec<String> {
         self.js(&axe_source()).await;
         let run = r"
             const done = arguments[arguments.length - 1];
@@ -417,7 +552,15 @@ impl Browser {
         let dir = workspace().join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("create target/screenshots");
         let path = dir.join(format!("{name}-{width}.png"));
-        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        // Both databases' runs of a test write the same names at once: each file is whole.
+        static SHOTS: AtomicU64 = AtomicU64::new(0);
+        let partial = dir.join(format!(
+            ".{name}-{width}-{}.png",
+            SHOTS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&partial, png)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 
     /// Sends a command to Chromium's DevTools (through chromedriver) and returns its result.

@@ -3,11 +3,7 @@
 //! submitted, and a browser without JavaScript runs no script. Pages made on the spot
 //! (`data:` URLs) hold the faults on purpose.
 
-use crate::{
-    both,
-    browser::{Browser, Options, Screen},
-    helpers::{Db, TestApp},
-};
+use crate::browser::{Browser, Options, Screen};
 
 /// A `data:` URL for an HTML page in French with `body` as its body.
 fn page(title: &str, body: &str) -> String {
@@ -125,20 +121,25 @@ async fn a_browser_without_javascript_runs_no_script() {
         text.contains("avant") && !text.contains("après") && text.contains("Pas de JavaScript"),
         "a script ran in a browser without JavaScript: {text}"
     );
+    // axe-core runs all the same (scripts are let run for it alone), and scripts stay off.
+    let faults = browser.axe_violations("a page without scripts").await;
+    assert!(faults.is_empty(), "{faults:?}");
+    browser
+        .goto_url(&page("Sans script", "<input name=\"q\">"))
+        .await;
+    let faults = browser
+        .axe_violations("a faulty page without scripts")
+        .await;
+    assert!(faults.join("").contains("label"), "{faults:?}");
+    browser
+        .goto_url(&page(
+            "Toujours sans script",
+            "<p id=\"p\">avant</p><script>document.getElementById('p').textContent = 'après'</script>",
+        ))
+        .await;
+    browser.assert_shows("avant").await;
     // What a person without scripts sees is captured all the same.
     browser.no_horizontal_scroll().await;
     browser.screenshot("harness-nojs").await;
     browser.close().await;
-}
-
-both!(the_server_answers_a_browser);
-
-async fn the_server_answers_a_browser(db: Db) {
-    let app = TestApp::spawn(db).await;
-    let browser = Browser::start(&app).await;
-    browser.goto("/healthz").await;
-    assert_eq!(browser.text().await, "ok");
-    assert_eq!(browser.path().await, "/healthz");
-    browser.close().await;
-    app.cleanup().await;
 }

@@ -11,6 +11,7 @@ mod helpers;
 
 mod bad_input;
 mod browser;
+mod browser_account;
 mod browser_harness;
 mod contract;
 mod cycle_flow;
