@@ -22,6 +22,7 @@ pub mod fixtures;
 mod gate;
 mod order_batch;
 mod orders;
+mod producer_space;
 mod reports;
 mod rights;
 mod rounds;
@@ -41,6 +42,9 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use producer_space::{
+    ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
+};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
