@@ -15,6 +15,7 @@ producer-on-sale-count = { $n ->
    *[other] { $n } products on sale
 }
 producer-publish-week = Publish my offer for the week
+producer-change-week = Change my offer for the week
 producer-prepare = Prepare: list, labels, weights, sales
 producer-picking-pdf = Picking list (PDF)
 producer-state-draft = in preparation

@@ -15,6 +15,7 @@ producer-on-sale-count = { $n ->
    *[other] { $n } produits en vente
 }
 producer-publish-week = Publier mon offre de la semaine
+producer-change-week = Modifier mon offre de la semaine
 producer-prepare = Préparer : liste, étiquettes, pesées, ventes
 producer-picking-pdf = Liste de préparation (PDF)
 producer-state-draft = en préparation
