@@ -299,6 +299,19 @@ async fn a_producer_creates_edits_and_archives_products(db: Db) {
         .expect(422)
         .contains("id=\"price-error\"")
         .contains("value=\"Radis\"");
+    v.post(
+        "/producer/products",
+        &[
+            ("name", "Radis"),
+            ("unit", "bunch"),
+            ("price", "1,50"),
+            ("vat_rate", "5.5"),
+            ("photo_url", "javascript:alert(1)"),
+        ],
+    )
+    .await
+    .expect(422)
+    .contains("id=\"photo_url-error\"");
     assert_eq!(product_id(&app, &w, "Radis").await, None);
     let created = v
         .post(
@@ -309,6 +322,7 @@ async fn a_producer_creates_edits_and_archives_products(db: Db) {
                 ("unit", "bunch"),
                 ("price", "1,50"),
                 ("vat_rate", "5.5"),
+                ("photo_url", "https://example.org/radis.jpg"),
             ],
         )
         .await;
@@ -320,13 +334,18 @@ async fn a_producer_creates_edits_and_archives_products(db: Db) {
     v.get(created.location())
         .await
         .contains("Le produit est ajouté.")
-        .contains("Radis");
+        .contains("Radis")
+        .contains("src=\"https://example.org/radis.jpg\"");
     let radis = product_id(&app, &w, "Radis").await.unwrap();
 
     // Edit: the form comes filled in; a variable weight needs its estimate.
     let page = v.get(&format!("/producer/products/{radis}")).await;
     page.expect(200);
     assert_eq!(value_of(&page.html, "price").as_deref(), Some("1,50"));
+    assert_eq!(
+        value_of(&page.html, "photo_url").as_deref(),
+        Some("https://example.org/radis.jpg")
+    );
     v.post(
         &format!("/producer/products/{radis}"),
         &[
@@ -347,6 +366,7 @@ async fn a_producer_creates_edits_and_archives_products(db: Db) {
             ("unit", "bunch"),
             ("price", "1,80"),
             ("vat_rate", "5.5"),
+            ("photo_url", "https://example.org/radis.jpg"),
         ],
     )
     .await

@@ -34,7 +34,7 @@ mod text;
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
-    ProducerView, ProductUpdate, ProductView,
+    ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
 pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,

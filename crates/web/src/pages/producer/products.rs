@@ -1,6 +1,7 @@
 //! `/producer/products`: the producer's catalogue: create, edit, archive (a product never
 //! offered is deleted instead). Fields: `name`, `description`, `unit`, `price`, `vat_rate`,
-//! `step`, `variable_weight`, `estimated_weight_kg`. No photo yet.
+//! `step`, `variable_weight`, `estimated_weight_kg`, `photo_url` (optional: the address of an
+//! image, saved through `set_product_photo`).
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use super::{decimal, id_of, producer, store_error};
 use crate::pages::{PageError, Site, Submission, Visitor, answer, i18n::Lang, see_other};
 
 /// The fields of the product form.
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "name",
     "description",
     "unit",
@@ -26,6 +27,7 @@ const FIELDS: [&str; 8] = [
     "step",
     "variable_weight",
     "estimated_weight_kg",
+    "photo_url",
 ];
 
 /// The VAT rates offered, in percent (French rates; 5.5 first: most food).
@@ -60,6 +62,7 @@ pub(crate) async fn product_list(site: Data<&Arc<Site>>, v: Visitor) -> Response
                 "price": price_line(p, v.lang),
                 "vat": format!("{} %", vat_text(p.pricing.vat)).replace('.', if v.lang == Lang::Fr { "," } else { "." }),
                 "estimated": p.pricing.variable_weight.map(|w| print::format::kg(w, v.lang, true)),
+                "photo_url": p.photo_url,
             })
         };
         let active: Vec<Value> = list.iter().filter(|p| p.active).map(view).collect();
@@ -194,6 +197,7 @@ pub(crate) async fn edit_product_form(
             "step": print::format::csv_quantity(p.step, lang),
             "variable_weight": p.pricing.variable_weight.is_some(),
             "estimated_weight_kg": p.pricing.variable_weight.map(|w| print::format::csv_quantity(w, lang)),
+            "photo_url": p.photo_url,
         });
         Ok(form_page(&site, &v, StatusCode::OK, Some(p.id), form, Map::new()))
     }
@@ -258,6 +262,12 @@ fn read(
     if variable && unit.is_some_and(|u| u != Unit::Piece) {
         err("unit", "producer-error-variable-needs-piece");
     }
+    if form
+        .opt("photo_url")
+        .is_some_and(|u| store::check_photo_url(u).is_err())
+    {
+        err("photo_url", "producer-error-photo-url");
+    }
     match (unit, price, vat) {
         (Some(unit), Some(price), Some(vat)) if errors.is_empty() => Ok(NewProduct {
             name,
@@ -281,6 +291,7 @@ fn field_of(e: &StoreError) -> &'static str {
             "invalid_field" | "invalid_text" if message.starts_with("description") => "description",
             "invalid_field" | "invalid_text" => "name",
             "invalid_quantity" => "step",
+            "invalid_photo_url" => "photo_url",
             _ => "form",
         },
         _ => "form",
@@ -293,6 +304,7 @@ fn message_of(site: &Site, lang: Lang, e: &StoreError, field: &str) -> String {
         "name" => site.t(lang, "producer-error-name"),
         "description" => site.t(lang, "producer-error-description"),
         "step" => site.t(lang, "producer-error-step"),
+        "photo_url" => site.t(lang, "producer-error-photo-url"),
         _ => store_error(site, lang, e),
     }
 }
@@ -319,7 +331,12 @@ pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> R
                 ));
             }
         };
-        match site.store.create_product(a, producer_id, new).await {
+        let photo = form.opt("photo_url").map(str::to_owned);
+        let created = match site.store.create_product(a, producer_id, new).await {
+            Ok(p) if photo.is_some() => site.store.set_product_photo(a, p.id, photo).await,
+            other => other,
+        };
+        match created {
             Ok(_) => Ok(see_other(
                 &v,
                 "/producer/products?done=producer-product-created",
@@ -374,7 +391,12 @@ pub(crate) async fn update_product(
                 ));
             }
         };
-        match site.store.update_product(a, p.id, new).await {
+        let photo = form.opt("photo_url").map(str::to_owned);
+        let updated = match site.store.update_product(a, p.id, new).await {
+            Ok(_) if photo != p.photo_url => site.store.set_product_photo(a, p.id, photo).await,
+            other => other,
+        };
+        match updated {
             Ok(_) => Ok(see_other(
                 &v,
                 "/producer/products?done=producer-product-saved",
