@@ -436,9 +436,23 @@ async fn after_close_a_producer_gets_its_lists_and_records_weights(db: Db) {
         .expect(200)
         .contains("Les pesées se saisissent après la clôture");
     app.close_cycle(&w).await;
-    // The week's page of a closed cycle leads here.
+    // The week's page of a closed cycle leads here, and its offer no longer changes.
     let page = v.get(&format!("/producer/week/{}", w.cycle_id)).await;
     assert_eq!(page.location(), cycle);
+    let sale = format!("sale_{}", w.products[1]);
+    let price = format!("price_{}", w.products[1]);
+    let stock = format!("stock_{}", w.products[1]);
+    v.post(
+        &format!("/producer/week/{}", w.cycle_id),
+        &[
+            (sale.as_str(), "on"),
+            (price.as_str(), "5"),
+            (stock.as_str(), "20"),
+        ],
+    )
+    .await
+    .expect(409)
+    .contains("Ce cycle est clos");
 
     let page = v.get(&cycle).await;
     page.expect(200)
