@@ -22,6 +22,7 @@ pub mod fixtures;
 mod gate;
 mod order_batch;
 mod orders;
+mod producer_space;
 mod reports;
 mod rights;
 mod rounds;
@@ -33,7 +34,7 @@ mod text;
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
-    ProducerView, ProductUpdate, ProductView,
+    ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
 pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
@@ -41,6 +42,9 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use producer_space::{
+    ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
+};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
