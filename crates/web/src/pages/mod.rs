@@ -16,10 +16,17 @@
 //! | `/account`, `/account/password` | profile (name, phone, language), password |
 //! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
 //! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
+//! | `/checkout` | volunteers: the distributions of today and the next days in their market |
+//! | `/checkout/{slot}` | one slot's baskets, alphabetically, `?q=` name or phone |
+//! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
+//! | `/host` | hosts: their venue's slots, baskets expected, dates flagged (staff: `?point=`) |
+//! | `/host/closures` | POST `point`, `day`, `reason`, `move_to`: flag a date the venue is unavailable |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
+mod checkout;
+mod host;
 mod i18n;
 mod site;
 mod visitor;
@@ -60,6 +67,14 @@ pub(crate) fn routes(
             get(account::password_form).post(account::password),
         )
         .at("/language", post(account::language))
+        .at("/checkout", get(checkout::distributions))
+        .at("/checkout/:slot_id", get(checkout::slot_baskets))
+        .at(
+            "/checkout/:slot_id/baskets/:order_id",
+            post(checkout::check_out),
+        )
+        .at("/host", get(host::venue_page))
+        .at("/host/closures", post(host::flag))
         .at(style_path, get(stylesheet))
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
