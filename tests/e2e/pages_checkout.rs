@@ -570,7 +570,65 @@ async fn a_host_flags_a_date_and_the_slot_is_cancelled_or_moved(db: Db) {
     app.cleanup().await;
 }
 
+async fn the_demo_has_a_distribution_to_check_out_and_a_host(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let demo = store::fixtures::load_demo(
+        &app.store,
+        include_str!("../../fixtures/demo.json"),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the demo loads");
+    let login = |role: &str| {
+        demo.logins
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, e)| e.clone())
+            .expect("a login for the role")
+    };
+    let mut v = app.visit("fr");
+    v.log_in(&login("volunteer"), store::fixtures::DEMO_PASSWORD)
+        .await;
+    v.get("/checkout").await.expect(200);
+    // Last week's cycle is closed: one of its slots is today or in the next days, with baskets.
+    let volunteer = app
+        .store
+        .checkout_slots(&actor(&app, v_id(&app, &login("volunteer")).await).await)
+        .await
+        .expect("the slots");
+    let ready = volunteer
+        .iter()
+        .find(|s| s.open_for_checkout && s.baskets > 0)
+        .expect("a distribution with baskets to check out");
+    v.get(&format!("/checkout/{}", ready.slot.id))
+        .await
+        .expect(200)
+        .contains("Récupéré");
+
+    let mut h = app.visit("fr");
+    h.log_in(&login("host"), store::fixtures::DEMO_PASSWORD)
+        .await;
+    h.get("/host")
+        .await
+        .expect(200)
+        .contains("Salle des fêtes")
+        .contains("Paniers attendus");
+    app.cleanup().await;
+}
+
+/// The id of the account of an email.
+async fn v_id(app: &TestApp, email: &str) -> i64 {
+    app.store
+        .log_in(email, store::fixtures::DEMO_PASSWORD)
+        .await
+        .expect("the demo account")
+        .session
+        .actor
+        .account_id
+}
+
 both!(
+    the_demo_has_a_distribution_to_check_out_and_a_host,
     a_volunteer_checks_a_basket_out_and_the_count_drops,
     check_out_is_refused_to_others_and_without_the_form_token,
     the_list_of_a_hundred_baskets_stays_light,
