@@ -627,7 +627,78 @@ async fn v_id(app: &TestApp, email: &str) -> i64 {
         .account_id
 }
 
+async fn a_slot_generated_on_a_flagged_date_comes_cancelled(db: Db) {
+    use chrono::Datelike;
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let coordinator = actor(&app, w.coordinator.id).await;
+    let tz = app
+        .store
+        .venue(&coordinator, w.points[0])
+        .await
+        .expect("the venue")
+        .timezone;
+    let day = chrono::Utc::now().with_timezone(&tz).date_naive() + Duration::days(10);
+    let weekday = format!("{:?}", day.weekday()).to_lowercase();
+    app.post(
+        &format!("/api/v1/pickup-points/{}/slot-rules", w.points[0]),
+        w.coordinator.t(),
+        json!({"weekday": weekday, "starts": "17:30", "ends": "19:30"}),
+    )
+    .await
+    .expect(201);
+    app.store
+        .flag_venue_unavailable(
+            &coordinator,
+            w.points[0],
+            store::VenueFlag {
+                day,
+                reason: "Fête de la ville".into(),
+                move_to: None,
+            },
+        )
+        .await
+        .expect("flagged before any slot exists");
+    let closes = (day - Duration::days(1))
+        .and_hms_opt(12, 0, 0)
+        .expect("noon")
+        .and_utc();
+    let cycle = app
+        .post(
+            &format!("/api/v1/markets/{}/cycles", w.market_id),
+            w.coordinator.t(),
+            json!({"name": "Plus tard", "opens_at": crate::helpers::iso(chrono::Utc::now() + Duration::hours(1)),
+                   "closes_at": crate::helpers::iso(closes)}),
+        )
+        .await
+        .expect(201);
+    let slots = app
+        .post(
+            &format!("/api/v1/cycles/{}/slots/generate", cycle["id"]),
+            w.coordinator.t(),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let slots = slots.as_array().expect("slots");
+    assert_eq!(slots.len(), 1, "{slots:?}");
+    assert_eq!(slots[0]["cancelled"], true, "{slots:?}");
+    let venue = app
+        .store
+        .venue(&coordinator, w.points[0])
+        .await
+        .expect("the venue");
+    let generated = venue
+        .slots
+        .iter()
+        .find(|s| Some(s.slot.id) == slots[0]["id"].as_i64())
+        .expect("the generated slot");
+    assert_eq!(generated.slot.note.as_deref(), Some("Fête de la ville"));
+    app.cleanup().await;
+}
+
 both!(
+    a_slot_generated_on_a_flagged_date_comes_cancelled,
     the_demo_has_a_distribution_to_check_out_and_a_host,
     a_volunteer_checks_a_basket_out_and_the_count_drops,
     check_out_is_refused_to_others_and_without_the_form_token,
