@@ -22,6 +22,7 @@ mod other_node;
 mod overload;
 mod pages_account;
 mod pages_checkout;
+mod pages_producer;
 pub mod pages_support;
 mod race;
 mod rights;

@@ -190,7 +190,10 @@ pub(crate) fn stored_state(c: &order_cycle::Model) -> Result<CycleState, StoreEr
         .map_err(|_| corrupt("cycle state", &c.state))
 }
 
-fn summary(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<CycleSummary, StoreError> {
+pub(crate) fn summary(
+    c: &order_cycle::Model,
+    now: DateTime<Utc>,
+) -> Result<CycleSummary, StoreError> {
     Ok(CycleSummary {
         id: c.id,
         market_id: c.market_id,

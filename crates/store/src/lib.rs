@@ -23,6 +23,7 @@ pub mod fixtures;
 mod gate;
 mod order_batch;
 mod orders;
+mod producer_space;
 mod reports;
 mod rights;
 mod rounds;
@@ -35,7 +36,7 @@ mod venues;
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
-    ProducerView, ProductUpdate, ProductView,
+    ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
 pub use checkout::{CHECKOUT_DAYS, CheckoutList, CheckoutSlot};
 pub use cycles::{
@@ -44,6 +45,9 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use producer_space::{
+    ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
+};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};

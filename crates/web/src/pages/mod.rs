@@ -16,6 +16,11 @@
 //! | `/account`, `/account/password` | profile (name, phone, language), password |
 //! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
 //! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
+//! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
+//! | `/producer/products`, `/producer/products/new`, `/producer/products/{id}` | its catalogue: create, edit; `POST .../{id}/archive` |
+//! | `/producer/week/{cycle_id}` | the week's offer on one screen, saved with one submit |
+//! | `/producer/cycles/{cycle_id}` | after close: documents, weights (`POST .../lines/{line_id}/weights`), sales |
+//! | `/producer/cycles/{cycle_id}/{picking,labels}.{html,pdf,csv}` | its picking list and labels |
 //! | `/checkout` | volunteers: the distributions of today and the next days in their market |
 //! | `/checkout/{slot}` | one slot's baskets, alphabetically, `?q=` name or phone |
 //! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
@@ -28,6 +33,7 @@ mod account;
 mod checkout;
 mod host;
 mod i18n;
+mod producer;
 mod site;
 mod visitor;
 
@@ -67,6 +73,30 @@ pub(crate) fn routes(
             get(account::password_form).post(account::password),
         )
         .at("/language", post(account::language))
+        .at("/producer", get(producer::home))
+        .at(
+            "/producer/products",
+            get(producer::product_list).post(producer::create_product),
+        )
+        .at("/producer/products/new", get(producer::new_product_form))
+        .at(
+            "/producer/products/:id",
+            get(producer::edit_product_form).post(producer::update_product),
+        )
+        .at(
+            "/producer/products/:id/archive",
+            post(producer::archive_product),
+        )
+        .at(
+            "/producer/week/:id",
+            get(producer::week_form).post(producer::publish_week),
+        )
+        .at("/producer/cycles/:id", get(producer::cycle_page))
+        .at("/producer/cycles/:id/:doc", get(producer::document))
+        .at(
+            "/producer/cycles/:id/lines/:line/weights",
+            post(producer::weights),
+        )
         .at("/checkout", get(checkout::distributions))
         .at("/checkout/:slot_id", get(checkout::slot_baskets))
         .at(
