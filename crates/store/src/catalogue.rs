@@ -311,7 +311,7 @@ fn producer_view(p: producer::Model) -> ProducerView {
     }
 }
 
-fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
+pub(crate) fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
     PickupPointView {
         id: p.id,
         market_id: p.market_id,

@@ -19,3 +19,4 @@ pub mod producer;
 pub mod product;
 pub mod session;
 pub mod slot_rule;
+pub mod venue_closure;

@@ -14,6 +14,7 @@
 
 mod auth;
 mod catalogue;
+mod checkout;
 mod cycles;
 mod db;
 pub mod entities;
@@ -30,12 +31,14 @@ mod sale_cache;
 mod sessions;
 mod slots;
 mod text;
+mod venues;
 
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
     ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
+pub use checkout::{CHECKOUT_DAYS, CheckoutList, CheckoutSlot};
 pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
 };
@@ -49,3 +52,4 @@ pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
+pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};

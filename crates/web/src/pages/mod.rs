@@ -21,10 +21,17 @@
 //! | `/producer/week/{cycle_id}` | the week's offer on one screen, saved with one submit |
 //! | `/producer/cycles/{cycle_id}` | after close: documents, weights (`POST .../lines/{line_id}/weights`), sales |
 //! | `/producer/cycles/{cycle_id}/{picking,labels}.{html,pdf,csv}` | its picking list and labels |
+//! | `/checkout` | volunteers: the distributions of today and the next days in their market |
+//! | `/checkout/{slot}` | one slot's baskets, alphabetically, `?q=` name or phone |
+//! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
+//! | `/host` | hosts: their venue's slots, baskets expected, dates flagged (staff: `?point=`) |
+//! | `/host/closures` | POST `point`, `day`, `reason`, `move_to`: flag a date the venue is unavailable |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
+mod checkout;
+mod host;
 mod i18n;
 mod producer;
 mod site;
@@ -90,6 +97,14 @@ pub(crate) fn routes(
             "/producer/cycles/:id/lines/:line/weights",
             post(producer::weights),
         )
+        .at("/checkout", get(checkout::distributions))
+        .at("/checkout/:slot_id", get(checkout::slot_baskets))
+        .at(
+            "/checkout/:slot_id/baskets/:order_id",
+            post(checkout::check_out),
+        )
+        .at("/host", get(host::venue_page))
+        .at("/host/closures", post(host::flag))
         .at(style_path, get(stylesheet))
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
