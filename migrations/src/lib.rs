@@ -15,6 +15,7 @@ mod m20261123_000002_distribution;
 mod m20261201_000001_business_rules;
 mod m20261201_000002_order_updated_by;
 mod m20261202_000001_sessions;
+mod m20261202_000002_baskets;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_business_rules::Migration),
             Box::new(m20261201_000002_order_updated_by::Migration),
             Box::new(m20261202_000001_sessions::Migration),
+            Box::new(m20261202_000002_baskets::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ pub mod entities;
 mod error;
 pub mod fixtures;
 mod gate;
+mod members;
 mod order_batch;
 mod orders;
 mod reports;
@@ -27,6 +28,7 @@ mod rights;
 mod rounds;
 mod sale_cache;
 mod sessions;
+mod shop;
 mod slots;
 mod text;
 
@@ -40,8 +42,10 @@ pub use cycles::{
 };
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
+pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
+pub use shop::{BasketProblem, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
