@@ -563,6 +563,15 @@ async fn the_shop_in_english(db: Db) {
         .expect(200)
         .contains("€8.40")
         .contains("Place my order");
+    let eggs = w.offers[1].to_string();
+    let page = v
+        .post(&format!("{shop}/basket"), &[("remove", eggs.as_str())])
+        .await;
+    page.expect(303);
+    v.get(page.location())
+        .await
+        .contains("Your basket is saved.")
+        .contains("Your basket is empty.");
     app.cleanup().await;
 }
 
