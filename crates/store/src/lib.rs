@@ -47,5 +47,5 @@ pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed}
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
-pub use shop::{BasketProblem, CycleLabel};
+pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};

@@ -16,14 +16,15 @@ use domain::{
     Quantity, QuantityError, RequestedLine, Unit, validate_order_quantity, validate_requested_lines,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::{
     Actor, MarketView, OrderView, Role, Store, StoreError, Viewer,
     catalogue::{corrupt, unit_of},
     cycles::check_accepts_orders,
-    entities::{account, basket_line, market, offer, order, order_cycle, product},
+    entities::{account, basket_line, market, offer, order, order_cycle, order_line, product},
 };
 
 /// What an order's page says of its cycle.
@@ -39,6 +40,15 @@ pub struct CycleLabel {
     pub timezone: String,
     /// The cycle takes orders now (baskets may be changed or cancelled).
     pub open: bool,
+}
+
+/// What the shop and the basket start from (see [`Store::current_basket`]).
+#[derive(Clone, Debug)]
+pub struct CurrentBasket {
+    /// The draft's lines, or the current order's when there is no draft, by offer id.
+    pub lines: Vec<RequestedLine>,
+    /// The owner's current order in the cycle, if any: confirming changes it.
+    pub order_id: Option<i64>,
 }
 
 /// A line of a draft basket the store refused, and why (nothing was saved).
@@ -119,29 +129,6 @@ impl Store {
             Some(id) => Ok(self.member(actor, id).await?.id),
             None => Ok(actor.account_id),
         }
-    }
-
-    /// The draft basket of (owner, cycle), by offer id; empty when there is none.
-    pub async fn draft_basket(
-        &self,
-        actor: &Actor,
-        for_member: Option<i64>,
-        cycle_id: i64,
-    ) -> Result<Vec<RequestedLine>, StoreError> {
-        let owner = self.basket_owner(actor, for_member).await?;
-        let rows = basket_line::Entity::find()
-            .filter(basket_line::Column::AccountId.eq(owner))
-            .filter(basket_line::Column::CycleId.eq(cycle_id))
-            .order_by_asc(basket_line::Column::OfferId)
-            .all(self.db())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|l| RequestedLine {
-                offer_id: l.offer_id,
-                quantity: Quantity::from_milli(l.quantity_milli),
-            })
-            .collect())
     }
 
     /// Replaces the draft basket of (owner, cycle) with `lines` (an empty list empties it),
@@ -237,6 +224,55 @@ impl Store {
             .exec(self.db())
             .await?;
         Ok(())
+    }
+
+    /// What the shop starts from, in at most three small queries: the draft basket of (owner,
+    /// cycle) if there is one, else the lines of the owner's current order in the cycle; and
+    /// that order's id.
+    pub async fn current_basket(
+        &self,
+        actor: &Actor,
+        for_member: Option<i64>,
+        cycle_id: i64,
+    ) -> Result<CurrentBasket, StoreError> {
+        let owner = self.basket_owner(actor, for_member).await?;
+        let draft = basket_line::Entity::find()
+            .filter(basket_line::Column::AccountId.eq(owner))
+            .filter(basket_line::Column::CycleId.eq(cycle_id))
+            .order_by_asc(basket_line::Column::OfferId)
+            .all(self.db())
+            .await?;
+        let order_id: Option<i64> = order::Entity::find()
+            .select_only()
+            .column(order::Column::Id)
+            .filter(order::Column::AccountId.eq(owner))
+            .filter(order::Column::CycleId.eq(cycle_id))
+            .filter(order::Column::Status.eq(crate::orders::PLACED))
+            .order_by_desc(order::Column::Id)
+            .into_tuple()
+            .one(self.db())
+            .await?;
+        let lines = match (draft.is_empty(), order_id) {
+            (true, Some(id)) => order_line::Entity::find()
+                .filter(order_line::Column::OrderId.eq(id))
+                .order_by_asc(order_line::Column::OfferId)
+                .all(self.db())
+                .await?
+                .into_iter()
+                .map(|l| RequestedLine {
+                    offer_id: l.offer_id,
+                    quantity: Quantity::from_milli(l.quantity_milli),
+                })
+                .collect(),
+            _ => draft
+                .into_iter()
+                .map(|l| RequestedLine {
+                    offer_id: l.offer_id,
+                    quantity: Quantity::from_milli(l.quantity_milli),
+                })
+                .collect(),
+        };
+        Ok(CurrentBasket { lines, order_id })
     }
 
     /// The owner's current (not cancelled) order in a cycle, the latest if several.

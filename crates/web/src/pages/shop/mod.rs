@@ -30,9 +30,7 @@ use print::format;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{
-    Actor, CycleView, IdempotencyKey, OrderRequest, OrderView, Placed, Store, StoreError, Viewer,
-};
+use store::{Actor, CycleView, IdempotencyKey, OrderRequest, Placed, Store, StoreError, Viewer};
 
 pub(crate) use offers::ShopOffers;
 
@@ -102,24 +100,18 @@ fn parse_quantity(text: &str) -> Result<Option<Quantity>, QuantityError> {
 }
 
 /// The basket to show: the draft if there is one, else the lines of the account's order in the
-/// cycle; with that order.
+/// cycle; with that order's id.
 pub(crate) async fn current_basket(
     store: &Store,
     actor: &Actor,
     member: Option<i64>,
     cycle_id: i64,
-) -> Result<(BTreeMap<i64, Quantity>, Option<OrderView>), StoreError> {
-    let draft = store.draft_basket(actor, member, cycle_id).await?;
-    let order = store.order_in_cycle(actor, member, cycle_id).await?;
-    let lines: BTreeMap<i64, Quantity> = if draft.is_empty() {
-        order
-            .iter()
-            .flat_map(|o| o.lines.iter().map(|l| (l.offer_id, l.quantity)))
-            .collect()
-    } else {
-        draft.iter().map(|l| (l.offer_id, l.quantity)).collect()
-    };
-    Ok((lines, order))
+) -> Result<(BTreeMap<i64, Quantity>, Option<i64>), StoreError> {
+    let b = store.current_basket(actor, member, cycle_id).await?;
+    Ok((
+        b.lines.iter().map(|l| (l.offer_id, l.quantity)).collect(),
+        b.order_id,
+    ))
 }
 
 /// Reads the `q_<offer>` fields of a form over `lines`: a field present replaces its line (blank
@@ -318,7 +310,7 @@ async fn render_shop(
                 .entry(id)
                 .or_insert_with(|| offers::dot_decimal(q));
         }
-        order = o.map(|o| o.id);
+        order = o;
     }
     let context = offers.for_visitor(&state.q, &state.typed, &state.errors);
     let title = offers.name.clone();
@@ -436,7 +428,15 @@ async fn render_basket(
     let actor = v.actor()?;
     let lang = v.lang;
     let (cycle, tz) = shop_cycle(site, v, cycle_id).await?;
-    let (lines, order) = current_basket(&site.store, actor, member_of(v), cycle_id).await?;
+    let (lines, order_id) = current_basket(&site.store, actor, member_of(v), cycle_id).await?;
+    let order = match order_id {
+        Some(_) => {
+            site.store
+                .order_in_cycle(actor, member_of(v), cycle_id)
+                .await?
+        }
+        None => None,
+    };
     let offers: HashMap<i64, &store::OfferView> = cycle.offers.iter().map(|o| (o.id, o)).collect();
     let ordered: HashMap<i64, Quantity> = order
         .iter()
@@ -613,9 +613,9 @@ pub(crate) async fn basket_save(
             lines: requested(&lines),
         };
         let done = match &order {
-            Some(o) => site
+            Some(id) => site
                 .store
-                .modify_order(actor, o.id, request)
+                .modify_order(actor, *id, request)
                 .await
                 .map(|o| (o.id, "order-changed")),
             None => {
@@ -659,7 +659,10 @@ pub(crate) async fn basket_save(
                         }
                     });
                 // A changed order may keep what it already holds, besides what is left.
-                let held = order
+                let held = site
+                    .store
+                    .order_in_cycle(actor, member, cycle_id)
+                    .await?
                     .iter()
                     .flat_map(|o| o.lines.iter())
                     .find(|l| l.offer_id == offer_id)
