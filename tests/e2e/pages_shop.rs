@@ -324,6 +324,22 @@ async fn running_out_shows_only_n_left_next_to_the_line_and_keeps_the_basket(db:
         "{}",
         page.location()
     );
+
+    // Changing the order: it may keep its 2 chickens, not take a third.
+    let page = v.get(&shop).await;
+    page.contains("Épuisé").contains(&format!(
+        "name=\"q_{chicken}\" type=\"number\" min=\"0\" step=\"1\" inputmode=\"numeric\" value=\"2\""
+    ));
+    v.post(&shop, &[(&format!("q_{chicken}"), "3")])
+        .await
+        .expect(303);
+    v.get(&basket).await;
+    v.post(&basket, &[("action", "confirm"), ("slot", &slot)])
+        .await
+        .expect(409)
+        .contains(&format!(
+            "<p class=\"error\" id=\"e{chicken}\">Plus que 2\u{a0}pièces</p>"
+        ));
     app.cleanup().await;
 }
 
