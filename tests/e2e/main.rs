@@ -21,6 +21,8 @@ mod lists;
 mod other_node;
 mod overload;
 mod pages_account;
+mod pages_checkout;
+mod pages_producer;
 mod pages_shop;
 pub mod pages_support;
 mod race;

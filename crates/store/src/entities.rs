@@ -20,3 +20,4 @@ pub mod producer;
 pub mod product;
 pub mod session;
 pub mod slot_rule;
+pub mod venue_closure;

@@ -14,6 +14,7 @@
 
 mod auth;
 mod catalogue;
+mod checkout;
 mod cycles;
 mod db;
 pub mod entities;
@@ -23,6 +24,7 @@ mod gate;
 mod members;
 mod order_batch;
 mod orders;
+mod producer_space;
 mod reports;
 mod rights;
 mod rounds;
@@ -31,12 +33,14 @@ mod sessions;
 mod shop;
 mod slots;
 mod text;
+mod venues;
 
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
-    ProducerView, ProductUpdate, ProductView,
+    ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
+pub use checkout::{CHECKOUT_DAYS, CheckoutList, CheckoutSlot};
 pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
 };
@@ -44,8 +48,12 @@ pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use producer_space::{
+    ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
+};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
 pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
+pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};

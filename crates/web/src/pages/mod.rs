@@ -23,12 +23,25 @@
 //! | `/orders/{id}/cancel` | cancel an order, after a confirmation step |
 //! | `/desk/members` | mediation: find or create a member (`?q=`), order for them |
 //! | `/desk/members/{id}/act`, `/desk/members/stop` | POST: start or stop ordering for a member |
+//! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
+//! | `/producer/products`, `/producer/products/new`, `/producer/products/{id}` | its catalogue: create, edit; `POST .../{id}/archive` |
+//! | `/producer/week/{cycle_id}` | the week's offer on one screen, saved with one submit |
+//! | `/producer/cycles/{cycle_id}` | after close: documents, weights (`POST .../lines/{line_id}/weights`), sales |
+//! | `/producer/cycles/{cycle_id}/{picking,labels}.{html,pdf,csv}` | its picking list and labels |
+//! | `/checkout` | volunteers: the distributions of today and the next days in their market |
+//! | `/checkout/{slot}` | one slot's baskets, alphabetically, `?q=` name or phone |
+//! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
+//! | `/host` | hosts: their venue's slots, baskets expected, dates flagged (staff: `?point=`) |
+//! | `/host/closures` | POST `point`, `day`, `reason`, `move_to`: flag a date the venue is unavailable |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
+mod checkout;
+mod host;
 mod i18n;
 mod mediation;
+mod producer;
 mod shop;
 mod site;
 mod visitor;
@@ -88,6 +101,38 @@ pub(crate) fn routes(
         )
         .at("/desk/members/stop", post(mediation::stop))
         .at("/desk/members/:id/act", post(mediation::act))
+        .at("/producer", get(producer::home))
+        .at(
+            "/producer/products",
+            get(producer::product_list).post(producer::create_product),
+        )
+        .at("/producer/products/new", get(producer::new_product_form))
+        .at(
+            "/producer/products/:id",
+            get(producer::edit_product_form).post(producer::update_product),
+        )
+        .at(
+            "/producer/products/:id/archive",
+            post(producer::archive_product),
+        )
+        .at(
+            "/producer/week/:id",
+            get(producer::week_form).post(producer::publish_week),
+        )
+        .at("/producer/cycles/:id", get(producer::cycle_page))
+        .at("/producer/cycles/:id/:doc", get(producer::document))
+        .at(
+            "/producer/cycles/:id/lines/:line/weights",
+            post(producer::weights),
+        )
+        .at("/checkout", get(checkout::distributions))
+        .at("/checkout/:slot_id", get(checkout::slot_baskets))
+        .at(
+            "/checkout/:slot_id/baskets/:order_id",
+            post(checkout::check_out),
+        )
+        .at("/host", get(host::venue_page))
+        .at("/host/closures", post(host::flag))
         .at(style_path, get(stylesheet))
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
