@@ -23,6 +23,7 @@ mod overload;
 mod pages_account;
 mod pages_checkout;
 mod pages_producer;
+mod pages_shop;
 pub mod pages_support;
 mod race;
 mod rights;

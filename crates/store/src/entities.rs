@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_token;
+pub mod basket_line;
 pub mod delivery_round;
 pub mod distribution_slot;
 pub mod idempotency_key;

@@ -21,6 +21,7 @@ pub mod entities;
 mod error;
 pub mod fixtures;
 mod gate;
+mod members;
 mod order_batch;
 mod orders;
 mod producer_space;
@@ -29,6 +30,7 @@ mod rights;
 mod rounds;
 mod sale_cache;
 mod sessions;
+mod shop;
 mod slots;
 mod text;
 mod venues;
@@ -44,6 +46,7 @@ pub use cycles::{
 };
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
+pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
@@ -51,5 +54,6 @@ pub use producer_space::{
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
+pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
 pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};

@@ -120,3 +120,9 @@ pub(crate) async fn may_read_cycle(
 pub(crate) fn is_member(account: &crate::entities::account::Model, market_id: i64) -> bool {
     account.role == Role::Consumer.as_str() && account.market_id.is_none_or(|m| m == market_id)
 }
+
+/// Digital mediation: finding, creating and ordering for a market's members is for the
+/// market's coordinators (their own market) and admins.
+pub(crate) fn may_mediate(actor: &Actor) -> bool {
+    actor.role == Role::Admin || (actor.role == Role::Coordinator && actor.market_id.is_some())
+}

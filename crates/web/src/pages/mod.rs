@@ -16,6 +16,13 @@
 //! | `/account`, `/account/password` | profile (name, phone, language), password |
 //! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
 //! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
+//! | `/m/{slug}` | a market's home: who runs it, the open cycle, next slots, producers |
+//! | `/shop/{cycle}` | the shop (`?q=` filters), one form of quantities -> the draft basket |
+//! | `/shop/{cycle}/basket` | the basket: quantities, totals and VAT, pickup slot, confirm |
+//! | `/orders`, `/orders/{id}` | the member's orders; one order (printable) |
+//! | `/orders/{id}/cancel` | cancel an order, after a confirmation step |
+//! | `/desk/members` | mediation: find or create a member (`?q=`), order for them |
+//! | `/desk/members/{id}/act`, `/desk/members/stop` | POST: start or stop ordering for a member |
 //! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
 //! | `/producer/products`, `/producer/products/new`, `/producer/products/{id}` | its catalogue: create, edit; `POST .../{id}/archive` |
 //! | `/producer/week/{cycle_id}` | the week's offer on one screen, saved with one submit |
@@ -33,7 +40,9 @@ mod account;
 mod checkout;
 mod host;
 mod i18n;
+mod mediation;
 mod producer;
+mod shop;
 mod site;
 mod visitor;
 
@@ -73,6 +82,25 @@ pub(crate) fn routes(
             get(account::password_form).post(account::password),
         )
         .at("/language", post(account::language))
+        // Consumers' pages and mediation (shop.rs, mediation.rs).
+        .at("/m/:slug", get(shop::market))
+        .at("/shop/:cycle_id", get(shop::shop).post(shop::shop_save))
+        .at(
+            "/shop/:cycle_id/basket",
+            get(shop::basket).post(shop::basket_save),
+        )
+        .at("/orders", get(shop::orders::list))
+        .at("/orders/:id", get(shop::orders::show))
+        .at(
+            "/orders/:id/cancel",
+            get(shop::orders::cancel_form).post(shop::orders::cancel),
+        )
+        .at(
+            "/desk/members",
+            get(mediation::members).post(mediation::create),
+        )
+        .at("/desk/members/stop", post(mediation::stop))
+        .at("/desk/members/:id/act", post(mediation::act))
         .at("/producer", get(producer::home))
         .at(
             "/producer/products",

@@ -145,6 +145,7 @@ impl Visitor {
             "csrf": self.csrf,
             "me": me,
             "acting_for": self.session.as_ref().and_then(|s| s.acting_for),
+            "acting_for_name": self.session.as_ref().and_then(|s| s.acting_for_name.clone()),
             "path": self.path,
             "style": site.style.1,
         })
