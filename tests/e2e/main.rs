@@ -24,6 +24,7 @@ mod pages_account;
 mod pages_checkout;
 mod pages_producer;
 mod pages_shop;
+mod pages_slots;
 pub mod pages_support;
 mod race;
 mod rights;
