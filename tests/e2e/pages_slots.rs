@@ -276,7 +276,28 @@ async fn a_new_basket_cannot_be_placed_on_a_cancelled_slot(db: Db) {
     app.cleanup().await;
 }
 
+async fn the_demo_has_a_cancelled_and_a_moved_slot(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let demo = store::fixtures::load_demo(
+        &app.store,
+        include_str!("../../fixtures/demo.json"),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the demo loads");
+    let slug = app.store.market(demo.market_id).await.expect("market").slug;
+    app.visit("fr")
+        .get(&format!("/m/{slug}"))
+        .await
+        .expect(200)
+        .contains("est annulée : Parking fermé pour travaux de voirie.")
+        .contains("est déplacée du")
+        .contains("Place occupée par la fête du village.");
+    app.cleanup().await;
+}
+
 both!(
     a_consumer_sees_the_cancelled_slot_and_moves_the_order,
     a_new_basket_cannot_be_placed_on_a_cancelled_slot,
+    the_demo_has_a_cancelled_and_a_moved_slot,
 );
