@@ -133,11 +133,14 @@ async fn a_consumer_sees_the_cancelled_slot_and_moves_the_order(db: Db) {
 
     // The market's home shows the cancelled slot as cancelled, the moved one with its old date.
     let slug = app.store.market(w.market_id).await.expect("market").slug;
-    // The year is said once when both dates are in the same one.
-    let first_planned_short = if planned.year() == moved_day.year() {
-        long_date(planned, Lang::Fr).replace(&format!(" {}", planned.year()), "")
+    // The month and year are said once when both dates are in the same ones.
+    let words: Vec<&str> = first_planned.split(' ').collect();
+    let first_planned_short = if planned.year() != moved_day.year() {
+        first_planned.clone()
+    } else if planned.month() != moved_day.month() {
+        words[..3].join(" ")
     } else {
-        first_planned
+        words[..2].join(" ")
     };
     let moved = format!(
         "La distribution à Ferme du Bourg est déplacée du {first_planned_short} au {moved_to} : \

@@ -5,7 +5,7 @@
 //! A cancelled slot takes no basket (the store answers 409 `slot_cancelled`): the basket shows
 //! it without a choice, and an order at it says so with a way to choose another.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use print::format;
 use serde_json::{Value, json};
@@ -34,19 +34,24 @@ pub(crate) fn notice(site: &Site, lang: Lang, tz: Tz, s: &SlotView) -> Option<St
         });
     }
     let from = s.moved_from.filter(|f| *f != s.starts_at)?;
-    let (from_local, to_local) = (from.with_timezone(&tz), s.starts_at.with_timezone(&tz));
-    let mut from_text = day(from, tz, lang);
-    // "du jeudi 3 décembre au vendredi 4 décembre 2026": the year once when it is the same.
-    if from_local.year() == to_local.year()
-        && let Some(short) = from_text.strip_suffix(&format!(" {}", from_local.year()))
-    {
-        from_text = short.to_owned();
-    }
-    let dates = [
-        point,
-        ("from", from_text),
-        ("to", day(s.starts_at, tz, lang)),
-    ];
+    let to_text = day(s.starts_at, tz, lang);
+    let from_text = day(from, tz, lang);
+    // "du jeudi 3 au vendredi 4 décembre 2026": the month and year said once when the same.
+    let from_words: Vec<&str> = from_text.split(' ').collect();
+    let common = from_words
+        .iter()
+        .rev()
+        .zip(to_text.split(' ').rev())
+        .take(2)
+        .take_while(|(a, b)| **a == *b)
+        .count();
+    let from_text = from_words
+        .iter()
+        .take(from_words.len().saturating_sub(common))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dates = [point, ("from", from_text), ("to", to_text)];
     Some(match reason {
         Some(r) => {
             let mut args = dates.to_vec();
