@@ -16,10 +16,12 @@ mod auth;
 mod catalogue;
 mod cycles;
 mod db;
+mod desk;
 pub mod entities;
 mod error;
 pub mod fixtures;
 mod gate;
+mod invitations;
 mod order_batch;
 mod orders;
 mod reports;
@@ -39,7 +41,12 @@ pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
 };
 pub use db::{Backend, Store, StoreOptions};
+pub use desk::RoundSummary;
 pub use error::StoreError;
+pub use invitations::{
+    Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,
+    NewInvitation, StaffMember,
+};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};

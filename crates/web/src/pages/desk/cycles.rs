@@ -1,0 +1,680 @@
+//! A market's cycles on the desk: the list and the form that creates one (its slots from the
+//! market's slot rules), a cycle's page (its state and the buttons that move it on, its slots,
+//! which producers have published their offer, its orders, its documents, its co-delivery
+//! rounds), the documents themselves served to the session, and rounds.
+
+use std::{collections::HashSet, sync::Arc};
+
+use chrono::{Duration, DurationRound, Utc};
+use chrono_tz::Tz;
+use domain::{CycleState, Money};
+use poem::{
+    Response, handler,
+    http::{StatusCode, header},
+    web::{Data, Path},
+};
+use print::Format;
+use serde_json::{Value, json};
+use store::{Actor, NewCycle, NewRound, Role, RoundPlace, StoreError, Viewer};
+
+use super::{
+    coordinator_of, local_time, local_value, my_market, say, state_words, timezone,
+};
+use crate::pages::{PageError, Site, Submission, Visitor, answer, see_other, visitor::Form};
+
+/// `/desk/cycles`: every cycle of the market, and the form to create one.
+#[handler]
+pub(crate) async fn list(site: Data<&Arc<Site>>, v: Visitor) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let tz = my_market(&site, actor).await?.1;
+        let now = Utc::now()
+            .duration_trunc(Duration::hours(1))
+            .unwrap_or_else(|_| Utc::now());
+        let form = json!({
+            "name": "",
+            "opens_at": local_value(now + Duration::hours(1), tz),
+            "closes_at": local_value(now + Duration::days(4), tz),
+            "from_rules": true,
+        });
+        list_page(&site, &v, actor, StatusCode::OK, form, json!({})).await
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+async fn list_page(
+    site: &Site,
+    v: &Visitor,
+    actor: &Actor,
+    status: StatusCode,
+    form: Value,
+    errors: Value,
+) -> Result<Response, PageError> {
+    let (market, tz) = my_market(site, actor).await?;
+    let cycles = site
+        .store
+        .list_cycles(Viewer::Actor(actor), market.id)
+        .await?;
+    let cycles: Vec<Value> = cycles
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "name": c.name,
+                "state": site.t(v.lang, state_words(c.state).0),
+                "opens": print::format::date_time(c.opens_at, tz, v.lang),
+                "closes": print::format::date_time(c.closes_at, tz, v.lang),
+            })
+        })
+        .collect();
+    let rules = site.store.list_slot_rules(market.id).await?.len();
+    Ok(site.render(
+        v,
+        status,
+        "desk/cycles",
+        "desk-cycles-title",
+        json!({
+            "market": market.name,
+            "timezone": market.timezone,
+            "cycles": cycles,
+            "rules": rules,
+            "form": form,
+            "errors": errors,
+        }),
+    ))
+}
+
+/// Creates a draft cycle, with a slot per slot rule of the market when asked.
+#[handler]
+pub(crate) async fn create(site: Data<&Arc<Site>>, sub: Submission) -> Response {
+    let (v, form) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let (market, tz) = my_market(&site, actor).await?;
+        let mut echo = form.echo();
+        echo["from_rules"] = json!(form.opt("from_rules").is_some());
+        let mut errors = serde_json::Map::new();
+        if form.get("name").is_empty() {
+            errors.insert("name".into(), json!(site.t(v.lang, "desk-error-required")));
+        }
+        let opens = local_time(form.get("opens_at"), tz);
+        let closes = local_time(form.get("closes_at"), tz);
+        for (field, value) in [("opens_at", opens), ("closes_at", closes)] {
+            if value.is_none() {
+                errors.insert(field.into(), json!(site.t(v.lang, "desk-error-date")));
+            }
+        }
+        let (Some(opens_at), Some(closes_at), true) = (opens, closes, errors.is_empty()) else {
+            return list_page(
+                &site,
+                &v,
+                actor,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                echo,
+                Value::Object(errors),
+            )
+            .await;
+        };
+        let created = site
+            .store
+            .create_cycle(
+                actor,
+                market.id,
+                NewCycle {
+                    name: form.get("name").to_owned(),
+                    opens_at,
+                    closes_at,
+                    slots: vec![],
+                },
+            )
+            .await;
+        let cycle = match created {
+            Ok(c) => c,
+            Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
+                let field = match &e {
+                    StoreError::Invalid { code, .. } if *code == "invalid_window" => "closes_at",
+                    StoreError::Invalid { code, .. }
+                        if *code == "invalid_field" || *code == "invalid_text" =>
+                    {
+                        "name"
+                    }
+                    _ => "form",
+                };
+                return list_page(
+                    &site,
+                    &v,
+                    actor,
+                    crate::pages::site::store_status(&e),
+                    echo,
+                    json!({ field: say(&site, v.lang, &e) }),
+                )
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if form.opt("from_rules").is_some() {
+            site.store.generate_slots(actor, cycle.cycle.id).await?;
+        }
+        Ok(see_other(
+            &v,
+            &format!("/desk/cycles/{}?done=desk-cycle-created", cycle.cycle.id),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `/desk/cycles/{id}`: a cycle and everything a coordinator does with it.
+#[handler]
+pub(crate) async fn show(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        cycle_page(&site, &v, actor, id.0, StatusCode::OK, None, json!({})).await
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// The documents of a cycle, each in three formats.
+const DOCUMENTS: [(&str, &str); 3] = [
+    ("sheets", "desk-doc-sheets"),
+    ("picking", "desk-doc-picking"),
+    ("labels", "desk-doc-labels"),
+];
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "one page's context, field after field"
+)]
+async fn cycle_page(
+    site: &Site,
+    v: &Visitor,
+    actor: &Actor,
+    id: i64,
+    status: StatusCode,
+    round_form: Option<&Form>,
+    round_errors: Value,
+) -> Result<Response, PageError> {
+    let view = site.store.cycle(Viewer::Actor(actor), id).await?;
+    let c = &view.cycle;
+    coordinator_of(actor, c.market_id)?;
+    let market = site.store.market(c.market_id).await?;
+    let tz = timezone(&market);
+    let lang = v.lang;
+    let (state, next) = state_words(c.state);
+    let producers = site.store.list_producers(c.market_id).await?;
+    let published: HashSet<i64> = view.offers.iter().map(|o| o.producer_id).collect();
+    let producers: Vec<Value> = producers
+        .iter()
+        .map(|p| {
+            let offers = view
+                .offers
+                .iter()
+                .filter(|o| o.producer_id == p.id)
+                .count();
+            json!({
+                "id": p.id,
+                "name": p.name,
+                "published": published.contains(&p.id),
+                "offers": offers,
+            })
+        })
+        .collect();
+    let slots: Vec<Value> = view
+        .slots
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "point": s.pickup_point_name,
+                "when": print::format::range(s.starts_at, s.ends_at, tz, lang),
+                "cancelled": s.cancelled,
+            })
+        })
+        .collect();
+    let sheets = site.store.distribution_sheets(actor, id, None).await?;
+    let mut orders = vec![];
+    let mut total = Money::ZERO;
+    for sheet in &sheets {
+        for b in &sheet.baskets {
+            total = total + b.total;
+            orders.push(json!({
+                "id": b.order_id,
+                "consumer": b.consumer_name,
+                "slot": sheet.slot.pickup_point_name,
+                "when": print::format::range(sheet.slot.starts_at, sheet.slot.ends_at, tz, lang),
+                "total": print::format::money(b.total, lang),
+                "collection": site.t(lang, &format!("desk-collection-{}", b.collection.as_str().replace('_', "-"))),
+            }));
+        }
+    }
+    let rounds = site.store.list_rounds(actor, id).await?;
+    let rounds: Vec<Value> = rounds
+        .iter()
+        .map(|r| json!({ "id": r.id, "name": r.name }))
+        .collect();
+    let documents: Vec<Value> = DOCUMENTS
+        .iter()
+        .map(|(file, label)| json!({ "file": file, "label": site.t(lang, label) }))
+        .collect();
+    let round_form = match round_form {
+        Some(f) => f.echo(),
+        None => json!({
+            "name": "",
+            "start_name": market.name,
+            "start_lat": market.latitude.to_string(),
+            "start_lon": market.longitude.to_string(),
+            "departure": view
+                .slots
+                .first()
+                .map(|s| local_value(s.starts_at - Duration::hours(3), tz))
+                .unwrap_or_default(),
+            "capacity_crates": "40",
+        }),
+    };
+    let actions: Vec<Value> = [
+        (CycleState::Draft, "open", "desk-action-open"),
+        (CycleState::Open, "close", "desk-action-close"),
+        (CycleState::Closed, "distributed", "desk-action-distributed"),
+    ]
+    .iter()
+    .filter(|(from, _, _)| *from == c.state)
+    .map(|(_, to, label)| json!({ "to": to, "label": site.t(lang, label) }))
+    .collect();
+    let editable = matches!(c.state, CycleState::Draft | CycleState::Open);
+    Ok(site.render(
+        v,
+        status,
+        "desk/cycle",
+        &c.name,
+        json!({
+            "id": c.id,
+            "name": c.name,
+            "state": site.t(lang, state),
+            "next": site.t(lang, next),
+            "opens": print::format::date_time(c.opens_at, tz, lang),
+            "closes": print::format::date_time(c.closes_at, tz, lang),
+            "actions": actions,
+            "editable": editable,
+            "slots": slots,
+            "producers": producers,
+            "published": published.len(),
+            "producer_count": producers.len(),
+            "order_count": orders.len(),
+            "orders": orders,
+            "orders_total": print::format::money(total, lang),
+            "documents": documents,
+            "rounds": rounds,
+            "round_form": round_form,
+            "errors": round_errors,
+            "timezone": market.timezone,
+        }),
+    ))
+}
+
+/// Opens a cycle, closes it early, or marks it distributed (`to` = open, close, distributed).
+#[handler]
+pub(crate) async fn transition(
+    site: Data<&Arc<Site>>,
+    id: Path<i64>,
+    sub: Submission,
+) -> Response {
+    let (v, form) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let (target, done) = match form.get("to") {
+            "open" => (CycleState::Open, "cycle-opened"),
+            "close" => (CycleState::Closed, "cycle-closed"),
+            "distributed" => (CycleState::Distributed, "cycle-distributed"),
+            _ => {
+                return Err(PageError::BadRequest(
+                    site.t(v.lang, "desk-error-bad-request"),
+                ));
+            }
+        };
+        let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        site.store.transition_cycle(actor, id.0, target).await?;
+        Ok(see_other(&v, &format!("/desk/cycles/{}?done=desk-{done}", id.0)))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// Gives the cycle a slot per slot rule of the market (rules it has a slot for are skipped).
+#[handler]
+pub(crate) async fn generate_slots(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
+    let (v, _) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        site.store.generate_slots(actor, id.0).await?;
+        Ok(see_other(&v, &format!("/desk/cycles/{}?done=desk-slots", id.0)))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `sheets.pdf`, `picking.csv`, `labels.html`...: what it is, and in which format.
+fn document_of(file: &str) -> Option<(&str, Format)> {
+    let (kind, ext) = file.rsplit_once('.')?;
+    let format = match ext {
+        "html" => Format::Html,
+        "pdf" => Format::Pdf,
+        "csv" => Format::Csv,
+        _ => return None,
+    };
+    ["sheets", "picking", "labels", "round"]
+        .contains(&kind)
+        .then_some((kind, format))
+}
+
+/// A rendered document as the browser gets it: shown (HTML) or downloaded (CSV, PDF).
+fn document_response(
+    v: &Visitor,
+    rendered: Result<print::Rendered, print::PrintError>,
+) -> Result<Response, PageError> {
+    let r = rendered.map_err(|e| {
+        tracing::error!(error = %e, "a document failed to render");
+        PageError::Internal
+    })?;
+    let disposition = if r.content_type.starts_with("text/html") {
+        format!("inline; filename=\"{}\"", r.file_name)
+    } else {
+        format!("attachment; filename=\"{}\"", r.file_name)
+    };
+    Ok(v.finish(
+        Response::builder()
+            .status(StatusCode::OK)
+            .content_type(r.content_type)
+            .header(header::CONTENT_DISPOSITION, disposition)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(r.bytes),
+    ))
+}
+
+/// `/desk/cycles/{id}/{sheets|picking|labels}.{html|pdf|csv}`: every producer's picking list
+/// and labels, every slot's distribution sheet, as the API renders them.
+#[handler]
+pub(crate) async fn document(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Path((id, file)): Path<(i64, String)>,
+) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let (kind, format) = document_of(&file).ok_or(PageError::NotFound)?;
+        let c = site.store.cycle(Viewer::Actor(actor), id).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        let lang = v.lang;
+        let rendered = match kind {
+            "sheets" => {
+                let sheets = site.store.distribution_sheets(actor, id, None).await?;
+                site.store
+                    .run_cpu(move || print::distribution_sheets(&sheets, format, lang))
+                    .await?
+            }
+            "picking" => {
+                let (_, lists) = site.store.picking_lists(actor, id, None).await?;
+                site.store
+                    .run_cpu(move || print::picking_lists(&lists, format, lang))
+                    .await?
+            }
+            "labels" => {
+                let (_, lists) = site.store.picking_lists(actor, id, None).await?;
+                site.store
+                    .run_cpu(move || print::labels(&lists, format, lang))
+                    .await?
+            }
+            _ => return Err(PageError::NotFound),
+        };
+        document_response(&v, rendered)
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// The numbers of a round's form, or the field that is wrong.
+fn round_of(form: &Form, tz: Tz) -> Result<NewRound, &'static str> {
+    let number = |name: &'static str| -> Result<f64, &'static str> {
+        form.get(name)
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or(name)
+    };
+    if form.get("name").is_empty() {
+        return Err("name");
+    }
+    if form.get("start_name").is_empty() {
+        return Err("start_name");
+    }
+    let lat = number("start_lat").and_then(|x| {
+        if (-90.0..=90.0).contains(&x) {
+            Ok(x)
+        } else {
+            Err("start_lat")
+        }
+    })?;
+    let lon = number("start_lon").and_then(|x| {
+        if (-180.0..=180.0).contains(&x) {
+            Ok(x)
+        } else {
+            Err("start_lon")
+        }
+    })?;
+    let departure = local_time(form.get("departure"), tz).ok_or("departure")?;
+    let capacity_crates = form
+        .get("capacity_crates")
+        .parse::<u32>()
+        .map_err(|_| "capacity_crates")?;
+    let ids = |name: &str| -> Vec<i64> {
+        form.pairs()
+            .filter(|(k, _)| *k == name)
+            .filter_map(|(_, v)| v.trim().parse().ok())
+            .collect()
+    };
+    let producer_ids = ids("producer");
+    if producer_ids.is_empty() {
+        return Err("producers");
+    }
+    let slot_ids = ids("slot");
+    if slot_ids.is_empty() {
+        return Err("slots");
+    }
+    let start = RoundPlace {
+        name: form.get("start_name").to_owned(),
+        latitude: lat,
+        longitude: lon,
+    };
+    Ok(NewRound {
+        name: form.get("name").to_owned(),
+        end: start.clone(),
+        start,
+        departure,
+        capacity_crates,
+        capacity_kg: None,
+        speed_kmh: None,
+        producer_ids,
+        slot_ids,
+    })
+}
+
+/// Plans a co-delivery round for the cycle.
+#[handler]
+pub(crate) async fn create_round(
+    site: Data<&Arc<Site>>,
+    id: Path<i64>,
+    sub: Submission,
+) -> Response {
+    let (v, form) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        let tz = timezone(&site.store.market(c.cycle.market_id).await?);
+        let again = |status, field: &str, message: String| {
+            cycle_page(
+                &site,
+                &v,
+                actor,
+                id.0,
+                status,
+                Some(&form),
+                json!({ field: message }),
+            )
+        };
+        let def = match round_of(&form, tz) {
+            Ok(def) => def,
+            Err(field) => {
+                let message = match field {
+                    "producers" | "slots" => site.t(v.lang, "desk-error-choose-one"),
+                    "name" | "start_name" => site.t(v.lang, "desk-error-required"),
+                    "departure" => site.t(v.lang, "desk-error-date"),
+                    _ => site.t(v.lang, "desk-error-number"),
+                };
+                return again(StatusCode::UNPROCESSABLE_ENTITY, field, message).await;
+            }
+        };
+        match site.store.create_round(actor, id.0, def).await {
+            Ok(round) => Ok(see_other(
+                &v,
+                &format!("/desk/rounds/{}?done=desk-round-planned", round.id),
+            )),
+            Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
+                again(
+                    crate::pages::site::store_status(&e),
+                    "round",
+                    say(&site, v.lang, &e),
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `/desk/rounds/{id}`: a round's plan, stop by stop.
+#[handler]
+pub(crate) async fn show_round(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let round = site.store.round(actor, id.0).await?;
+        let c = site.store.cycle(Viewer::Actor(actor), round.cycle_id).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        let lang = v.lang;
+        let tz = round.timezone;
+        let stops: Vec<Value> = round
+            .plan
+            .stops
+            .iter()
+            .map(|s| {
+                json!({
+                    "sequence": s.sequence,
+                    "kind": site.t(lang, &format!("desk-stop-{}", stop_kind(s.kind))),
+                    "place": s.place.name,
+                    "arrival": print::format::time_of_day(s.arrival, tz),
+                    "departure": print::format::time_of_day(s.departure, tz),
+                    "km": print::format::km(s.km_total, lang),
+                    "load": s.load_crates,
+                })
+            })
+            .collect();
+        let unassigned: Vec<String> = round
+            .plan
+            .unassigned
+            .iter()
+            .map(|u| u.reason.clone())
+            .collect();
+        Ok(site.render(
+            &v,
+            StatusCode::OK,
+            "desk/round",
+            &round.name,
+            json!({
+                "id": round.id,
+                "name": round.name,
+                "cycle_id": round.cycle_id,
+                "cycle": c.cycle.name,
+                "km": print::format::km(round.plan.total_km, lang),
+                "duration": print::format::duration(round.plan.total_minutes, lang),
+                "stops": stops,
+                "unassigned": unassigned,
+            }),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+fn stop_kind(k: distribution::routing::StopKind) -> &'static str {
+    use distribution::routing::StopKind;
+    match k {
+        StopKind::Start => "start",
+        StopKind::Collect => "collect",
+        StopKind::Deliver => "deliver",
+        StopKind::End => "end",
+    }
+}
+
+/// `/desk/rounds/{id}/round.{html|pdf|csv}`: the round sheet, as the API renders it.
+#[handler]
+pub(crate) async fn round_document(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Path((id, file)): Path<(i64, String)>,
+) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let ("round", format) = document_of(&file).ok_or(PageError::NotFound)? else {
+            return Err(PageError::NotFound);
+        };
+        let round = site.store.round(actor, id).await?;
+        let c = site.store.cycle(Viewer::Actor(actor), round.cycle_id).await?;
+        coordinator_of(actor, c.cycle.market_id)?;
+        let lang = v.lang;
+        let rendered = site
+            .store
+            .run_cpu(move || print::round(&round.plan, &round.name, round.timezone, format, lang))
+            .await?;
+        document_response(&v, rendered)
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// Plans a round again from the cycle's orders as they are now.
+#[handler]
+pub(crate) async fn replan(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
+    let (v, _) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        site.store.replan_round(actor, id.0).await?;
+        Ok(see_other(
+            &v,
+            &format!("/desk/rounds/{}?done=desk-round-replanned", id.0),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
