@@ -21,6 +21,7 @@ mod lists;
 mod other_node;
 mod overload;
 mod pages_account;
+mod pages_desk;
 pub mod pages_support;
 mod race;
 mod rights;

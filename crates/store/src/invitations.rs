@@ -11,8 +11,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -268,9 +269,11 @@ impl Store {
         }
         .insert(self.db())
         .await?;
-        let invitation = self.invitation_views(vec![row]).await?.pop().ok_or_else(|| {
-            crate::catalogue::corrupt("invitation", "created but not read back")
-        })?;
+        let invitation = self
+            .invitation_views(vec![row])
+            .await?
+            .pop()
+            .ok_or_else(|| crate::catalogue::corrupt("invitation", "created but not read back"))?;
         Ok(InvitationGrant { token, invitation })
     }
 
@@ -427,24 +430,23 @@ impl Store {
             ));
         }
         let staff_roles = [Role::Coordinator, Role::Volunteer, Role::Host].map(Role::as_str);
-        let rows = account::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(
-                        account::Column::MarketId
-                            .eq(market_id)
-                            .and(account::Column::Role.is_in(staff_roles)),
-                    )
-                    .add(
-                        account::Column::Role
-                            .eq(Role::Producer.as_str())
-                            .and(account::Column::ProducerId.is_in(producers.iter().map(|p| p.id))),
-                    ),
-            )
-            .order_by_asc(account::Column::Name)
-            .order_by_asc(account::Column::Id)
-            .all(self.db())
-            .await?;
+        let rows =
+            account::Entity::find()
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(
+                            account::Column::MarketId
+                                .eq(market_id)
+                                .and(account::Column::Role.is_in(staff_roles)),
+                        )
+                        .add(account::Column::Role.eq(Role::Producer.as_str()).and(
+                            account::Column::ProducerId.is_in(producers.iter().map(|p| p.id)),
+                        )),
+                )
+                .order_by_asc(account::Column::Name)
+                .order_by_asc(account::Column::Id)
+                .all(self.db())
+                .await?;
         rows.into_iter()
             .map(|a| {
                 let role = Role::parse(&a.role)

@@ -89,7 +89,10 @@ pub(crate) async fn create_market(site: Data<&Arc<Site>>, sub: Submission) -> Re
         let lat = number(&form, "latitude", 90.0);
         let lon = number(&form, "longitude", 180.0);
         if lat.is_none() {
-            errors.insert("latitude".into(), json!(site.t(v.lang, "desk-error-number")));
+            errors.insert(
+                "latitude".into(),
+                json!(site.t(v.lang, "desk-error-number")),
+            );
         }
         if lon.is_none() {
             errors.insert(
@@ -220,7 +223,14 @@ pub(crate) async fn invite(
     let r = async {
         let actor = v.with_role(&[])?;
         let again = |status, field: &str, message: String| {
-            market_page(&site, &v, id.0, status, form.echo(), json!({ field: message }))
+            market_page(
+                &site,
+                &v,
+                id.0,
+                status,
+                form.echo(),
+                json!({ field: message }),
+            )
         };
         if form.get("name").is_empty() {
             return again(

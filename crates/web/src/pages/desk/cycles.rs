@@ -17,9 +17,7 @@ use print::Format;
 use serde_json::{Value, json};
 use store::{Actor, NewCycle, NewRound, Role, RoundPlace, StoreError, Viewer};
 
-use super::{
-    coordinator_of, local_time, local_value, my_market, say, state_words, timezone,
-};
+use super::{coordinator_of, local_time, local_value, my_market, say, state_words, timezone};
 use crate::pages::{PageError, Site, Submission, Visitor, answer, see_other, visitor::Form};
 
 /// `/desk/cycles`: every cycle of the market, and the form to create one.
@@ -211,11 +209,7 @@ async fn cycle_page(
     let producers: Vec<Value> = producers
         .iter()
         .map(|p| {
-            let offers = view
-                .offers
-                .iter()
-                .filter(|o| o.producer_id == p.id)
-                .count();
+            let offers = view.offers.iter().filter(|o| o.producer_id == p.id).count();
             json!({
                 "id": p.id,
                 "name": p.name,
@@ -318,11 +312,7 @@ async fn cycle_page(
 
 /// Opens a cycle, closes it early, or marks it distributed (`to` = open, close, distributed).
 #[handler]
-pub(crate) async fn transition(
-    site: Data<&Arc<Site>>,
-    id: Path<i64>,
-    sub: Submission,
-) -> Response {
+pub(crate) async fn transition(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
     let (v, form) = match sub.checked(&site) {
         Ok(x) => x,
         Err(refused) => return *refused,
@@ -342,7 +332,10 @@ pub(crate) async fn transition(
         let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
         coordinator_of(actor, c.cycle.market_id)?;
         site.store.transition_cycle(actor, id.0, target).await?;
-        Ok(see_other(&v, &format!("/desk/cycles/{}?done=desk-{done}", id.0)))
+        Ok(see_other(
+            &v,
+            &format!("/desk/cycles/{}?done=desk-{done}", id.0),
+        ))
     }
     .await;
     answer(&site, &v, r)
@@ -350,7 +343,11 @@ pub(crate) async fn transition(
 
 /// Gives the cycle a slot per slot rule of the market (rules it has a slot for are skipped).
 #[handler]
-pub(crate) async fn generate_slots(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
+pub(crate) async fn generate_slots(
+    site: Data<&Arc<Site>>,
+    id: Path<i64>,
+    sub: Submission,
+) -> Response {
     let (v, _) = match sub.checked(&site) {
         Ok(x) => x,
         Err(refused) => return *refused,
@@ -360,7 +357,10 @@ pub(crate) async fn generate_slots(site: Data<&Arc<Site>>, id: Path<i64>, sub: S
         let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
         coordinator_of(actor, c.cycle.market_id)?;
         site.store.generate_slots(actor, id.0).await?;
-        Ok(see_other(&v, &format!("/desk/cycles/{}?done=desk-slots", id.0)))
+        Ok(see_other(
+            &v,
+            &format!("/desk/cycles/{}?done=desk-slots", id.0),
+        ))
     }
     .await;
     answer(&site, &v, r)
@@ -577,7 +577,10 @@ pub(crate) async fn show_round(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let round = site.store.round(actor, id.0).await?;
-        let c = site.store.cycle(Viewer::Actor(actor), round.cycle_id).await?;
+        let c = site
+            .store
+            .cycle(Viewer::Actor(actor), round.cycle_id)
+            .await?;
         coordinator_of(actor, c.cycle.market_id)?;
         let lang = v.lang;
         let tz = round.timezone;
@@ -647,7 +650,10 @@ pub(crate) async fn round_document(
             return Err(PageError::NotFound);
         };
         let round = site.store.round(actor, id).await?;
-        let c = site.store.cycle(Viewer::Actor(actor), round.cycle_id).await?;
+        let c = site
+            .store
+            .cycle(Viewer::Actor(actor), round.cycle_id)
+            .await?;
         coordinator_of(actor, c.cycle.market_id)?;
         let lang = v.lang;
         let rendered = site

@@ -154,7 +154,10 @@ pub(crate) async fn create_point(site: Data<&Arc<Site>>, sub: Submission) -> Res
         let lat = coordinate(&form, "latitude", 90.0);
         let lon = coordinate(&form, "longitude", 180.0);
         if lat.is_none() {
-            errors.insert("latitude".into(), json!(site.t(v.lang, "desk-error-number")));
+            errors.insert(
+                "latitude".into(),
+                json!(site.t(v.lang, "desk-error-number")),
+            );
         }
         if lon.is_none() {
             errors.insert(
@@ -194,9 +197,7 @@ pub(crate) async fn create_point(site: Data<&Arc<Site>>, sub: Submission) -> Res
             Ok(_) => Ok(see_other(&v, "/desk/points?done=desk-point-created")),
             Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
                 let field = match &e {
-                    StoreError::Invalid { code, .. } if *code == "invalid_host_kind" => {
-                        "host_kind"
-                    }
+                    StoreError::Invalid { code, .. } if *code == "invalid_host_kind" => "host_kind",
                     _ => "form",
                 };
                 page(

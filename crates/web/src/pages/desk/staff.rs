@@ -30,7 +30,12 @@ pub(crate) fn role_id(role: Role) -> String {
 }
 
 /// An invitation as the lists show it.
-pub(crate) fn invitation_json(site: &Site, v: &Visitor, i: &InvitationView, tz: chrono_tz::Tz) -> Value {
+pub(crate) fn invitation_json(
+    site: &Site,
+    v: &Visitor,
+    i: &InvitationView,
+    tz: chrono_tz::Tz,
+) -> Value {
     json!({
         "id": i.id,
         "name": i.name,
@@ -223,7 +228,14 @@ pub(crate) async fn invite(site: Data<&Arc<Site>>, req: &Request, sub: Submissio
         let actor = v.with_role(&[Role::Coordinator])?;
         let (market, _) = my_market(&site, actor).await?;
         let again = |status, field: &str, message: String| {
-            page(&site, &v, actor, status, form.echo(), json!({ field: message }))
+            page(
+                &site,
+                &v,
+                actor,
+                status,
+                form.echo(),
+                json!({ field: message }),
+            )
         };
         let Some(role) = Role::parse(form.get("role")).filter(|r| store::INVITED_ROLES.contains(r))
         else {
@@ -341,7 +353,10 @@ pub(crate) async fn revoke(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submissio
             b if b.starts_with("/admin/markets/") => b.to_owned(),
             _ => "/desk/staff".to_owned(),
         };
-        Ok(see_other(&v, &format!("{back}?done=desk-invitation-revoked")))
+        Ok(see_other(
+            &v,
+            &format!("{back}?done=desk-invitation-revoked"),
+        ))
     }
     .await;
     answer(&site, &v, r)
@@ -368,7 +383,10 @@ fn gone(site: &Site, v: &Visitor, e: StoreError) -> Response {
     )
 }
 
-#[expect(clippy::too_many_arguments, reason = "the page, and what it shows again")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the page, and what it shows again"
+)]
 fn accept_page(
     site: &Site,
     v: &Visitor,
