@@ -218,6 +218,10 @@ async fn a_coordinator_downloads_the_sheets_as_pdf_and_csv(db: Db) {
     let html = v.get(&format!("{cycle}/sheets.html")).await;
     html.expect(200).contains("Émilie Fabre");
     v.get(&format!("{cycle}/labels.pdf")).await.expect(200);
+    v.get(&format!("{cycle}/picking.html?producer={}", w.producer_id))
+        .await
+        .expect(200)
+        .contains("Œufs");
     v.get(&format!("{cycle}/sheets.exe")).await.expect(404);
 
     // A co-delivery round from the farm to both slots, planned, shown, planned again.

@@ -62,7 +62,10 @@ desk-no-slot = This cycle has no slot yet.
 desk-slot-cancelled = cancelled
 desk-generate-slots = Add the weekly slots
 desk-offers = Producers' offers
-desk-published-count = { $n } of { $total } producer(s) have published their offer.
+desk-published-count = { $n } of { $total } { $total ->
+    [one] producer has
+   *[other] producers have
+} published their offer.
 desk-offers-caption = Published offer by producer
 desk-col-producer = Producer
 desk-col-offer = Offer
@@ -87,6 +90,8 @@ desk-collection-not-collected = not collected
 desk-documents = Documents
 desk-doc-sheets = Distribution sheets
 desk-doc-picking = Picking lists
+desk-doc-picking-one = picking list (PDF)
+desk-doc-labels-one = labels (PDF)
 desk-doc-labels = Labels
 desk-rounds = Co-delivery rounds
 desk-no-round = No round for this cycle.

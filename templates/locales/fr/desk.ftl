@@ -62,7 +62,10 @@ desk-no-slot = Ce cycle n'a encore aucun créneau.
 desk-slot-cancelled = annulé
 desk-generate-slots = Ajouter les créneaux hebdomadaires
 desk-offers = Offres des producteurs
-desk-published-count = { $n } producteur(s) sur { $total } ont publié leur offre.
+desk-published-count = { $n } sur { $total } { $total ->
+    [one] producteur a
+   *[other] producteurs ont
+} publié leur offre.
 desk-offers-caption = Offre publiée par producteur
 desk-col-producer = Producteur
 desk-col-offer = Offre
@@ -87,6 +90,8 @@ desk-collection-not-collected = non retiré
 desk-documents = Documents
 desk-doc-sheets = Feuilles de distribution
 desk-doc-picking = Listes de préparation
+desk-doc-picking-one = liste de préparation (PDF)
+desk-doc-labels-one = étiquettes (PDF)
 desk-doc-labels = Étiquettes
 desk-rounds = Tournées de livraison mutualisées
 desk-no-round = Aucune tournée pour ce cycle.

@@ -11,7 +11,7 @@ use domain::{CycleState, Money};
 use poem::{
     Response, handler,
     http::{StatusCode, header},
-    web::{Data, Path},
+    web::{Data, Path, Query},
 };
 use print::Format;
 use serde_json::{Value, json};
@@ -404,13 +404,21 @@ fn document_response(
     ))
 }
 
+/// `?producer=`: one producer's picking list or labels.
+#[derive(serde::Deserialize)]
+pub(crate) struct OneProducer {
+    producer: Option<i64>,
+}
+
 /// `/desk/cycles/{id}/{sheets|picking|labels}.{html|pdf|csv}`: every producer's picking list
-/// and labels, every slot's distribution sheet, as the API renders them.
+/// and labels (or one producer's, `?producer=`), every slot's distribution sheet, as the API
+/// renders them.
 #[handler]
 pub(crate) async fn document(
     site: Data<&Arc<Site>>,
     v: Visitor,
     Path((id, file)): Path<(i64, String)>,
+    q: Query<OneProducer>,
 ) -> Response {
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
@@ -426,13 +434,13 @@ pub(crate) async fn document(
                     .await?
             }
             "picking" => {
-                let (_, lists) = site.store.picking_lists(actor, id, None).await?;
+                let (_, lists) = site.store.picking_lists(actor, id, q.producer).await?;
                 site.store
                     .run_cpu(move || print::picking_lists(&lists, format, lang))
                     .await?
             }
             "labels" => {
-                let (_, lists) = site.store.picking_lists(actor, id, None).await?;
+                let (_, lists) = site.store.picking_lists(actor, id, q.producer).await?;
                 site.store
                     .run_cpu(move || print::labels(&lists, format, lang))
                     .await?
