@@ -431,6 +431,66 @@ async fn a_volunteer_accepts_an_invitation_once(db: Db) {
     app.cleanup().await;
 }
 
+async fn an_invitation_accepted_twice_at_once_makes_one_account(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let actor = app.store.actor(w.coordinator.id).await.unwrap();
+    let grant = app
+        .store
+        .create_invitation(
+            &actor,
+            w.market_id,
+            store::NewInvitation {
+                role: Role::Volunteer,
+                name: "Deux onglets".into(),
+                email: None,
+                producer_id: None,
+                pickup_point_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let path = format!("/invitations/{}", grant.token);
+    let mut tabs = Vec::new();
+    for n in 0..2 {
+        let mut tab = app.visit("fr");
+        tab.get(&path).await.expect(200);
+        tabs.push((tab, format!("onglet{n}@example.org")));
+    }
+    let answers = futures_util::future::join_all(tabs.iter_mut().map(|(tab, email)| {
+        let path = path.clone();
+        let email = email.clone();
+        async move {
+            tab.post(
+                &path,
+                &[
+                    ("name", "Deux onglets"),
+                    ("email", email.as_str()),
+                    ("password", "un mot de passe long"),
+                ],
+            )
+            .await
+            .status
+            .as_u16()
+        }
+    }))
+    .await;
+    let mut sorted = answers.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        vec![303, 410],
+        "one account, one refusal: {answers:?}"
+    );
+    let staff = app.store.market_staff(&actor, w.market_id).await.unwrap();
+    assert_eq!(
+        staff.iter().filter(|s| s.name == "Deux onglets").count(),
+        1,
+        "one account"
+    );
+    app.cleanup().await;
+}
+
 async fn a_producer_and_a_host_are_invited_for_their_farm_and_point(db: Db) {
     let app = TestApp::spawn(db).await;
     let w = app.world().await;
@@ -603,6 +663,32 @@ async fn an_admin_creates_a_market_and_invites_its_coordinator(db: Db) {
         .expect(200)
         .contains("Halle du Thouet");
     v.get(&path).await.expect(200).contains("Claire Dubois");
+    // The admin opens the market's cycles from its page.
+    let actor = app.store.actor(admin.id).await.unwrap();
+    let market_id: i64 = path["/admin/markets/".len()..].parse().unwrap();
+    let now = Utc::now();
+    let cycle = app
+        .store
+        .create_cycle(
+            &actor,
+            market_id,
+            store::NewCycle {
+                name: "Première semaine".into(),
+                opens_at: now + Duration::hours(1),
+                closes_at: now + Duration::days(2),
+                slots: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    v.get(&path)
+        .await
+        .expect(200)
+        .contains(&format!("/desk/cycles/{}", cycle.cycle.id));
+    v.get(&format!("/desk/cycles/{}", cycle.cycle.id))
+        .await
+        .expect(200)
+        .contains("Première semaine");
     app.cleanup().await;
 }
 
@@ -629,6 +715,35 @@ async fn other_markets_and_other_roles_are_refused(db: Db) {
     let still = app.stock_left(w.cycle_id, w.offers[0]).await;
     assert_eq!(still, "50", "the cycle is still open and untouched");
     stranger.get("/admin").await.expect(403);
+    // Another market's invitation cannot be withdrawn (nor seen).
+    let actor = app.store.actor(w.coordinator.id).await.unwrap();
+    let grant = app
+        .store
+        .create_invitation(
+            &actor,
+            w.market_id,
+            store::NewInvitation {
+                role: Role::Volunteer,
+                name: "Invitée de A".into(),
+                email: None,
+                producer_id: None,
+                pickup_point_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    stranger.get("/desk/staff").await.expect(200);
+    stranger
+        .post(
+            &format!("/desk/staff/invitations/{}/revoke", grant.invitation.id),
+            &[],
+        )
+        .await
+        .expect(404);
+    app.visit("fr")
+        .get(&format!("/invitations/{}", grant.token))
+        .await
+        .expect(200);
 
     for role in [Role::Volunteer, Role::Consumer, Role::Producer] {
         let user = app
@@ -723,6 +838,7 @@ both!(
     a_coordinator_creates_opens_and_closes_a_cycle_from_slot_rules,
     a_coordinator_downloads_the_sheets_as_pdf_and_csv,
     a_volunteer_accepts_an_invitation_once,
+    an_invitation_accepted_twice_at_once_makes_one_account,
     a_producer_and_a_host_are_invited_for_their_farm_and_point,
     an_admin_creates_a_market_and_invites_its_coordinator,
     other_markets_and_other_roles_are_refused,

@@ -17,3 +17,4 @@ admin-error-slug = Only lowercase letters, digits and dashes.
 admin-coordinators = Coordinators
 admin-no-coordinator = Nobody coordinates this market yet.
 admin-invite-coordinator = Invite a coordinator
+admin-cycles = The market's cycles

@@ -17,3 +17,4 @@ admin-error-slug = Seulement des minuscules, des chiffres et des tirets.
 admin-coordinators = Coordination
 admin-no-coordinator = Personne ne coordonne encore ce marché.
 admin-invite-coordinator = Inviter un coordinateur
+admin-cycles = Cycles du marché

@@ -190,6 +190,20 @@ async fn market_page(
         .filter(|i| i.role == Role::Coordinator)
         .map(|i| invitation_json(site, v, i, tz))
         .collect();
+    let cycles: Vec<Value> = site
+        .store
+        .list_cycles(store::Viewer::Actor(actor), id)
+        .await?
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "name": c.name,
+                "state": site.t(v.lang, super::desk::state_words(c.state).0),
+                "closes": print::format::date_time(c.closes_at, tz, v.lang),
+            })
+        })
+        .collect();
     Ok(site.render(
         v,
         status,
@@ -202,6 +216,7 @@ async fn market_page(
             "timezone": m.timezone,
             "coordinators": coordinators,
             "invitations": invitations,
+            "cycles": cycles,
             "form": form,
             "errors": errors,
         }),
