@@ -80,11 +80,11 @@ pub(crate) fn routes(
         .at("/desk/cycles/:id", get(desk::cycles::show))
         .at("/desk/cycles/:id/state", post(desk::cycles::transition))
         .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
-        .at("/desk/cycles/:id/rounds", post(desk::cycles::create_round))
+        .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
         .at("/desk/cycles/:id/:file", get(desk::cycles::document))
-        .at("/desk/rounds/:id", get(desk::cycles::show_round))
-        .at("/desk/rounds/:id/replan", post(desk::cycles::replan))
-        .at("/desk/rounds/:id/:file", get(desk::cycles::round_document))
+        .at("/desk/rounds/:id", get(desk::rounds::show_round))
+        .at("/desk/rounds/:id/replan", post(desk::rounds::replan))
+        .at("/desk/rounds/:id/:file", get(desk::rounds::round_document))
         .at(
             "/desk/points",
             get(desk::places::list).post(desk::places::create_point),

@@ -1,5 +1,5 @@
 //! The coordinator's desk: the market at a glance (`/desk`), its cycles with their documents
-//! and rounds (`cycles.rs`), pickup points and slot rules (`places.rs`), staff and the
+//! (`cycles.rs`), co-delivery rounds (`rounds.rs`), pickup points and slot rules (`places.rs`), staff and the
 //! invitations that bring people in, with the public page that accepts one (`staff.rs`).
 //!
 //! Every desk page is about the coordinator's own market (`Actor::market_id`); a cycle, round
@@ -8,6 +8,7 @@
 
 pub(crate) mod cycles;
 pub(crate) mod places;
+pub(crate) mod rounds;
 pub(crate) mod staff;
 
 use std::sync::Arc;
