@@ -60,12 +60,12 @@ mod visitor;
 use std::sync::Arc;
 
 use poem::{
-    Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler,
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, Route, get, handler,
     http::{StatusCode, header},
     post,
     web::Data,
 };
-use store::{Role, Store};
+use store::{Role, Store, StoreError};
 
 pub(crate) use site::{PageError, Site, local_path, see_other};
 pub(crate) use visitor::{Submission, Visitor};
@@ -177,10 +177,44 @@ pub(crate) fn routes(
         .at("/admin/markets/:id", get(admin::market))
         .at("/admin/markets/:id/invitations", post(admin::invite))
         .at(style_path, get(stylesheet))
+        .around(html_errors)
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
         .map_to_response()
         .into_endpoint())
+}
+
+/// What the routes themselves refuse (an unknown address, an id that is not a number) as a
+/// page in the visitor's language, not the API's JSON.
+async fn html_errors<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let Some(site) = req.data::<Arc<Site>>().cloned() else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let v = Visitor::without_session(&site, &req);
+    match ep.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) if e.is_from_response() => Err(e),
+        Err(e) => {
+            let status = e.status();
+            let error = match status {
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => PageError::NotFound,
+                StatusCode::SERVICE_UNAVAILABLE => PageError::Store(StoreError::Unavailable {
+                    message: e.to_string(),
+                    retry_after_secs: 1,
+                }),
+                s if s.is_client_error() => {
+                    PageError::BadRequest(site.t(v.lang, "error-bad-request"))
+                }
+                _ => {
+                    tracing::error!(error = %e, "a page failed");
+                    PageError::Internal
+                }
+            };
+            let mut page = site.error_page(&v, &error);
+            page.set_status(status);
+            Ok(page)
+        }
+    }
 }
 
 #[handler]
