@@ -126,7 +126,6 @@ impl Visitor {
     }
 
     /// The logged-in account if it has one of `roles` (admins always do); 403 otherwise.
-    #[allow(dead_code, reason = "used by the area pages landing next")]
     pub(crate) fn with_role(&self, roles: &[Role]) -> Result<&store::Actor, PageError> {
         let a = self.actor()?;
         if a.role == Role::Admin || roles.contains(&a.role) {
@@ -243,7 +242,6 @@ impl Form {
     }
 
     /// Every (name, value), in order.
-    #[allow(dead_code, reason = "used by the area pages landing next")]
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
