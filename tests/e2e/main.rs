@@ -22,6 +22,7 @@ mod other_node;
 mod overload;
 mod pages_account;
 mod pages_checkout;
+mod pages_desk;
 mod pages_producer;
 mod pages_shop;
 mod pages_slots;

@@ -17,10 +17,12 @@ mod catalogue;
 mod checkout;
 mod cycles;
 mod db;
+mod desk;
 pub mod entities;
 mod error;
 pub mod fixtures;
 mod gate;
+mod invitations;
 mod members;
 mod order_batch;
 mod orders;
@@ -45,7 +47,12 @@ pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
 };
 pub use db::{Backend, Store, StoreOptions};
+pub use desk::RoundSummary;
 pub use error::StoreError;
+pub use invitations::{
+    Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,
+    NewInvitation, StaffMember,
+};
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use producer_space::{

@@ -33,11 +33,22 @@
 //! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
 //! | `/host` | hosts: their venue's slots, baskets expected, dates flagged (staff: `?point=`) |
 //! | `/host/closures` | POST `point`, `day`, `reason`, `move_to`: flag a date the venue is unavailable |
+//! | `/desk` | coordinators: the market at a glance, what to do next |
+//! | `/desk/cycles`, `/desk/cycles/{id}` | cycles: create from slot rules, open, close, distributed; who published, orders, rounds |
+//! | `/desk/cycles/{id}/{sheets,picking,labels}.{html,pdf,csv}` | a cycle's documents, to the session |
+//! | `/desk/cycles/{id}/state`, `/slots`, `/rounds` | POST: move the cycle on, slots from rules, plan a round |
+//! | `/desk/rounds/{id}`, `/desk/rounds/{id}/round.{html,pdf,csv}`, `/replan` | a co-delivery round |
+//! | `/desk/points`, `/desk/points/rules` | pickup points and weekly slot rules |
+//! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
+//! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
+//! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
+mod admin;
 mod checkout;
+mod desk;
 mod host;
 mod i18n;
 mod mediation;
@@ -49,12 +60,12 @@ mod visitor;
 use std::sync::Arc;
 
 use poem::{
-    Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler,
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, Route, get, handler,
     http::{StatusCode, header},
     post,
     web::Data,
 };
-use store::{Role, Store};
+use store::{Role, Store, StoreError};
 
 pub(crate) use site::{PageError, Site, local_path, see_other};
 pub(crate) use visitor::{Submission, Visitor};
@@ -133,11 +144,77 @@ pub(crate) fn routes(
         )
         .at("/host", get(host::venue_page))
         .at("/host/closures", post(host::flag))
+        // Coordinators' desk, invitations, admin.
+        .at("/desk", get(desk::home))
+        .at(
+            "/desk/cycles",
+            get(desk::cycles::list).post(desk::cycles::create),
+        )
+        .at("/desk/cycles/:id", get(desk::cycles::show))
+        .at("/desk/cycles/:id/state", post(desk::cycles::transition))
+        .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
+        .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
+        .at("/desk/cycles/:id/:file", get(desk::cycles::document))
+        .at("/desk/rounds/:id", get(desk::rounds::show_round))
+        .at("/desk/rounds/:id/replan", post(desk::rounds::replan))
+        .at("/desk/rounds/:id/:file", get(desk::rounds::round_document))
+        .at(
+            "/desk/points",
+            get(desk::places::list).post(desk::places::create_point),
+        )
+        .at("/desk/points/rules", post(desk::places::create_rule))
+        .at("/desk/staff", get(desk::staff::list))
+        .at("/desk/staff/invitations", post(desk::staff::invite))
+        .at(
+            "/desk/staff/invitations/:id/revoke",
+            post(desk::staff::revoke),
+        )
+        .at(
+            "/invitations/:token",
+            get(desk::staff::accept_form).post(desk::staff::accept),
+        )
+        .at("/admin", get(admin::home).post(admin::create_market))
+        .at("/admin/markets/:id", get(admin::market))
+        .at("/admin/markets/:id/invitations", post(admin::invite))
         .at(style_path, get(stylesheet))
+        .around(html_errors)
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
         .map_to_response()
         .into_endpoint())
+}
+
+/// What the routes themselves refuse (an unknown address, an id that is not a number) as a
+/// page in the visitor's language, not the API's JSON.
+async fn html_errors<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let Some(site) = req.data::<Arc<Site>>().cloned() else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let v = Visitor::without_session(&site, &req);
+    match ep.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) if e.is_from_response() => Err(e),
+        Err(e) => {
+            let status = e.status();
+            let error = match status {
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => PageError::NotFound,
+                StatusCode::SERVICE_UNAVAILABLE => PageError::Store(StoreError::Unavailable {
+                    message: e.to_string(),
+                    retry_after_secs: 1,
+                }),
+                s if s.is_client_error() => {
+                    PageError::BadRequest(site.t(v.lang, "error-bad-request"))
+                }
+                _ => {
+                    tracing::error!(error = %e, "a page failed");
+                    PageError::Internal
+                }
+            };
+            let mut page = site.error_page(&v, &error);
+            page.set_status(status);
+            Ok(page)
+        }
+    }
 }
 
 #[handler]
