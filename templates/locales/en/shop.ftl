@@ -84,3 +84,13 @@ done-basket-saved = Your basket is saved.
 done-order-placed = Your order is placed. Thank you!
 done-order-changed = Your order is changed.
 done-order-cancelled = Your order is cancelled.
+# Cancelled or moved slots (venue unavailable).
+shop-slot-cancelled = Cancelled
+shop-slot-moved = Moved
+shop-slot-cancelled-notice = The distribution of { $date } at { $point } is cancelled: { $reason }.
+shop-slot-cancelled-notice-bare = The distribution of { $date } at { $point } is cancelled.
+shop-slot-moved-notice = The distribution at { $point } is moved from { $from } to { $to }: { $reason }.
+shop-slot-moved-notice-bare = The distribution at { $point } is moved from { $from } to { $to }.
+shop-slot-choose-another = Choose another slot.
+shop-slot-choose = Choose another slot
+shop-error-unknown-slot = This slot is not a distribution of this sale: choose another one.

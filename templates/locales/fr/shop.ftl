@@ -84,3 +84,13 @@ done-basket-saved = Votre panier est enregistré.
 done-order-placed = Votre commande est passée. Merci !
 done-order-changed = Votre commande est modifiée.
 done-order-cancelled = Votre commande est annulée.
+# Créneaux annulés ou déplacés (lieu indisponible).
+shop-slot-cancelled = Annulée
+shop-slot-moved = Déplacée
+shop-slot-cancelled-notice = La distribution du { $date } à { $point } est annulée : { $reason }.
+shop-slot-cancelled-notice-bare = La distribution du { $date } à { $point } est annulée.
+shop-slot-moved-notice = La distribution à { $point } est déplacée du { $from } au { $to } : { $reason }.
+shop-slot-moved-notice-bare = La distribution à { $point } est déplacée du { $from } au { $to }.
+shop-slot-choose-another = Choisissez un autre créneau.
+shop-slot-choose = Choisir un autre créneau
+shop-error-unknown-slot = Ce créneau n'est pas une distribution de cette vente : choisissez-en un autre.

@@ -12,6 +12,7 @@
 
 mod offers;
 pub(crate) mod orders;
+mod slots;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -207,17 +208,16 @@ pub(crate) async fn market(
                 let slots: Vec<Value> = view
                     .slots
                     .iter()
-                    .filter(|s| !s.cancelled && s.ends_at > now)
+                    .filter(|s| s.ends_at > now)
                     .take(8)
                     .map(|s| {
                         let p = points.get(&s.pickup_point_id);
-                        json!({
-                            "when": format::range(s.starts_at, s.ends_at, tz, v.lang),
-                            "point": s.pickup_point_name,
-                            "address": s.pickup_point_address,
-                            "host": p.map(|p| p.host_name.clone()),
-                            "access": p.map(|p| p.access_notes.clone()).filter(|a| !a.is_empty()),
-                        })
+                        // Cancelled and moved slots stay, said so: who planned on them sees it.
+                        let mut slot = slots::slot_json(&site, v.lang, tz, s);
+                        slot["host"] = json!(p.map(|p| p.host_name.clone()));
+                        slot["access"] =
+                            json!(p.map(|p| p.access_notes.clone()).filter(|a| !a.is_empty()));
+                        slot
                     })
                     .collect();
                 (
@@ -499,16 +499,17 @@ async fn render_basket(
     let chosen = state.slot.or(order.as_ref().map(|o| o.slot.id));
     let open_slots: Vec<&store::SlotView> = cycle.slots.iter().filter(|s| !s.cancelled).collect();
     let only = (open_slots.len() == 1).then(|| open_slots[0].id);
-    let slots: Vec<Value> = open_slots
+    let chosen = chosen
+        .filter(|id| open_slots.iter().any(|s| s.id == *id))
+        .or(only);
+    // A cancelled slot is shown, without a choice, so that who had it sees why it is gone.
+    let slots: Vec<Value> = cycle
+        .slots
         .iter()
         .map(|s| {
-            json!({
-                "id": s.id,
-                "when": format::range(s.starts_at, s.ends_at, tz, lang),
-                "point": s.pickup_point_name,
-                "address": s.pickup_point_address,
-                "checked": Some(s.id) == chosen.or(only),
-            })
+            let mut slot = slots::slot_json(site, lang, tz, s);
+            slot["checked"] = json!(Some(s.id) == chosen);
+            slot
         })
         .collect();
     let open = cycle.cycle.state == domain::CycleState::Open && cycle.cycle.opens_at <= Utc::now();
@@ -680,7 +681,15 @@ pub(crate) async fn basket_save(
                 | StoreError::NotFound { .. }),
             ) => {
                 state.status = store_status(&e);
-                state.form_error = Some(shop_error(&site, v.lang, &e));
+                let message = shop_error(&site, v.lang, &e);
+                // A slot cancelled (or not of this cycle) is said next to the slots.
+                if let StoreError::Invalid { code, .. } | StoreError::Conflict { code, .. } = &e
+                    && (*code == "slot_cancelled" || *code == "unknown_slot")
+                {
+                    state.slot_error = Some(message);
+                } else {
+                    state.form_error = Some(message);
+                }
                 render_basket(&site, &v, cycle_id, state).await
             }
             Err(e) => Err(e.into()),

@@ -75,11 +75,9 @@ fn order_json(site: &Site, lang: Lang, o: &OrderView, c: Option<&CycleLabel>) ->
         "status": status_label(site, lang, o),
         "cancelled": !placed,
         "changeable": placed && c.is_some_and(|c| c.open),
-        "slot": {
-            "when": format::range(o.slot.starts_at, o.slot.ends_at, tz, lang),
-            "point": o.slot.pickup_point_name,
-            "address": o.slot.pickup_point_address,
-        },
+        // Its slot cancelled: another is chosen on the basket page, while the cycle is open.
+        "choose_slot": placed && o.slot.cancelled && c.is_some_and(|c| c.open),
+        "slot": super::slots::slot_json(site, lang, tz, &o.slot),
         "lines": lines,
         "total": format::money(o.totals.total, lang),
         "vat": vat,
@@ -142,6 +140,9 @@ pub(crate) async fn show(site: Data<&Arc<Site>>, v: Visitor, Path(id): Path<i64>
         let (o, label, mine) = visible(&site, &v, id).await?;
         let mut page = order_json(&site, v.lang, &o, label.as_ref());
         page["mine"] = json!(mine);
+        if !mine {
+            page["choose_slot"] = json!(false);
+        }
         let title = site.t_with(v.lang, "shop-order-title", &[("id", o.id.to_string())]);
         Ok(site.render(&v, StatusCode::OK, "shop/order", &title, page))
     }
