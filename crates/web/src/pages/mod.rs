@@ -16,7 +16,7 @@
 //! | `/account`, `/account/password` | profile (name, phone, language), password |
 //! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
 //! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
-//! | `/m/{slug}` | a market's home: who runs it, the open cycle, next slots, producers |
+//! | `/m/{slug}` | a market's home: who runs it, the open cycle, next slots (cancelled or moved ones said so), producers |
 //! | `/shop/{cycle}` | the shop (`?q=` filters), one form of quantities -> the draft basket |
 //! | `/shop/{cycle}/basket` | the basket: quantities, totals and VAT, pickup slot, confirm |
 //! | `/orders`, `/orders/{id}` | the member's orders; one order (printable) |
