@@ -92,7 +92,7 @@ async fn changes_made_elsewhere_reach_the_next_basket(db: Db) {
     .await;
     app.post(&orders, consumer.t(), basket(w.slots[0]))
         .await
-        .expect_error(422, "unknown_slot");
+        .expect_error(409, "slot_cancelled");
     app.post(&orders, consumer.t(), basket(w.slots[1]))
         .await
         .expect(201);

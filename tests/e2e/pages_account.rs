@@ -258,7 +258,36 @@ async fn pages_speak_the_visitors_language_and_remember_the_accounts(db: Db) {
     app.cleanup().await;
 }
 
+async fn what_the_routes_refuse_is_a_page_for_people_and_json_for_the_api(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut v = app.visit("en");
+    let page = v.get("/no/such/page").await;
+    page.expect(404)
+        .contains("<html lang=\"en\">")
+        .contains("does not exist");
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    v.get("/shop/not-a-number")
+        .await
+        .expect(400)
+        .contains("This address is not valid.");
+    let api = v.get("/api/v1/no-such-thing").await;
+    api.expect(404);
+    assert!(
+        api.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    app.cleanup().await;
+}
+
 both!(
+    what_the_routes_refuse_is_a_page_for_people_and_json_for_the_api,
     a_visitor_signs_up_logs_out_and_in_again,
     a_failed_login_does_not_tell_whether_the_email_exists,
     a_form_without_its_csrf_token_changes_nothing,

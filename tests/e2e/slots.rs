@@ -118,7 +118,7 @@ async fn a_moved_slot_lists_the_consumers_to_tell(db: Db) {
         json!({"slot_id": w.slots[0], "lines": [{"offer_id": w.offers[1], "quantity": 1}]}),
     )
     .await
-    .expect_error(422, "unknown_slot");
+    .expect_error(409, "slot_cancelled");
     app.put(
         &format!("/api/v1/orders/{}", order["id"]),
         lea.t(),

@@ -218,7 +218,7 @@ pub struct TokenGrant {
 /// The shortest password a new account may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-fn hash_now(password: &str) -> Result<String, StoreError> {
+pub(crate) fn hash_now(password: &str) -> Result<String, StoreError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
@@ -231,7 +231,7 @@ fn hash_now(password: &str) -> Result<String, StoreError> {
 
 /// The one rule for a new password (sign-up, change): at least [`MIN_PASSWORD_CHARS`]
 /// characters, at most 1024 bytes.
-fn check_new_password(password: &str) -> Result<(), StoreError> {
+pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
         return Err(StoreError::invalid(
             "weak_password",
@@ -269,7 +269,7 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn normalise_email(email: &str) -> String {
+pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_token;
+pub mod basket_line;
 pub mod delivery_round;
 pub mod distribution_slot;
 pub mod idempotency_key;
@@ -19,3 +20,4 @@ pub mod producer;
 pub mod product;
 pub mod session;
 pub mod slot_rule;
+pub mod venue_closure;

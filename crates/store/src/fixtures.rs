@@ -1,7 +1,8 @@
 //! The demo market: loads `fixtures/demo.json` (a market around Parthenay, its producers and
 //! their products, pickup points and accounts) and builds two cycles around today — one closed
 //! with its orders, one open with a few baskets already placed — through the same use cases the
-//! API runs, so the demo data obeys every rule real data does.
+//! API runs, so the demo data obeys every rule real data does. Two of the open week's venues
+//! are flagged unavailable (one slot cancelled, one moved), with baskets at them.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use crate::{
     Actor, NewMarket, NewPickupPoint, NewProducer, NewProduct, OfferInput, OrderRequest, Role,
-    Store, StoreError,
+    Store, StoreError, VenueFlag,
     auth::hash_password,
     entities::{distribution_slot, order_cycle},
 };
@@ -97,6 +98,8 @@ struct DemoAccount {
     name: String,
     role: String,
     producer: Option<String>,
+    /// For a host: the key of the pickup point it speaks for.
+    pickup_point: Option<String>,
     phone: Option<String>,
 }
 
@@ -216,6 +219,7 @@ pub async fn load_demo(
         .await?;
 
     let mut points = Vec::new();
+    let mut point_ids = HashMap::new();
     for p in &demo.pickup_points {
         let view = store
             .create_pickup_point(
@@ -247,6 +251,7 @@ pub async fn load_demo(
         let slot_rule =
             distribution::SlotRule::new(rule.weekday, time(&p.starts)?, time(&p.ends)?, tz)
                 .map_err(|e| bad(format!("{}: {e}", p.key)))?;
+        point_ids.insert(p.key.clone(), view.id);
         points.push((view.id, rule.id, slot_rule));
     }
 
@@ -312,6 +317,7 @@ pub async fn load_demo(
 
     let mut consumers = Vec::new();
     let mut logins: Vec<(String, String)> = Vec::new();
+    let mut coordinator: Option<Actor> = None;
     for a in &demo.accounts {
         let role = Role::parse(&a.role).ok_or_else(|| bad(format!("role {:?}", a.role)))?;
         let producer_id = match &a.producer {
@@ -334,8 +340,19 @@ pub async fn load_demo(
                 market_id,
             )
             .await?;
+        if let Some(key) = &a.pickup_point {
+            let point = *point_ids
+                .get(key)
+                .ok_or_else(|| bad(format!("unknown pickup point {key:?}")))?;
+            store
+                .assign_host_venue(&bootstrap, actor.account_id, point)
+                .await?;
+        }
         if !logins.iter().any(|(r, _)| r == role.as_str()) {
             logins.push((role.as_str().to_owned(), actor.email.clone()));
+        }
+        if role == Role::Coordinator && coordinator.is_none() {
+            coordinator = Some(actor.clone());
         }
         if role == Role::Consumer {
             consumers.push(actor);
@@ -408,6 +425,44 @@ pub async fn load_demo(
     .await?;
     // Cycles and slots went in directly: what the order path remembers of them is stale.
     store.sales.changed();
+
+    // Two venues are unavailable this week, with baskets already placed there: the company car
+    // park's slot is cancelled, the village square's moves a day later. Their consumers' pages
+    // say so (and offer to choose another slot for the cancelled one). A coordinator flags
+    // them: a flag names a real account.
+    for (key, reason, days) in [
+        ("za-loges", "Parking fermé pour travaux de voirie", None),
+        (
+            "secondigny-place",
+            "Place occupée par la fête du village",
+            Some(1),
+        ),
+    ] {
+        let (Some(by), Some((point_id, _, rule))) = (
+            coordinator.as_ref(),
+            point_ids
+                .get(key)
+                .and_then(|id| points.iter().find(|(p, _, _)| p == id)),
+        ) else {
+            continue;
+        };
+        let day = rule
+            .next_after(open_close)
+            .0
+            .with_timezone(&tz)
+            .date_naive();
+        store
+            .flag_venue_unavailable(
+                by,
+                *point_id,
+                VenueFlag {
+                    day,
+                    reason: reason.to_owned(),
+                    move_to: days.map(|d| day + Duration::days(d)),
+                },
+            )
+            .await?;
+    }
 
     Ok(DemoSummary {
         market_id: market.id,

@@ -508,7 +508,8 @@ impl Store {
     }
 
     /// The cycle, and the slot if it is one of the cycle's distributions still taking baskets,
-    /// with its pickup point, in one query. A closed cycle is said before an unknown slot.
+    /// with its pickup point, in one query. A closed cycle is said before an unknown slot
+    /// (422 `unknown_slot`); a cancelled slot is a conflict (409 `slot_cancelled`).
     async fn cycle_and_slot(
         &self,
         db: &impl ConnectionTrait,
@@ -552,7 +553,11 @@ impl Store {
         let p = pickup_point::Model::from_query_result(&row, "p_")?;
         self.takes_orders(actor, &c, now).await?;
         if s.cancelled {
-            return Err(unknown());
+            // Said apart from an unknown slot: the consumer saw it, and must choose another.
+            return Err(StoreError::conflict(
+                "slot_cancelled",
+                format!("the distribution of slot {slot_id} is cancelled: choose another slot"),
+            ));
         }
         Ok((c, slot_view(s, &p)))
     }

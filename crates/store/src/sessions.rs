@@ -57,6 +57,8 @@ pub struct Session {
     pub csrf: String,
     /// The member a coordinator is ordering for, if any.
     pub acting_for: Option<i64>,
+    /// That member's name.
+    pub acting_for_name: Option<String>,
     /// The account's language ("fr" or "en").
     pub language: String,
     /// The account's phone.
@@ -140,6 +142,7 @@ impl Store {
             actor: Actor::from_model(account)?,
             csrf,
             acting_for: None,
+            acting_for_name: None,
             expires_at,
         };
         Ok(SessionGrant { secret, session })
@@ -159,8 +162,9 @@ impl Store {
             backend,
             &format!(
                 "SELECT {}, s.csrf AS s_csrf, s.acting_for AS s_acting_for, \
-                 s.expires_at AS s_expires_at FROM sessions s \
-                 JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?",
+                 s.expires_at AS s_expires_at, m.name AS s_acting_for_name FROM sessions s \
+                 JOIN accounts a ON a.id = s.account_id \
+                 LEFT JOIN accounts m ON m.id = s.acting_for WHERE s.id_hash = ?",
                 crate::orders::columns::<account::Entity>("a"),
             ),
         );
@@ -189,6 +193,7 @@ impl Store {
             actor: Actor::from_model(a)?,
             csrf: row.try_get("", "s_csrf")?,
             acting_for: row.try_get("", "s_acting_for")?,
+            acting_for_name: row.try_get("", "s_acting_for_name")?,
             expires_at,
         };
         self.sessions.put(hash, s.clone());

@@ -21,6 +21,7 @@ error-not-found = This page does not exist, or it is not yours to see.
 error-forbidden = Your account does not allow this.
 error-csrf = This form has expired or did not come from Halle. Reload the page and try again.
 error-internal = Something went wrong on our side. Try again in a moment.
+error-bad-request = This address is not valid.
 error-busy = The server is very busy. Try again in a few seconds.
 error-too-many-attempts = Too many attempts. Wait a minute before trying again.
 error-insufficient-stock = Only { $available } left of “{ $product }”.

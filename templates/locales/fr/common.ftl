@@ -21,6 +21,7 @@ error-not-found = Cette page n'existe pas, ou elle ne vous est pas accessible.
 error-forbidden = Votre compte ne permet pas cette action.
 error-csrf = Ce formulaire a expiré ou ne vient pas de Halle. Rechargez la page et recommencez.
 error-internal = Une erreur est survenue de notre côté. Réessayez dans un instant.
+error-bad-request = Cette adresse n'est pas valide.
 error-busy = Le serveur est très sollicité. Réessayez dans quelques secondes.
 error-too-many-attempts = Trop de tentatives. Patientez une minute avant de réessayer.
 error-insufficient-stock = Plus que { $available } pour « { $product } ».

@@ -58,7 +58,8 @@ fn order_request(body: &OrderRequestDto) -> Result<OrderRequest, ApiError> {
 #[OpenApi(tag = "Tag::Orders")]
 impl OrdersApi {
     /// Place a basket in an open cycle. Stock is reserved at once and shared by every pickup
-    /// point; asking for more than is left answers 409 `insufficient_stock` with what is left.
+    /// point; asking for more than is left answers 409 `insufficient_stock` with what is left,
+    /// and a slot whose distribution was cancelled answers 409 `slot_cancelled`.
     #[oai(
         path = "/cycles/:id/orders",
         method = "post",
@@ -105,7 +106,8 @@ impl OrdersApi {
     }
 
     /// Change a basket while its cycle is open: new lines and slot replace the old ones; stock
-    /// moves by the difference.
+    /// moves by the difference. A cancelled slot answers 409 `slot_cancelled`: a basket whose
+    /// slot was cancelled moves to another.
     #[oai(path = "/orders/:id", method = "put", operation_id = "update_order")]
     async fn update_order(
         &self,

@@ -68,6 +68,16 @@ impl Visitor {
             }
             _ => None,
         };
+        Ok(Self::build(site, req, session, secret))
+    }
+
+    /// The visitor of a request whose session is not looked up (an error page of the edge:
+    /// unknown address, malformed path): the language of its cookie or browser.
+    pub(crate) fn without_session(site: &Site, req: &Request) -> Self {
+        Self::build(site, req, None, None)
+    }
+
+    fn build(site: &Site, req: &Request, session: Option<Session>, secret: Option<String>) -> Self {
         let lang = match &session {
             Some(s) => lang_of(&s.language),
             None => match req.cookie().get(LANG_COOKIE) {
@@ -96,7 +106,7 @@ impl Visitor {
             .uri()
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        Ok(Self {
+        Self {
             lang,
             secret: secret.filter(|_| session.is_some()),
             session,
@@ -104,7 +114,7 @@ impl Visitor {
             new_csrf,
             path,
             secure,
-        })
+        }
     }
 
     /// The logged-in account, or a redirect to the login page.
@@ -116,7 +126,6 @@ impl Visitor {
     }
 
     /// The logged-in account if it has one of `roles` (admins always do); 403 otherwise.
-    #[allow(dead_code, reason = "used by the area pages landing next")]
     pub(crate) fn with_role(&self, roles: &[Role]) -> Result<&store::Actor, PageError> {
         let a = self.actor()?;
         if a.role == Role::Admin || roles.contains(&a.role) {
@@ -145,6 +154,7 @@ impl Visitor {
             "csrf": self.csrf,
             "me": me,
             "acting_for": self.session.as_ref().and_then(|s| s.acting_for),
+            "acting_for_name": self.session.as_ref().and_then(|s| s.acting_for_name.clone()),
             "path": self.path,
             "style": site.style.1,
         })
@@ -232,7 +242,6 @@ impl Form {
     }
 
     /// Every (name, value), in order.
-    #[allow(dead_code, reason = "used by the area pages landing next")]
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
