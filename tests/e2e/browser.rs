@@ -50,6 +50,26 @@ impl Screen {
     }
 }
 
+/// The language a flow is walked in: `t(fr, en)` picks the words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn t<'a>(self, fr: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Fr => fr,
+            Lang::En => en,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.t("fr", "en")
+    }
+}
+
 /// How a browser is started.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -269,6 +289,23 @@ impl Browser {
             .goto(&url)
             .await
             .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        self.loaded().await;
+    }
+
+    /// Waits until the page shown has loaded (chromedriver's own wait can answer while the
+    /// first page of a browser without scripts is still being replaced).
+    async fn loaded(&self) {
+        for _ in 0..600 {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if matches!(&state, Ok(Value::String(s)) if s == "complete") {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the page did not load in 30 s");
     }
 
     /// Opens an absolute URL (`data:text/html,...` for a page made on the spot).
@@ -288,18 +325,49 @@ impl Browser {
         }
     }
 
-    /// The page's visible text.
-    pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .expect("a body")
-            .text()
-            .await
-            .expect("the body's text")
+    /// Whether the page shows `needle` (as [`Browser::assert_shows`] compares).
+    pub async fn shows(&self, needle: &str) -> bool {
+        let plain = |s: &str| s.replace(['\u{a0}', '\u{202f}'], " ");
+        plain(&self.text().await).contains(&plain(needle))
     }
 
-    /// Asserts the page shows `needle` somewhere in its visible text.
+    /// The page's visible text (its source, if it has no body).
+    pub async fn text(&self) -> String {
+        // A page still being replaced can drop its body under the read: read it again.
+        for _ in 0..20 {
+            match self.client.find(Locator::Css("body")).await {
+                Ok(body) => {
+                    if let Ok(text) = body.text().await {
+                        return text;
+                    }
+                }
+                Err(_) => {
+                    if let Ok(source) = self.client.source().await {
+                        return source;
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the page's text cannot be read");
+    }
+
+    /// Asserts the browser shows the page at `path` (and query).
+    #[track_caller]
+    pub fn assert_path<'a>(&'a self, path: &'a str) -> impl std::future::Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let at = self.path().await;
+            assert!(
+                at == path,
+                "{caller}: the browser is on {at}, not {path}; it shows:\n{}",
+                self.text().await
+            );
+        }
+    }
+
+    /// Asserts the page shows `needle` somewhere in its visible text (no-break spaces taken
+    /// as spaces).
     #[track_caller]
     pub fn assert_shows<'a>(
         &'a self,
@@ -308,8 +376,10 @@ impl Browser {
         let caller = std::panic::Location::caller();
         async move {
             let text = self.text().await;
+            // Money and units are written with no-break spaces: compare them as spaces.
+            let plain = |s: &str| s.replace(['\u{a0}', '\u{202f}'], " ");
             assert!(
-                text.contains(needle),
+                plain(&text).contains(&plain(needle)),
                 "{caller}: the page {} does not show {needle:?}; it shows:\n{text}",
                 self.path().await
             );
@@ -324,41 +394,84 @@ impl Browser {
     }
 
     /// The form field whose label reads `label` (its whole text, or the text before a marker
-    /// such as "(obligatoire)"; spaces trimmed), or else whose `name` is `label`.
+    /// such as "(obligatoire)", or else its beginning; spaces trimmed), or else whose `name`
+    /// is `label`.
     pub async fn field(&self, label: &str) -> Element {
+        self.field_in("", label).await
+    }
+
+    /// [`Browser::field`] within the part of the page `scope` selects (an XPath; empty: all).
+    async fn field_in(&self, scope: &str, label: &str) -> Element {
         let lit = xpath_literal(label);
-        let labels =
-            format!("//label[normalize-space() = {lit} or normalize-space(text()[1]) = {lit}]");
-        let by_label = format!(
-            "//*[@id = {labels}/@for] | {labels}//*[self::input or self::select or self::textarea]"
-        );
-        if let Ok(found) = self.client.find(Locator::XPath(&by_label)).await {
-            return found;
+        // The label's whole text, else its text before a marker, else its beginning
+        // ("Carottes, Quantité" for "Carottes, Quantité (kg)").
+        for test in [
+            format!("normalize-space() = {lit} or normalize-space(text()[1]) = {lit}"),
+            format!("starts-with(normalize-space(), {lit})"),
+        ] {
+            let labels = format!("{scope}//label[{test}]");
+            let by_label = format!(
+                "//*[@id = {labels}/@for] | {labels}//*[self::input or self::select or self::textarea]"
+            );
+            if let Ok(found) = self.client.find(Locator::XPath(&by_label)).await {
+                return found;
+            }
         }
-        let by_name =
-            format!("//*[(self::input or self::select or self::textarea) and @name = {lit}]");
+        let by_name = format!(
+            "{scope}//*[(self::input or self::select or self::textarea) and @name = {lit}]"
+        );
         match self.client.find(Locator::XPath(&by_name)).await {
             Ok(found) => found,
             Err(_) => panic!(
-                "no field labelled or named {label:?} {}",
+                "no field labelled or named {label:?}{} {}",
+                in_scope(scope),
                 self.context().await
+            ),
+        }
+    }
+
+    /// The part of the page about `name`: the fieldset of that legend, or the section, list
+    /// item, article or form headed by it (h2 or h3). For the rows of a page that repeat the
+    /// same labels ("Prix", "Stock" for each product).
+    pub fn group<'a>(&'a self, name: &str) -> Group<'a> {
+        let lit = xpath_literal(name);
+        Group {
+            browser: self,
+            scope: format!(
+                "(//fieldset[legend[normalize-space() = {lit}]] | //*[self::section or self::li or self::article or self::form][*[self::h2 or self::h3][normalize-space() = {lit}]])[1]"
             ),
         }
     }
 
     /// What the field labelled (or named) `label` holds.
     pub async fn value(&self, label: &str) -> String {
-        self.field(label)
-            .await
-            .prop("value")
-            .await
-            .expect("a field's value")
-            .unwrap_or_default()
+        value_of(&self.field(label).await).await
     }
 
     /// Types `value` into the field labelled (or named) `label`, replacing what it held.
     pub async fn fill(&self, label: &str, value: &str) {
-        let field = self.field(label).await;
+        self.fill_field(&self.field(label).await, value).await;
+    }
+
+    async fn fill_field(&self, field: &Element, value: &str) {
+        let kind = field.attr("type").await.ok().flatten().unwrap_or_default();
+        if matches!(
+            kind.as_str(),
+            "date" | "time" | "month" | "week" | "datetime-local"
+        ) {
+            // A date picker is typed in the order of the browser's locale: the value is set
+            // as the picker would set it (ISO), whatever the locale.
+            let element = serde_json::to_value(field).expect("an element reference");
+            self.client
+                .execute(
+                    "arguments[0].value = arguments[1];
+                     arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+                    vec![element, json!(value)],
+                )
+                .await
+                .expect("set a date");
+            return;
+        }
         field.clear().await.expect("clear a field");
         field.send_keys(value).await.expect("type into a field");
     }
@@ -376,46 +489,89 @@ impl Browser {
 
     /// Ticks or unticks the checkbox (or picks the radio button) labelled (or named) `label`.
     pub async fn check(&self, label: &str, on: bool) {
-        let field = self.field(label).await;
+        self.set_checked(&self.field(label).await, label, on).await;
+    }
+
+    /// Picks the radio button (or ticks the checkbox) whose label holds `text` anywhere (a
+    /// pickup slot: "Salle des fêtes, mardi 8 décembre...").
+    pub async fn choose(&self, text: &str) {
+        self.choose_in("", text).await;
+    }
+
+    async fn choose_in(&self, scope: &str, text: &str) {
+        let lit = xpath_literal(text);
+        let labels = format!("{scope}//label[contains(normalize-space(), {lit})]");
+        let xpath = format!(
+            "//input[@id = {labels}/@for] | {labels}//input[@type = 'radio' or @type = 'checkbox']"
+        );
+        let Ok(field) = self.client.find(Locator::XPath(&xpath)).await else {
+            panic!(
+                "no choice labelled with {text:?}{} {}",
+                in_scope(scope),
+                self.context().await
+            );
+        };
+        self.set_checked(&field, text, true).await;
+    }
+
+    async fn set_checked(&self, field: &Element, label: &str, on: bool) {
         let checked = field.prop("checked").await.expect("read a checkbox");
         if (checked.as_deref() == Some("true")) != on {
             if self.options.javascript {
                 field.click().await.expect("click a checkbox");
             } else {
-                self.click_without_scripts(&field, label, false).await;
+                self.click_without_scripts(field, label, false).await;
             }
         }
     }
 
-    /// Clicks the button (or submit input) whose text is `text`, or else the link; a form it
-    /// submits has been answered when this returns. Buttons in the page's `main` come first
+    /// Clicks the button (or submit input) whose text is `text`, or else the link, and waits
+    /// for the page it loads (it fails if none comes). What is in the page's `main` comes first
     /// (the header's "Se connecter" link is not the login form's button).
     pub async fn click(&self, text: &str) {
+        self.click_in("", text, true).await;
+    }
+
+    /// Like [`Browser::click`], for a button that loads no page (a script's).
+    pub async fn press(&self, text: &str) {
+        self.click_in("", text, false).await;
+    }
+
+    async fn click_in(&self, scope: &str, text: &str, then_page: bool) {
         let lit = xpath_literal(text);
         let buttons = |within: &str| {
             format!(
                 "{within}//button[normalize-space() = {lit}] | {within}//input[(@type = 'submit' or @type = 'button') and @value = {lit}]"
             )
         };
-        let candidates = [
-            buttons("//main"),
-            buttons(""),
-            format!("//a[normalize-space() = {lit}]"),
-        ];
+        let link = |within: &str| format!("{within}//a[normalize-space() = {lit}]");
+        let candidates = if scope.is_empty() {
+            vec![buttons("//main"), buttons(""), link("//main"), link("")]
+        } else {
+            vec![buttons(scope), link(scope)]
+        };
         for xpath in candidates {
             if let Ok(target) = self.client.find(Locator::XPath(&xpath)).await {
-                if self.options.javascript {
-                    target
-                        .click()
-                        .await
-                        .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
-                } else {
-                    self.click_without_scripts(&target, text, true).await;
+                if !self.options.javascript {
+                    self.click_without_scripts(&target, text, then_page).await;
+                    return;
+                }
+                self.mark_page().await;
+                target
+                    .click()
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot click {text:?}: {e}"));
+                if then_page {
+                    self.next_page(text).await;
                 }
                 return;
             }
         }
-        panic!("no button or link {text:?} {}", self.context().await);
+        panic!(
+            "no button or link {text:?}{} {}",
+            in_scope(scope),
+            self.context().await
+        );
     }
 
     /// A click as a person makes it, through DevTools' mouse events, then (`then_page`) a
@@ -423,12 +579,12 @@ impl Browser {
     /// clicking, and timers never fire in a page without scripts: it would hang there.
     async fn click_without_scripts(&self, target: &Element, text: &str, then_page: bool) {
         let element = serde_json::to_value(target).expect("an element reference");
+        self.mark_page().await;
         let center = self
             .client
             .execute(
                 "const e = arguments[0]; e.scrollIntoView({ block: 'center' });
                  const r = e.getBoundingClientRect();
-                 window.__halleClicked = true;
                  return [r.left + r.width / 2, r.top + r.height / 2];",
                 vec![element],
             )
@@ -442,15 +598,26 @@ impl Browser {
             )
             .await;
         }
-        if !then_page {
-            return;
+        if then_page {
+            self.next_page(text).await;
         }
-        // The old page is gone once its mark is, and the new one is there once loaded.
+    }
+
+    /// Marks the page shown, so that [`Browser::next_page`] knows when it is gone.
+    async fn mark_page(&self) {
+        self.client
+            .execute("window.__halleOldPage = true", vec![])
+            .await
+            .expect("mark the page");
+    }
+
+    /// Waits until the marked page is replaced by one fully loaded.
+    async fn next_page(&self, text: &str) {
         for _ in 0..600 {
             let loaded = self
                 .client
                 .execute(
-                    "return window.__halleClicked !== true && document.readyState === 'complete'",
+                    "return window.__halleOldPage !== true && document.readyState === 'complete'",
                     vec![],
                 )
                 .await;
@@ -697,5 +864,56 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
         let body = json!({ "cmd": self.cmd, "params": self.params });
         (reqwest::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// A part of a page ([`Browser::group`]): the same helpers, looking only there.
+pub struct Group<'a> {
+    browser: &'a Browser,
+    scope: String,
+}
+
+impl Group<'_> {
+    /// Types into the field labelled (or named) `label` in this group.
+    pub async fn fill(&self, label: &str, value: &str) {
+        let field = self.browser.field_in(&self.scope, label).await;
+        self.browser.fill_field(&field, value).await;
+    }
+
+    /// What the field labelled (or named) `label` in this group holds.
+    pub async fn value(&self, label: &str) -> String {
+        value_of(&self.browser.field_in(&self.scope, label).await).await
+    }
+
+    /// Ticks or unticks the checkbox labelled (or named) `label` in this group.
+    pub async fn check(&self, label: &str, on: bool) {
+        let field = self.browser.field_in(&self.scope, label).await;
+        self.browser.set_checked(&field, label, on).await;
+    }
+
+    /// Picks the radio button whose label holds `text` in this group.
+    pub async fn choose(&self, text: &str) {
+        self.browser.choose_in(&self.scope, text).await;
+    }
+
+    /// Clicks the button (or else the link) `text` of this group, and waits for the page.
+    pub async fn click(&self, text: &str) {
+        self.browser.click_in(&self.scope, text, true).await;
+    }
+}
+
+async fn value_of(field: &Element) -> String {
+    field
+        .prop("value")
+        .await
+        .expect("a field's value")
+        .unwrap_or_default()
+}
+
+fn in_scope(scope: &str) -> String {
+    if scope.is_empty() {
+        String::new()
+    } else {
+        format!(" in {scope}")
     }
 }

@@ -94,7 +94,7 @@ async fn fields_are_found_by_label_or_name_and_buttons_by_text() {
     browser.fill("Téléphone", "06 12").await;
     browser.select("jour", "Mardi").await;
     browser.check("D'accord", true).await;
-    browser.click("Envoyer").await;
+    browser.press("Envoyer").await;
     browser.assert_shows("Mme Pérez|06 12|2|true").await;
     browser.close().await;
 }

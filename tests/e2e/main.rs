@@ -13,6 +13,8 @@ mod bad_input;
 mod browser;
 mod browser_account;
 mod browser_harness;
+mod browser_roles;
+mod browser_shop;
 mod contract;
 mod cycle_flow;
 mod demo;
