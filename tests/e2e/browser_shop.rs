@@ -82,6 +82,20 @@ async fn shop(b: &Browser, w: &World, slug: &str, lang: Lang, email: &str) {
     b.assert_shows(t("12,60 €", "€12.60")).await;
     b.look(&name("basket")).await;
 
+    // A form without its CSRF token (stripped from the page) is refused, and changes nothing.
+    b.choose("Salle des fêtes").await;
+    b.js("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+        .await;
+    b.click(t("Valider ma commande", "Place my order")).await;
+    b.assert_shows(t(
+        "Ce formulaire a expiré ou ne vient pas de Halle.",
+        "This form has expired or did not come from Halle.",
+    ))
+    .await;
+    b.goto("/orders").await;
+    b.assert_shows(t("Aucune commande.", "No orders.")).await;
+    b.goto(&format!("/shop/{}/basket", w.cycle_id)).await;
+
     // No slot chosen: said next to the slots, nothing lost.
     b.click(t("Valider ma commande", "Place my order")).await;
     b.assert_shows(t(
