@@ -181,39 +181,21 @@ impl Browser {
                 "{program} is missing: the browser tests need it; {INSTALL}"
             );
         }
-        // Everything the browser writes goes under one directory of its own, removed on drop:
-        // its profile, and what chromedriver and Chromium put in the temporary directory.
-        static BROWSERS: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "halle-chromium-{}-{}",
-            std::process::id(),
-            BROWSERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(dir.join("tmp")).expect("a directory for the browser");
-        let mut command = Command::new(CHROMEDRIVER);
-        // HALLE_BROWSER_LOG=DIR keeps chromedriver's verbose log of each browser there.
-        if let Some(logs) = std::env::var_os("HALLE_BROWSER_LOG") {
-            let log = Path::new(&logs).join(format!(
-                "chromedriver-{}.log",
-                dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")
-            ));
-            command
-                .arg("--verbose")
-                .arg(format!("--log-path={}", log.display()));
-        }
-        command
-            .arg("--port=0")
-            .env("TMPDIR", dir.join("tmp"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; {INSTALL}"));
-        let stdout = child.stdout.take().expect("chromedriver's output");
-        let driver = Driver { child, dir };
-        let port = driver_port(stdout).await;
+        // chromedriver rarely exits at start on a busy machine: one more try, then the reason.
+        let mut failures = Vec::new();
+        let (driver, port) = loop {
+            match tokio::task::block_in_place(spawn_driver) {
+                Ok(started) => break started,
+                Err(why) if failures.len() < 2 => failures.push(why),
+                Err(why) => {
+                    failures.push(why);
+                    panic!(
+                        "{CHROMEDRIVER} did not start ({}); {INSTALL}",
+                        failures.join("; ")
+                    );
+                }
+            }
+        };
         let url = format!("http://127.0.0.1:{port}");
 
         let (width, height) = options.screen.size();
@@ -819,10 +801,43 @@ fn describe_violation(v: &Value) -> String {
     )
 }
 
-/// The port chromedriver chose (`--port=0`), from the line it prints once it listens. Its
-/// output is read to the end on a thread of its own: a closed pipe would kill it.
-async fn driver_port(stdout: std::process::ChildStdout) -> u16 {
-    let (tx, rx) = tokio::sync::oneshot::channel();
+/// Starts chromedriver in a directory of its own (everything the browser writes goes there,
+/// removed on drop: its profile, and what chromedriver and Chromium put in the temporary
+/// directory), and reads the port it chose (`--port=0`) from the line it prints once it
+/// listens. Its output is read to the end on a thread of its own: a closed pipe would kill it.
+fn spawn_driver() -> Result<(Driver, u16), String> {
+    static BROWSERS: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "halle-chromium-{}-{}",
+        std::process::id(),
+        BROWSERS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(dir.join("tmp")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let errors = dir.join("chromedriver.stderr");
+    let stderr =
+        std::fs::File::create(&errors).map_err(|e| format!("{}: {e}", errors.display()))?;
+    let mut command = Command::new(CHROMEDRIVER);
+    // HALLE_BROWSER_LOG=DIR keeps chromedriver's verbose log of each browser there.
+    if let Some(logs) = std::env::var_os("HALLE_BROWSER_LOG") {
+        let log = Path::new(&logs).join(format!(
+            "chromedriver-{}.log",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+        ));
+        command
+            .arg("--verbose")
+            .arg(format!("--log-path={}", log.display()));
+    }
+    command
+        .arg("--port=0")
+        .env("TMPDIR", dir.join("tmp"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|e| format!("cannot run it: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no output")?;
+    let driver = Driver { child, dir };
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stdout).lines() {
@@ -836,9 +851,12 @@ async fn driver_port(stdout: std::process::ChildStdout) -> u16 {
             }
         }
     });
-    match rx.await {
-        Ok(port) => port,
-        Err(_) => panic!("{CHROMEDRIVER} exited without listening; {INSTALL}"),
+    match rx.recv() {
+        Ok(port) => Ok((driver, port)),
+        Err(_) => Err(format!(
+            "it exited without listening: {}",
+            std::fs::read_to_string(&errors).unwrap_or_default().trim()
+        )),
     }
 }
 

@@ -22,12 +22,19 @@ both!(
 
 /// Logs `user` in through the login form, and switches the account's language to `lang` if
 /// it is not.
-async fn log_in(app: &TestApp, b: &Browser, user: &User, lang: Lang) {
+pub async fn log_in(app: &TestApp, b: &Browser, user: &User, lang: Lang) {
     let email = app.store.actor(user.id).await.expect("the account").email;
     b.goto("/login").await;
-    b.fill("Adresse e-mail", &email).await;
-    b.fill("Mot de passe", PASSWORD).await;
-    b.click("Se connecter").await;
+    b.fill("email", &email).await;
+    b.fill("password", PASSWORD).await;
+    // The login page speaks the visitor's language.
+    let page_lang = b.js("return document.documentElement.lang").await;
+    b.click(if page_lang == "en" {
+        "Log in"
+    } else {
+        "Se connecter"
+    })
+    .await;
     // The pages speak the account's language; the switch changes it.
     match (lang, b.shows("Se déconnecter").await) {
         (Lang::En, true) => b.click("English").await,
@@ -39,7 +46,7 @@ async fn log_in(app: &TestApp, b: &Browser, user: &User, lang: Lang) {
 
 /// A consumer with a name, a phone and a basket (1.5 kg of carrots, a dozen eggs: 8.40 €) at
 /// the world's first slot.
-async fn basket(app: &TestApp, w: &World, name: &str, phone: &str) -> i64 {
+pub async fn basket(app: &TestApp, w: &World, name: &str, phone: &str) -> (User, i64) {
     let user = app.named_user(name, Role::Consumer, None, None).await;
     let actor = app.store.actor(user.id).await.expect("the consumer");
     app.store
@@ -57,7 +64,7 @@ async fn basket(app: &TestApp, w: &World, name: &str, phone: &str) -> i64 {
         )
         .await
         .expect(201);
-    order["id"].as_i64().expect("an order id")
+    (user, order["id"].as_i64().expect("an order id"))
 }
 
 async fn a_producer_publishes_the_week_in_one_submit(db: Db) {

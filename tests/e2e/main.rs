@@ -15,6 +15,7 @@ mod browser_account;
 mod browser_harness;
 mod browser_roles;
 mod browser_shop;
+mod browser_tour;
 mod contract;
 mod cycle_flow;
 mod demo;

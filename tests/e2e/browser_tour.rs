@@ -1,0 +1,98 @@
+//! Every page a person reads, in both languages: what the flows (browser_account, browser_shop,
+//! browser_roles) do not pass through is visited here, once the week is closed, by each role in
+//! turn (producer, coordinator, admin): axe-core, the 360 px check (documents to print aside)
+//! and a screenshot (`tour-...`) for each. French on a phone without JavaScript, English on a
+//! desktop with it.
+
+use store::Role;
+
+use crate::{
+    both,
+    browser::{Browser, Lang},
+    browser_roles::{basket, log_in},
+    helpers::{Db, TestApp, User},
+};
+
+both!(every_page_passes_axe_and_fits_a_phone_in_both_languages);
+
+async fn every_page_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    basket(&app, &w, "Zoé Martin", "06 11 22 33 44").await;
+    app.close_cycle(&w).await;
+    let admin = app.user(Role::Admin, None, None).await;
+    let (cycle, market) = (w.cycle_id, w.market_id);
+
+    // The flows looked at the rest already.
+    let visitor = ["/no-such-page".to_owned()];
+    let roles: Vec<(&User, Vec<String>)> = vec![
+        (
+            &w.producer,
+            vec![
+                "/producer/products".to_owned(),
+                "/producer/products/new".to_owned(),
+                format!("/producer/products/{}", w.products[2]),
+                format!("/producer/cycles/{cycle}"),
+                format!("/producer/cycles/{cycle}/picking.html"),
+                format!("/producer/cycles/{cycle}/labels.html"),
+            ],
+        ),
+        (
+            &w.coordinator,
+            vec![
+                "/desk/cycles".to_owned(),
+                format!("/desk/cycles/{cycle}"),
+                format!("/desk/cycles/{cycle}/sheets.html"),
+                "/desk/points".to_owned(),
+                "/desk/staff".to_owned(),
+            ],
+        ),
+        (
+            &admin,
+            vec!["/admin".to_owned(), format!("/admin/markets/{market}")],
+        ),
+    ];
+
+    for (b, lang) in [
+        (Browser::phone(&app).await, Lang::Fr),
+        (Browser::desktop(&app).await, Lang::En),
+    ] {
+        if lang == Lang::En {
+            b.goto("/").await;
+            b.click("English").await;
+        }
+        for path in &visitor {
+            tour(&b, path, lang).await;
+        }
+        for (user, pages) in &roles {
+            log_in(&app, &b, user, lang).await;
+            for path in pages {
+                tour(&b, path, lang).await;
+            }
+            b.goto("/account").await;
+            b.click(lang.t("Se déconnecter", "Log out")).await;
+        }
+        b.close().await;
+    }
+    app.cleanup().await;
+}
+
+/// Opens `path` and looks at it: axe-core, the screen's width (not for a document to print), a
+/// screenshot.
+async fn tour(b: &Browser, path: &str, lang: Lang) {
+    b.goto(path).await;
+    let name: String = path
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let name = if name.is_empty() { "home" } else { &name };
+    let name = format!("tour-{name}-{}", lang.code());
+    if path.ends_with(".html") {
+        // A document to print (A4, from crates/print): axe-core, but no phone layout.
+        b.axe(&name).await;
+        b.screenshot(&name).await;
+    } else {
+        b.look(&name).await;
+    }
+}
