@@ -77,6 +77,8 @@ pub struct Store {
     pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
     /// What each cycle sells, for the order path (see `sale_cache`).
     pub(crate) sales: Arc<crate::sale_cache::SaleCache>,
+    /// What each cycle shows, for its readers (see `read_cache`).
+    pub(crate) shown: Arc<crate::read_cache::ReadCache>,
     /// Password hashing and checking (argon2id, 19 MiB each): one per core at once.
     pub(crate) hashing: Arc<Gate>,
     /// Route planning and document rendering: one less than the cores at once (at least one),
@@ -197,6 +199,7 @@ impl Store {
             tokens: Arc::default(),
             writer,
             sales: Arc::default(),
+            shown: Arc::default(),
             hashing: Arc::new(Gate::new(
                 "password checks",
                 cores(),

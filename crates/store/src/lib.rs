@@ -22,6 +22,7 @@ pub mod fixtures;
 mod gate;
 mod order_batch;
 mod orders;
+mod read_cache;
 mod reports;
 mod rights;
 mod rounds;
@@ -40,6 +41,7 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use error::StoreError;
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use read_cache::{RECHECK, ShownCycle};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};

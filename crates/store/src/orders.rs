@@ -690,7 +690,11 @@ impl Store {
                         "this cycle's offers changed while the basket was being placed: please try again",
                     ));
                 }
-                Ok((prepared, written)) => break (Some(prepared), written),
+                Ok((prepared, written)) => {
+                    // Written or not (a replayed key), stock may have moved: readers reload.
+                    self.shown.stock_moved(cycle_id);
+                    break (Some(prepared), written);
+                }
                 // Another node placed the same key between our look-up and our commit.
                 Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
                     break (None, Written::DuplicateKey);
@@ -906,6 +910,7 @@ impl Store {
             .collect();
         order_line::Entity::insert_many(rows).exec(&w.tx).await?;
         w.tx.commit().await?;
+        self.shown.stock_moved(o.cycle_id);
         self.order(actor, id).await
     }
 
@@ -941,6 +946,7 @@ impl Store {
             .collect();
         apply_stock_deltas_named(&w.tx, &deltas, &HashMap::new()).await?;
         w.tx.commit().await?;
+        self.shown.stock_moved(o.cycle_id);
         Ok(())
     }
 
