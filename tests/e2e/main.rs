@@ -21,6 +21,7 @@ mod lists;
 mod other_node;
 mod overload;
 mod race;
+mod read_path;
 mod rights;
 mod rules;
 mod slots;
