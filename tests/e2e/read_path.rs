@@ -176,6 +176,7 @@ async fn gzip_and_etag_say_the_same_as_the_plain_answer(db: Db) {
     assert_eq!(plain.status().as_u16(), 200);
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(plain.headers()["vary"], "accept-encoding");
+    assert_eq!(plain.headers().get_all("vary").iter().count(), 1);
     assert_eq!(
         plain.headers()["content-type"],
         "application/json; charset=utf-8"

@@ -58,9 +58,17 @@ pub(crate) async fn gzip_answer<E: Endpoint>(ep: &E, req: Request) -> poem::Resu
         return Ok(resp);
     }
     let (mut parts, body) = resp.into_parts();
-    parts
+    let varies = parts
         .headers
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("accept-encoding"));
+    if !varies {
+        parts
+            .headers
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if !wants_gzip {
         return Ok(Response::from_parts(parts, body));
     }
