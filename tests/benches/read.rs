@@ -14,8 +14,8 @@
 //! ```
 //! Settings: `READ_DB` (`both`, `sqlite`, `postgres`), `READ_ROUNDS` (2) alternations per
 //! target, `READ_SECONDS` (10) per wrk run, `HALLE_TEST_PG_URL` for PostgreSQL. The server logs
-//! as `halle serve` does by default (a line per request), to a file, as nginx writes its access
-//! log. Both share the machine's cores with wrk.
+//! as `halle serve` does by default (a line per request; `RUST_LOG` as for `halle serve`), to a
+//! file, as nginx writes its access log. Both share the machine's cores with wrk.
 //!
 //! Another read (the shop page, say) is measured by adding a [`Target`]: a path and the
 //! headers to send (a session cookie), see `targets`.
@@ -162,6 +162,7 @@ fn nginx_binary() -> &'static str {
 struct Nginx {
     child: Child,
     port: u16,
+    dir: std::path::PathBuf,
 }
 
 impl Nginx {
@@ -220,14 +221,31 @@ http {{
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, port }
+        Self {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
     }
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGQUIT would be graceful; the child is ours, a kill is enough.
-        let _ = self.child.kill();
+        // `-s stop` (SIGTERM to the master through its pid file) stops the workers too; a
+        // killed master would leave them running.
+        let stopped = Command::new(nginx_binary())
+            .arg("-p")
+            .arg(&self.dir)
+            .arg("-e")
+            .arg(self.dir.join("error.log"))
+            .arg("-c")
+            .arg(self.dir.join("nginx.conf"))
+            .args(["-s", "stop"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -334,9 +352,10 @@ fn main() {
     // The server logs as `halle serve` does by default, to a file.
     let log = fs::File::create(work.join("halle.log")).unwrap();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "info,sqlx=warn,sea_orm=warn",
-        ))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(log))
         .init();
