@@ -13,7 +13,8 @@
 //! READ_DB=sqlite cargo bench -p halle-tests --bench read
 //! ```
 //! Settings: `READ_DB` (`both`, `sqlite`, `postgres`), `READ_ROUNDS` (2) alternations per
-//! target, `READ_SECONDS` (10) per wrk run, `HALLE_TEST_PG_URL` for PostgreSQL. The server logs
+//! target, `READ_SECONDS` (10) per wrk run, `READ_WARMUP` (2) seconds of unrecorded load on
+//! each server first, `HALLE_TEST_PG_URL` for PostgreSQL. The server logs
 //! as `halle serve` does by default (a line per request; `RUST_LOG` as for `halle serve`), to a
 //! file, as nginx writes its access log. Both share the machine's cores with wrk.
 //!
@@ -288,8 +289,17 @@ async fn run(label: &str, store: Store, work: &Path) {
     let nginx_base = format!("http://127.0.0.1:{}", nginx.port);
     let rounds: usize = setting("READ_ROUNDS", "2").parse().unwrap_or(2);
     let seconds: u64 = setting("READ_SECONDS", "10").parse().unwrap_or(10);
+    let warmup: u64 = setting("READ_WARMUP", "2").parse().unwrap_or(2);
 
-    println!("\n== {label}: Halle {halle}, nginx {nginx_base}");
+    // Other work on the machine shows in every figure: say how much there was.
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "\n== {label}: Halle {halle}, nginx {nginx_base} (load average {})",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!(
         "{:<22} {:<6} {:>7} {:>10} {:>9} {:>7}",
         "target", "server", "bytes", "req/s", "p99 ms", "errors"
@@ -312,6 +322,11 @@ async fn run(label: &str, store: Store, work: &Path) {
         assert_eq!(status, 200);
         assert_eq!(served, answered, "nginx serves the same bytes as Halle");
 
+        // Warm both up (first connections, allocator, the cycle's first load), unrecorded.
+        if warmup > 0 {
+            wrk(&format!("{halle}{}", target.path), &target.headers, warmup);
+            wrk(&nginx_url, &target.headers, warmup);
+        }
         let (mut halle_rps, mut nginx_rps) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             for (server, url, sums) in [
