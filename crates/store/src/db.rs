@@ -189,8 +189,10 @@ impl Store {
         }
         let db = Database::connect(opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let shown: Arc<crate::read_cache::ReadCache> = Arc::default();
         let writer = Arc::new(
-            crate::order_batch::OrderWriter::start(writer_opts, write_gate.clone()).await?,
+            crate::order_batch::OrderWriter::start(writer_opts, write_gate.clone(), shown.clone())
+                .await?,
         );
         Ok(Self {
             db,
@@ -199,7 +201,7 @@ impl Store {
             tokens: Arc::default(),
             writer,
             sales: Arc::default(),
-            shown: Arc::default(),
+            shown,
             hashing: Arc::new(Gate::new(
                 "password checks",
                 cores(),

@@ -690,11 +690,8 @@ impl Store {
                         "this cycle's offers changed while the basket was being placed: please try again",
                     ));
                 }
-                Ok((prepared, written)) => {
-                    // Written or not (a replayed key), stock may have moved: readers reload.
-                    self.shown.stock_moved(cycle_id);
-                    break (Some(prepared), written);
-                }
+                // The writer told the cycle's readers of the stock it took (`read_cache`).
+                Ok((prepared, written)) => break (Some(prepared), written),
                 // Another node placed the same key between our look-up and our commit.
                 Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
                     break (None, Written::DuplicateKey);

@@ -15,7 +15,8 @@
 //!   cycle again before answering: catalogue, cycle, slot and offer writes bump the sale
 //!   cache's generation (`SaleCache::changed`, which makes every entry stale), and order writes
 //!   (place, modify, cancel: stock moves) bump the cycle's own stock mark
-//!   ([`ReadCache::stock_moved`]). The counters are read *before* loading, so a write committed
+//!   ([`ReadCache::stock_moved`]): the order writer does it for each basket it wrote, after
+//!   the commit and before answering, so even a basket whose client went away shows. The counters are read *before* loading, so a write committed
 //!   during a load makes the new entry stale at once rather than hiding the write.
 //! - *Other nodes' writes show within [`RECHECK`] (plus one load).* An entry older than that is
 //!   loaded again by one request while the others keep being served the entry they have; if the
