@@ -24,7 +24,8 @@ both!(
     gzip_and_etag_say_the_same_as_the_plain_answer,
     drafts_stay_hidden_from_who_may_not_see_them,
     an_open_cycle_shows_closed_once_its_time_is_past,
-    large_answers_are_gzipped_when_the_client_accepts_it
+    large_answers_are_gzipped_when_the_client_accepts_it,
+    reads_among_orders_end_on_the_last_stock
 );
 
 /// The offer `offer_id` of a cycle's JSON.
@@ -357,5 +358,56 @@ async fn large_answers_are_gzipped_when_the_client_accepts_it(db: Db) {
         .unwrap();
     assert_eq!(small.status().as_u16(), 200);
     assert!(small.headers().get("content-encoding").is_none());
+    app.cleanup().await;
+}
+
+/// Readers and buyers at once: every read answers, and once the last basket is answered the
+/// next read shows exactly what is left.
+async fn reads_among_orders_end_on_the_last_stock(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let path = cycle_path(&w);
+    let (carrots, slot) = (w.offers[0], w.slots[0]);
+    let mut consumers = Vec::new();
+    for _ in 0..10 {
+        consumers.push(app.user(Role::Consumer, None, None).await);
+    }
+    let orders = format!("/api/v1/cycles/{}/orders", w.cycle_id);
+    let buying = consumers.iter().map(|c| {
+        let (app, orders) = (&app, &orders);
+        async move {
+            for _ in 0..3 {
+                app.post(
+                    orders,
+                    c.t(),
+                    json!({"slot_id": slot, "lines": [{"offer_id": carrots, "quantity": "0.5"}]}),
+                )
+                .await
+                .expect(201);
+            }
+        }
+    });
+    let reading = (0..20).map(|_| {
+        let (app, path) = (&app, &path);
+        async move {
+            for _ in 0..5 {
+                let c = app.get(path, None).await.expect(200);
+                let left: f64 = offer(&c, carrots)["stock_left"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((35.0..=50.0).contains(&left), "{left}");
+            }
+        }
+    });
+    futures_util::future::join(
+        futures_util::future::join_all(buying),
+        futures_util::future::join_all(reading),
+    )
+    .await;
+    // 10 consumers x 3 baskets x 0.5 kg of 50 kg.
+    let after = app.get(&path, None).await.expect(200);
+    assert_eq!(offer(&after, carrots)["stock_left"], "35");
     app.cleanup().await;
 }

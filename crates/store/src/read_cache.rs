@@ -69,6 +69,8 @@ pub struct ShownCycle {
 
 struct Entry {
     shown: Arc<ShownCycle>,
+    /// When its load began, in [`ReadCache::loads`].
+    load: u64,
     /// The sale cache's generation and the cycle's stock mark, read before loading.
     generation: u64,
     stock: u64,
@@ -91,11 +93,18 @@ enum Found {
 pub(crate) struct ReadCache {
     /// Where versions come from.
     versions: AtomicU64,
+    /// Loads begun so far: a reader that waited for a load begun after it arrived takes that
+    /// load's answer, whatever was written meanwhile (it shows every write answered before the
+    /// reader came). Under a rush, when every basket makes the entry stale, the readers waiting
+    /// then share one load instead of each making its own.
+    loads: AtomicU64,
     entries: RwLock<HashMap<i64, Entry>>,
     /// Per cycle, bumped by every local order write (stock moved).
     stock: RwLock<HashMap<i64, u64>>,
-    /// One load at a time: 1,000 readers of a cycle that just changed make one load.
-    loading: tokio::sync::Mutex<()>,
+    /// One load at a time per cycle: 1,000 readers of a cycle that just changed make one load.
+    /// Per cycle, so that a flood of reads of cycles that do not exist (each a query that
+    /// finds nothing) queues behind itself and not in front of the readers of a real one.
+    loading: std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ReadCache {
@@ -144,6 +153,38 @@ impl ReadCache {
         }
     }
 
+    /// The lock of `cycle_id`'s loads.
+    fn lock_of(&self, cycle_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut locks) = self.loading.lock() else {
+            return Arc::default();
+        };
+        // Locks are removed once nobody waits on them; a reader cancelled halfway (its client
+        // went away) may leave one behind: bounded here. Starting again costs at most one
+        // extra load.
+        if locks.len() >= 16 * MAX_CYCLES {
+            locks.clear();
+        }
+        locks.entry(cycle_id).or_default().clone()
+    }
+
+    /// Forgets `cycle_id`'s lock if nobody else holds or waits for it.
+    fn release(&self, cycle_id: i64, lock: &Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut locks) = self.loading.lock()
+            && Arc::strong_count(lock) <= 2
+        {
+            locks.remove(&cycle_id);
+        }
+    }
+
+    /// The entry of a load begun after `arrived`, if it is still good for the clock.
+    fn loaded_since(&self, cycle_id: i64, arrived: u64) -> Option<Arc<ShownCycle>> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .get(&cycle_id)
+            .filter(|e| e.load > arrived && e.expires_at.is_none_or(|t| Utc::now() < t))
+            .map(|e| e.shown.clone())
+    }
+
     /// The version of a cycle's entry if it is fresh, without any query or wait; `None` when
     /// it must be loaded (call [`Store::shown_cycle`]).
     fn fresh_version(&self, cycle_id: i64, generation: u64) -> Option<u64> {
@@ -181,31 +222,44 @@ impl Store {
 
     async fn shown_unchecked(&self, id: i64) -> Result<Arc<ShownCycle>, StoreError> {
         let cache = &self.shown;
-        match cache.find(id, self.sales.generation()) {
+        let arrived = cache.loads.load(Ordering::Acquire);
+        let due = match cache.find(id, self.sales.generation()) {
             Found::Fresh(s) => return Ok(s),
-            Found::Due(s) => {
-                // One reader checks; the others keep being served meanwhile.
-                let Ok(_one) = cache.loading.try_lock() else {
-                    return Ok(s);
-                };
-                if let Found::Fresh(s) = cache.find(id, self.sales.generation()) {
-                    return Ok(s);
+            Found::Due(s) => Some(s),
+            Found::Stale => None,
+        };
+        let lock = cache.lock_of(id);
+        let answer = match due {
+            // One reader checks; the others keep being served meanwhile.
+            Some(s) => match lock.try_lock() {
+                Err(_) => Ok(s),
+                Ok(_one) => match cache.find(id, self.sales.generation()) {
+                    Found::Fresh(s) => Ok(s),
+                    _ => self.load_shown(id).await,
+                },
+            },
+            None => {
+                let _one = lock.lock().await;
+                if let Some(s) = cache.loaded_since(id, arrived) {
+                    Ok(s)
+                } else if let Found::Fresh(s) | Found::Due(s) =
+                    cache.find(id, self.sales.generation())
+                {
+                    Ok(s)
+                } else {
+                    self.load_shown(id).await
                 }
-                return self.load_shown(id).await;
             }
-            Found::Stale => {}
-        }
-        let _one = cache.loading.lock().await;
-        if let Found::Fresh(s) | Found::Due(s) = cache.find(id, self.sales.generation()) {
-            return Ok(s);
-        }
-        self.load_shown(id).await
+        };
+        cache.release(id, &lock);
+        answer
     }
 
     /// Loads the cycle and keeps it, with a new version only if its content changed. Called
-    /// holding `loading`.
+    /// holding the cycle's lock of `loading`.
     async fn load_shown(&self, id: i64) -> Result<Arc<ShownCycle>, StoreError> {
         let cache = &self.shown;
+        let load = cache.loads.fetch_add(1, Ordering::AcqRel) + 1;
         let generation = self.sales.generation();
         let stock = cache.stock_mark(id);
         let checked_at = Instant::now();
@@ -240,10 +294,15 @@ impl Store {
             if entries.len() >= MAX_CYCLES && !entries.contains_key(&id) {
                 entries.clear();
             }
+            // A load begun later (two at once, rarely: see `lock_of`) keeps its place.
+            if entries.get(&id).is_some_and(|e| e.load > load) {
+                return Ok(shown);
+            }
             entries.insert(
                 id,
                 Entry {
                     shown: shown.clone(),
+                    load,
                     generation,
                     stock,
                     checked_at,
