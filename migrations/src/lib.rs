@@ -14,6 +14,10 @@ mod m20261123_000001_core_market;
 mod m20261123_000002_distribution;
 mod m20261201_000001_business_rules;
 mod m20261201_000002_order_updated_by;
+mod m20261202_000001_sessions;
+mod m20261202_000002_baskets;
+mod m20261202_000004_venue_closures;
+mod m20261202_000005_product_photo;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -26,6 +30,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_distribution::Migration),
             Box::new(m20261201_000001_business_rules::Migration),
             Box::new(m20261201_000002_order_updated_by::Migration),
+            Box::new(m20261202_000001_sessions::Migration),
+            Box::new(m20261202_000002_baskets::Migration),
+            Box::new(m20261202_000004_venue_closures::Migration),
+            Box::new(m20261202_000005_product_photo::Migration),
         ]
     }
 }

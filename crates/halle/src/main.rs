@@ -232,6 +232,8 @@ async fn main() -> anyhow::Result<()> {
                 "Halle demo: {producers} producers, {products} products, {accounts} accounts, {orders} orders"
             );
             println!("  database      {}", database.display());
+            println!("  open in a browser: {base}/");
+            println!("  shop          {base}/shop/{}", demo.open_cycle_id);
             println!("  API docs      {base}/api/docs");
             println!(
                 "  open cycle    {base}/api/v1/cycles/{}",

@@ -71,7 +71,7 @@ impl TokenCache {
         }
     }
 
-    fn forget_account(&self, account_id: i64) {
+    pub(crate) fn forget_account(&self, account_id: i64) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|_, (a, _, _)| a.account_id != account_id);
         }
@@ -101,6 +101,9 @@ pub enum Role {
     Coordinator,
     /// Checks baskets out at a market's pickup points.
     Volunteer,
+    /// Speaks for a venue hosting pickup slots (a town hall, a shop, a company): sees the slots
+    /// planned there and flags the dates the venue is unavailable.
+    Host,
     /// Everything, everywhere.
     Admin,
 }
@@ -113,6 +116,7 @@ impl Role {
             Role::Producer => "producer",
             Role::Coordinator => "coordinator",
             Role::Volunteer => "volunteer",
+            Role::Host => "host",
             Role::Admin => "admin",
         }
     }
@@ -124,6 +128,7 @@ impl Role {
             "producer" => Role::Producer,
             "coordinator" => Role::Coordinator,
             "volunteer" => Role::Volunteer,
+            "host" => Role::Host,
             "admin" => Role::Admin,
             _ => return None,
         })
@@ -164,7 +169,7 @@ impl Actor {
             || (self.role == Role::Producer && self.producer_id == Some(producer_id))
     }
 
-    fn from_model(m: account::Model) -> Result<Self, StoreError> {
+    pub(crate) fn from_model(m: account::Model) -> Result<Self, StoreError> {
         let role = Role::parse(&m.role).ok_or_else(|| {
             StoreError::Db(sea_orm::DbErr::Custom(format!("unknown role {:?}", m.role)))
         })?;
@@ -213,7 +218,7 @@ pub struct TokenGrant {
 /// The shortest password a new account may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-fn hash_now(password: &str) -> Result<String, StoreError> {
+pub(crate) fn hash_now(password: &str) -> Result<String, StoreError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
@@ -226,7 +231,7 @@ fn hash_now(password: &str) -> Result<String, StoreError> {
 
 /// The one rule for a new password (sign-up, change): at least [`MIN_PASSWORD_CHARS`]
 /// characters, at most 1024 bytes.
-fn check_new_password(password: &str) -> Result<(), StoreError> {
+pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
         return Err(StoreError::invalid(
             "weak_password",
@@ -260,11 +265,11 @@ pub async fn hash_password(password: String) -> Result<String, StoreError> {
         })?
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn normalise_email(email: &str) -> String {
+pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -341,8 +346,13 @@ impl Store {
         }
     }
 
-    /// Checks an email and password and issues a bearer token.
-    pub async fn issue_token(&self, email: &str, password: &str) -> Result<TokenGrant, StoreError> {
+    /// The account of an email and password, or `Unauthenticated` without saying which of the
+    /// two was wrong (and in the same time either way).
+    pub(crate) async fn check_credentials(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<account::Model, StoreError> {
         crate::text::check_chars("email", email)?;
         let found = account::Entity::find()
             .filter(account::Column::Email.eq(normalise_email(email)))
@@ -359,11 +369,14 @@ impl Store {
             .hashing
             .run(move || verify_now(&password, &hash))
             .await?;
-        let Some(account) = found.filter(|_| ok) else {
-            return Err(StoreError::Unauthenticated(
-                "wrong email or password".into(),
-            ));
-        };
+        found
+            .filter(|_| ok)
+            .ok_or_else(|| StoreError::Unauthenticated("wrong email or password".into()))
+    }
+
+    /// Checks an email and password and issues a bearer token.
+    pub async fn issue_token(&self, email: &str, password: &str) -> Result<TokenGrant, StoreError> {
+        let account = self.check_credentials(email, password).await?;
         let token = hex::encode(rand::random::<[u8; 32]>());
         let now = Utc::now();
         self.purge_expired_tokens(now).await?;
@@ -523,13 +536,14 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes every token of an account (all its sessions, on every device and node).
+    /// Revokes every token of an account, and its page sessions (on every device and node).
     pub async fn revoke_tokens(&self, account_id: i64) -> Result<u64, StoreError> {
         let res = api_token::Entity::delete_many()
             .filter(api_token::Column::AccountId.eq(account_id))
             .exec(self.db())
             .await?;
         self.tokens.forget_account(account_id);
+        self.end_sessions(account_id).await?;
         Ok(res.rows_affected)
     }
 
@@ -564,8 +578,13 @@ impl Store {
             .filter(api_token::Column::AccountId.eq(actor.account_id))
             .exec(&w.tx)
             .await?;
+        crate::entities::session::Entity::delete_many()
+            .filter(crate::entities::session::Column::AccountId.eq(actor.account_id))
+            .exec(&w.tx)
+            .await?;
         w.tx.commit().await?;
         self.tokens.forget_account(actor.account_id);
+        self.sessions.forget_account(actor.account_id);
         Ok(())
     }
 

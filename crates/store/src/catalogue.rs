@@ -132,6 +132,8 @@ pub struct ProductView {
     pub step: Quantity,
     /// False once archived: kept for past orders, no longer offered.
     pub active: bool,
+    /// The address of its photo, if it has one ([`Store::set_product_photo`]).
+    pub photo_url: Option<String>,
 }
 
 /// A product to create, or the full new state of one (`PUT`).
@@ -274,6 +276,7 @@ pub(crate) fn product_view(p: product::Model) -> Result<ProductView, StoreError>
         name: p.name,
         description: p.description,
         active: p.active,
+        photo_url: p.photo_url,
     })
 }
 
@@ -308,7 +311,7 @@ fn producer_view(p: producer::Model) -> ProducerView {
     }
 }
 
-fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
+pub(crate) fn pickup_point_view(p: pickup_point::Model) -> PickupPointView {
     PickupPointView {
         id: p.id,
         market_id: p.market_id,
@@ -369,6 +372,28 @@ fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
     let step = new.step.unwrap_or_else(|| default_step(new.pricing.unit));
     validate_step(new.pricing.unit, step)?;
     Ok(step)
+}
+
+/// A photo's address: `https://` or `http://`, a host, 500 characters at most, no space,
+/// quote or control character (it goes in an `src` attribute as it is).
+pub fn check_photo_url(url: &str) -> Result<(), StoreError> {
+    crate::text::check_chars("photo_url", url)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let ok = url.chars().count() <= 500
+        && rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "invalid_photo_url",
+            "photo_url must be an http(s) address of at most 500 characters",
+        ))
+    }
 }
 
 impl Store {
@@ -694,6 +719,29 @@ impl Store {
         }
         self.sales.changed();
         Ok(offered)
+    }
+
+    /// Sets or removes a product's photo: the address of an image (`https://` or `http://`,
+    /// 500 characters at most; see [`check_photo_url`]). The producer's account, or an admin.
+    pub async fn set_product_photo(
+        &self,
+        actor: &Actor,
+        id: i64,
+        photo_url: Option<String>,
+    ) -> Result<ProductView, StoreError> {
+        let existing = self.own_product(actor, id).await?;
+        let photo_url = photo_url
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
+        if let Some(u) = &photo_url {
+            check_photo_url(u)?;
+        }
+        let mut m: product::ActiveModel = existing.into();
+        m.photo_url = Set(photo_url);
+        m.updated_at = Set(Utc::now());
+        let updated = m.update(self.db()).await?;
+        self.sales.changed();
+        product_view(updated)
     }
 
     /// A market's pickup points, by name.

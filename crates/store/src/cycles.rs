@@ -57,6 +57,11 @@ pub struct SlotView {
     pub ends_at: DateTime<Utc>,
     /// Cancelled for this cycle (no new orders on it).
     pub cancelled: bool,
+    /// Why it was cancelled or moved ("Salle réquisitionnée pour les élections"), as the
+    /// coordinator or the venue's host wrote it.
+    pub note: Option<String>,
+    /// Where it was first planned, when it was moved since (`starts_at` is the new start).
+    pub moved_from: Option<DateTime<Utc>>,
 }
 
 /// A product on sale in a cycle, with its stock.
@@ -185,7 +190,10 @@ pub(crate) fn stored_state(c: &order_cycle::Model) -> Result<CycleState, StoreEr
         .map_err(|_| corrupt("cycle state", &c.state))
 }
 
-fn summary(c: &order_cycle::Model, now: DateTime<Utc>) -> Result<CycleSummary, StoreError> {
+pub(crate) fn summary(
+    c: &order_cycle::Model,
+    now: DateTime<Utc>,
+) -> Result<CycleSummary, StoreError> {
     Ok(CycleSummary {
         id: c.id,
         market_id: c.market_id,
@@ -306,6 +314,8 @@ pub(crate) fn slot_view(s: distribution_slot::Model, p: &pickup_point::Model) ->
         starts_at: s.starts_at,
         ends_at: s.ends_at,
         cancelled: s.cancelled,
+        note: s.note,
+        moved_from: s.moved_from,
     }
 }
 

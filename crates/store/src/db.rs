@@ -73,6 +73,7 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Recently seen bearer tokens, so that a busy client does not cost two queries a request.
     pub(crate) tokens: Arc<crate::auth::TokenCache>,
+    pub(crate) sessions: Arc<crate::sessions::SessionCache>,
     /// The group-commit writer of new orders (see `order_batch`).
     pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
     /// What each cycle sells, for the order path (see `sale_cache`).
@@ -199,6 +200,7 @@ impl Store {
             backend,
             write_gate,
             tokens: Arc::default(),
+            sessions: Arc::default(),
             writer,
             sales: Arc::default(),
             shown,

@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod api_token;
+pub mod basket_line;
 pub mod delivery_round;
 pub mod distribution_slot;
 pub mod idempotency_key;
+pub mod invitation;
 pub mod line_weight;
 pub mod market;
 pub mod market_producer;
@@ -16,4 +18,6 @@ pub mod payment;
 pub mod pickup_point;
 pub mod producer;
 pub mod product;
+pub mod session;
 pub mod slot_rule;
+pub mod venue_closure;

@@ -97,6 +97,8 @@ struct DemoAccount {
     name: String,
     role: String,
     producer: Option<String>,
+    /// For a host: the key of the pickup point it speaks for.
+    pickup_point: Option<String>,
     phone: Option<String>,
 }
 
@@ -216,6 +218,7 @@ pub async fn load_demo(
         .await?;
 
     let mut points = Vec::new();
+    let mut point_ids = HashMap::new();
     for p in &demo.pickup_points {
         let view = store
             .create_pickup_point(
@@ -247,6 +250,7 @@ pub async fn load_demo(
         let slot_rule =
             distribution::SlotRule::new(rule.weekday, time(&p.starts)?, time(&p.ends)?, tz)
                 .map_err(|e| bad(format!("{}: {e}", p.key)))?;
+        point_ids.insert(p.key.clone(), view.id);
         points.push((view.id, rule.id, slot_rule));
     }
 
@@ -334,6 +338,14 @@ pub async fn load_demo(
                 market_id,
             )
             .await?;
+        if let Some(key) = &a.pickup_point {
+            let point = *point_ids
+                .get(key)
+                .ok_or_else(|| bad(format!("unknown pickup point {key:?}")))?;
+            store
+                .assign_host_venue(&bootstrap, actor.account_id, point)
+                .await?;
+        }
         if !logins.iter().any(|(r, _)| r == role.as_str()) {
             logins.push((role.as_str().to_owned(), actor.email.clone()));
         }

@@ -14,34 +14,55 @@
 
 mod auth;
 mod catalogue;
+mod checkout;
 mod cycles;
 mod db;
+mod desk;
 pub mod entities;
 mod error;
 pub mod fixtures;
 mod gate;
+mod invitations;
+mod members;
 mod order_batch;
 mod orders;
+mod producer_space;
 mod read_cache;
 mod reports;
 mod rights;
 mod rounds;
 mod sale_cache;
+mod sessions;
+mod shop;
 mod slots;
 mod text;
+mod venues;
 
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,
-    ProducerView, ProductUpdate, ProductView,
+    ProducerView, ProductUpdate, ProductView, check_photo_url,
 };
+pub use checkout::{CHECKOUT_DAYS, CheckoutList, CheckoutSlot};
 pub use cycles::{
     CycleSummary, CycleView, NewCycle, NewSlot, OfferInput, OfferView, SlotView, Viewer,
 };
 pub use db::{Backend, Store, StoreOptions};
+pub use desk::RoundSummary;
 pub use error::StoreError;
+pub use invitations::{
+    Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,
+    NewInvitation, StaffMember,
+};
+pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
-pub use read_cache::{RECHECK, ShownCycle};
+pub use producer_space::{
+    ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
+};
+pub use read_cache::{CYCLE_RECHECK, ShownCycle};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
+pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
+pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
+pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};

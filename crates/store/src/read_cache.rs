@@ -16,11 +16,13 @@
 //!   cache's generation (`SaleCache::changed`, which makes every entry stale), and order writes
 //!   (place, modify, cancel: stock moves) bump the cycle's own stock mark
 //!   ([`ReadCache::stock_moved`]): the order writer does it for each basket it wrote, after
-//!   the commit and before answering, so even a basket whose client went away shows. The counters are read *before* loading, so a write committed
-//!   during a load makes the new entry stale at once rather than hiding the write.
-//! - *Other nodes' writes show within [`RECHECK`] (plus one load).* An entry older than that is
-//!   loaded again by one request while the others keep being served the entry they have; if the
-//!   load finds the same content, the version stays (and so do the bytes kept for it).
+//!   the commit and before answering, so even a basket whose client went away shows. The
+//!   counters are read *before* loading, so a write committed during a load makes the new entry
+//!   stale at once rather than hiding the write.
+//! - *Other nodes' writes show within [`CYCLE_RECHECK`] (plus one load).* An entry older than
+//!   that is loaded again by one request while the others keep being served the entry they
+//!   have; if the load finds the same content, the version stays (and so do the bytes kept for
+//!   it).
 //! - *Time.* The state shown is computed from the clock (an open cycle past its close is
 //!   closed): an entry of an open cycle is not used past its `closes_at`.
 //! - *Rights stay the caller's.* The view is the same for every reader who may see the cycle;
@@ -51,7 +53,7 @@ use crate::{
 
 /// How long an entry is served before it is checked against the database again: a change made
 /// by another node shows within this (and the time of one load).
-pub const RECHECK: Duration = Duration::from_secs(1);
+pub const CYCLE_RECHECK: Duration = Duration::from_secs(1);
 
 /// The most cycles kept; past it the cache starts again empty (a market has one or two open).
 const MAX_CYCLES: usize = 256;
@@ -143,7 +145,7 @@ impl ReadCache {
                     && e.stock == stock
                     && e.expires_at.is_none_or(|t| Utc::now() < t) =>
             {
-                if e.checked_at.elapsed() < RECHECK {
+                if e.checked_at.elapsed() < CYCLE_RECHECK {
                     Found::Fresh(e.shown.clone())
                 } else {
                     Found::Due(e.shown.clone())

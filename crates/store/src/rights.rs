@@ -9,7 +9,8 @@
 //!   may change or cancel a basket (mediation) and order on a member's behalf;
 //! - a producer manages its own catalogue and its own offers, records its own weights, and sees
 //!   the draft cycles of the markets it sells through (it prepares its offers on them);
-//! - a consumer reads and changes its own baskets (also those a coordinator placed for it).
+//! - a consumer reads and changes its own baskets (also those a coordinator placed for it);
+//! - a host reads its own venue's slots and flags the dates it is unavailable.
 //!
 //! Refusals: what the actor may not even read answers 404 (as if it did not exist); what it
 //! may read but not change answers 403.
@@ -56,6 +57,19 @@ pub(crate) fn may_change_order(actor: &Actor, o: &order::Model, market_id: i64) 
 /// volunteers included.
 pub(crate) fn may_check_out(actor: &Actor, market_id: i64) -> bool {
     is_staff(actor, market_id)
+}
+
+/// Read: a venue (a pickup point's slots, baskets expected, dates flagged unavailable) is seen
+/// by its host (`hosts`: the actor is the host account naming the point) and the market's
+/// staff.
+pub(crate) fn may_read_venue(actor: &Actor, hosts: bool, market_id: i64) -> bool {
+    hosts || is_staff(actor, market_id)
+}
+
+/// Write: a date a venue is unavailable is flagged by its host, a coordinator of the market,
+/// or an admin (volunteers see the flags, they do not set them).
+pub(crate) fn may_flag_venue(actor: &Actor, hosts: bool, market_id: i64) -> bool {
+    hosts || runs_market(actor, market_id)
 }
 
 /// Write: a producer's catalogue is managed by that producer's account, or an admin.
@@ -105,4 +119,10 @@ pub(crate) async fn may_read_cycle(
 /// so that a coordinator cannot learn the names of staff or of other markets' people.
 pub(crate) fn is_member(account: &crate::entities::account::Model, market_id: i64) -> bool {
     account.role == Role::Consumer.as_str() && account.market_id.is_none_or(|m| m == market_id)
+}
+
+/// Digital mediation: finding, creating and ordering for a market's members is for the
+/// market's coordinators (their own market) and admins.
+pub(crate) fn may_mediate(actor: &Actor) -> bool {
+    actor.role == Role::Admin || (actor.role == Role::Coordinator && actor.market_id.is_some())
 }

@@ -210,14 +210,22 @@ impl Store {
             }) {
                 continue;
             }
+            // A date the venue's host flagged unavailable: the slot comes cancelled or moved.
+            let closure =
+                crate::venues::closure_on(&w.tx, r.pickup_point_id, tz, starts_at).await?;
+            let (moved_start, moved_end, cancelled) =
+                closure.as_ref().map_or((starts_at, ends_at, false), |x| {
+                    crate::venues::closure_change(x, tz, starts_at, ends_at)
+                });
             distribution_slot::ActiveModel {
                 cycle_id: Set(cycle_id),
                 pickup_point_id: Set(r.pickup_point_id),
-                starts_at: Set(starts_at),
-                ends_at: Set(ends_at),
-                cancelled: Set(false),
+                starts_at: Set(moved_start),
+                ends_at: Set(moved_end),
+                cancelled: Set(cancelled),
                 rule_id: Set(Some(r.id)),
-                note: Set(None),
+                note: Set(closure.map(|x| x.reason)),
+                moved_from: Set((moved_start != starts_at).then_some(starts_at)),
                 ..Default::default()
             }
             .insert(&w.tx)
@@ -300,7 +308,42 @@ impl Store {
                 "only this market's coordinators can move a slot",
             ));
         }
-        if stored_state(&c)? == domain::CycleState::Distributed {
+        let updated = self.write_slot_change(&c, s, change).await?;
+        let view = load_slots(self.db(), vec![updated])
+            .await?
+            .pop()
+            .ok_or_else(|| corrupt("slot", slot_id))?;
+        let consumers = self.slot_consumers(actor, slot_id).await?;
+        Ok((view, consumers))
+    }
+
+    /// Checks and writes a change to one week's slot, in its own transaction: what a
+    /// coordinator's move and a host's flag (`venues.rs`) share once each checked its right.
+    /// A slot moved away from its time keeps where it was first planned (`moved_from`), so its
+    /// consumers are told it moved; moved back, it is as planned again.
+    pub(crate) async fn write_slot_change(
+        &self,
+        c: &crate::entities::order_cycle::Model,
+        s: distribution_slot::Model,
+        change: SlotChange,
+    ) -> Result<distribution_slot::Model, StoreError> {
+        let w = self.write().await?;
+        let updated = self.slot_change_in(&w.tx, c, s, change).await?;
+        w.tx.commit().await?;
+        self.sales.changed();
+        Ok(updated)
+    }
+
+    /// [`Store::write_slot_change`] inside the caller's transaction (the caller commits, then
+    /// tells the sale cache).
+    pub(crate) async fn slot_change_in(
+        &self,
+        tx: &impl sea_orm::ConnectionTrait,
+        c: &crate::entities::order_cycle::Model,
+        s: distribution_slot::Model,
+        change: SlotChange,
+    ) -> Result<distribution_slot::Model, StoreError> {
+        if stored_state(c)? == domain::CycleState::Distributed {
             return Err(StoreError::conflict(
                 "cycle_distributed",
                 "this cycle is over",
@@ -325,24 +368,17 @@ impl Store {
                 "note is at most 500 characters long",
             ));
         }
-        let mut m: distribution_slot::ActiveModel = s.clone().into();
+        let planned = s.moved_from.unwrap_or(s.starts_at);
+        let mut m: distribution_slot::ActiveModel = s.into();
         m.starts_at = Set(starts_at);
         m.ends_at = Set(ends_at);
+        m.moved_from = Set((starts_at != planned).then_some(planned));
         if let Some(cancelled) = change.cancelled {
             m.cancelled = Set(cancelled);
         }
         if change.note.is_some() {
             m.note = Set(change.note);
         }
-        let w = self.write().await?;
-        let updated = m.update(&w.tx).await?;
-        w.tx.commit().await?;
-        self.sales.changed();
-        let view = load_slots(self.db(), vec![updated])
-            .await?
-            .pop()
-            .ok_or_else(|| corrupt("slot", slot_id))?;
-        let consumers = self.slot_consumers(actor, slot_id).await?;
-        Ok((view, consumers))
+        Ok(m.update(tx).await?)
     }
 }

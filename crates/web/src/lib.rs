@@ -1,5 +1,5 @@
 //! Halle's HTTP face: the JSON API under `/api/v1` (poem-openapi; spec at `/api/openapi.json`,
-//! docs at `/api/docs`), bearer-token authentication, and the mapping of every failure to a
+//! docs at `/api/docs`), the pages for people (see `pages`), bearer-token authentication, and the mapping of every failure to a
 //! JSON `{code, message}` body with the right status.
 //!
 //! Error philosophy: what the caller did wrong is a 4xx with a machine-readable `code` and a
@@ -10,6 +10,7 @@
 mod api;
 mod compress;
 mod error;
+mod pages;
 mod startup;
 mod throttle;
 

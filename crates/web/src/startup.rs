@@ -9,7 +9,7 @@ use poem::{
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
     middleware::Tracing,
-    web::{Json, Redirect},
+    web::Json,
 };
 use store::Store;
 
@@ -30,7 +30,18 @@ pub fn app(store: Store) -> impl Endpoint {
 
 /// [`app`] with options.
 pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
-    let api = openapi_service(store, Arc::new(LoginThrottle::new(options)));
+    let throttle = Arc::new(LoginThrottle::new(options));
+    let pages = match crate::pages::routes(store.clone(), throttle.clone()) {
+        Ok(pages) => pages.boxed(),
+        Err(e) => {
+            // Templates and words are embedded: this is a build that should not have shipped.
+            tracing::error!(error = %e, "the pages could not be loaded");
+            make_sync(|_| StatusCode::INTERNAL_SERVER_ERROR)
+                .map_to_response()
+                .boxed()
+        }
+    };
+    let api = openapi_service(store, throttle);
     let document = contract::complete(&api.spec());
     let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
     let spec = make_sync(move |_| Json(document.clone()));
@@ -40,7 +51,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", make_sync(|_| "ok"))
-        .at("/", make_sync(|_| Redirect::see_other("/api/docs")))
+        .nest("/", pages)
         .around(|ep, mut req| async move {
             limit_body(&req)?;
             refuse_nul_in_uri(&req)?;

@@ -55,6 +55,11 @@ impl LoginThrottle {
         }
     }
 
+    /// True when `X-Forwarded-*` headers are believed (`--trust-proxy`).
+    pub(crate) fn trusts_proxy(&self) -> bool {
+        self.trust_proxy
+    }
+
     /// The client's address: the socket's peer, or the proxy's word for it when trusted. An
     /// IPv6 client counts by its /64, the block one subscriber usually has.
     pub(crate) fn client(&self, req: &poem::Request) -> Option<IpAddr> {

@@ -16,6 +16,8 @@ pub struct Model {
     pub producer_id: Option<i64>,
     pub market_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    pub language: String,
+    pub pickup_point_id: Option<i64>,
 }
 
 /// No declared relations: repositories join explicitly.

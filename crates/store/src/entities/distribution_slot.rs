@@ -15,6 +15,7 @@ pub struct Model {
     pub cancelled: bool,
     pub rule_id: Option<i64>,
     pub note: Option<String>,
+    pub moved_from: Option<DateTimeUtc>,
 }
 
 /// The relations queries join through.

@@ -20,6 +20,7 @@ pub struct Model {
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub photo_url: Option<String>,
 }
 
 /// No declared relations: repositories join explicitly.

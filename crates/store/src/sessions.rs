@@ -1,0 +1,333 @@
+//! Cookie sessions of the pages, kept in the database so that any node sharing it serves any
+//! session, with the CSRF token of each and the member a mediator is ordering for.
+//!
+//! The cookie holds a random secret; the table holds its SHA-256, so a copy of the database
+//! opens no session. A session ends at logout, at a password change (every session of the
+//! account), or [`SESSION_DAYS`] after it began.
+//!
+//! Reads and writes are checked apart: a page that changes something asks for a *fresh*
+//! session, read from the database, so a session ended on any node is refused at once; a page
+//! that only shows may use this node's copy if it was read less than [`RECHECK`] ago, which
+//! spares the database a query for every page of a busy shop. A logout on this node forgets its
+//! copy at once; on another node, a logged-out session can still *read* a page for at most
+//! [`RECHECK`].
+
+use std::{
+    collections::HashMap,
+    sync::RwLock,
+    time::{Duration as StdDuration, Instant},
+};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    QueryFilter, Statement,
+};
+
+use crate::{
+    Actor, Store, StoreError,
+    auth::token_hash,
+    entities::{account, session},
+};
+
+/// How long a session lasts from login.
+pub const SESSION_DAYS: i64 = 30;
+
+/// How long a node trusts its copy of a session for a page that changes nothing.
+pub const RECHECK: StdDuration = StdDuration::from_secs(1);
+
+/// Past this many kept sessions, the copies start afresh.
+const CACHE_MAX: usize = 100_000;
+
+/// A session just opened: the secret goes into the cookie, and nowhere else.
+#[derive(Clone, Debug)]
+pub struct SessionGrant {
+    /// The cookie's value.
+    pub secret: String,
+    /// The session as it now stands.
+    pub session: Session,
+}
+
+/// An open session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Whose it is.
+    pub actor: Actor,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    /// The member a coordinator is ordering for, if any.
+    pub acting_for: Option<i64>,
+    /// That member's name.
+    pub acting_for_name: Option<String>,
+    /// The account's language ("fr" or "en").
+    pub language: String,
+    /// The account's phone.
+    pub phone: Option<String>,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Sessions recently read from the database, by the SHA-256 of their secret.
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    entries: RwLock<HashMap<String, (Session, Instant)>>,
+}
+
+impl SessionCache {
+    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<Session> {
+        let entries = self.entries.read().ok()?;
+        let (s, read_at) = entries.get(hash)?;
+        (read_at.elapsed() < RECHECK && s.expires_at > now).then(|| s.clone())
+    }
+
+    fn put(&self, hash: String, s: Session) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (s, Instant::now()));
+        }
+    }
+
+    fn forget(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(hash);
+        }
+    }
+
+    pub(crate) fn forget_account(&self, account_id: i64) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|_, (s, _)| s.actor.account_id != account_id);
+        }
+    }
+}
+
+impl Store {
+    /// Checks an email and password and opens a session; `Unauthenticated` without saying
+    /// whether the email has an account.
+    pub async fn log_in(&self, email: &str, password: &str) -> Result<SessionGrant, StoreError> {
+        let account = self.check_credentials(email, password).await?;
+        self.open_session(account.id).await
+    }
+
+    /// Opens a session for an account (after login, sign-up, an accepted invitation, or a
+    /// password change, which ends all the others).
+    pub async fn open_session(&self, account_id: i64) -> Result<SessionGrant, StoreError> {
+        let account = account::Entity::find_by_id(account_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| StoreError::not_found("account", account_id))?;
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        let csrf = hex::encode(rand::random::<[u8; 24]>());
+        let now = Utc::now();
+        let expires_at = now + Duration::days(SESSION_DAYS);
+        // Expired sessions go when a new one opens.
+        session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lte(now))
+            .exec(self.db())
+            .await?;
+        session::ActiveModel {
+            id_hash: Set(token_hash(&secret)),
+            account_id: Set(account_id),
+            csrf: Set(csrf.clone()),
+            acting_for: Set(None),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+        }
+        .insert(self.db())
+        .await?;
+        let session = Session {
+            language: account.language.clone(),
+            phone: account.phone.clone(),
+            actor: Actor::from_model(account)?,
+            csrf,
+            acting_for: None,
+            acting_for_name: None,
+            expires_at,
+        };
+        Ok(SessionGrant { secret, session })
+    }
+
+    /// The session of a cookie's secret, or `None` if it is unknown, ended or expired.
+    /// `fresh` reads it from the database (for a page that changes something); otherwise this
+    /// node's copy is used when it is less than [`RECHECK`] old.
+    pub async fn session(&self, secret: &str, fresh: bool) -> Result<Option<Session>, StoreError> {
+        let hash = token_hash(secret);
+        let now = Utc::now();
+        if !fresh && let Some(s) = self.sessions.get(&hash, now) {
+            return Ok(Some(s));
+        }
+        let backend = self.db().get_database_backend();
+        let sql = crate::orders::numbered(
+            backend,
+            &format!(
+                "SELECT {}, s.csrf AS s_csrf, s.acting_for AS s_acting_for, \
+                 s.expires_at AS s_expires_at, m.name AS s_acting_for_name FROM sessions s \
+                 JOIN accounts a ON a.id = s.account_id \
+                 LEFT JOIN accounts m ON m.id = s.acting_for WHERE s.id_hash = ?",
+                crate::orders::columns::<account::Entity>("a"),
+            ),
+        );
+        let Some(row) = self
+            .db()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [hash.clone().into()],
+            ))
+            .await?
+        else {
+            self.sessions.forget(&hash);
+            return Ok(None);
+        };
+        let expires_at: DateTime<Utc> = row.try_get("", "s_expires_at")?;
+        if expires_at <= now {
+            self.sessions.forget(&hash);
+            session::Entity::delete_by_id(hash).exec(self.db()).await?;
+            return Ok(None);
+        }
+        let a = account::Model::from_query_result(&row, "a_")?;
+        let s = Session {
+            language: a.language.clone(),
+            phone: a.phone.clone(),
+            actor: Actor::from_model(a)?,
+            csrf: row.try_get("", "s_csrf")?,
+            acting_for: row.try_get("", "s_acting_for")?,
+            acting_for_name: row.try_get("", "s_acting_for_name")?,
+            expires_at,
+        };
+        self.sessions.put(hash, s.clone());
+        Ok(Some(s))
+    }
+
+    /// Ends one session (logout), on every node at once for anything that changes data.
+    pub async fn end_session(&self, secret: &str) -> Result<(), StoreError> {
+        let hash = token_hash(secret);
+        session::Entity::delete_by_id(hash.clone())
+            .exec(self.db())
+            .await?;
+        self.sessions.forget(&hash);
+        Ok(())
+    }
+
+    /// Ends every session of an account.
+    pub async fn end_sessions(&self, account_id: i64) -> Result<u64, StoreError> {
+        let res = session::Entity::delete_many()
+            .filter(session::Column::AccountId.eq(account_id))
+            .exec(self.db())
+            .await?;
+        self.sessions.forget_account(account_id);
+        Ok(res.rows_affected)
+    }
+
+    /// Sets (or clears) the member a mediator's session is ordering for. The member must be one
+    /// the actor may order for (see [`Store::member`]).
+    pub async fn act_for(
+        &self,
+        secret: &str,
+        actor: &Actor,
+        member: Option<i64>,
+    ) -> Result<(), StoreError> {
+        if let Some(id) = member {
+            self.member(actor, id).await?;
+        }
+        let hash = token_hash(secret);
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::ActingFor,
+                sea_orm::sea_query::Expr::value(member),
+            )
+            .filter(session::Column::IdHash.eq(hash.clone()))
+            .exec(self.db())
+            .await?;
+        self.sessions.forget(&hash);
+        Ok(())
+    }
+
+    /// A member of the actor's market the actor may order for (a coordinator's mediation):
+    /// 404 for anyone else, without a name.
+    pub async fn member(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+    ) -> Result<account::Model, StoreError> {
+        let market = actor
+            .market_id
+            .filter(|m| crate::rights::runs_market(actor, *m))
+            .or_else(|| (actor.role == crate::Role::Admin).then_some(0));
+        let found = account::Entity::find_by_id(account_id)
+            .one(self.db())
+            .await?;
+        match (market, found) {
+            (Some(m), Some(a)) if m == 0 || crate::rights::is_member(&a, m) => Ok(a),
+            _ => Err(StoreError::not_found("member", account_id)),
+        }
+    }
+
+    /// Changes the actor's own name, phone and language.
+    pub async fn set_profile(
+        &self,
+        actor: &Actor,
+        name: &str,
+        phone: Option<&str>,
+        language: &str,
+    ) -> Result<(), StoreError> {
+        crate::text::check_all([("name", Some(name)), ("phone", phone)])?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_name",
+                "a name is required (at most 200 characters)",
+            ));
+        }
+        let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+        if phone.is_some_and(|p| p.chars().count() > 40) {
+            return Err(StoreError::invalid(
+                "invalid_phone",
+                "a phone number has at most 40 characters",
+            ));
+        }
+        let language = check_language(language)?;
+        account::Entity::update_many()
+            .col_expr(account::Column::Name, sea_orm::sea_query::Expr::value(name))
+            .col_expr(
+                account::Column::Phone,
+                sea_orm::sea_query::Expr::value(phone),
+            )
+            .col_expr(
+                account::Column::Language,
+                sea_orm::sea_query::Expr::value(language),
+            )
+            .filter(account::Column::Id.eq(actor.account_id))
+            .exec(self.db())
+            .await?;
+        self.sessions.forget_account(actor.account_id);
+        self.tokens.forget_account(actor.account_id);
+        Ok(())
+    }
+
+    /// Remembers the language an account reads its pages in.
+    pub async fn set_language(&self, actor: &Actor, language: &str) -> Result<(), StoreError> {
+        let language = check_language(language)?;
+        account::Entity::update_many()
+            .col_expr(
+                account::Column::Language,
+                sea_orm::sea_query::Expr::value(language),
+            )
+            .filter(account::Column::Id.eq(actor.account_id))
+            .exec(self.db())
+            .await?;
+        self.sessions.forget_account(actor.account_id);
+        Ok(())
+    }
+}
+
+/// The languages pages are written in.
+pub const LANGUAGES: [&str; 2] = ["fr", "en"];
+
+fn check_language(language: &str) -> Result<&'static str, StoreError> {
+    LANGUAGES
+        .into_iter()
+        .find(|l| *l == language)
+        .ok_or_else(|| StoreError::invalid("invalid_language", "the language is fr or en"))
+}

@@ -1,0 +1,244 @@
+//! The pages: server-rendered HTML for consumers, producers, coordinators, volunteers, hosts
+//! and admins, French first and English second, working without JavaScript.
+//!
+//! Every page goes through the same `store` use cases as the JSON API. A page that changes
+//! something is a form POSTed with its CSRF token ([`visitor::Submission`]), answered by a
+//! redirect to a GET (post/redirect/get), or by the form again with each error next to its
+//! field. A GET never changes anything.
+//!
+//! Routes, by who uses them (each area is a module of this folder, its templates under
+//! `templates/pages/<area>/` and its words in `templates/locales/{fr,en}/<area>.ftl`):
+//!
+//! | path | what |
+//! |------|------|
+//! | `/` | the markets, and a way in for each kind of user |
+//! | `/login`, `/logout`, `/signup` | sessions (`next=` comes back to a page after login) |
+//! | `/account`, `/account/password` | profile (name, phone, language), password |
+//! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
+//! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
+//! | `/m/{slug}` | a market's home: who runs it, the open cycle, next slots, producers |
+//! | `/shop/{cycle}` | the shop (`?q=` filters), one form of quantities -> the draft basket |
+//! | `/shop/{cycle}/basket` | the basket: quantities, totals and VAT, pickup slot, confirm |
+//! | `/orders`, `/orders/{id}` | the member's orders; one order (printable) |
+//! | `/orders/{id}/cancel` | cancel an order, after a confirmation step |
+//! | `/desk/members` | mediation: find or create a member (`?q=`), order for them |
+//! | `/desk/members/{id}/act`, `/desk/members/stop` | POST: start or stop ordering for a member |
+//! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
+//! | `/producer/products`, `/producer/products/new`, `/producer/products/{id}` | its catalogue: create, edit; `POST .../{id}/archive` |
+//! | `/producer/week/{cycle_id}` | the week's offer on one screen, saved with one submit |
+//! | `/producer/cycles/{cycle_id}` | after close: documents, weights (`POST .../lines/{line_id}/weights`), sales |
+//! | `/producer/cycles/{cycle_id}/{picking,labels}.{html,pdf,csv}` | its picking list and labels |
+//! | `/checkout` | volunteers: the distributions of today and the next days in their market |
+//! | `/checkout/{slot}` | one slot's baskets, alphabetically, `?q=` name or phone |
+//! | `/checkout/{slot}/baskets/{order}` | POST a tap: `action=collected|not_collected|pending|paid` (`method`, `amount`, `key`) |
+//! | `/host` | hosts: their venue's slots, baskets expected, dates flagged (staff: `?point=`) |
+//! | `/host/closures` | POST `point`, `day`, `reason`, `move_to`: flag a date the venue is unavailable |
+//! | `/desk` | coordinators: the market at a glance, what to do next |
+//! | `/desk/cycles`, `/desk/cycles/{id}` | cycles: create from slot rules, open, close, distributed; who published, orders, rounds |
+//! | `/desk/cycles/{id}/{sheets,picking,labels}.{html,pdf,csv}` | a cycle's documents, to the session |
+//! | `/desk/cycles/{id}/state`, `/slots`, `/rounds` | POST: move the cycle on, slots from rules, plan a round |
+//! | `/desk/rounds/{id}`, `/desk/rounds/{id}/round.{html,pdf,csv}`, `/replan` | a co-delivery round |
+//! | `/desk/points`, `/desk/points/rules` | pickup points and weekly slot rules |
+//! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
+//! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
+//! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
+//!
+//! After login, each role starts at its own page ([`home_of`]).
+
+mod account;
+mod admin;
+mod checkout;
+mod desk;
+mod host;
+mod i18n;
+mod mediation;
+mod producer;
+mod shop;
+mod site;
+mod visitor;
+
+use std::sync::Arc;
+
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, Route, get, handler,
+    http::{StatusCode, header},
+    post,
+    web::Data,
+};
+use store::{Role, Store, StoreError};
+
+pub(crate) use site::{PageError, Site, local_path, see_other};
+pub(crate) use visitor::{Submission, Visitor};
+
+use crate::throttle::LoginThrottle;
+
+/// The route tree of the pages, sharing `store` and the login throttle with the API.
+pub(crate) fn routes(
+    store: Store,
+    throttle: Arc<LoginThrottle>,
+) -> Result<impl Endpoint<Output = Response>, String> {
+    let site = Arc::new(Site::new(store, throttle)?);
+    let style_path = site.style.1;
+    Ok(Route::new()
+        .at("/", get(account::home))
+        .at("/login", get(account::login_form).post(account::login))
+        .at("/logout", post(account::logout))
+        .at("/signup", get(account::signup_form).post(account::signup))
+        .at(
+            "/account",
+            get(account::profile_form).post(account::profile),
+        )
+        .at(
+            "/account/password",
+            get(account::password_form).post(account::password),
+        )
+        .at("/language", post(account::language))
+        // Consumers' pages and mediation (shop.rs, mediation.rs).
+        .at("/m/:slug", get(shop::market))
+        .at("/shop/:cycle_id", get(shop::shop).post(shop::shop_save))
+        .at(
+            "/shop/:cycle_id/basket",
+            get(shop::basket).post(shop::basket_save),
+        )
+        .at("/orders", get(shop::orders::list))
+        .at("/orders/:id", get(shop::orders::show))
+        .at(
+            "/orders/:id/cancel",
+            get(shop::orders::cancel_form).post(shop::orders::cancel),
+        )
+        .at(
+            "/desk/members",
+            get(mediation::members).post(mediation::create),
+        )
+        .at("/desk/members/stop", post(mediation::stop))
+        .at("/desk/members/:id/act", post(mediation::act))
+        .at("/producer", get(producer::home))
+        .at(
+            "/producer/products",
+            get(producer::product_list).post(producer::create_product),
+        )
+        .at("/producer/products/new", get(producer::new_product_form))
+        .at(
+            "/producer/products/:id",
+            get(producer::edit_product_form).post(producer::update_product),
+        )
+        .at(
+            "/producer/products/:id/archive",
+            post(producer::archive_product),
+        )
+        .at(
+            "/producer/week/:id",
+            get(producer::week_form).post(producer::publish_week),
+        )
+        .at("/producer/cycles/:id", get(producer::cycle_page))
+        .at("/producer/cycles/:id/:doc", get(producer::document))
+        .at(
+            "/producer/cycles/:id/lines/:line/weights",
+            post(producer::weights),
+        )
+        .at("/checkout", get(checkout::distributions))
+        .at("/checkout/:slot_id", get(checkout::slot_baskets))
+        .at(
+            "/checkout/:slot_id/baskets/:order_id",
+            post(checkout::check_out),
+        )
+        .at("/host", get(host::venue_page))
+        .at("/host/closures", post(host::flag))
+        // Coordinators' desk, invitations, admin.
+        .at("/desk", get(desk::home))
+        .at(
+            "/desk/cycles",
+            get(desk::cycles::list).post(desk::cycles::create),
+        )
+        .at("/desk/cycles/:id", get(desk::cycles::show))
+        .at("/desk/cycles/:id/state", post(desk::cycles::transition))
+        .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
+        .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
+        .at("/desk/cycles/:id/:file", get(desk::cycles::document))
+        .at("/desk/rounds/:id", get(desk::rounds::show_round))
+        .at("/desk/rounds/:id/replan", post(desk::rounds::replan))
+        .at("/desk/rounds/:id/:file", get(desk::rounds::round_document))
+        .at(
+            "/desk/points",
+            get(desk::places::list).post(desk::places::create_point),
+        )
+        .at("/desk/points/rules", post(desk::places::create_rule))
+        .at("/desk/staff", get(desk::staff::list))
+        .at("/desk/staff/invitations", post(desk::staff::invite))
+        .at(
+            "/desk/staff/invitations/:id/revoke",
+            post(desk::staff::revoke),
+        )
+        .at(
+            "/invitations/:token",
+            get(desk::staff::accept_form).post(desk::staff::accept),
+        )
+        .at("/admin", get(admin::home).post(admin::create_market))
+        .at("/admin/markets/:id", get(admin::market))
+        .at("/admin/markets/:id/invitations", post(admin::invite))
+        .at(style_path, get(stylesheet))
+        .around(html_errors)
+        .data(site)
+        .with(poem::middleware::CookieJarManager::new())
+        .map_to_response()
+        .into_endpoint())
+}
+
+/// What the routes themselves refuse (an unknown address, an id that is not a number) as a
+/// page in the visitor's language, not the API's JSON.
+async fn html_errors<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let Some(site) = req.data::<Arc<Site>>().cloned() else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let v = Visitor::without_session(&site, &req);
+    match ep.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) if e.is_from_response() => Err(e),
+        Err(e) => {
+            let status = e.status();
+            let error = match status {
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => PageError::NotFound,
+                StatusCode::SERVICE_UNAVAILABLE => PageError::Store(StoreError::Unavailable {
+                    message: e.to_string(),
+                    retry_after_secs: 1,
+                }),
+                s if s.is_client_error() => {
+                    PageError::BadRequest(site.t(v.lang, "error-bad-request"))
+                }
+                _ => {
+                    tracing::error!(error = %e, "a page failed");
+                    PageError::Internal
+                }
+            };
+            let mut page = site.error_page(&v, &error);
+            page.set_status(status);
+            Ok(page)
+        }
+    }
+}
+
+#[handler]
+fn stylesheet(site: Data<&Arc<Site>>) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type("text/css; charset=utf-8")
+        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+        .body(site.style.0.clone())
+}
+
+/// Where an account lands after login.
+pub(crate) fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Consumer => "/",
+        Role::Producer => "/producer",
+        Role::Coordinator => "/desk",
+        Role::Volunteer => "/checkout",
+        Role::Host => "/host",
+        Role::Admin => "/admin",
+    }
+}
+
+/// A page's answer: the response, or the error page of what went wrong.
+pub(crate) fn answer(site: &Site, v: &Visitor, r: Result<Response, PageError>) -> Response {
+    r.unwrap_or_else(|e| site.error_page(v, &e))
+}

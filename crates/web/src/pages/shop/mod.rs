@@ -1,0 +1,691 @@
+//! The consumers' pages: a market's home, the shop of an open cycle, the basket, and the
+//! orders (see `orders.rs`).
+//!
+//! The basket a visitor fills is a draft kept by the store per (account, cycle)
+//! (`Store::save_draft_basket`), so it survives a reload and a new login; it is confirmed on
+//! the basket page into an order (`place_order`, or `modify_order` when the account already has
+//! an order in the cycle), and the draft is then forgotten. With no draft, the shop and the
+//! basket start from the account's order in the cycle: "change my order" is the shop again.
+//!
+//! A mediator ordering for a member (`Session::acting_for`) fills the member's basket: every
+//! store call gets `for_member`, and the order is placed `on_behalf_of` the member.
+
+mod offers;
+pub(crate) mod orders;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use domain::{PricedLine, Quantity, QuantityError, RequestedLine, basket_totals};
+use poem::{
+    Response, handler,
+    http::StatusCode,
+    web::{Data, Path, Query},
+};
+use print::format;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{Actor, CycleView, IdempotencyKey, OrderRequest, Placed, Store, StoreError, Viewer};
+
+pub(crate) use offers::ShopOffers;
+
+use super::{
+    PageError, Site, Submission, Visitor, answer, i18n::Lang, see_other, site::store_status,
+};
+
+/// `?q=`: a text filter.
+#[derive(Deserialize)]
+pub(crate) struct Filter {
+    q: Option<String>,
+}
+
+/// The member a mediator is ordering for, if any.
+pub(crate) fn member_of(v: &Visitor) -> Option<i64> {
+    v.session.as_ref().and_then(|s| s.acting_for)
+}
+
+/// A market's time zone (Europe/Paris when it does not parse).
+pub(crate) fn tz_of(name: &str) -> Tz {
+    name.parse().unwrap_or(chrono_tz::Europe::Paris)
+}
+
+/// A store error in the shop's words: `shop-error-<code>` when there is one, the site's
+/// translation otherwise.
+pub(crate) fn shop_error(site: &Site, lang: Lang, e: &StoreError) -> String {
+    if let StoreError::Invalid { code, .. } | StoreError::Conflict { code, .. } = e {
+        let id = format!("shop-error-{}", code.replace('_', "-"));
+        if site.words.has(lang, &id) {
+            return site.t(lang, &id);
+        }
+    }
+    site.store_error(lang, e)
+}
+
+/// Why a quantity is refused, in the visitor's words.
+fn quantity_error(site: &Site, lang: Lang, e: &QuantityError) -> String {
+    match e {
+        QuantityError::NotPositive | QuantityError::Negative => site.t(lang, "shop-qty-negative"),
+        QuantityError::TooPrecise => site.t(lang, "shop-qty-too-precise"),
+        QuantityError::TooLarge { max } => site.t_with(
+            lang,
+            "shop-qty-too-large",
+            &[("max", format::quantity(*max, lang))],
+        ),
+        QuantityError::NotWhole { .. } => site.t(lang, "shop-qty-not-whole"),
+        QuantityError::NotMultipleOfStep { step } => site.t_with(
+            lang,
+            "shop-qty-step",
+            &[("step", format::quantity(*step, lang))],
+        ),
+    }
+}
+
+/// A typed quantity: `None` for blank or zero (not in the basket).
+fn parse_quantity(text: &str) -> Result<Option<Quantity>, QuantityError> {
+    let text = text.trim().replace(',', ".");
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let d: Decimal = text.parse().map_err(|_| QuantityError::Negative)?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(QuantityError::Negative);
+    }
+    let q = Quantity::new(d)?;
+    Ok((!q.is_zero()).then_some(q))
+}
+
+/// The basket to show: the draft if there is one, else the lines of the account's order in the
+/// cycle; with that order's id.
+pub(crate) async fn current_basket(
+    store: &Store,
+    actor: &Actor,
+    member: Option<i64>,
+    cycle_id: i64,
+) -> Result<(BTreeMap<i64, Quantity>, Option<i64>), StoreError> {
+    let b = store.current_basket(actor, member, cycle_id).await?;
+    Ok((
+        b.lines.iter().map(|l| (l.offer_id, l.quantity)).collect(),
+        b.order_id,
+    ))
+}
+
+/// Reads the `q_<offer>` fields of a form over `lines`: a field present replaces its line (blank
+/// or zero removes it); lines without a field stay. Also returns the text typed in each field,
+/// and the errors of those that do not parse.
+fn read_quantities(
+    site: &Site,
+    lang: Lang,
+    form: &super::visitor::Form,
+    lines: &mut BTreeMap<i64, Quantity>,
+) -> (HashMap<i64, String>, HashMap<i64, String>) {
+    let mut typed = HashMap::new();
+    let mut errors = HashMap::new();
+    for (k, value) in form.pairs() {
+        let Some(id) = k.strip_prefix("q_").and_then(|id| id.parse::<i64>().ok()) else {
+            continue;
+        };
+        typed.insert(id, value.trim().to_owned());
+        match parse_quantity(value) {
+            Ok(Some(q)) => {
+                lines.insert(id, q);
+            }
+            Ok(None) => {
+                lines.remove(&id);
+            }
+            Err(e) => {
+                errors.insert(id, quantity_error(site, lang, &e));
+            }
+        }
+    }
+    (typed, errors)
+}
+
+fn requested(lines: &BTreeMap<i64, Quantity>) -> Vec<RequestedLine> {
+    lines
+        .iter()
+        .map(|(offer_id, quantity)| RequestedLine {
+            offer_id: *offer_id,
+            quantity: *quantity,
+        })
+        .collect()
+}
+
+/// Saves a draft; the lines refused, with their message, if any.
+async fn save(
+    site: &Site,
+    v: &Visitor,
+    actor: &Actor,
+    cycle_id: i64,
+    lines: &BTreeMap<i64, Quantity>,
+) -> Result<HashMap<i64, String>, StoreError> {
+    let problems = site
+        .store
+        .save_draft_basket(actor, member_of(v), cycle_id, requested(lines))
+        .await?;
+    Ok(problems
+        .into_iter()
+        .map(|p| (p.offer_id, quantity_error(site, v.lang, &p.error)))
+        .collect())
+}
+
+/// `/m/{slug}`: a market's home.
+#[handler]
+pub(crate) async fn market(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Path(slug): Path<String>,
+) -> Response {
+    let r = async {
+        let m = site.store.market_by_slug(&slug).await?;
+        let tz = tz_of(&m.timezone);
+        let viewer = match v.session.as_ref() {
+            Some(s) => Viewer::Actor(&s.actor),
+            None => Viewer::Anonymous,
+        };
+        let coordinators = site.store.market_coordinators(m.id).await?;
+        let cycles = site.store.list_cycles(viewer, m.id).await?;
+        let now = Utc::now();
+        let open = cycles
+            .iter()
+            .filter(|c| c.state == domain::CycleState::Open && c.opens_at <= now)
+            .min_by_key(|c| c.closes_at);
+        let points: HashMap<i64, store::PickupPointView> = site
+            .store
+            .list_pickup_points(m.id)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let (cycle, slots) = match open {
+            Some(c) => {
+                let view = site.store.cycle(viewer, c.id).await?;
+                let slots: Vec<Value> = view
+                    .slots
+                    .iter()
+                    .filter(|s| !s.cancelled && s.ends_at > now)
+                    .take(8)
+                    .map(|s| {
+                        let p = points.get(&s.pickup_point_id);
+                        json!({
+                            "when": format::range(s.starts_at, s.ends_at, tz, v.lang),
+                            "point": s.pickup_point_name,
+                            "address": s.pickup_point_address,
+                            "host": p.map(|p| p.host_name.clone()),
+                            "access": p.map(|p| p.access_notes.clone()).filter(|a| !a.is_empty()),
+                        })
+                    })
+                    .collect();
+                (
+                    Some(json!({
+                        "id": c.id,
+                        "name": c.name,
+                        "closes": format::date_time(c.closes_at, tz, v.lang),
+                        "offers": view.offers.len(),
+                    })),
+                    slots,
+                )
+            }
+            None => (None, vec![]),
+        };
+        let producers: Vec<Value> = site
+            .store
+            .list_producers(m.id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "farmer": p.farmer_name,
+                    "description": p.description,
+                    "city": p.city,
+                    "phone": p.phone,
+                    "email": p.email,
+                    "website": p.website.filter(|w| w.starts_with("https://") || w.starts_with("http://")),
+                })
+            })
+            .collect();
+        Ok(site.render(
+            &v,
+            StatusCode::OK,
+            "shop/market",
+            &m.name,
+            json!({
+                "market": { "name": m.name, "city": m.city, "description": m.description },
+                "coordinators": coordinators.join(", "),
+                "cycle": cycle,
+                "slots": slots,
+                "producers": producers,
+            }),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// The shop's cycle and its market's time zone, for who may read it.
+async fn shop_cycle(
+    site: &Site,
+    v: &Visitor,
+    cycle_id: i64,
+) -> Result<(CycleView, Tz), StoreError> {
+    let viewer = match v.session.as_ref() {
+        Some(s) => Viewer::Actor(&s.actor),
+        None => Viewer::Anonymous,
+    };
+    let cycle = site.store.cycle(viewer, cycle_id).await?;
+    let m = site.store.market(cycle.cycle.market_id).await?;
+    Ok((cycle, tz_of(&m.timezone)))
+}
+
+/// What the shop page shows besides the offers.
+struct ShopState {
+    q: String,
+    typed: HashMap<i64, String>,
+    errors: HashMap<i64, String>,
+    form_error: Option<String>,
+    status: StatusCode,
+}
+
+async fn render_shop(
+    site: &Site,
+    v: &Visitor,
+    cycle_id: i64,
+    mut state: ShopState,
+) -> Result<Response, PageError> {
+    let (cycle, tz) = shop_cycle(site, v, cycle_id).await?;
+    let offers = ShopOffers::build(site, v.lang, tz, &cycle);
+    let mut order = None;
+    let mut in_basket = 0;
+    if let Some(s) = &v.session {
+        let (lines, o) = current_basket(&site.store, &s.actor, member_of(v), cycle_id).await?;
+        in_basket = lines.len();
+        for (id, q) in lines {
+            state
+                .typed
+                .entry(id)
+                .or_insert_with(|| offers::dot_decimal(q));
+        }
+        order = o;
+    }
+    let context = offers.for_visitor(&state.q, &state.typed, &state.errors);
+    let title = offers.name.clone();
+    Ok(site.render(
+        v,
+        state.status,
+        "shop/shop",
+        &title,
+        json!({
+            "shop": context,
+            "q": state.q,
+            "logged_in": v.session.is_some(),
+            "order": order,
+            "in_basket": in_basket,
+            "next": format!("/shop/{cycle_id}"),
+            "errors": { "form": state.form_error },
+        }),
+    ))
+}
+
+/// `/shop/{cycle_id}`: the offers, one form with a quantity per offer.
+#[handler]
+pub(crate) async fn shop(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Path(cycle_id): Path<i64>,
+    Query(f): Query<Filter>,
+) -> Response {
+    let state = ShopState {
+        q: f.q.unwrap_or_default().trim().to_owned(),
+        typed: HashMap::new(),
+        errors: HashMap::new(),
+        form_error: None,
+        status: StatusCode::OK,
+    };
+    let r = render_shop(&site, &v, cycle_id, state).await;
+    answer(&site, &v, r)
+}
+
+/// Saves the shop's form into the draft basket and goes to the basket; the shop again with
+/// each refused quantity next to its line.
+#[handler]
+pub(crate) async fn shop_save(
+    site: Data<&Arc<Site>>,
+    Path(cycle_id): Path<i64>,
+    sub: Submission,
+) -> Response {
+    let (v, form) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.actor()?;
+        let (mut lines, _) = current_basket(&site.store, actor, member_of(&v), cycle_id).await?;
+        let (typed, mut errors) = read_quantities(&site, v.lang, &form, &mut lines);
+        let mut state = ShopState {
+            q: form.get("q").to_owned(),
+            typed,
+            errors: HashMap::new(),
+            form_error: None,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        if errors.is_empty() {
+            match save(&site, &v, actor, cycle_id, &lines).await {
+                Ok(refused) if refused.is_empty() => {
+                    return Ok(see_other(&v, &format!("/shop/{cycle_id}/basket")));
+                }
+                Ok(refused) => errors = refused,
+                Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
+                    state.status = store_status(&e);
+                    state.form_error = Some(shop_error(&site, v.lang, &e));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if state.form_error.is_none() {
+            state.form_error = Some(site.t(v.lang, "shop-fix-lines"));
+        }
+        state.errors = errors;
+        render_shop(&site, &v, cycle_id, state).await
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// What the basket page shows besides the lines.
+struct BasketState {
+    typed: HashMap<i64, String>,
+    errors: HashMap<i64, String>,
+    form_error: Option<String>,
+    slot: Option<i64>,
+    slot_error: Option<String>,
+    status: StatusCode,
+}
+
+impl BasketState {
+    fn new(status: StatusCode) -> Self {
+        Self {
+            typed: HashMap::new(),
+            errors: HashMap::new(),
+            form_error: None,
+            slot: None,
+            slot_error: None,
+            status,
+        }
+    }
+}
+
+async fn render_basket(
+    site: &Site,
+    v: &Visitor,
+    cycle_id: i64,
+    mut state: BasketState,
+) -> Result<Response, PageError> {
+    let actor = v.actor()?;
+    let lang = v.lang;
+    let (cycle, tz) = shop_cycle(site, v, cycle_id).await?;
+    let (lines, order_id) = current_basket(&site.store, actor, member_of(v), cycle_id).await?;
+    let order = match order_id {
+        Some(_) => {
+            site.store
+                .order_in_cycle(actor, member_of(v), cycle_id)
+                .await?
+        }
+        None => None,
+    };
+    let offers: HashMap<i64, &store::OfferView> = cycle.offers.iter().map(|o| (o.id, o)).collect();
+    let ordered: HashMap<i64, Quantity> = order
+        .iter()
+        .flat_map(|o| o.lines.iter().map(|l| (l.offer_id, l.quantity)))
+        .collect();
+    let mut priced = Vec::new();
+    let mut rows = Vec::new();
+    for (offer_id, q) in &lines {
+        let Some(o) = offers.get(offer_id) else {
+            continue;
+        };
+        priced.push(PricedLine {
+            offer_id: *offer_id,
+            quantity: *q,
+            unit_price: o.pricing.unit_price(),
+            vat: o.pricing.vat,
+        });
+        // What this basket may take: what is left, plus what its order already holds.
+        let may_take = o
+            .stock_left
+            .checked_add(ordered.get(offer_id).copied().unwrap_or(Quantity::ZERO))
+            .unwrap_or(Quantity::MAX);
+        let unit = if o.pricing.is_variable_weight() {
+            domain::Unit::Piece
+        } else {
+            o.pricing.unit
+        };
+        let warning = state
+            .errors
+            .remove(offer_id)
+            .or_else(|| (*q > may_take).then(|| offers::left_label(site, lang, unit, may_take)));
+        rows.push(json!({
+            "id": offer_id,
+            "name": o.product_name,
+            "producer": o.producer_name,
+            "qty": state.typed.get(offer_id).cloned().unwrap_or_else(|| offers::dot_decimal(*q)),
+            "step": offers::dot_decimal(o.step),
+            "inputmode": if unit.is_countable() { "numeric" } else { "decimal" },
+            "unit": format::unit_label(unit, *q, lang),
+            "price": offers::price_label(site, lang, &o.pricing),
+            "weighed": offers::weighed_label(site, lang, &o.pricing),
+            "error": warning,
+        }));
+    }
+    let totals = basket_totals(&priced);
+    for (row, total) in rows.iter_mut().zip(&totals.lines) {
+        row["total"] = json!(format::money(*total, lang));
+    }
+    let vat: Vec<Value> = totals
+        .vat
+        .iter()
+        .map(|l| {
+            json!({
+                "rate": format!("{} %", format::quantity(Quantity::new(l.rate.percent()).unwrap_or(Quantity::ZERO), lang)),
+                "net": format::money(l.net, lang),
+                "vat": format::money(l.vat, lang),
+            })
+        })
+        .collect();
+    let chosen = state.slot.or(order.as_ref().map(|o| o.slot.id));
+    let open_slots: Vec<&store::SlotView> = cycle.slots.iter().filter(|s| !s.cancelled).collect();
+    let only = (open_slots.len() == 1).then(|| open_slots[0].id);
+    let slots: Vec<Value> = open_slots
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "when": format::range(s.starts_at, s.ends_at, tz, lang),
+                "point": s.pickup_point_name,
+                "address": s.pickup_point_address,
+                "checked": Some(s.id) == chosen.or(only),
+            })
+        })
+        .collect();
+    let open = cycle.cycle.state == domain::CycleState::Open && cycle.cycle.opens_at <= Utc::now();
+    if state.slot_error.is_some() && state.form_error.is_none() {
+        state.form_error = state.slot_error.clone();
+    }
+    Ok(site.render(
+        v,
+        state.status,
+        "shop/basket",
+        "shop-basket-title",
+        json!({
+            "cycle": {
+                "id": cycle_id,
+                "name": cycle.cycle.name,
+                "closes": format::date_time(cycle.cycle.closes_at, tz, lang),
+                "open": open,
+            },
+            "lines": rows,
+            "total": format::money(totals.total, lang),
+            "vat": vat,
+            "has_variable": lines.keys().any(|id| offers.get(id).is_some_and(|o| o.pricing.is_variable_weight())),
+            "slots": slots,
+            "order": order.as_ref().map(|o| o.id),
+            "key": hex::encode(rand::random::<[u8; 16]>()),
+            "errors": { "form": state.form_error, "slot": state.slot_error },
+        }),
+    ))
+}
+
+/// `/shop/{cycle_id}/basket`: the lines, totals, VAT and the pickup slot.
+#[handler]
+pub(crate) async fn basket(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Path(cycle_id): Path<i64>,
+) -> Response {
+    let r = render_basket(&site, &v, cycle_id, BasketState::new(StatusCode::OK)).await;
+    answer(&site, &v, r)
+}
+
+/// Saves the basket's quantities; with `action=confirm`, places the order (or changes the one
+/// already placed in this cycle) and goes to its page. Not enough stock: the basket again with
+/// "only N left" next to that line, the basket kept.
+#[handler]
+pub(crate) async fn basket_save(
+    site: Data<&Arc<Site>>,
+    Path(cycle_id): Path<i64>,
+    sub: Submission,
+) -> Response {
+    let (v, form) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        let actor = v.actor()?;
+        let member = member_of(&v);
+        let (mut lines, order) = current_basket(&site.store, actor, member, cycle_id).await?;
+        let (typed, errors) = read_quantities(&site, v.lang, &form, &mut lines);
+        if let Some(id) = form.opt("remove").and_then(|id| id.parse::<i64>().ok()) {
+            lines.remove(&id);
+        }
+        let mut state = BasketState::new(StatusCode::UNPROCESSABLE_ENTITY);
+        state.slot = form.opt("slot").and_then(|s| s.parse().ok());
+        if !errors.is_empty() {
+            state.typed = typed;
+            state.errors = errors;
+            state.form_error = Some(site.t(v.lang, "shop-fix-lines"));
+            return render_basket(&site, &v, cycle_id, state).await;
+        }
+        match save(&site, &v, actor, cycle_id, &lines).await {
+            Ok(refused) if refused.is_empty() => {}
+            Ok(refused) => {
+                state.typed = typed;
+                state.errors = refused;
+                state.form_error = Some(site.t(v.lang, "shop-fix-lines"));
+                return render_basket(&site, &v, cycle_id, state).await;
+            }
+            Err(e @ (StoreError::Invalid { .. } | StoreError::Conflict { .. })) => {
+                state.status = store_status(&e);
+                state.form_error = Some(shop_error(&site, v.lang, &e));
+                return render_basket(&site, &v, cycle_id, state).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if form.get("action") != "confirm" {
+            return Ok(see_other(
+                &v,
+                &format!("/shop/{cycle_id}/basket?done=basket-saved"),
+            ));
+        }
+        if lines.is_empty() {
+            state.form_error = Some(site.t(v.lang, "shop-basket-empty-error"));
+            return render_basket(&site, &v, cycle_id, state).await;
+        }
+        let Some(slot_id) = state.slot else {
+            state.slot_error = Some(site.t(v.lang, "shop-slot-required"));
+            return render_basket(&site, &v, cycle_id, state).await;
+        };
+        let request = OrderRequest {
+            slot_id,
+            lines: requested(&lines),
+        };
+        let done = match &order {
+            Some(id) => site
+                .store
+                .modify_order(actor, *id, request)
+                .await
+                .map(|o| (o.id, "order-changed")),
+            None => {
+                let key = form
+                    .opt("key")
+                    .filter(|k| k.len() <= 64)
+                    .map(|k| IdempotencyKey::new(format!("page-{k}"), cycle_id, member, &request));
+                site.store
+                    .place_order(actor, cycle_id, member, request, key)
+                    .await
+                    .map(|p| match p {
+                        Placed::Created(o) | Placed::Replayed(o) => (o.id, "order-placed"),
+                    })
+            }
+        };
+        match done {
+            Ok((id, what)) => {
+                site.store
+                    .clear_draft_basket(actor, member, cycle_id)
+                    .await?;
+                Ok(see_other(&v, &format!("/orders/{id}?done={what}")))
+            }
+            Err(StoreError::InsufficientStock {
+                offer_id,
+                available,
+                ..
+            }) => {
+                state.status = StatusCode::CONFLICT;
+                let unit = site
+                    .store
+                    .cycle(Viewer::Actor(actor), cycle_id)
+                    .await?
+                    .offers
+                    .iter()
+                    .find(|o| o.id == offer_id)
+                    .map_or(domain::Unit::Piece, |o| {
+                        if o.pricing.is_variable_weight() {
+                            domain::Unit::Piece
+                        } else {
+                            o.pricing.unit
+                        }
+                    });
+                // A changed order may keep what it already holds, besides what is left.
+                let held = site
+                    .store
+                    .order_in_cycle(actor, member, cycle_id)
+                    .await?
+                    .iter()
+                    .flat_map(|o| o.lines.iter())
+                    .find(|l| l.offer_id == offer_id)
+                    .map_or(Quantity::ZERO, |l| l.quantity);
+                let available = available.checked_add(held).unwrap_or(available);
+                state
+                    .errors
+                    .insert(offer_id, offers::left_label(&site, v.lang, unit, available));
+                state.form_error = Some(site.t(v.lang, "shop-fix-lines"));
+                render_basket(&site, &v, cycle_id, state).await
+            }
+            Err(
+                e @ (StoreError::Invalid { .. }
+                | StoreError::Conflict { .. }
+                | StoreError::NotFound { .. }),
+            ) => {
+                state.status = store_status(&e);
+                state.form_error = Some(shop_error(&site, v.lang, &e));
+                render_basket(&site, &v, cycle_id, state).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    answer(&site, &v, r)
+}

@@ -1,0 +1,20 @@
+# Administration: markets and their coordinators.
+admin-title = Administration
+admin-markets = The markets
+admin-markets-caption = Every market
+admin-col-market = Market
+admin-col-city = Town
+admin-col-slug = Identifier
+admin-no-market = No market yet.
+admin-new-market = New market
+admin-field-name = Name of the market
+admin-field-slug = Identifier in addresses
+admin-field-slug-hint = Lowercase letters, digits and dashes: amap-du-mellois.
+admin-field-timezone = Time zone
+admin-field-description = Description
+admin-create-market = Create the market
+admin-error-slug = Only lowercase letters, digits and dashes.
+admin-coordinators = Coordinators
+admin-no-coordinator = Nobody coordinates this market yet.
+admin-invite-coordinator = Invite a coordinator
+admin-cycles = The market's cycles

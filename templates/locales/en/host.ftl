@@ -1,0 +1,27 @@
+# My venue: the hosts of pickup points (town halls, shops, companies).
+host-slots = Slots planned at your venue
+host-when = Date and time
+host-baskets = Baskets expected
+host-status = Status
+host-planned = Planned
+host-cancelled = Cancelled
+host-moved = Moved (first planned on { $from })
+host-no-slots = No slot planned for now.
+host-flag-title = Flag a date the venue is unavailable
+host-flag-intro = The slot of that date is cancelled, or moved if you give another date. The market's coordinators and the people who ordered will see it.
+host-field-day = Date the venue is unavailable
+host-field-reason = Reason
+host-field-reason-hint = Shown to the people who ordered (500 characters at most).
+host-field-move-to = Move the slot to
+host-field-move-to-hint = Optional: leave empty to cancel the slot. Same hours, within two weeks.
+host-flag-submit = Flag the date
+host-closures = Dates flagged
+host-no-closures = No date flagged.
+host-moved-to = slot moved to { $to }
+host-flagged-by = flagged by { $name }
+host-error-day = Give a date, for example 2026-12-24.
+host-error-invalid-day = Give a date from today on, within a year.
+host-error-already-flagged = This date is already flagged.
+host-error-invalid-reason = Say why (500 characters at most).
+host-error-invalid-move = Choose another date, from today on, within two weeks, after orders close.
+done-host-flagged = The date is flagged: the slot is cancelled or moved, and the people concerned will see it.

@@ -1,0 +1,20 @@
+# Administration : les marchés et leur coordination.
+admin-title = Administration
+admin-markets = Les marchés
+admin-markets-caption = Tous les marchés
+admin-col-market = Marché
+admin-col-city = Commune
+admin-col-slug = Identifiant
+admin-no-market = Aucun marché pour l'instant.
+admin-new-market = Nouveau marché
+admin-field-name = Nom du marché
+admin-field-slug = Identifiant dans les adresses
+admin-field-slug-hint = Minuscules, chiffres et tirets : amap-du-mellois.
+admin-field-timezone = Fuseau horaire
+admin-field-description = Présentation
+admin-create-market = Créer le marché
+admin-error-slug = Seulement des minuscules, des chiffres et des tirets.
+admin-coordinators = Coordination
+admin-no-coordinator = Personne ne coordonne encore ce marché.
+admin-invite-coordinator = Inviter un coordinateur
+admin-cycles = Cycles du marché

@@ -1,0 +1,27 @@
+# Mon lieu : les hôtes des points de retrait (mairies, commerces, entreprises).
+host-slots = Créneaux prévus dans votre lieu
+host-when = Date et horaires
+host-baskets = Paniers attendus
+host-status = État
+host-planned = Prévu
+host-cancelled = Annulé
+host-moved = Déplacé (prévu le { $from })
+host-no-slots = Aucun créneau prévu pour le moment.
+host-flag-title = Signaler une date d'indisponibilité
+host-flag-intro = Le créneau de cette date sera annulé, ou déplacé si vous indiquez une autre date. Les coordinateurs du marché et les personnes ayant commandé le verront.
+host-field-day = Date où le lieu n'est pas disponible
+host-field-reason = Raison
+host-field-reason-hint = Elle sera montrée aux personnes qui ont commandé (500 caractères au plus).
+host-field-move-to = Déplacer le créneau au
+host-field-move-to-hint = Facultatif : laissez vide pour annuler le créneau. Mêmes horaires, dans les deux semaines.
+host-flag-submit = Signaler l'indisponibilité
+host-closures = Dates signalées
+host-no-closures = Aucune date signalée.
+host-moved-to = créneau déplacé au { $to }
+host-flagged-by = signalé par { $name }
+host-error-day = Indiquez une date, par exemple 24/12/2026.
+host-error-invalid-day = Indiquez une date à venir, dans l'année.
+host-error-already-flagged = Cette date est déjà signalée.
+host-error-invalid-reason = Indiquez la raison (500 caractères au plus).
+host-error-invalid-move = Choisissez une autre date, à venir, dans les deux semaines, après la clôture des commandes.
+done-host-flagged = La date est signalée : le créneau est annulé ou déplacé, et les personnes concernées le verront.
