@@ -34,6 +34,7 @@ mod pages_shop;
 mod pages_slots;
 pub mod pages_support;
 mod race;
+mod read_path;
 mod rights;
 mod rules;
 mod slots;

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// A cycle without its slots and offers, for lists.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CycleSummary {
     /// Id.
     pub id: i64,
@@ -39,7 +39,7 @@ pub struct CycleSummary {
 }
 
 /// A distribution slot: a pickup point at a date and time.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SlotView {
     /// Id.
     pub id: i64,
@@ -65,7 +65,7 @@ pub struct SlotView {
 }
 
 /// A product on sale in a cycle, with its stock.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OfferView {
     /// Id (what order lines refer to).
     pub id: i64,
@@ -92,7 +92,7 @@ pub struct OfferView {
 }
 
 /// A cycle with its slots and offers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CycleView {
     /// The cycle itself.
     pub cycle: CycleSummary,
@@ -116,7 +116,7 @@ pub enum Viewer<'a> {
 
 impl Store {
     /// The viewer as an account, or `None` for the public; a bad token is refused (401).
-    async fn resolve(&self, viewer: Viewer<'_>) -> Result<Option<Actor>, StoreError> {
+    pub(crate) async fn resolve(&self, viewer: Viewer<'_>) -> Result<Option<Actor>, StoreError> {
         Ok(match viewer {
             Viewer::Anonymous => None,
             Viewer::Token(t) => Some(self.authenticate(t).await?),
@@ -424,26 +424,10 @@ impl Store {
     }
 
     /// A cycle with its slots and every offer and what is left of it; a draft only for who may
-    /// read it.
+    /// read it. From memory when fresh (see `read_cache`): prefer [`Store::shown_cycle`], which
+    /// does not copy the view.
     pub async fn cycle(&self, viewer: Viewer<'_>, id: i64) -> Result<CycleView, StoreError> {
-        let c = self.readable_cycle(viewer, id).await?;
-        let slots = distribution_slot::Entity::find()
-            .filter(distribution_slot::Column::CycleId.eq(id))
-            .order_by_asc(distribution_slot::Column::StartsAt)
-            .order_by_asc(distribution_slot::Column::Id)
-            .all(self.db())
-            .await?;
-        // Withdrawn offers are not on sale: not shown (their orders still are).
-        let offers = offer::Entity::find()
-            .filter(offer::Column::CycleId.eq(id))
-            .filter(offer::Column::WithdrawnAt.is_null())
-            .all(self.db())
-            .await?;
-        Ok(CycleView {
-            cycle: summary(&c, Utc::now())?,
-            slots: load_slots(self.db(), slots).await?,
-            offers: load_offers(self.db(), offers).await?,
-        })
+        Ok(self.shown_cycle(viewer, id).await?.view.clone())
     }
 
     /// Creates a cycle in the draft state with its slots (the market's coordinators).
@@ -805,6 +789,37 @@ impl Store {
         }
         self.set_offers(actor, cycle_id, producer_id, inputs).await
     }
+}
+
+/// Reads a cycle as it shows now, whoever asks: the row, its slots (by start time) and its
+/// offers on sale, in six queries. Rights are the caller's.
+pub(crate) async fn load_view(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(order_cycle::Model, CycleView), StoreError> {
+    let c = order_cycle::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::not_found("cycle", id))?;
+    let slots = distribution_slot::Entity::find()
+        .filter(distribution_slot::Column::CycleId.eq(id))
+        .order_by_asc(distribution_slot::Column::StartsAt)
+        .order_by_asc(distribution_slot::Column::Id)
+        .all(db)
+        .await?;
+    // Withdrawn offers are not on sale: not shown (their orders still are).
+    let offers = offer::Entity::find()
+        .filter(offer::Column::CycleId.eq(id))
+        .filter(offer::Column::WithdrawnAt.is_null())
+        .all(db)
+        .await?;
+    let view = CycleView {
+        cycle: summary(&c, now)?,
+        slots: load_slots(db, slots).await?,
+        offers: load_offers(db, offers).await?,
+    };
+    Ok((c, view))
 }
 
 async fn insert_slot(

@@ -78,6 +78,8 @@ pub struct Store {
     pub(crate) writer: Arc<crate::order_batch::OrderWriter>,
     /// What each cycle sells, for the order path (see `sale_cache`).
     pub(crate) sales: Arc<crate::sale_cache::SaleCache>,
+    /// What each cycle shows, for its readers (see `read_cache`).
+    pub(crate) shown: Arc<crate::read_cache::ReadCache>,
     /// Password hashing and checking (argon2id, 19 MiB each): one per core at once.
     pub(crate) hashing: Arc<Gate>,
     /// Route planning and document rendering: one less than the cores at once (at least one),
@@ -188,8 +190,10 @@ impl Store {
         }
         let db = Database::connect(opts).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let shown: Arc<crate::read_cache::ReadCache> = Arc::default();
         let writer = Arc::new(
-            crate::order_batch::OrderWriter::start(writer_opts, write_gate.clone()).await?,
+            crate::order_batch::OrderWriter::start(writer_opts, write_gate.clone(), shown.clone())
+                .await?,
         );
         Ok(Self {
             db,
@@ -199,6 +203,7 @@ impl Store {
             sessions: Arc::default(),
             writer,
             sales: Arc::default(),
+            shown,
             hashing: Arc::new(Gate::new(
                 "password checks",
                 cores(),

@@ -27,6 +27,7 @@ mod members;
 mod order_batch;
 mod orders;
 mod producer_space;
+mod read_cache;
 mod reports;
 mod rights;
 mod rounds;
@@ -58,6 +59,7 @@ pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed}
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
 };
+pub use read_cache::{CYCLE_RECHECK, ShownCycle};
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};

@@ -45,6 +45,7 @@ use crate::{
     cycles::check_accepts_orders,
     entities::{idempotency_key, offer, order, order_cycle, order_line},
     orders::{IdempotencyKey, OfferBasis, Prepared, columns},
+    read_cache::ReadCache,
 };
 
 /// The most baskets committed together.
@@ -95,6 +96,7 @@ impl OrderWriter {
     pub(crate) async fn start(
         opts: sea_orm::ConnectOptions,
         gate: Option<std::sync::Arc<Mutex<()>>>,
+        shown: std::sync::Arc<ReadCache>,
     ) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
         let (stop, stopped) = watch::channel(false);
@@ -120,7 +122,7 @@ impl OrderWriter {
                             let _ = ready.send(Ok(()));
                             // Ends on `shutdown`, or when the last Store holding the sender is
                             // dropped, once every basket handed over is answered.
-                            run(db, gate, rx, stopped).await;
+                            run(db, gate, rx, stopped, shown).await;
                         }
                         Err(e) => {
                             let _ = ready.send(Err(e));
@@ -194,6 +196,7 @@ async fn run(
     gate: Option<std::sync::Arc<Mutex<()>>>,
     mut rx: mpsc::Receiver<Job>,
     mut stop: watch::Receiver<bool>,
+    shown: std::sync::Arc<ReadCache>,
 ) {
     let mut stopping = false;
     loop {
@@ -228,7 +231,7 @@ async fn run(
             continue;
         }
         match write_batch(&db, &batch).await {
-            Ok(results) => reply_all(batch, results),
+            Ok(results) => reply_all(batch, results, &shown),
             Err(Failure::Unknown(e)) => {
                 let cause = e.to_string();
                 fail_all(batch, || unknown_outcome(&cause));
@@ -248,6 +251,7 @@ async fn run(
                         Err(Failure::NotWritten(e)) => Err(not_written(e, job.deadline)),
                         Err(Failure::Unknown(e)) => Err(unknown_outcome(&e.to_string())),
                     };
+                    stock_moved(&shown, &job, &result);
                     let _ = job.reply.send((job.prepared, result));
                 }
             }
@@ -329,13 +333,22 @@ fn fail_all(batch: Vec<Job>, error: impl Fn() -> StoreError) {
     }
 }
 
+/// A basket written took stock: the cycle's readers see it from the next read on, whether its
+/// caller is still there to hear of it or not (told before the caller is answered).
+fn stock_moved(shown: &ReadCache, job: &Job, result: &Result<Written, StoreError>) {
+    if matches!(result, Ok(Written::Placed(_))) {
+        shown.stock_moved(job.prepared.cycle_id);
+    }
+}
+
 /// One result per job, in order.
-fn reply_all(batch: Vec<Job>, results: Vec<Result<Written, StoreError>>) {
+fn reply_all(batch: Vec<Job>, results: Vec<Result<Written, StoreError>>, shown: &ReadCache) {
     let mut results = results.into_iter();
     for job in batch {
         let result = results
             .next()
             .unwrap_or_else(|| Err(StoreError::Db(DbErr::Custom("missing batch result".into()))));
+        stock_moved(shown, &job, &result);
         // A caller that went away (client disconnected) has nothing to hear.
         let _ = job.reply.send((job.prepared, result));
     }

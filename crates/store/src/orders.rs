@@ -695,6 +695,7 @@ impl Store {
                         "this cycle's offers changed while the basket was being placed: please try again",
                     ));
                 }
+                // The writer told the cycle's readers of the stock it took (`read_cache`).
                 Ok((prepared, written)) => break (Some(prepared), written),
                 // Another node placed the same key between our look-up and our commit.
                 Err(StoreError::Db(e)) if idempotency.is_some() && is_unique_violation(&e) => {
@@ -911,6 +912,7 @@ impl Store {
             .collect();
         order_line::Entity::insert_many(rows).exec(&w.tx).await?;
         w.tx.commit().await?;
+        self.shown.stock_moved(o.cycle_id);
         self.order(actor, id).await
     }
 
@@ -946,6 +948,7 @@ impl Store {
             .collect();
         apply_stock_deltas_named(&w.tx, &deltas, &HashMap::new()).await?;
         w.tx.commit().await?;
+        self.shown.stock_moved(o.cycle_id);
         Ok(())
     }
 

@@ -61,6 +61,11 @@ impl SaleCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// The current generation: an entry of any cache loaded under another is stale.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     fn fresh(&self, cycle_id: i64) -> Option<Arc<CycleSale>> {
         let generation = self.generation.load(Ordering::Acquire);
         let cycles = self.cycles.read().ok()?;

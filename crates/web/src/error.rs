@@ -20,7 +20,7 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    fn new(code: &str, message: impl Into<String>) -> Json<Self> {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Json<Self> {
         Json(Self {
             code: code.to_owned(),
             message: message.into(),

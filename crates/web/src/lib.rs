@@ -8,6 +8,7 @@
 //! caught at the edge and given the same JSON shape.
 
 mod api;
+mod compress;
 mod error;
 mod pages;
 mod startup;

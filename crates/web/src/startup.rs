@@ -77,6 +77,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
             async move { methods.answer(&ep, req).await }
         })
         .catch_all_error(json_errors)
+        .around(|ep, req| async move { crate::compress::gzip_answer(&ep, req).await })
         .with(Tracing)
 }
 

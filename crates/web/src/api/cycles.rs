@@ -7,7 +7,8 @@ use store::{OfferInput, Store};
 
 use super::{
     BearerAuth, Tag,
-    dto::{CycleDto, CycleSummaryDto, NewSlotRequest, OfferDto, OfferSetRequest, SlotDto},
+    cycle_json::{CycleBytes, CycleJson},
+    dto::{CycleSummaryDto, NewSlotRequest, OfferDto, OfferSetRequest, SlotDto},
     markets::new_slot,
     price, quantity, viewer,
 };
@@ -15,6 +16,8 @@ use crate::ApiError;
 
 pub(crate) struct CyclesApi {
     pub(crate) store: Store,
+    /// Each cycle's JSON, per version of what it shows.
+    pub(crate) bytes: CycleBytes,
 }
 
 #[derive(ApiResponse)]
@@ -45,12 +48,9 @@ impl CyclesApi {
 impl CyclesApi {
     /// A cycle with its distribution slots and every offer: price, unit, producer, stock left.
     #[oai(path = "/cycles/:id", method = "get", operation_id = "get_cycle")]
-    async fn get_cycle(
-        &self,
-        id: Path<i64>,
-        headers: &HeaderMap,
-    ) -> Result<Json<CycleDto>, ApiError> {
-        Ok(Json(self.store.cycle(viewer(headers), id.0).await?.into()))
+    async fn get_cycle(&self, id: Path<i64>, headers: &HeaderMap) -> Result<CycleJson, ApiError> {
+        let shown = self.store.shown_cycle(viewer(headers), id.0).await?;
+        Ok(CycleJson::answer(self.bytes.of(&shown)?, headers))
     }
 
     /// Open a draft cycle for orders (from its `opens_at`).
@@ -124,7 +124,10 @@ impl CyclesApi {
         producer_id: Path<i64>,
         headers: &HeaderMap,
     ) -> Result<Json<Vec<OfferDto>>, ApiError> {
-        self.store.cycle(viewer(headers), id.0).await.map(drop)?;
+        self.store
+            .shown_cycle(viewer(headers), id.0)
+            .await
+            .map(drop)?;
         let offers = self.store.producer_offers(id.0, producer_id.0).await?;
         Ok(Json(offers.into_iter().map(Into::into).collect()))
     }

@@ -3,6 +3,7 @@
 mod auth;
 mod catalogue;
 pub(crate) mod contract;
+mod cycle_json;
 mod cycles;
 mod distribution;
 mod document;
@@ -93,7 +94,10 @@ pub(crate) fn openapi_service(
             },
             markets::MarketsApi { store: store.clone() },
             catalogue::ProducersApi { store: store.clone() },
-            cycles::CyclesApi { store: store.clone() },
+            cycles::CyclesApi {
+                store: store.clone(),
+                bytes: cycle_json::CycleBytes::default(),
+            },
             orders::OrdersApi {
                 store: store.clone(),
             },
