@@ -739,16 +739,40 @@ impl Browser {
         let path = self.path().await;
         // A phone widens its layout viewport to fit a page too wide (as it does without a
         // viewport meta): then the window is no longer the screen's width.
-        if inner != screen {
-            Some(format!(
+        let fault = if inner != screen {
+            format!(
                 "{path} is laid out {inner} px wide on a {screen} px screen (too wide, or no viewport meta)"
-            ))
+            )
         } else if scroll > inner {
-            Some(format!(
-                "{path} scrolls sideways at {inner} px: the page is {scroll} px wide"
-            ))
+            format!("{path} scrolls sideways at {inner} px: the page is {scroll} px wide")
         } else {
-            None
+            return None;
+        };
+        Some(format!(
+            "{fault}; too wide: {}",
+            self.too_wide(screen).await
+        ))
+    }
+
+    /// The innermost elements reaching past `width` px, for a person to find the culprit.
+    async fn too_wide(&self, width: u64) -> String {
+        let found = self
+            .client
+            .execute(
+                "const w = arguments[0];
+                 const wide = [...document.body.querySelectorAll('*')]
+                   .filter(e => e.getBoundingClientRect().right > w + 1)
+                   .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > w + 1));
+                 return wide.slice(0, 5).map(e => e.tagName.toLowerCase()
+                   + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+                   + ' (' + Math.round(e.getBoundingClientRect().right) + ' px: '
+                   + (e.textContent || '').trim().slice(0, 40) + ')').join(', ');",
+                vec![json!(width)],
+            )
+            .await;
+        match found {
+            Ok(Value::String(list)) if !list.is_empty() => list,
+            _ => "nothing found".to_owned(),
         }
     }
 
