@@ -1,8 +1,9 @@
 //! The browser harness: Debian's headless Chromium, driven through its chromedriver (WebDriver)
-//! by fantoccini, against a test's real server. One chromedriver per [`Browser`], on a free port,
-//! with a profile of its own; dropping the browser kills chromedriver and Chromium and removes
-//! the profile. `tests/tools/install-browser` installs Chromium, chromedriver and axe-core; a
-//! test that finds one missing fails and says so (it never skips).
+//! by fantoccini, against a test's real server. One chromedriver per [`Browser`], on the port it
+//! picks, with a directory of its own; dropping the browser kills chromedriver and Chromium and
+//! removes the directory (`HALLE_BROWSER_LOG=DIR` keeps chromedriver's logs in DIR).
+//! `tests/tools/install-browser` installs Chromium, chromedriver and axe-core; a test that finds
+//! one missing fails and says so (it never skips).
 //!
 //! What a person would check by eye, the helpers check for every page a test visits:
 //! [`Browser::axe`] (WCAG 2.1 A/AA and best practices: no serious or critical violation),
@@ -125,10 +126,14 @@ fn workspace() -> &'static Path {
         .expect("tests/ has a parent")
 }
 
-fn axe_source() -> String {
-    let path = workspace().join("tests/browser/node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("axe-core is missing ({}: {e}): {INSTALL}", path.display()))
+/// axe-core's script, read once.
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = workspace().join("tests/browser/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("axe-core is missing ({}: {e}): {INSTALL}", path.display()))
+    })
 }
 
 /// An XPath string literal for any text, quotes included.
@@ -652,7 +657,7 @@ impl Browser {
     }
 
     async fn run_axe(&self, page: &str) -> Vec<String> {
-        self.js(&axe_source()).await;
+        self.js(axe_source()).await;
         let run = r"
             const done = arguments[arguments.length - 1];
             axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
