@@ -275,7 +275,17 @@ async fn fetch(
     (status, resp.bytes().await.unwrap().to_vec(), encoding)
 }
 
-async fn run(label: &str, store: Store, work: &Path) {
+/// One database's Halle and its nginx, ready to be measured.
+struct Served {
+    label: String,
+    store: Store,
+    halle: String,
+    nginx: Nginx,
+    dir: std::path::PathBuf,
+    targets: Vec<Target>,
+}
+
+async fn prepare(label: &str, store: Store, work: &Path) -> Served {
     store.migrate().await.unwrap();
     let demo = store::fixtures::load_demo(&store, DEMO, chrono::Utc::now())
         .await
@@ -285,11 +295,10 @@ async fn run(label: &str, store: Store, work: &Path) {
         .unwrap();
     let halle = format!("http://{}", app.addr());
     tokio::spawn(app.run());
-    let http = reqwest::Client::new();
     // A consumer logged in, for the shop page.
     let consumer = store
         .insert_account_with_hash(
-            "bench-reader@example.org",
+            &format!("bench-reader-{label}@example.org"),
             store::hash_password("read-bench".into()).await.unwrap(),
             "Lecteur".into(),
             None,
@@ -301,90 +310,112 @@ async fn run(label: &str, store: Store, work: &Path) {
         .unwrap();
     let session = store.open_session(consumer.account_id).await.unwrap();
     let cookie = format!("halle_session={}", session.secret);
-
     let dir = work.join(label);
     let nginx = Nginx::start(&dir);
-    let nginx_base = format!("http://127.0.0.1:{}", nginx.port);
+    Served {
+        label: label.to_owned(),
+        store,
+        halle,
+        nginx,
+        dir,
+        targets: targets(demo.open_cycle_id, &cookie),
+    }
+}
+
+/// Measures target `n` of `s`: Halle and nginx alternately.
+async fn measure(s: &Served, n: usize) {
+    let (halle, target, dir) = (&s.halle, &s.targets[n], &s.dir);
+    let http = reqwest::Client::new();
     let rounds: usize = setting("READ_ROUNDS", "2").parse().unwrap_or(2);
     let seconds: u64 = setting("READ_SECONDS", "10").parse().unwrap_or(10);
     let warmup: u64 = setting("READ_WARMUP", "2").parse().unwrap_or(2);
+    let label = format!("{}, {}", s.label, target.label);
+    // nginx serves the bytes Halle answered: the plain body as a file, and for gzip the very
+    // gzip body as its file.gz.
+    let plain_headers: Vec<(String, String)> = target
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("accept-encoding"))
+        .cloned()
+        .collect();
+    let (status, plain, _) = fetch(&http, &format!("{halle}{}", target.path), &plain_headers).await;
+    if status != 200 {
+        println!("{label:<30} skipped: Halle answered {status}");
+        return;
+    }
+    let (status, answered, encoding) =
+        fetch(&http, &format!("{halle}{}", target.path), &target.headers).await;
+    assert_eq!(status, 200);
+    let file = format!("t{n}.json");
+    fs::write(dir.join("www").join(&file), &plain).unwrap();
+    if encoding == "gzip" {
+        fs::write(dir.join("www").join(format!("{file}.gz")), &answered).unwrap();
+    }
+    let nginx_url = format!("http://127.0.0.1:{}/{file}", s.nginx.port);
+    let (status, served, _) = fetch(&http, &nginx_url, &target.headers).await;
+    assert_eq!(status, 200);
+    assert_eq!(served, answered, "nginx serves the same bytes as Halle");
 
+    // Warm both up (first connections, allocator, the cycle's first load), unrecorded.
+    if warmup > 0 {
+        wrk(&format!("{halle}{}", target.path), &target.headers, warmup);
+        wrk(&nginx_url, &target.headers, warmup);
+    }
+    let (mut halle_rps, mut nginx_rps) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (server, url, sums) in [
+            ("halle", format!("{halle}{}", target.path), &mut halle_rps),
+            ("nginx", nginx_url.clone(), &mut nginx_rps),
+        ] {
+            let r = wrk(&url, &target.headers, seconds);
+            println!(
+                "{label:<30} {server:<6} {:>7} {:>10.0} {:>9.2} {:>7}",
+                answered.len(),
+                r.rps,
+                r.p99_ms,
+                r.errors
+            );
+            sums.push(r.rps);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "{label:<30} Halle {:.0} req/s = {:.0} % of nginx's {:.0} (goal: 50 %)",
+        mean(&halle_rps),
+        100.0 * mean(&halle_rps) / mean(&nginx_rps),
+        mean(&nginx_rps)
+    );
+}
+
+/// Every target on every database, target by target (the cycle's JSON on both before the
+/// heavier pages), then a pause: work a slow target leaves behind must not weigh on the next.
+async fn run(served: &[Served]) {
     // Other work on the machine shows in every figure: say how much there was.
     let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "\n== {label}: Halle {halle}, nginx {nginx_base} (load average {})",
+        "load average {}",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
             .join(" ")
     );
-    println!(
-        "{:<22} {:<6} {:>7} {:>10} {:>9} {:>7}",
-        "target", "server", "bytes", "req/s", "p99 ms", "errors"
-    );
-    for (n, target) in targets(demo.open_cycle_id, &cookie).into_iter().enumerate() {
-        // nginx serves the bytes Halle answered: the plain body as a file, and for gzip the
-        // very gzip body as its file.gz.
-        let plain_headers: Vec<(String, String)> = target
-            .headers
-            .iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("accept-encoding"))
-            .cloned()
-            .collect();
-        let (status, plain, _) =
-            fetch(&http, &format!("{halle}{}", target.path), &plain_headers).await;
-        if status != 200 {
-            println!("{:<22} skipped: Halle answered {status}", target.label);
-            continue;
-        }
-        let (status, answered, encoding) =
-            fetch(&http, &format!("{halle}{}", target.path), &target.headers).await;
-        assert_eq!(status, 200);
-        let file = format!("t{n}.json");
-        fs::write(dir.join("www").join(&file), &plain).unwrap();
-        if encoding == "gzip" {
-            fs::write(dir.join("www").join(format!("{file}.gz")), &answered).unwrap();
-        }
-        let nginx_url = format!("{nginx_base}/{file}");
-        let (status, served, _) = fetch(&http, &nginx_url, &target.headers).await;
-        assert_eq!(status, 200);
-        assert_eq!(served, answered, "nginx serves the same bytes as Halle");
-
-        // Warm both up (first connections, allocator, the cycle's first load), unrecorded.
-        if warmup > 0 {
-            wrk(&format!("{halle}{}", target.path), &target.headers, warmup);
-            wrk(&nginx_url, &target.headers, warmup);
-        }
-        let (mut halle_rps, mut nginx_rps) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
-            for (server, url, sums) in [
-                ("halle", format!("{halle}{}", target.path), &mut halle_rps),
-                ("nginx", nginx_url.clone(), &mut nginx_rps),
-            ] {
-                let r = wrk(&url, &target.headers, seconds);
-                println!(
-                    "{:<22} {:<6} {:>7} {:>10.0} {:>9.2} {:>7}",
-                    target.label,
-                    server,
-                    answered.len(),
-                    r.rps,
-                    r.p99_ms,
-                    r.errors
-                );
-                sums.push(r.rps);
-            }
-        }
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    for s in served {
         println!(
-            "{:<22} Halle {:.0} req/s = {:.0} % of nginx's {:.0} (goal: 50 %)",
-            target.label,
-            mean(&halle_rps),
-            100.0 * mean(&halle_rps) / mean(&nginx_rps),
-            mean(&nginx_rps)
+            "{}: Halle {}, nginx http://127.0.0.1:{}",
+            s.label, s.halle, s.nginx.port
         );
     }
-    drop(nginx);
-    store.shutdown().await;
+    println!(
+        "{:<30} {:<6} {:>7} {:>10} {:>9} {:>7}",
+        "target", "server", "bytes", "req/s", "p99 ms", "errors"
+    );
+    let count = served.first().map_or(0, |s| s.targets.len());
+    for n in 0..count {
+        for s in served {
+            measure(s, n).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+    }
 }
 
 fn main() {
@@ -407,12 +438,14 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        let mut served = Vec::new();
+        let mut drop_schema = None;
         if which == "sqlite" || which == "both" {
             let file = work.join("read.db");
             let store = Store::connect(&format!("sqlite://{}", file.display()))
                 .await
                 .unwrap();
-            run("sqlite", store, &work).await;
+            served.push(prepare("sqlite", store, &work).await);
         }
         if which == "postgres" || which == "both" {
             let url = std::env::var("HALLE_TEST_PG_URL")
@@ -434,7 +467,15 @@ fn main() {
             )
             .await
             .unwrap();
-            run("postgres", store, &work).await;
+            served.push(prepare("postgres", store, &work).await);
+            drop_schema = Some((admin, schema));
+        }
+        run(&served).await;
+        for s in served {
+            drop(s.nginx);
+            s.store.shutdown().await;
+        }
+        if let Some((admin, schema)) = drop_schema {
             admin
                 .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .await

@@ -631,6 +631,16 @@ async fn an_admin_creates_a_market_and_invites_its_coordinator(db: Db) {
         .await
         .expect(200)
         .contains("Personne ne coordonne");
+    // Without a market chosen, the desk sends an admin to /admin; once chosen, the desk's
+    // pages are that market's.
+    assert_eq!(v.get("/desk").await.location(), "/admin");
+    v.get(&path).await;
+    let opened = v.post(&format!("{path}/desk"), &[]).await;
+    assert_eq!(opened.location(), "/desk");
+    v.get("/desk").await.expect(200).contains("Halle du Thouet");
+    v.get("/desk/points").await.expect(200);
+    v.get("/desk/cycles").await.expect(200);
+    v.get(&path).await;
     let invited = v
         .post(
             &format!("{path}/invitations"),

@@ -18,3 +18,4 @@ admin-coordinators = Coordinators
 admin-no-coordinator = Nobody coordinates this market yet.
 admin-invite-coordinator = Invite a coordinator
 admin-cycles = The market's cycles
+admin-open-desk = Work at this market's desk

@@ -18,3 +18,4 @@ admin-coordinators = Coordination
 admin-no-coordinator = Personne ne coordonne encore ce marché.
 admin-invite-coordinator = Inviter un coordinateur
 admin-cycles = Cycles du marché
+admin-open-desk = Travailler au bureau de ce marché

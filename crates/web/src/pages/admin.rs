@@ -289,3 +289,25 @@ pub(crate) async fn invite(
     .await;
     answer(&site, &v, r)
 }
+
+/// `POST /admin/markets/{id}/desk`: the admin works at that market's desk (`/desk` and its
+/// pages), until it chooses another.
+#[handler]
+pub(crate) async fn open_desk(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
+    let (v, _) = match sub.checked(&site) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
+    };
+    let r = async {
+        v.with_role(&[])?;
+        let m = site.store.market(id.0).await?;
+        let mut r = see_other(&v, "/desk");
+        super::visitor::append_cookie(
+            &mut r,
+            &v.cookie(super::visitor::DESK_MARKET_COOKIE, &m.id.to_string(), None),
+        );
+        Ok(r)
+    }
+    .await;
+    answer(&site, &v, r)
+}

@@ -42,6 +42,7 @@
 //! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
 //! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
 //! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
+//! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -176,6 +177,7 @@ pub(crate) fn routes(
         .at("/admin", get(admin::home).post(admin::create_market))
         .at("/admin/markets/:id", get(admin::market))
         .at("/admin/markets/:id/invitations", post(admin::invite))
+        .at("/admin/markets/:id/desk", post(admin::open_desk))
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)

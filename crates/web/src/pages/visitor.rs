@@ -27,6 +27,8 @@ use super::{
 pub(crate) const SESSION_COOKIE: &str = "halle_session";
 const CSRF_COOKIE: &str = "halle_csrf";
 pub(crate) const LANG_COOKIE: &str = "halle_lang";
+/// The market whose desk an admin works at.
+pub(crate) const DESK_MARKET_COOKIE: &str = "halle_desk_market";
 
 /// The visitor of a page.
 pub(crate) struct Visitor {
@@ -77,7 +79,23 @@ impl Visitor {
         Self::build(site, req, None, None)
     }
 
-    fn build(site: &Site, req: &Request, session: Option<Session>, secret: Option<String>) -> Self {
+    fn build(
+        site: &Site,
+        req: &Request,
+        mut session: Option<Session>,
+        secret: Option<String>,
+    ) -> Self {
+        // An admin works at the desk of the market it chose (`/admin/markets/{id}/desk`), as
+        // if it coordinated it: admins may do everything anyway, this only says where.
+        if let Some(s) = session.as_mut()
+            && s.actor.role == Role::Admin
+            && let Some(m) = req
+                .cookie()
+                .get(DESK_MARKET_COOKIE)
+                .and_then(|c| c.value_str().parse::<i64>().ok())
+        {
+            s.actor.market_id = Some(m);
+        }
         let lang = match &session {
             Some(s) => lang_of(&s.language),
             None => match req.cookie().get(LANG_COOKIE) {

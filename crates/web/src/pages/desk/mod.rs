@@ -4,7 +4,8 @@
 //!
 //! Every desk page is about the coordinator's own market (`Actor::market_id`); a cycle, round
 //! or invitation of another market answers 404, as the store does. Admins manage markets from
-//! `/admin` (see `admin.rs`) and may open any cycle's desk page.
+//! `/admin` (see `admin.rs`), may open any cycle's desk page, and work at the desk of the market
+//! they choose there (the visitor then gives them that market).
 
 pub(crate) mod cycles;
 pub(crate) mod places;
@@ -23,8 +24,8 @@ use store::{Actor, MarketView, Role, StoreError, Viewer};
 use super::{PageError, Site, Visitor, answer, see_other};
 use crate::pages::i18n::Lang;
 
-/// The coordinator's market: its view and time zone. Admins have no market of their own:
-/// 404 here (they start at `/admin`).
+/// The coordinator's market: its view and time zone. Admins have the market they chose in
+/// `/admin`, if any: 404 here otherwise (they start at `/admin`).
 pub(crate) async fn my_market(site: &Site, actor: &Actor) -> Result<(MarketView, Tz), PageError> {
     let id = actor
         .market_id
