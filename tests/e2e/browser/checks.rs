@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
-use super::{Browser, INSTALL, workspace};
+use super::{Browser, INSTALL, Screen, workspace};
 
 /// axe-core's script, read once.
 fn axe_source() -> &'static str {
@@ -69,13 +69,19 @@ impl Browser {
 
     /// Saves the whole page (up to 6000 px high) as `target/screenshots/{name}-{width}.png`.
     pub async fn screenshot(&self, name: &str) {
-        let width = self.width();
-        // A WebDriver screenshot holds the viewport only; Chromium's DevTools take the page.
+        let (width, screen_height) = self.options.screen.size();
+        let phone = self.options.screen == Screen::Phone;
+        // A WebDriver screenshot holds the viewport only. The window is made as high as the
+        // page for the shot (so that a bar sticky at the bottom is at the page's bottom, not
+        // across its middle), and put back after.
         let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
         let height = metrics["cssContentSize"]["height"]
             .as_f64()
-            .unwrap_or(800.0)
-            .clamp(1.0, 6000.0);
+            .unwrap_or(f64::from(screen_height))
+            .clamp(f64::from(screen_height), 6000.0);
+        let window = |height: f64| json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": phone });
+        self.cdp("Emulation.setDeviceMetricsOverride", window(height))
+            .await;
         let shot = self
             .cdp(
                 "Page.captureScreenshot",
@@ -86,6 +92,17 @@ impl Browser {
                 }),
             )
             .await;
+        if phone {
+            // The phone's screen is itself an override (mobile emulation): set it back.
+            self.cdp(
+                "Emulation.setDeviceMetricsOverride",
+                window(f64::from(screen_height)),
+            )
+            .await;
+        } else {
+            self.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+                .await;
+        }
         let png = shot["data"]
             .as_str()
             .and_then(|data| {
