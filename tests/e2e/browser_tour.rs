@@ -2,8 +2,9 @@
 //! browser_roles) do not pass through is visited here, once the week is closed, by each role in
 //! turn (producer, coordinator, admin): axe-core, the 360 px check (documents to print aside)
 //! and a screenshot (`tour-...`) for each. French on a phone without JavaScript, English on a
-//! desktop with it.
+//! desktop with it. On the way, the producer weighs a piece sold by its real weight.
 
+use serde_json::json;
 use store::Role;
 
 use crate::{
@@ -19,6 +20,17 @@ async fn every_page_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
     let app = TestApp::spawn(db).await;
     let w = app.world().await;
     basket(&app, &w, "Zoé Martin", "06 11 22 33 44").await;
+    // A chicken paid by its real weight, for the producer to weigh.
+    let emile = app
+        .named_user("Émile Dupont", Role::Consumer, None, None)
+        .await;
+    app.post(
+        &format!("/api/v1/cycles/{}/orders", w.cycle_id),
+        emile.t(),
+        json!({"slot_id": w.slots[0], "lines": [{"offer_id": w.offers[2], "quantity": 1}]}),
+    )
+    .await
+    .expect(201);
     app.close_cycle(&w).await;
     let admin = app.user(Role::Admin, None, None).await;
     let (cycle, market) = (w.cycle_id, w.market_id);
@@ -68,6 +80,9 @@ async fn every_page_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
             log_in(&app, &b, user, lang).await;
             for path in pages {
                 tour(&b, path, lang).await;
+                if *path == format!("/producer/cycles/{cycle}") {
+                    weigh(&b, lang).await;
+                }
             }
             b.goto("/account").await;
             b.click(lang.t("Se déconnecter", "Log out")).await;
@@ -95,4 +110,28 @@ async fn tour(b: &Browser, path: &str, lang: Lang) {
     } else {
         b.look(&name).await;
     }
+}
+
+/// On the closed cycle's page, the producer enters the real weight of the chicken on a phone.
+async fn weigh(b: &Browser, lang: Lang) {
+    let t = |fr, en| lang.t(fr, en);
+    let piece = b.group("Poulet fermier · Émile Dupont");
+    piece
+        .fill(t("Pièce 1 (kg)", "Piece 1 (kg)"), t("1,92", "1.85"))
+        .await;
+    piece
+        .click(t(
+            "Enregistrer (Poulet fermier, Émile Dupont)",
+            "Save (Poulet fermier, Émile Dupont)",
+        ))
+        .await;
+    b.assert_shows(t("Les pesées sont enregistrées.", "The weights are saved."))
+        .await;
+    assert_eq!(
+        b.group("Poulet fermier · Émile Dupont")
+            .value(t("Pièce 1 (kg)", "Piece 1 (kg)"))
+            .await,
+        t("1,92", "1.85")
+    );
+    b.look(&format!("producer-weighed-{}", lang.code())).await;
 }
