@@ -2,7 +2,8 @@
 //! browser_roles) do not pass through is visited here, once the week is closed, by each role in
 //! turn (producer, coordinator, admin): axe-core, the 360 px check (documents to print aside)
 //! and a screenshot (`tour-...`) for each. French on a phone without JavaScript, English on a
-//! desktop with it. On the way, the producer weighs a piece sold by its real weight.
+//! desktop with it. On the way, the producer weighs a piece sold by its real weight, and the
+//! coordinator invites a volunteer, who joins through the link.
 
 use serde_json::json;
 use store::Role;
@@ -78,14 +79,21 @@ async fn every_page_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
         }
         for (user, pages) in &roles {
             log_in(&app, &b, user, lang).await;
+            let mut invitation = None;
             for path in pages {
                 tour(&b, path, lang).await;
                 if *path == format!("/producer/cycles/{cycle}") {
                     weigh(&b, lang).await;
                 }
+                if path == "/desk/staff" {
+                    invitation = Some(invite(&b, lang).await);
+                }
             }
             b.goto("/account").await;
             b.click(lang.t("Se déconnecter", "Log out")).await;
+            if let Some(link) = invitation {
+                join(&b, &link, lang).await;
+            }
         }
         b.close().await;
     }
@@ -134,4 +142,37 @@ async fn weigh(b: &Browser, lang: Lang) {
         t("1,92", "1.85")
     );
     b.look(&format!("producer-weighed-{}", lang.code())).await;
+}
+
+/// On the staff page, the coordinator invites a volunteer: the one-time link, as a path.
+async fn invite(b: &Browser, lang: Lang) -> String {
+    let t = |fr, en| lang.t(fr, en);
+    b.choose(t("bénévole", "volunteer")).await;
+    b.fill(t("Nom de la personne", "The person's name"), "Paul Girard")
+        .await;
+    b.click(t("Créer l'invitation", "Create the invitation"))
+        .await;
+    b.look(&format!("invited-{}", lang.code())).await;
+    let link = b.value(t("Lien d'invitation", "Invitation link")).await;
+    let at = link.find("/invitations/").expect("an invitation link");
+    link[at..].to_owned()
+}
+
+/// The invited volunteer opens the link, chooses a password, and lands on the check-out.
+async fn join(b: &Browser, link: &str, lang: Lang) {
+    let t = |fr, en| lang.t(fr, en);
+    b.goto(link).await;
+    b.look(&format!("invitation-{}", lang.code())).await;
+    b.fill(t("Nom et prénom", "Full name"), "Paul Girard").await;
+    b.fill(
+        t("Adresse e-mail", "Email address"),
+        &format!("paul.{}@example.org", lang.code()),
+    )
+    .await;
+    b.fill(t("Mot de passe", "Password"), "un mot de passe long")
+        .await;
+    b.click(t("Créer mon compte", "Create my account")).await;
+    b.assert_path("/checkout").await;
+    b.goto("/account").await;
+    b.click(t("Se déconnecter", "Log out")).await;
 }
