@@ -52,7 +52,7 @@ impl Screen {
 }
 
 /// The language a flow is walked in: `t(fr, en)` picks the words.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     Fr,
     En,
@@ -78,6 +78,8 @@ pub struct Options {
     /// `false`: the pages' scripts never run (the pages must work without); axe-core still
     /// runs on them (see the module's documentation).
     pub javascript: bool,
+    /// The languages the browser asks for (its `Accept-Language`): French unless said.
+    pub language: Lang,
 }
 
 impl Default for Options {
@@ -85,6 +87,7 @@ impl Default for Options {
         Options {
             screen: Screen::Phone,
             javascript: true,
+            language: Lang::Fr,
         }
     }
 }
@@ -113,6 +116,7 @@ impl Browser {
             Options {
                 screen: Screen::Phone,
                 javascript: false,
+                language: Lang::Fr,
             },
         )
         .await
@@ -125,6 +129,7 @@ impl Browser {
             Options {
                 screen: Screen::Desktop,
                 javascript: true,
+                language: Lang::Fr,
             },
         )
         .await
@@ -174,7 +179,8 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", driver.dir.join("profile").display()),
         ];
-        let prefs = json!({ "intl.accept_languages": "fr-FR,fr" });
+        let accept = options.language.t("fr-FR,fr", "en-GB,en");
+        let prefs = json!({ "intl.accept_languages": accept });
         let mut chrome = json!({ "binary": CHROMIUM, "args": args, "prefs": prefs });
         if options.screen == Screen::Phone {
             // Headless Chromium's windows are 500 px wide at least: a phone's width is emulated

@@ -4,11 +4,36 @@
 
 use crate::{
     both,
-    browser::Browser,
+    browser::{Browser, Lang, Options, Screen},
     helpers::{Db, TestApp},
 };
 
-both!(a_visitor_signs_up_edits_the_profile_and_switches_language);
+both!(
+    a_visitor_signs_up_edits_the_profile_and_switches_language,
+    a_browser_asking_for_english_gets_english_pages,
+);
+
+async fn a_browser_asking_for_english_gets_english_pages(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let b = Browser::start_with(
+        &app,
+        Options {
+            screen: Screen::Phone,
+            javascript: false,
+            language: Lang::En,
+        },
+    )
+    .await;
+    b.goto("/").await;
+    b.assert_shows("Sign up").await;
+    assert_eq!(b.js("return document.documentElement.lang").await, "en");
+    // The switch wins over the browser's languages, for the rest of the visit.
+    b.click("Français").await;
+    b.goto("/login").await;
+    b.assert_shows("Se connecter").await;
+    b.close().await;
+    app.cleanup().await;
+}
 
 async fn a_visitor_signs_up_edits_the_profile_and_switches_language(db: Db) {
     let app = TestApp::spawn(db).await;

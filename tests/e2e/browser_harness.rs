@@ -3,7 +3,7 @@
 //! submitted, and a browser without JavaScript runs no script. Pages made on the spot
 //! (`data:` URLs) hold the faults on purpose.
 
-use crate::browser::{Browser, Options, Screen};
+use crate::browser::{Browser, Lang, Options, Screen};
 
 /// A `data:` URL for an HTML page in French with `body` as its body.
 fn page(title: &str, body: &str) -> String {
@@ -73,6 +73,7 @@ async fn fields_are_found_by_label_or_name_and_buttons_by_text() {
         Options {
             screen: Screen::Desktop,
             javascript: true,
+            language: Lang::Fr,
         },
     )
     .await;
@@ -106,6 +107,7 @@ async fn a_browser_without_javascript_runs_no_script() {
         Options {
             screen: Screen::Phone,
             javascript: false,
+            language: Lang::Fr,
         },
     )
     .await;
