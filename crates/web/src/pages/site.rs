@@ -38,6 +38,10 @@ pub(crate) struct Site {
     hb: Handlebars<'static>,
     /// The stylesheet, and the hash-named path it is served at (cached for a year).
     pub(crate) style: (String, &'static str),
+    /// The shop's offers kept rendered (shop/kept.rs).
+    pub(crate) shop_pages: super::shop::KeptPages,
+    /// Every shop page rendered in full (`WebOptions::shop_in_full`).
+    pub(crate) shop_in_full: bool,
 }
 
 impl Site {
@@ -77,6 +81,8 @@ impl Site {
             throttle,
             hb,
             style: (style, path),
+            shop_pages: super::shop::KeptPages::default(),
+            shop_in_full: false,
         })
     }
 
@@ -129,6 +135,24 @@ impl Site {
             Err(e) => {
                 tracing::error!(template, error = %e, "the layout failed to render");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+
+    /// A part of a page (no layout): `template` with `root` and the language, `None` (logged)
+    /// when it fails to render.
+    pub(crate) fn render_part(
+        &self,
+        lang: Lang,
+        template: &str,
+        mut root: Value,
+    ) -> Option<String> {
+        root["lang"] = json!(lang.code());
+        match self.hb.render(template, &root) {
+            Ok(html) => Some(html),
+            Err(e) => {
+                tracing::error!(template, error = %e, "a part of a page failed to render");
+                None
             }
         }
     }

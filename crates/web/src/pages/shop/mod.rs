@@ -10,6 +10,7 @@
 //! A mediator ordering for a member (`Session::acting_for`) fills the member's basket: every
 //! store call gets `for_member`, and the order is placed `on_behalf_of` the member.
 
+mod kept;
 mod offers;
 pub(crate) mod orders;
 mod slots;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{Actor, CycleView, IdempotencyKey, OrderRequest, Placed, Store, StoreError, Viewer};
 
+pub(crate) use kept::KeptPages;
 pub(crate) use offers::ShopOffers;
 
 use super::{
@@ -295,40 +297,130 @@ async fn render_shop(
     site: &Site,
     v: &Visitor,
     cycle_id: i64,
+    state: ShopState,
+) -> Result<Response, PageError> {
+    let viewer = match v.session.as_ref() {
+        Some(s) => Viewer::Actor(&s.actor),
+        None => Viewer::Anonymous,
+    };
+    // From memory, as the cycle's JSON: a change shows on the next load here, within a
+    // second on another node.
+    let shown = site.store.shown_cycle(viewer, cycle_id).await?;
+    let held = match &v.session {
+        Some(s) => Some(current_basket(&site.store, &s.actor, member_of(v), cycle_id).await?),
+        None => None,
+    };
+    let plain = !site.shop_in_full
+        && state.q.is_empty()
+        && state.typed.is_empty()
+        && state.errors.is_empty()
+        && state.form_error.is_none();
+    if plain && let Some(page) = kept_shop(site, v, &shown, held.as_ref()).await? {
+        return Ok(page_of(site, v, &state, held.as_ref(), page));
+    }
+    full_shop(site, v, &shown, held.as_ref(), state).await
+}
+
+/// The shop's offers for a visitor, and the page's `shop` context and title.
+struct ShopPart {
+    html: String,
+    meta: Value,
+    title: String,
+}
+
+/// The offers from the kept HTML (see kept.rs): `None` when it cannot show this held.
+async fn kept_shop(
+    site: &Site,
+    v: &Visitor,
+    shown: &store::ShownCycle,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+) -> Result<Option<ShopPart>, StoreError> {
+    let key = (shown.view.cycle.id, v.lang, v.session.is_some());
+    let kept = match site.shop_pages.get(key, shown.version) {
+        Some(k) => k,
+        None => {
+            let m = site.store.market(shown.view.cycle.market_id).await?;
+            let offers = ShopOffers::build(site, v.lang, tz_of(&m.timezone), &shown.view);
+            let Some(k) = kept::KeptOffers::render(site, v.lang, key.2, &offers) else {
+                return Ok(None);
+            };
+            let k = Arc::new(k);
+            site.shop_pages.keep(key, shown.version, k.clone());
+            k
+        }
+    };
+    let empty = BTreeMap::new();
+    let lines = held.map_or(&empty, |(l, _)| l);
+    Ok(kept.splice(lines).map(|html| ShopPart {
+        html,
+        meta: kept.meta.clone(),
+        title: kept.title.clone(),
+    }))
+}
+
+/// The offers rendered for this visitor alone: a filter, the form again after an error, a
+/// sold-out offer kept in the held.
+async fn full_shop(
+    site: &Site,
+    v: &Visitor,
+    shown: &store::ShownCycle,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
     mut state: ShopState,
 ) -> Result<Response, PageError> {
-    let (cycle, tz) = shop_cycle(site, v, cycle_id).await?;
-    let offers = ShopOffers::build(site, v.lang, tz, &cycle);
-    let mut order = None;
-    let mut in_basket = 0;
-    if let Some(s) = &v.session {
-        let (lines, o) = current_basket(&site.store, &s.actor, member_of(v), cycle_id).await?;
-        in_basket = lines.len();
+    let m = site.store.market(shown.view.cycle.market_id).await?;
+    let offers = ShopOffers::build(site, v.lang, tz_of(&m.timezone), &shown.view);
+    if let Some((lines, _)) = held {
         for (id, q) in lines {
             state
                 .typed
-                .entry(id)
-                .or_insert_with(|| offers::dot_decimal(q));
+                .entry(*id)
+                .or_insert_with(|| offers::dot_decimal(*q));
         }
-        order = o;
     }
-    let context = offers.for_visitor(&state.q, &state.typed, &state.errors);
-    let title = offers.name.clone();
-    Ok(site.render(
+    let mut meta = offers.for_visitor(&state.q, &state.typed, &state.errors);
+    let html = site
+        .render_part(
+            v.lang,
+            "shop/offers",
+            json!({ "shop": meta, "logged_in": v.session.is_some() }),
+        )
+        .ok_or(PageError::Internal)?;
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("producers");
+    }
+    let page = ShopPart {
+        html,
+        meta,
+        title: offers.name.clone(),
+    };
+    Ok(page_of(site, v, &state, held, page))
+}
+
+/// The shop page around its offers.
+fn page_of(
+    site: &Site,
+    v: &Visitor,
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    part: ShopPart,
+) -> Response {
+    let cycle_id = part.meta["cycle_id"].as_i64().unwrap_or_default();
+    site.render(
         v,
         state.status,
         "shop/shop",
-        &title,
+        &part.title,
         json!({
-            "shop": context,
+            "shop": part.meta,
+            "offers_html": part.html,
             "q": state.q,
             "logged_in": v.session.is_some(),
-            "order": order,
-            "in_basket": in_basket,
+            "order": held.and_then(|(_, o)| *o),
+            "in_basket": held.map_or(0, |(l, _)| l.len()),
             "next": format!("/shop/{cycle_id}"),
             "errors": { "form": state.form_error },
         }),
-    ))
+    )
 }
 
 /// `/shop/{cycle_id}`: the offers, one form with a quantity per offer.
