@@ -2,7 +2,10 @@
 //! the same bytes as the full render, and what changes shows as it does on the cycle's JSON
 //! (a basket, a price, a stock at once on the same server; within seconds on another).
 
-use std::time::{Duration, Instant};
+use std::{
+    io::Read,
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -105,9 +108,39 @@ async fn the_kept_shop_page_is_the_full_render_byte_for_byte(db: Db) {
                 .contains(&format!("value=\"{}\"", fields[0].1));
             same_page(&kept, &same_browser_on(&v, &full).get(&shop).await);
         }
+        // gzip, from the kept deflated chunks: the same bytes once inflated.
+        let (zipped, html) = gzipped(&v, &shop).await;
+        assert_eq!(html, v.get(&shop).await.html, "the gzip of the kept page");
+        assert_eq!(html, same_browser_on(&v, &full).get(&shop).await.html);
+        eprintln!("{lang}: {} bytes, {} gzipped", html.len(), zipped);
+        assert!(zipped < 60_000, "{zipped} bytes gzipped");
     }
     full.cleanup().await;
     app.cleanup().await;
+}
+
+/// `path` asked with `Accept-Encoding: gzip`: its size and its text once inflated.
+async fn gzipped(v: &Visit, path: &str) -> (usize, String) {
+    let resp = v
+        .client
+        .get(format!("{}{path}", v.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("GET a page");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers().get("content-encoding").map(|h| h.as_bytes()),
+        Some(&b"gzip"[..])
+    );
+    let vary = resp.headers().get("vary").expect("a Vary header");
+    assert!(vary.to_str().unwrap().contains("accept-encoding"));
+    let bytes = resp.bytes().await.expect("the body");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut html)
+        .expect("valid gzip, CRC and length included");
+    (bytes.len(), html)
 }
 
 /// Loads `path` in `v` until `shown` holds, for a few seconds at most (a node rechecks what it

@@ -24,8 +24,8 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use domain::{PricedLine, Quantity, QuantityError, RequestedLine, basket_totals};
 use poem::{
-    Response, handler,
-    http::StatusCode,
+    IntoResponse, Response, handler,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     web::{Data, Path, Query},
 };
 use print::format;
@@ -291,6 +291,8 @@ struct ShopState {
     errors: HashMap<i64, String>,
     form_error: Option<String>,
     status: StatusCode,
+    /// The client takes gzip (the kept page then comes deflated from its kept chunks).
+    gzip: bool,
 }
 
 async fn render_shop(
@@ -315,8 +317,8 @@ async fn render_shop(
         && state.typed.is_empty()
         && state.errors.is_empty()
         && state.form_error.is_none();
-    if plain && let Some(page) = kept_shop(site, v, &shown, held.as_ref()).await? {
-        return Ok(page_of(site, v, &state, held.as_ref(), page));
+    if plain && let Some(kept) = kept_shop(site, v, &shown, held.as_ref()).await? {
+        return Ok(kept_page(site, v, &state, held.as_ref(), &kept));
     }
     full_shop(site, v, &shown, held.as_ref(), state).await
 }
@@ -328,13 +330,13 @@ struct ShopPart {
     title: String,
 }
 
-/// The offers from the kept HTML (see kept.rs): `None` when it cannot show this held.
+/// The kept offers (see kept.rs), if they can show this basket.
 async fn kept_shop(
     site: &Site,
     v: &Visitor,
     shown: &store::ShownCycle,
     held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
-) -> Result<Option<ShopPart>, StoreError> {
+) -> Result<Option<Arc<kept::KeptOffers>>, StoreError> {
     let key = (shown.view.cycle.id, v.lang, v.session.is_some());
     let kept = match site.shop_pages.get(key, shown.version) {
         Some(k) => k,
@@ -349,13 +351,65 @@ async fn kept_shop(
             k
         }
     };
+    let shows = held.is_none_or(|(lines, _)| kept.shows(lines));
+    Ok(shows.then_some(kept))
+}
+
+/// Where the offers go in the page rendered around them (never in a page's text: checked).
+const OFFERS_GO_HERE: &str = "\u{1}halle-shop-offers\u{1}";
+
+/// The shop page from the kept offers: the page rendered around a mark, then the offers
+/// spliced in its place, or (`gzip`) deflated from the kept chunks.
+fn kept_page(
+    site: &Site,
+    v: &Visitor,
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    kept: &kept::KeptOffers,
+) -> Response {
     let empty = BTreeMap::new();
     let lines = held.map_or(&empty, |(l, _)| l);
-    Ok(kept.splice(lines).map(|html| ShopPart {
-        html,
+    let around = ShopPart {
+        html: OFFERS_GO_HERE.to_owned(),
         meta: kept.meta.clone(),
         title: kept.title.clone(),
-    }))
+    };
+    let Some(html) = site.page_html(v, "shop/shop", &kept.title, page_json(state, held, around))
+    else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut parts = html.split(OFFERS_GO_HERE);
+    let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
+        // The mark is not there once: the offers go in as a page's value would.
+        let mut offers = String::new();
+        kept.splice_into(lines, &mut offers);
+        return page_of(
+            site,
+            v,
+            state,
+            held,
+            ShopPart {
+                html: offers,
+                meta: kept.meta.clone(),
+                title: kept.title.clone(),
+            },
+        );
+    };
+    if state.gzip
+        && let Some(gz) = kept.gzip_page(prefix, lines, suffix)
+    {
+        let mut r = site.respond(v, state.status, gz);
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        return r;
+    }
+    let mut body = String::with_capacity(html.len() + kept.len() + 32 * lines.len());
+    body.push_str(prefix);
+    kept.splice_into(lines, &mut body);
+    body.push_str(suffix);
+    site.respond(v, state.status, body)
 }
 
 /// The offers rendered for this visitor alone: a filter, the form again after an error, a
@@ -404,23 +458,33 @@ fn page_of(
     held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
     part: ShopPart,
 ) -> Response {
-    let cycle_id = part.meta["cycle_id"].as_i64().unwrap_or_default();
+    let title = part.title.clone();
     site.render(
         v,
         state.status,
         "shop/shop",
-        &part.title,
-        json!({
-            "shop": part.meta,
-            "offers_html": part.html,
-            "q": state.q,
-            "logged_in": v.session.is_some(),
-            "order": held.and_then(|(_, o)| *o),
-            "in_basket": held.map_or(0, |(l, _)| l.len()),
-            "next": format!("/shop/{cycle_id}"),
-            "errors": { "form": state.form_error },
-        }),
+        &title,
+        page_json(state, held, part),
     )
+}
+
+/// The shop page's context.
+fn page_json(
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    part: ShopPart,
+) -> Value {
+    let cycle_id = part.meta["cycle_id"].as_i64().unwrap_or_default();
+    json!({
+        "shop": part.meta,
+        "offers_html": part.html,
+        "q": state.q,
+        "logged_in": held.is_some(),
+        "order": held.and_then(|(_, o)| *o),
+        "in_basket": held.map_or(0, |(l, _)| l.len()),
+        "next": format!("/shop/{cycle_id}"),
+        "errors": { "form": state.form_error },
+    })
 }
 
 /// `/shop/{cycle_id}`: the offers, one form with a quantity per offer.
@@ -430,8 +494,10 @@ pub(crate) async fn shop(
     v: Visitor,
     Path(cycle_id): Path<i64>,
     Query(f): Query<Filter>,
+    headers: &HeaderMap,
 ) -> Response {
     let state = ShopState {
+        gzip: crate::compress::accepts_gzip(headers),
         q: f.q.unwrap_or_default().trim().to_owned(),
         typed: HashMap::new(),
         errors: HashMap::new(),
@@ -464,6 +530,7 @@ pub(crate) async fn shop_save(
             errors: HashMap::new(),
             form_error: None,
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            gzip: false,
         };
         if errors.is_empty() {
             match save(&site, &v, actor, cycle_id, &lines).await {
