@@ -229,7 +229,7 @@ impl KeptOffers {
 
 /// `html` cut at holes into chunks of about [`CHUNK_BYTES`], each deflated on its own.
 fn chunks_of(html: &str, holes: &[(usize, i64)]) -> Option<Vec<Chunk>> {
-    let level = Compression::best();
+    let level = Compression::default();
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut first = 0;
@@ -263,6 +263,9 @@ type Key = (i64, Lang, bool);
 #[derive(Default)]
 pub(crate) struct KeptPages {
     kept: RwLock<HashMap<Key, (u64, Arc<KeptOffers>)>>,
+    /// One rendering at a time: the readers of a cycle that just changed (an order under a
+    /// rush) wait for one rendering instead of each making its own.
+    pub(crate) rendering: tokio::sync::Mutex<()>,
 }
 
 /// The most kept (a market has one or two open cycles, two languages, two kinds of visitor).

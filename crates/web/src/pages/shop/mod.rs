@@ -341,6 +341,10 @@ async fn kept_shop(
     let kept = match site.shop_pages.get(key, shown.version) {
         Some(k) => k,
         None => {
+            let _one = site.shop_pages.rendering.lock().await;
+            if let Some(k) = site.shop_pages.get(key, shown.version) {
+                return Ok(held.is_none_or(|(lines, _)| k.shows(lines)).then_some(k));
+            }
             let m = site.store.market(shown.view.cycle.market_id).await?;
             let offers = ShopOffers::build(site, v.lang, tz_of(&m.timezone), &shown.view);
             let Some(k) = kept::KeptOffers::render(site, v.lang, key.2, &offers) else {
