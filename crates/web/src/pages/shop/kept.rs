@@ -10,10 +10,11 @@
 //!
 //! gzip: the kept HTML is also kept deflated, in chunks of about [`CHUNK_BYTES`] cut at holes,
 //! each a raw deflate stream of its own ending on a sync flush (byte-aligned, not final), so
-//! that chunks concatenate. A gzip answer is the page around the offers deflated per request
-//! (a few KB), the kept chunks where the basket fills no hole, the few chunks it does fill
-//! deflated per request, and the CRC-32 of the whole: about 25 KB deflated per request instead
-//! of 140 KB.
+//! that chunks concatenate; and each chunk again piece by piece between its holes. A gzip
+//! answer is the page around the offers deflated per request (a few KB, fast level), the kept
+//! chunks where the basket fills no hole, for the few chunks it does fill their pieces with the
+//! quantities between them as stored blocks, and the CRC-32 of the whole: nothing of the
+//! offers is deflated per request.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -45,12 +46,16 @@ struct Chunk {
     holes: std::ops::Range<usize>,
     /// Raw deflate, ending on a sync flush.
     deflated: Vec<u8>,
+    /// The same bytes cut at each of its holes (one more piece than holes), each deflated on
+    /// its own (empty for an empty piece): a chunk with a basket line in it is these pieces
+    /// with the quantities between them as stored blocks, nothing deflated per request.
+    pieces: Vec<Vec<u8>>,
 }
 
-/// `bytes` as raw deflate of its own: ending on a sync flush (byte-aligned, more may follow),
-/// or on the final block when `last`.
-fn deflate_piece(bytes: &[u8], level: Compression, last: bool) -> Option<Vec<u8>> {
-    let mut c = Compress::new(level, false);
+/// `bytes` as raw deflate of its own (`c` is reset first): ending on a sync flush
+/// (byte-aligned, more may follow), or on the final block when `last`.
+fn deflate_piece(c: &mut Compress, bytes: &[u8], last: bool) -> Option<Vec<u8>> {
+    c.reset();
     let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
     let flush = if last {
         FlushCompress::Finish
@@ -75,6 +80,23 @@ fn deflate_piece(bytes: &[u8], level: Compression, last: bool) -> Option<Vec<u8>
     None
 }
 
+/// `bytes` (under 64 KB) as a stored deflate block, not final; the stream must be
+/// byte-aligned (it is after a sync flush or another stored block).
+fn stored(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
+    let len = u16::try_from(bytes.len()).ok()?;
+    out.push(0);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(bytes);
+    Some(())
+}
+
+thread_local! {
+    /// Each worker's compressor for the page around the offers (fast: a few KB per answer).
+    static AROUND: std::cell::RefCell<Compress> =
+        std::cell::RefCell::new(Compress::new(Compression::fast(), false));
+}
+
 /// The offers of one (cycle, version, language, logged in or not), rendered with holes.
 pub(crate) struct KeptOffers {
     /// The rendered offers, holes taken out.
@@ -86,6 +108,8 @@ pub(crate) struct KeptOffers {
     /// `html` deflated, in chunks; empty if deflating failed (answers then go through the
     /// site's gzip).
     chunks: Vec<Chunk>,
+    /// Their deflated bytes in all.
+    deflated_len: usize,
     /// The page's `shop` context, without its producers.
     pub(crate) meta: Value,
     /// The cycle's name.
@@ -138,6 +162,7 @@ impl KeptOffers {
             return None;
         }
         let chunks = chunks_of(&html, &holes).unwrap_or_default();
+        let deflated_len = chunks.iter().map(|c| c.deflated.len()).sum();
         let mut meta = shop;
         if let Some(m) = meta.as_object_mut() {
             m.remove("producers");
@@ -147,6 +172,7 @@ impl KeptOffers {
             holes,
             sold_out,
             chunks,
+            deflated_len,
             meta,
             title: offers.name.clone(),
         })
@@ -200,26 +226,46 @@ impl KeptOffers {
         if self.chunks.is_empty() {
             return None;
         }
-        let level = Compression::default();
+        let html = self.html.as_bytes();
         let mut crc = Crc::new();
         // The header: deflate, no name, no time, unknown OS.
-        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-        out.extend_from_slice(&deflate_piece(prefix.as_bytes(), level, false)?);
+        let mut out = Vec::with_capacity(self.deflated_len + 8 * 1024);
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+        let (head, tail) = AROUND.with(|c| {
+            let mut c = c.try_borrow_mut().ok()?;
+            Some((
+                deflate_piece(&mut c, prefix.as_bytes(), false)?,
+                deflate_piece(&mut c, suffix.as_bytes(), true)?,
+            ))
+        })?;
+        out.extend_from_slice(&head);
         crc.update(prefix.as_bytes());
-        let mut text = String::new();
+        let mut value = String::new();
         for c in &self.chunks {
             let holes = self.holes.get(c.holes.clone()).unwrap_or_default();
-            if holes.iter().any(|(_, id)| lines.contains_key(id)) {
-                text.clear();
-                self.splice_range(c.start, c.end, c.holes.clone(), lines, &mut text);
-                out.extend_from_slice(&deflate_piece(text.as_bytes(), level, false)?);
-                crc.update(text.as_bytes());
-            } else {
+            if !holes.iter().any(|(_, id)| lines.contains_key(id)) {
                 out.extend_from_slice(&c.deflated);
-                crc.update(self.html.as_bytes().get(c.start..c.end)?);
+                crc.update(html.get(c.start..c.end)?);
+                continue;
             }
+            let mut from = c.start;
+            for (i, (at, id)) in holes.iter().enumerate() {
+                out.extend_from_slice(c.pieces.get(i)?);
+                crc.update(html.get(from..*at)?);
+                from = *at;
+                if let Some(q) = lines.get(id) {
+                    value.clear();
+                    value.push_str(" value=\"");
+                    value.push_str(&handlebars::html_escape(&dot_decimal(*q)));
+                    value.push('"');
+                    stored(&mut out, value.as_bytes())?;
+                    crc.update(value.as_bytes());
+                }
+            }
+            out.extend_from_slice(c.pieces.get(holes.len())?);
+            crc.update(html.get(from..c.end)?);
         }
-        out.extend_from_slice(&deflate_piece(suffix.as_bytes(), level, true)?);
+        out.extend_from_slice(&tail);
         crc.update(suffix.as_bytes());
         out.extend_from_slice(&crc.sum().to_le_bytes());
         out.extend_from_slice(&crc.amount().to_le_bytes());
@@ -227,33 +273,49 @@ impl KeptOffers {
     }
 }
 
-/// `html` cut at holes into chunks of about [`CHUNK_BYTES`], each deflated on its own.
+/// `html` cut at holes into chunks of about [`CHUNK_BYTES`], each deflated on its own, and
+/// again piece by piece between its holes.
 fn chunks_of(html: &str, holes: &[(usize, i64)]) -> Option<Vec<Chunk>> {
-    let level = Compression::default();
+    let mut c = Compress::new(Compression::default(), false);
+    let bytes = html.as_bytes();
+    let mut chunk = |start: usize, end: usize, range: std::ops::Range<usize>| -> Option<Chunk> {
+        let deflated = deflate_piece(&mut c, bytes.get(start..end)?, false)?;
+        let mut pieces = Vec::new();
+        let mut from = start;
+        for (at, _) in holes.get(range.clone())? {
+            pieces.push(piece(&mut c, bytes.get(from..*at)?)?);
+            from = *at;
+        }
+        pieces.push(piece(&mut c, bytes.get(from..end)?)?);
+        Some(Chunk {
+            start,
+            end,
+            holes: range,
+            deflated,
+            pieces,
+        })
+    };
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut first = 0;
     for (i, (at, _)) in holes.iter().enumerate() {
         if at - start >= CHUNK_BYTES {
-            let deflated = deflate_piece(html.as_bytes().get(start..*at)?, level, false)?;
-            chunks.push(Chunk {
-                start,
-                end: *at,
-                holes: first..i,
-                deflated,
-            });
+            chunks.push(chunk(start, *at, first..i)?);
             start = *at;
             first = i;
         }
     }
-    let deflated = deflate_piece(html.as_bytes().get(start..)?, level, false)?;
-    chunks.push(Chunk {
-        start,
-        end: html.len(),
-        holes: first..holes.len(),
-        deflated,
-    });
+    chunks.push(chunk(start, html.len(), first..holes.len())?);
     Some(chunks)
+}
+
+/// A piece between holes, deflated (nothing for nothing).
+fn piece(c: &mut Compress, bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.is_empty() {
+        Some(Vec::new())
+    } else {
+        deflate_piece(c, bytes, false)
+    }
 }
 
 /// Key: (cycle, language, logged in).
