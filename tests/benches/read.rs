@@ -18,7 +18,7 @@
 //! as `halle serve` does by default (a line per request; `RUST_LOG` as for `halle serve`), to a
 //! file, as nginx writes its access log. Both share the machine's cores with wrk.
 //!
-//! The shop page of the same cycle, for a logged-in consumer, is measured the same way; another
+//! The shop page of the same cycle, for a logged-in consumer with five lines in the basket, is measured the same way; another
 //! read is one more [`Target`] (a path and the headers to send), see `targets`.
 
 #![allow(
@@ -308,6 +308,28 @@ async fn prepare(label: &str, store: Store, work: &Path) -> Served {
         )
         .await
         .unwrap();
+    // With a basket in the open cycle: five lines, as a consumer half way through the page.
+    let actor = store.actor(consumer.account_id).await.unwrap();
+    let week = store
+        .cycle(store::Viewer::Anonymous, demo.open_cycle_id)
+        .await
+        .unwrap();
+    let lines: Vec<domain::RequestedLine> = week
+        .offers
+        .iter()
+        .filter(|o| !o.stock_left.is_zero())
+        .step_by(40)
+        .take(5)
+        .map(|o| domain::RequestedLine {
+            offer_id: o.id,
+            quantity: o.step,
+        })
+        .collect();
+    let refused = store
+        .save_draft_basket(&actor, None, demo.open_cycle_id, lines)
+        .await
+        .unwrap();
+    assert!(refused.is_empty(), "the bench's basket");
     let session = store.open_session(consumer.account_id).await.unwrap();
     let cookie = format!("halle_session={}", session.secret);
     let dir = work.join(label);

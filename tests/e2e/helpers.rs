@@ -202,6 +202,11 @@ impl TestApp {
     /// A second Halle node on the same database (its own store, caches and port), as a
     /// deployment with several nodes has. Cleaning up the first node removes the database.
     pub async fn other_node(&self) -> TestApp {
+        self.other_node_with(web::WebOptions::default()).await
+    }
+
+    /// Like [`TestApp::other_node`], with the server's options.
+    pub async fn other_node_with(&self, options: web::WebOptions) -> TestApp {
         let (store, cleanup) = match &self.cleanup {
             Cleanup::File(path) => (
                 Store::connect(&format!("sqlite://{}", path.display()))
@@ -225,7 +230,7 @@ impl TestApp {
             ),
             Cleanup::Nothing => panic!("ask the first node for another node"),
         };
-        let app = Application::bind("127.0.0.1:0", store.clone())
+        let app = Application::bind_with("127.0.0.1:0", store.clone(), options)
             .await
             .expect("bind a port");
         let base = format!("http://{}", app.addr());

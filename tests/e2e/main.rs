@@ -31,6 +31,7 @@ mod pages_checkout;
 mod pages_desk;
 mod pages_producer;
 mod pages_shop;
+mod pages_shop_speed;
 mod pages_slots;
 pub mod pages_support;
 mod race;

@@ -56,7 +56,14 @@ async fn place_basket(app: &TestApp, w: &World, consumer: &User) -> Duration {
 async fn a_login_flood_is_refused_quickly_while_baskets_are_taken(db: Db) {
     // Behind a trusted proxy, each attempt from an address of its own: the per-address
     // throttle lets them all through, so the hashing bound is what holds.
-    let app = TestApp::spawn_with(db, web::WebOptions { trust_proxy: true }).await;
+    let app = TestApp::spawn_with(
+        db,
+        web::WebOptions {
+            trust_proxy: true,
+            ..Default::default()
+        },
+    )
+    .await;
     let w = app.world().await;
     let consumer = app.user(Role::Consumer, None, None).await;
     let started = Instant::now();

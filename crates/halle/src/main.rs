@@ -115,7 +115,15 @@ async fn main() -> anyhow::Result<()> {
             trust_proxy,
         } => {
             let store = connect(&database_url, db_pool).await?;
-            serve(store, &bind, web::WebOptions { trust_proxy }).await
+            serve(
+                store,
+                &bind,
+                web::WebOptions {
+                    trust_proxy,
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Command::Migrate { database_url } => {
             connect(&database_url, ONE_OFF_POOL)

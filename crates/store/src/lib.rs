@@ -13,6 +13,7 @@
 //! converted to and from `domain::Money` / `domain::Quantity` here and nowhere else.
 
 mod auth;
+mod basket_cache;
 mod catalogue;
 mod checkout;
 mod cycles;

@@ -107,6 +107,8 @@ pub(crate) struct ReadCache {
     /// Per cycle, so that a flood of reads of cycles that do not exist (each a query that
     /// finds nothing) queues behind itself and not in front of the readers of a real one.
     loading: std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// The shop's baskets (`basket_cache`), dropped with the stock marks above.
+    pub(crate) baskets: crate::basket_cache::BasketCache,
 }
 
 impl ReadCache {
@@ -126,7 +128,7 @@ impl ReadCache {
         }
     }
 
-    fn stock_mark(&self, cycle_id: i64) -> u64 {
+    pub(crate) fn stock_mark(&self, cycle_id: i64) -> u64 {
         self.stock
             .read()
             .ok()

@@ -207,6 +207,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.shown.baskets.written(owner, cycle_id);
         Ok(problems)
     }
 
@@ -223,6 +224,7 @@ impl Store {
             .filter(basket_line::Column::CycleId.eq(cycle_id))
             .exec(self.db())
             .await?;
+        self.shown.baskets.written(owner, cycle_id);
         Ok(())
     }
 
@@ -235,7 +237,27 @@ impl Store {
         for_member: Option<i64>,
         cycle_id: i64,
     ) -> Result<CurrentBasket, StoreError> {
+        // An account's own basket, from memory when fresh (see `basket_cache`).
+        if for_member.is_none() {
+            let owner = actor.account_id;
+            let stock = self.shown.stock_mark(cycle_id);
+            if let Some(kept) = self.shown.baskets.get(owner, cycle_id, stock) {
+                return Ok(kept);
+            }
+            let marks = (
+                self.shown.baskets.mark(owner, cycle_id),
+                stock,
+                std::time::Instant::now(),
+            );
+            let basket = self.read_basket(owner, cycle_id).await?;
+            self.shown.baskets.keep(owner, cycle_id, &basket, marks);
+            return Ok(basket);
+        }
         let owner = self.basket_owner(actor, for_member).await?;
+        self.read_basket(owner, cycle_id).await
+    }
+
+    async fn read_basket(&self, owner: i64, cycle_id: i64) -> Result<CurrentBasket, StoreError> {
         let draft = basket_line::Entity::find()
             .filter(basket_line::Column::AccountId.eq(owner))
             .filter(basket_line::Column::CycleId.eq(cycle_id))

@@ -31,7 +31,7 @@ pub fn app(store: Store) -> impl Endpoint {
 /// [`app`] with options.
 pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
     let throttle = Arc::new(LoginThrottle::new(options));
-    let pages = match crate::pages::routes(store.clone(), throttle.clone()) {
+    let pages = match crate::pages::routes(store.clone(), throttle.clone(), options) {
         Ok(pages) => pages.boxed(),
         Err(e) => {
             // Templates and words are embedded: this is a build that should not have shipped.

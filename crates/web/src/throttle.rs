@@ -37,6 +37,9 @@ pub struct WebOptions {
     /// proxy in front of Halle appended) instead of the socket's peer. Off by default: a
     /// client talking to Halle directly could send any `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// Render every shop page in full, never from the offers kept rendered per cycle version
+    /// (`pages::shop::kept`): for the tests that compare both, or to rule the cache out.
+    pub shop_in_full: bool,
 }
 
 /// The login and sign-up throttle.

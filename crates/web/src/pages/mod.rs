@@ -77,8 +77,11 @@ use crate::throttle::LoginThrottle;
 pub(crate) fn routes(
     store: Store,
     throttle: Arc<LoginThrottle>,
+    options: crate::WebOptions,
 ) -> Result<impl Endpoint<Output = Response>, String> {
-    let site = Arc::new(Site::new(store, throttle)?);
+    let mut site = Site::new(store, throttle)?;
+    site.shop_in_full = options.shop_in_full;
+    let site = Arc::new(site);
     let style_path = site.style.1;
     Ok(Route::new()
         .at("/", get(account::home))

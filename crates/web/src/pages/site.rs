@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use handlebars::Handlebars;
 use poem::{
-    IntoResponse, Response,
+    Body, IntoResponse, Response,
     http::{StatusCode, header},
 };
 use rust_embed::Embed;
@@ -38,6 +38,10 @@ pub(crate) struct Site {
     hb: Handlebars<'static>,
     /// The stylesheet, and the hash-named path it is served at (cached for a year).
     pub(crate) style: (String, &'static str),
+    /// The shop's offers kept rendered (shop/kept.rs).
+    pub(crate) shop_pages: super::shop::KeptPages,
+    /// Every shop page rendered in full (`WebOptions::shop_in_full`).
+    pub(crate) shop_in_full: bool,
 }
 
 impl Site {
@@ -77,6 +81,8 @@ impl Site {
             throttle,
             hb,
             style: (style, path),
+            shop_pages: super::shop::KeptPages::default(),
+            shop_in_full: false,
         })
     }
 
@@ -101,6 +107,21 @@ impl Site {
         title: &str,
         page: impl Serialize,
     ) -> Response {
+        match self.page_html(v, template, title, page) {
+            Some(html) => self.respond(v, status, html),
+            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+
+    /// A page's HTML, layout included, as [`Site::render`] answers it; `None` (logged) when a
+    /// template fails.
+    pub(crate) fn page_html(
+        &self,
+        v: &Visitor,
+        template: &str,
+        title: &str,
+        page: impl Serialize,
+    ) -> Option<String> {
         let title = if self.words.has(v.lang, title) {
             self.t(v.lang, title)
         } else {
@@ -114,21 +135,49 @@ impl Site {
             Ok(body) => body,
             Err(e) => {
                 tracing::error!(template, error = %e, "a page failed to render");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return None;
             }
         };
         root["body"] = Value::String(body);
         match self.hb.render("layout", &root) {
-            Ok(html) => v.finish(
-                Response::builder()
-                    .status(status)
-                    .content_type("text/html; charset=utf-8")
-                    .header(header::CACHE_CONTROL, "no-store")
-                    .body(html),
-            ),
+            Ok(html) => Some(html),
             Err(e) => {
                 tracing::error!(template, error = %e, "the layout failed to render");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                None
+            }
+        }
+    }
+
+    /// A page's answer, from its HTML (or its gzip, with `Content-Encoding` set by the caller).
+    pub(crate) fn respond(
+        &self,
+        v: &Visitor,
+        status: StatusCode,
+        body: impl Into<Body>,
+    ) -> Response {
+        v.finish(
+            Response::builder()
+                .status(status)
+                .content_type("text/html; charset=utf-8")
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(body),
+        )
+    }
+
+    /// A part of a page (no layout): `template` with `root` and the language, `None` (logged)
+    /// when it fails to render.
+    pub(crate) fn render_part(
+        &self,
+        lang: Lang,
+        template: &str,
+        mut root: Value,
+    ) -> Option<String> {
+        root["lang"] = json!(lang.code());
+        match self.hb.render(template, &root) {
+            Ok(html) => Some(html),
+            Err(e) => {
+                tracing::error!(template, error = %e, "a part of a page failed to render");
+                None
             }
         }
     }

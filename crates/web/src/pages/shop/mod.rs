@@ -10,6 +10,7 @@
 //! A mediator ordering for a member (`Session::acting_for`) fills the member's basket: every
 //! store call gets `for_member`, and the order is placed `on_behalf_of` the member.
 
+mod kept;
 mod offers;
 pub(crate) mod orders;
 mod slots;
@@ -23,8 +24,8 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use domain::{PricedLine, Quantity, QuantityError, RequestedLine, basket_totals};
 use poem::{
-    Response, handler,
-    http::StatusCode,
+    IntoResponse, Response, handler,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     web::{Data, Path, Query},
 };
 use print::format;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{Actor, CycleView, IdempotencyKey, OrderRequest, Placed, Store, StoreError, Viewer};
 
+pub(crate) use kept::KeptPages;
 pub(crate) use offers::ShopOffers;
 
 use super::{
@@ -289,46 +291,204 @@ struct ShopState {
     errors: HashMap<i64, String>,
     form_error: Option<String>,
     status: StatusCode,
+    /// The client takes gzip (the kept page then comes deflated from its kept chunks).
+    gzip: bool,
 }
 
 async fn render_shop(
     site: &Site,
     v: &Visitor,
     cycle_id: i64,
+    state: ShopState,
+) -> Result<Response, PageError> {
+    let viewer = match v.session.as_ref() {
+        Some(s) => Viewer::Actor(&s.actor),
+        None => Viewer::Anonymous,
+    };
+    // From memory, as the cycle's JSON: a change shows on the next load here, within a
+    // second on another node.
+    let shown = site.store.shown_cycle(viewer, cycle_id).await?;
+    let held = match &v.session {
+        Some(s) => Some(current_basket(&site.store, &s.actor, member_of(v), cycle_id).await?),
+        None => None,
+    };
+    let plain = !site.shop_in_full
+        && state.q.is_empty()
+        && state.typed.is_empty()
+        && state.errors.is_empty()
+        && state.form_error.is_none();
+    if plain && let Some(kept) = kept_shop(site, v, &shown, held.as_ref()).await? {
+        return Ok(kept_page(site, v, &state, held.as_ref(), &kept));
+    }
+    full_shop(site, v, &shown, held.as_ref(), state).await
+}
+
+/// The shop's offers for a visitor, and the page's `shop` context and title.
+struct ShopPart {
+    html: String,
+    meta: Value,
+    title: String,
+}
+
+/// The kept offers (see kept.rs), if they can show this basket.
+async fn kept_shop(
+    site: &Site,
+    v: &Visitor,
+    shown: &store::ShownCycle,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+) -> Result<Option<Arc<kept::KeptOffers>>, StoreError> {
+    let key = (shown.view.cycle.id, v.lang, v.session.is_some());
+    let kept = match site.shop_pages.get(key, shown.version) {
+        Some(k) => k,
+        None => {
+            let _one = site.shop_pages.rendering.lock().await;
+            if let Some(k) = site.shop_pages.get(key, shown.version) {
+                return Ok(held.is_none_or(|(lines, _)| k.shows(lines)).then_some(k));
+            }
+            let m = site.store.market(shown.view.cycle.market_id).await?;
+            let offers = ShopOffers::build(site, v.lang, tz_of(&m.timezone), &shown.view);
+            let Some(k) = kept::KeptOffers::render(site, v.lang, key.2, &offers) else {
+                return Ok(None);
+            };
+            let k = Arc::new(k);
+            site.shop_pages.keep(key, shown.version, k.clone());
+            k
+        }
+    };
+    let shows = held.is_none_or(|(lines, _)| kept.shows(lines));
+    Ok(shows.then_some(kept))
+}
+
+/// Where the offers go in the page rendered around them (never in a page's text: checked).
+const OFFERS_GO_HERE: &str = "\u{1}halle-shop-offers\u{1}";
+
+/// The shop page from the kept offers: the page rendered around a mark, then the offers
+/// spliced in its place, or (`gzip`) deflated from the kept chunks.
+fn kept_page(
+    site: &Site,
+    v: &Visitor,
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    kept: &kept::KeptOffers,
+) -> Response {
+    let empty = BTreeMap::new();
+    let lines = held.map_or(&empty, |(l, _)| l);
+    let around = ShopPart {
+        html: OFFERS_GO_HERE.to_owned(),
+        meta: kept.meta.clone(),
+        title: kept.title.clone(),
+    };
+    let Some(html) = site.page_html(v, "shop/shop", &kept.title, page_json(state, held, around))
+    else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut parts = html.split(OFFERS_GO_HERE);
+    let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
+        // The mark is not there once: the offers go in as a page's value would.
+        let mut offers = String::new();
+        kept.splice_into(lines, &mut offers);
+        return page_of(
+            site,
+            v,
+            state,
+            held,
+            ShopPart {
+                html: offers,
+                meta: kept.meta.clone(),
+                title: kept.title.clone(),
+            },
+        );
+    };
+    if state.gzip
+        && let Some(gz) = kept.gzip_page(prefix, lines, suffix)
+    {
+        let mut r = site.respond(v, state.status, gz);
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        return r;
+    }
+    let mut body = String::with_capacity(html.len() + kept.len() + 32 * lines.len());
+    body.push_str(prefix);
+    kept.splice_into(lines, &mut body);
+    body.push_str(suffix);
+    site.respond(v, state.status, body)
+}
+
+/// The offers rendered for this visitor alone: a filter, the form again after an error, a
+/// sold-out offer kept in the held.
+async fn full_shop(
+    site: &Site,
+    v: &Visitor,
+    shown: &store::ShownCycle,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
     mut state: ShopState,
 ) -> Result<Response, PageError> {
-    let (cycle, tz) = shop_cycle(site, v, cycle_id).await?;
-    let offers = ShopOffers::build(site, v.lang, tz, &cycle);
-    let mut order = None;
-    let mut in_basket = 0;
-    if let Some(s) = &v.session {
-        let (lines, o) = current_basket(&site.store, &s.actor, member_of(v), cycle_id).await?;
-        in_basket = lines.len();
+    let m = site.store.market(shown.view.cycle.market_id).await?;
+    let offers = ShopOffers::build(site, v.lang, tz_of(&m.timezone), &shown.view);
+    if let Some((lines, _)) = held {
         for (id, q) in lines {
             state
                 .typed
-                .entry(id)
-                .or_insert_with(|| offers::dot_decimal(q));
+                .entry(*id)
+                .or_insert_with(|| offers::dot_decimal(*q));
         }
-        order = o;
     }
-    let context = offers.for_visitor(&state.q, &state.typed, &state.errors);
-    let title = offers.name.clone();
-    Ok(site.render(
+    let mut meta = offers.for_visitor(&state.q, &state.typed, &state.errors);
+    let html = site
+        .render_part(
+            v.lang,
+            "shop/offers",
+            json!({ "shop": meta, "logged_in": v.session.is_some() }),
+        )
+        .ok_or(PageError::Internal)?;
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("producers");
+    }
+    let page = ShopPart {
+        html,
+        meta,
+        title: offers.name.clone(),
+    };
+    Ok(page_of(site, v, &state, held, page))
+}
+
+/// The shop page around its offers.
+fn page_of(
+    site: &Site,
+    v: &Visitor,
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    part: ShopPart,
+) -> Response {
+    let title = part.title.clone();
+    site.render(
         v,
         state.status,
         "shop/shop",
         &title,
-        json!({
-            "shop": context,
-            "q": state.q,
-            "logged_in": v.session.is_some(),
-            "order": order,
-            "in_basket": in_basket,
-            "next": format!("/shop/{cycle_id}"),
-            "errors": { "form": state.form_error },
-        }),
-    ))
+        page_json(state, held, part),
+    )
+}
+
+/// The shop page's context.
+fn page_json(
+    state: &ShopState,
+    held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
+    part: ShopPart,
+) -> Value {
+    let cycle_id = part.meta["cycle_id"].as_i64().unwrap_or_default();
+    json!({
+        "shop": part.meta,
+        "offers_html": part.html,
+        "q": state.q,
+        "logged_in": held.is_some(),
+        "order": held.and_then(|(_, o)| *o),
+        "in_basket": held.map_or(0, |(l, _)| l.len()),
+        "next": format!("/shop/{cycle_id}"),
+        "errors": { "form": state.form_error },
+    })
 }
 
 /// `/shop/{cycle_id}`: the offers, one form with a quantity per offer.
@@ -338,8 +498,10 @@ pub(crate) async fn shop(
     v: Visitor,
     Path(cycle_id): Path<i64>,
     Query(f): Query<Filter>,
+    headers: &HeaderMap,
 ) -> Response {
     let state = ShopState {
+        gzip: crate::compress::accepts_gzip(headers),
         q: f.q.unwrap_or_default().trim().to_owned(),
         typed: HashMap::new(),
         errors: HashMap::new(),
@@ -372,6 +534,7 @@ pub(crate) async fn shop_save(
             errors: HashMap::new(),
             form_error: None,
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            gzip: false,
         };
         if errors.is_empty() {
             match save(&site, &v, actor, cycle_id, &lines).await {
