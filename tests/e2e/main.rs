@@ -10,6 +10,12 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
+mod browser_account;
+mod browser_harness;
+mod browser_roles;
+mod browser_shop;
+mod browser_tour;
 mod contract;
 mod cycle_flow;
 mod demo;

@@ -51,10 +51,18 @@ pub(crate) async fn home(site: Data<&Arc<Site>>, v: Visitor) -> Response {
     answer(&site, &v, r)
 }
 
+/// The `next` a login form carries: a local path, or nothing (then the role's page).
+fn login_next(next: Option<&str>) -> String {
+    next.filter(|n| !n.is_empty())
+        .map(|n| local_path(Some(n)))
+        .unwrap_or_default()
+}
+
 /// The login form.
 #[handler]
 pub(crate) fn login_form(site: Data<&Arc<Site>>, v: Visitor, q: Query<Next>) -> Response {
-    let next = local_path(q.next.as_deref());
+    // No `next`: the form sends none, and the login goes to the role's own page.
+    let next = login_next(q.next.as_deref());
     site.render(
         &v,
         StatusCode::OK,
@@ -84,7 +92,7 @@ pub(crate) async fn login(
             "account/login",
             "login-title",
             json!({
-                "next": local_path(form.opt("next")),
+                "next": login_next(form.opt("next")),
                 "form": form.echo(),
                 "errors": { "form": error },
             }),
