@@ -80,10 +80,7 @@ pub(crate) async fn login(
     req: &poem::Request,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let email = form.get("email");
     let again = |status, error: String| {
         site.render(
@@ -125,10 +122,7 @@ pub(crate) async fn login(
 /// Ends this session, on every node.
 #[handler]
 pub(crate) async fn logout(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     if let Some(secret) = &v.secret
         && let Err(e) = site.store.end_session(secret).await
     {
@@ -173,10 +167,7 @@ pub(crate) async fn signup(
     req: &poem::Request,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let again = |status, field: &str, error: String| {
         site.render(
             &v,
@@ -253,10 +244,7 @@ pub(crate) fn profile_form(site: Data<&Arc<Site>>, v: Visitor) -> Response {
 /// Saves the profile.
 #[handler]
 pub(crate) async fn profile(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.actor()?;
         let lang = match form.get("language") {
@@ -301,10 +289,7 @@ pub(crate) fn password_form(site: Data<&Arc<Site>>, v: Visitor) -> Response {
 /// Changes the password: every session of the account ends, and this browser gets a new one.
 #[handler]
 pub(crate) async fn password(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.actor()?;
         match site
@@ -353,10 +338,7 @@ pub(crate) async fn password(site: Data<&Arc<Site>>, sub: Submission) -> Respons
 /// The language switch: kept with the account, or in a cookie for a visitor.
 #[handler]
 pub(crate) async fn language(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let lang = if form.get("lang") == "en" { "en" } else { "fr" };
     let to = local_path(form.opt("next"));
     let r = async {

@@ -66,10 +66,7 @@ fn number(form: &Form, name: &str, bound: f64) -> Option<f64> {
 /// Creates a market.
 #[handler]
 pub(crate) async fn create_market(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[])?;
         let mut errors = serde_json::Map::new();
@@ -231,10 +228,7 @@ pub(crate) async fn invite(
     id: Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[])?;
         let again = |status, field: &str, message: String| {
@@ -294,10 +288,7 @@ pub(crate) async fn invite(
 /// pages), until it chooses another.
 #[handler]
 pub(crate) async fn open_desk(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         v.with_role(&[])?;
         let m = site.store.market(id.0).await?;

@@ -267,10 +267,7 @@ pub(crate) async fn check_out(
     Path((slot_id, order_id)): Path<(i64, i64)>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(STAFF)?;
         // The basket must be this slot's (and the slot the volunteer's): 404 otherwise.

@@ -149,10 +149,7 @@ fn error_text(site: &Site, lang: Lang, e: &StoreError) -> String {
 /// Flags a date the venue is unavailable: its slot is cancelled or moved.
 #[handler]
 pub(crate) async fn flag(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(WHO)?;
         let point = match form.opt("point") {

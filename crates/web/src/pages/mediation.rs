@@ -89,10 +89,7 @@ pub(crate) async fn members(
 /// Creates a member without email and starts ordering for them.
 #[handler]
 pub(crate) async fn create(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         match site
@@ -133,10 +130,7 @@ async fn start(
 /// "Commander pour cette personne".
 #[handler]
 pub(crate) async fn act(site: Data<&Arc<Site>>, Path(id): Path<i64>, sub: Submission) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         start(&site, &v, actor, id).await
@@ -148,10 +142,7 @@ pub(crate) async fn act(site: Data<&Arc<Site>>, Path(id): Path<i64>, sub: Submis
 /// Stops ordering for a member: back to the desk.
 #[handler]
 pub(crate) async fn stop(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let actor = v.actor()?;
         let secret = v.secret.as_deref().ok_or(PageError::LogIn)?;

@@ -222,24 +222,13 @@ impl<'a> FromRequest<'a> for Visitor {
     }
 }
 
-/// A posted form whose CSRF token was checked, with its visitor.
+/// A posted form whose CSRF token was checked, with its visitor. Without the right token the
+/// extractor answers the 403 page itself: the handler never runs, and nothing changes.
 pub(crate) struct Submission {
     /// Who posted it.
     pub(crate) visitor: Visitor,
-    fields: Vec<(String, String)>,
-    csrf_ok: bool,
-}
-
-impl Submission {
-    /// The visitor and the form, once the token is checked; without the right token, the
-    /// 403 page to answer (and nothing else happens).
-    pub(crate) fn checked(self, site: &Site) -> Result<(Visitor, Form), Box<Response>> {
-        if self.csrf_ok {
-            Ok((self.visitor, Form(self.fields)))
-        } else {
-            Err(Box::new(site.error_page(&self.visitor, &PageError::Csrf)))
-        }
-    }
+    /// What it posted.
+    pub(crate) form: Form,
 }
 
 /// The fields of a posted form, in order (a name may repeat).
@@ -286,11 +275,17 @@ impl<'a> FromRequest<'a> for Submission {
             .iter()
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str());
-        let csrf_ok = !visitor.new_csrf && sent.is_some_and(|s| constant_eq(s, &visitor.csrf));
+        if visitor.new_csrf || !sent.is_some_and(|s| constant_eq(s, &visitor.csrf)) {
+            let site = req.data::<std::sync::Arc<Site>>().ok_or_else(|| {
+                poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+            })?;
+            return Err(poem::Error::from_response(
+                site.error_page(&visitor, &PageError::Csrf),
+            ));
+        }
         Ok(Self {
             visitor,
-            fields,
-            csrf_ok,
+            form: Form(fields),
         })
     }
 }

@@ -85,10 +85,7 @@ async fn list_page(
 /// Creates a draft cycle, with a slot per slot rule of the market when asked.
 #[handler]
 pub(crate) async fn create(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let (market, tz) = my_market(&site, actor).await?;
@@ -312,10 +309,7 @@ pub(super) async fn cycle_page(
 /// Opens a cycle, closes it early, or marks it distributed (`to` = open, close, distributed).
 #[handler]
 pub(crate) async fn transition(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let (target, done) = match form.get("to") {
@@ -347,10 +341,7 @@ pub(crate) async fn generate_slots(
     id: Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;

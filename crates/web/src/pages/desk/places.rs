@@ -138,10 +138,7 @@ fn coordinate(form: &Form, name: &str, bound: f64) -> Option<f64> {
 /// Adds a pickup point.
 #[handler]
 pub(crate) async fn create_point(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let (market, _) = my_market(&site, actor).await?;
@@ -219,10 +216,7 @@ pub(crate) async fn create_point(site: Data<&Arc<Site>>, sub: Submission) -> Res
 /// Adds a weekly slot rule to one of the market's pickup points.
 #[handler]
 pub(crate) async fn create_rule(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let (market, _) = my_market(&site, actor).await?;

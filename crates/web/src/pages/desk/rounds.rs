@@ -94,10 +94,7 @@ pub(crate) async fn create_round(
     id: Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let c = site.store.cycle(Viewer::Actor(actor), id.0).await?;
@@ -244,10 +241,7 @@ pub(crate) async fn round_document(
 /// Plans a round again from the cycle's orders as they are now.
 #[handler]
 pub(crate) async fn replan(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         site.store.replan_round(actor, id.0).await?;

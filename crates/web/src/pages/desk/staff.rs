@@ -220,10 +220,7 @@ pub(crate) fn invited_page(
 /// Invites someone to the market's staff; for a new producer, creates its record first.
 #[handler]
 pub(crate) async fn invite(site: Data<&Arc<Site>>, req: &Request, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         let (market, _) = my_market(&site, actor).await?;
@@ -342,10 +339,7 @@ async fn new_producer(
 /// Withdraws an invitation not accepted yet.
 #[handler]
 pub(crate) async fn revoke(site: Data<&Arc<Site>>, id: Path<i64>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.with_role(&[Role::Coordinator])?;
         site.store.revoke_invitation(actor, id.0).await?;
@@ -456,10 +450,7 @@ pub(crate) async fn accept(
     token: Path<String>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let invitation = match site.store.invitation(&token.0).await {
         Ok(i) => i,
         Err(e) => return gone(&site, &v, e),

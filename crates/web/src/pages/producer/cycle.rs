@@ -211,10 +211,7 @@ pub(crate) async fn weights(
     sub: Submission,
     Path((cycle, line)): Path<(String, String)>,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let cycle_id = id_of(&cycle)?;

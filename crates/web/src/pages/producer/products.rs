@@ -312,10 +312,7 @@ fn message_of(site: &Site, lang: Lang, e: &StoreError, field: &str) -> String {
 /// Creates a product, then back to the list.
 #[handler]
 pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let new = match read(&site, v.lang, &form) {
@@ -371,10 +368,7 @@ pub(crate) async fn update_product(
     sub: Submission,
     Path(id): Path<String>,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let p = own(&site, a, producer_id, &id).await?;
@@ -431,10 +425,7 @@ pub(crate) async fn archive_product(
     sub: Submission,
     Path(id): Path<String>,
 ) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let p = own(&site, a, producer_id, &id).await?;

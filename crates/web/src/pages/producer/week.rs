@@ -221,10 +221,7 @@ pub(crate) async fn publish_week(
     sub: Submission,
     Path(cycle): Path<String>,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let cycle_id = id_of(&cycle)?;

@@ -520,10 +520,7 @@ pub(crate) async fn shop_save(
     Path(cycle_id): Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.actor()?;
         let (mut lines, _) = current_basket(&site.store, actor, member_of(&v), cycle_id).await?;
@@ -723,10 +720,7 @@ pub(crate) async fn basket_save(
     Path(cycle_id): Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, form) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let Submission { visitor: v, form } = sub;
     let r = async {
         let actor = v.actor()?;
         let member = member_of(&v);

@@ -175,10 +175,7 @@ pub(crate) async fn cancel(
     Path(id): Path<i64>,
     sub: Submission,
 ) -> Response {
-    let (v, _) = match sub.checked(&site) {
-        Ok(x) => x,
-        Err(refused) => return *refused,
-    };
+    let v = sub.visitor;
     let r = async {
         let actor = v.actor()?;
         match site.store.cancel_order(actor, id).await {
