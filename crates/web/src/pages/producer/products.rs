@@ -309,6 +309,38 @@ fn message_of(site: &Site, lang: Lang, e: &StoreError, field: &str) -> String {
     }
 }
 
+/// After a create or an update: back to the list with `done`, or the form again with the
+/// store's refusal next to its field.
+fn saved<T>(
+    site: &Site,
+    v: &Visitor,
+    form: &crate::pages::visitor::Form,
+    id: Option<i64>,
+    result: Result<T, StoreError>,
+    done: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(see_other(v, &format!("/producer/products?done={done}"))),
+        Err(e @ StoreError::Invalid { .. }) => {
+            let field = field_of(&e);
+            let mut errors = Map::new();
+            errors.insert(
+                field.to_owned(),
+                Value::String(message_of(site, v.lang, &e, field)),
+            );
+            Ok(form_page(
+                site,
+                v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                id,
+                form.echo(),
+                errors,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Creates a product, then back to the list.
 #[handler]
 pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> Response {
@@ -333,29 +365,7 @@ pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> R
             Ok(p) if photo.is_some() => site.store.set_product_photo(a, p.id, photo).await,
             other => other,
         };
-        match created {
-            Ok(_) => Ok(see_other(
-                &v,
-                "/producer/products?done=producer-product-created",
-            )),
-            Err(e @ StoreError::Invalid { .. }) => {
-                let field = field_of(&e);
-                let mut errors = Map::new();
-                errors.insert(
-                    field.to_owned(),
-                    Value::String(message_of(&site, v.lang, &e, field)),
-                );
-                Ok(form_page(
-                    &site,
-                    &v,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    form.echo(),
-                    errors,
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
+        saved(&site, &v, &form, None, created, "producer-product-created")
     }
     .await;
     answer(&site, &v, r)
@@ -390,29 +400,14 @@ pub(crate) async fn update_product(
             Ok(_) if photo != p.photo_url => site.store.set_product_photo(a, p.id, photo).await,
             other => other,
         };
-        match updated {
-            Ok(_) => Ok(see_other(
-                &v,
-                "/producer/products?done=producer-product-saved",
-            )),
-            Err(e @ StoreError::Invalid { .. }) => {
-                let field = field_of(&e);
-                let mut errors = Map::new();
-                errors.insert(
-                    field.to_owned(),
-                    Value::String(message_of(&site, v.lang, &e, field)),
-                );
-                Ok(form_page(
-                    &site,
-                    &v,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(p.id),
-                    form.echo(),
-                    errors,
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
+        saved(
+            &site,
+            &v,
+            &form,
+            Some(p.id),
+            updated,
+            "producer-product-saved",
+        )
     }
     .await;
     answer(&site, &v, r)
