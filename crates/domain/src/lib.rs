@@ -18,6 +18,7 @@
 //!   every total goes through.
 //! - [`stock`]: reserving and releasing stock.
 //! - [`cycle`]: the order-cycle state machine and its time rules.
+//! - [`category`]: the food categories products, directory entries and recipes share.
 //!
 //! ## Errors
 //!
@@ -31,6 +32,7 @@
 //! Nothing in this crate panics on bad input; invalid input is an `Err`.
 
 pub mod basket;
+pub mod category;
 pub mod cycle;
 pub mod money;
 pub mod pricing;
@@ -42,6 +44,7 @@ pub use basket::{
     BasketError, BasketTotals, MAX_LINES, PricedLine, RequestedLine, VatBreakdownLine,
     basket_totals, modified_line_terms, validate_requested_lines,
 };
+pub use category::{Category, UnknownCategory};
 pub use cycle::{
     CycleError, CycleState, CycleWindow, MAX_CYCLE_DAYS, accepts_orders, effective_state,
     offers_editable, transition,

@@ -30,3 +30,19 @@ home-heading = Your local producers, ordered in advance
 home-intro = Order every week from the farms nearby and collect your basket at the pickup point of your choice.
 home-my-space = Go to my space
 home-markets = Markets
+
+## Food categories (domain::Category slugs)
+category-vegetables = Vegetables
+category-fruit = Fruit
+category-meat = Meat
+category-poultry = Poultry
+category-fish = Fish
+category-eggs = Eggs
+category-dairy = Dairy
+category-cheese = Cheese
+category-bread = Bread
+category-grocery = Grocery
+category-honey = Honey
+category-drinks = Drinks
+category-plants = Plants and flowers
+category-other = Other

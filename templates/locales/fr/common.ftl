@@ -30,3 +30,19 @@ home-heading = Vos producteurs locaux, en commande à l'avance
 home-intro = Commandez chaque semaine auprès des fermes voisines et retirez votre panier au point de retrait de votre choix.
 home-my-space = Aller à mon espace
 home-markets = Les marchés
+
+## Catégories de produits (slugs de domain::Category)
+category-vegetables = Légumes
+category-fruit = Fruits
+category-meat = Viande
+category-poultry = Volaille
+category-fish = Poisson
+category-eggs = Œufs
+category-dairy = Produits laitiers
+category-cheese = Fromages
+category-bread = Pain
+category-grocery = Épicerie
+category-honey = Miel
+category-drinks = Boissons
+category-plants = Plants et fleurs
+category-other = Autres
