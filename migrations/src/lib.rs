@@ -16,6 +16,7 @@ mod m20261201_000001_business_rules;
 mod m20261201_000002_order_updated_by;
 mod m20261202_000001_sessions;
 mod m20261202_000002_baskets;
+mod m20261202_000003_product_photos;
 mod m20261202_000004_venue_closures;
 mod m20261202_000005_product_photo;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_order_updated_by::Migration),
             Box::new(m20261202_000001_sessions::Migration),
             Box::new(m20261202_000002_baskets::Migration),
+            Box::new(m20261202_000003_product_photos::Migration),
             Box::new(m20261202_000004_venue_closures::Migration),
             Box::new(m20261202_000005_product_photo::Migration),
         ]

@@ -16,6 +16,7 @@ both!(
     a_producer_publishes_the_week_in_one_submit_prefilled_from_last_cycle,
     a_refused_row_keeps_what_was_typed_with_its_error_next_to_it,
     a_producer_creates_edits_and_archives_products,
+    a_producer_adds_a_phone_photo_to_a_product,
     after_close_a_producer_gets_its_lists_and_records_weights,
     other_producers_roles_and_forms_without_token_are_refused,
 );
@@ -272,6 +273,205 @@ async fn product_id(app: &TestApp, w: &World, name: &str) -> Option<i64> {
         .iter()
         .find(|p| p["name"] == name)
         .and_then(|p| p["id"].as_i64())
+}
+
+/// An image as a camera would send it.
+fn photo(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// GETs a photo: (status, cache-control, bytes).
+async fn fetch(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let resp = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+    let cache = resp
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        resp.status().as_u16(),
+        cache,
+        resp.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// The product as the API shows it to its producer.
+async fn product(app: &TestApp, w: &World, id: i64) -> serde_json::Value {
+    app.get(&format!("/api/v1/products/{id}"), w.producer.t())
+        .await
+        .expect(200)
+}
+
+async fn a_producer_adds_a_phone_photo_to_a_product(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let mut v = producer_visit(&app, &w, "fr").await;
+    v.get("/producer/products/new")
+        .await
+        .expect(200)
+        .contains("enctype=\"multipart/form-data\"")
+        .contains("type=\"file\"");
+    let fields = [
+        ("name", "Potimarron"),
+        ("unit", "piece"),
+        ("price", "2,40"),
+        ("vat_rate", "5.5"),
+    ];
+
+    // Without the form's token: 403, nothing created.
+    let token = std::mem::replace(&mut v.csrf, "forged".into());
+    let big = photo(3000, 2000, image::ImageFormat::Jpeg);
+    v.post_multipart(
+        "/producer/products",
+        &fields,
+        &[("photo", "IMG_2041.jpg", &big)],
+    )
+    .await
+    .expect(403);
+    assert_eq!(product_id(&app, &w, "Potimarron").await, None);
+    v.csrf = token;
+
+    // A phone-sized photo with a new product, in one submit: stored scaled down.
+    v.post_multipart(
+        "/producer/products",
+        &fields,
+        &[("photo", "IMG_2041.jpg", &big)],
+    )
+    .await
+    .expect(303);
+    let id = product_id(&app, &w, "Potimarron").await.unwrap();
+    let first = product(&app, &w, id).await["photo_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.starts_with(&format!("/photos/{id}.jpg?v=")),
+        "{first}"
+    );
+    v.get("/producer/products")
+        .await
+        // (handlebars writes `=` as `&#x3D;` in an attribute; a browser reads it back)
+        .contains(&format!("src=\"{}\"", first.replace('=', "&#x3D;")));
+    let (status, cache, bytes) = fetch(&app, &first).await;
+    assert_eq!(status, 200);
+    assert!(cache.contains("immutable"), "{cache}");
+    let stored = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((stored.width(), stored.height()), (1200, 800));
+    assert!(bytes.len() < big.len() / 2, "{} bytes kept", bytes.len());
+
+    // A file that is not an image refuses the whole form, with the error next to the file.
+    let edit = format!("/producer/products/{id}");
+    let renamed = [
+        ("name", "Potimarron bio"),
+        ("unit", "piece"),
+        ("price", "2,40"),
+        ("vat_rate", "5.5"),
+    ];
+    v.get(&edit).await.expect(200);
+    v.post_multipart(
+        &edit,
+        &renamed,
+        &[("photo", "prix.csv", b"nom;prix\nPotimarron;2,40\n")],
+    )
+    .await
+    .expect(422)
+    .contains("id=\"photo-error\"")
+    .contains("pas une image lisible");
+    let p = product(&app, &w, id).await;
+    assert_eq!(p["name"], "Potimarron");
+    assert_eq!(p["photo_url"], first.as_str());
+
+    // No file chosen (the browser sends an empty part): the rest is saved, the photo kept.
+    v.get(&edit).await.expect(200);
+    v.post_multipart(&edit, &renamed, &[("photo", "", b"")])
+        .await
+        .expect(303);
+    let p = product(&app, &w, id).await;
+    assert_eq!(p["name"], "Potimarron bio");
+    assert_eq!(p["photo_url"], first.as_str());
+
+    // Another photo (a PNG) replaces it; the old address serves the new photo, briefly cached.
+    v.get(&edit).await.expect(200);
+    let png = photo(640, 480, image::ImageFormat::Png);
+    v.post_multipart(&edit, &renamed, &[("photo", "courge.png", &png)])
+        .await
+        .expect(303);
+    let second = product(&app, &w, id).await["photo_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first);
+    let (status, cache, bytes) = fetch(&app, &first).await;
+    assert_eq!((status, cache.as_str()), (200, "public, max-age=60"));
+    let stored = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((stored.width(), stored.height()), (640, 480));
+
+    // Over 12 MB: refused from its announced length, before the body is sent (a raw request:
+    // a client still writing 13 MB when the answer comes would see its pipe broken).
+    let head = format!(
+        "POST {edit} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        app.base.trim_start_matches("http://"),
+        13 * 1024 * 1024
+    );
+    let mut tcp = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, head.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::io::AsyncReadExt::read(&mut tcp, &mut answer)
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Removed: the product has none, and its address answers 404.
+    v.get(&edit)
+        .await
+        .expect(200)
+        .contains("name=\"remove_photo\"");
+    v.post_multipart(
+        &edit,
+        &[renamed.as_slice(), &[("remove_photo", "on")]].concat(),
+        &[],
+    )
+    .await
+    .expect(303);
+    assert!(product(&app, &w, id).await["photo_url"].is_null());
+    assert_eq!(fetch(&app, &second).await.0, 404);
+
+    // A product on sale shows its photo in the shop.
+    let carrots = w.products[0];
+    let edit = format!("/producer/products/{carrots}");
+    v.get(&edit).await.expect(200);
+    let carrot_fields = [
+        ("name", "Carottes"),
+        ("unit", "kg"),
+        ("price", "2,80"),
+        ("vat_rate", "5.5"),
+    ];
+    v.post_multipart(&edit, &carrot_fields, &[("photo", "carottes.jpg", &png)])
+        .await
+        .expect(303);
+    let url = product(&app, &w, carrots).await["photo_url"]
+        .as_str()
+        .unwrap()
+        .replace('=', "&#x3D;");
+    app.visit("fr")
+        .get(&format!("/shop/{}", w.cycle_id))
+        .await
+        .expect(200)
+        .contains(&format!("class=\"offer-photo\" src=\"{url}\""));
+    app.cleanup().await;
 }
 
 async fn a_producer_creates_edits_and_archives_products(db: Db) {

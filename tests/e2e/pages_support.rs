@@ -139,6 +139,54 @@ impl Visit {
         page(resp).await
     }
 
+    /// Posts a `multipart/form-data` form, as a browser does for a form with a file input,
+    /// with the CSRF token of the last page; `files` are (field, file name, content).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        let boundary = "----HalleTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let csrf = self.csrf.clone();
+        for (name, value) in std::iter::once(&("csrf", csrf.as_str())).chain(fields) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST a form with a file");
+        let page = page(resp).await;
+        if let Some(token) = csrf_of(&page.html) {
+            self.csrf = token;
+        }
+        page
+    }
+
     /// Logs in through the login form; panics unless it redirects.
     pub async fn log_in(&mut self, email: &str, password: &str) -> Page {
         self.get("/login").await.expect(200);

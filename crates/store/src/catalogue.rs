@@ -6,7 +6,7 @@ use chrono::Utc;
 use domain::{Money, ProductPricing, Quantity, Unit, VatRate, default_step, validate_step};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::{
@@ -631,7 +631,11 @@ impl Store {
 
     /// A product the actor may change: 404 for who may not even see it (someone else's
     /// archived product), 403 for who sees it but does not own it.
-    async fn own_product(&self, actor: &Actor, id: i64) -> Result<product::Model, StoreError> {
+    pub(crate) async fn own_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<product::Model, StoreError> {
         let p = product::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -722,7 +726,9 @@ impl Store {
     }
 
     /// Sets or removes a product's photo: the address of an image (`https://` or `http://`,
-    /// 500 characters at most; see [`check_photo_url`]). The producer's account, or an admin.
+    /// 500 characters at most; see [`check_photo_url`]), or none. An uploaded photo
+    /// ([`Store::upload_product_photo`]) it replaces is deleted. The producer's account, or an
+    /// admin.
     pub async fn set_product_photo(
         &self,
         actor: &Actor,
@@ -736,10 +742,16 @@ impl Store {
         if let Some(u) = &photo_url {
             check_photo_url(u)?;
         }
+        let tx = self.db().begin().await?;
+        // An uploaded photo the product no longer points at is not kept.
+        crate::entities::product_photo::Entity::delete_by_id(id)
+            .exec(&tx)
+            .await?;
         let mut m: product::ActiveModel = existing.into();
         m.photo_url = Set(photo_url);
         m.updated_at = Set(Utc::now());
-        let updated = m.update(self.db()).await?;
+        let updated = m.update(&tx).await?;
+        tx.commit().await?;
         self.sales.changed();
         product_view(updated)
     }

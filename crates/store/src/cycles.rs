@@ -89,6 +89,8 @@ pub struct OfferView {
     pub stock_total: Quantity,
     /// What is left to order, shared by every pickup point of the cycle.
     pub stock_left: Quantity,
+    /// The product's photo, if it has one.
+    pub photo_url: Option<String>,
 }
 
 /// A cycle with its slots and offers.
@@ -344,6 +346,7 @@ pub(crate) async fn load_offers(
                 step: Quantity::from_milli(p.step_milli),
                 stock_total: Quantity::from_milli(o.stock_total_milli),
                 stock_left: Quantity::from_milli(o.stock_left_milli),
+                photo_url: p.photo_url.clone(),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -18,6 +18,7 @@ pub mod payment;
 pub mod pickup_point;
 pub mod producer;
 pub mod product;
+pub mod product_photo;
 pub mod session;
 pub mod slot_rule;
 pub mod venue_closure;

@@ -27,6 +27,7 @@ mod invitations;
 mod members;
 mod order_batch;
 mod orders;
+mod photos;
 mod producer_space;
 mod read_cache;
 mod reports;
@@ -57,6 +58,7 @@ pub use invitations::{
 };
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use photos::{MAX_PHOTO_BYTES, MAX_SIDE, Photo, PreparedPhoto, photo_path, prepare_photo};
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
 };

@@ -22,6 +22,8 @@ use crate::{
 
 /// Largest request body accepted (1 MiB): a basket or a week's offers are far smaller.
 const MAX_BODY: usize = 1024 * 1024;
+/// The largest form with a file a page takes: a phone's full-size photo and the form around it.
+const MAX_UPLOAD: usize = store::MAX_PHOTO_BYTES + 64 * 1024;
 
 /// The whole HTTP application for `store`, ready to serve or to test in-process.
 pub fn app(store: Store) -> impl Endpoint {
@@ -53,22 +55,28 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .at("/healthz", make_sync(|_| "ok"))
         .nest("/", pages)
         .around(|ep, mut req| async move {
-            limit_body(&req)?;
+            let upload = is_page_upload(&req);
+            let max = if upload { MAX_UPLOAD } else { MAX_BODY };
+            limit_body(&req, max)?;
             refuse_nul_in_uri(&req)?;
             // Read the body here, whatever the protocol says of its length: over cleartext
             // HTTP/2 a body may come with neither Content-Length nor Transfer-Encoding.
             let body = req
                 .take_body()
-                .into_bytes_limit(MAX_BODY)
+                .into_bytes_limit(max)
                 .await
                 .map_err(|e| match e {
-                    ReadBodyError::PayloadTooLarge => too_large(),
+                    ReadBodyError::PayloadTooLarge => too_large(max),
                     e => poem::Error::from_string(
                         format!("the request body could not be read: {e}"),
                         StatusCode::BAD_REQUEST,
                     ),
                 })?;
-            refuse_nul_in_body(&body)?;
+            if !upload {
+                // A file holds any byte; the form's text fields are checked by the page
+                // (`pages::visitor::Submission`).
+                refuse_nul_in_body(&body)?;
+            }
             req.set_body(body);
             ep.call(req).await
         })
@@ -81,9 +89,9 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .with(Tracing)
 }
 
-fn too_large() -> poem::Error {
+fn too_large(max: usize) -> poem::Error {
     poem::Error::from_string(
-        format!("the request body is larger than {MAX_BODY} bytes"),
+        format!("the request body is larger than {max} bytes"),
         StatusCode::PAYLOAD_TOO_LARGE,
     )
 }
@@ -139,15 +147,29 @@ fn refuse_nul_in_body(body: &[u8]) -> poem::Result<()> {
     Ok(())
 }
 
-/// Refuses bodies announced over [`MAX_BODY`] before reading them. A body of unknown length (chunked)
-/// is refused too: every client we serve sends `Content-Length`.
-fn limit_body(req: &poem::Request) -> poem::Result<()> {
+/// A page's form sending a file (`multipart/form-data`, outside `/api`): a product photo.
+fn is_page_upload(req: &poem::Request) -> bool {
+    !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            })
+}
+
+/// Refuses bodies announced over `max` bytes before reading them. A body of unknown length
+/// (chunked) is refused too: every client we serve sends `Content-Length`.
+fn limit_body(req: &poem::Request, max: usize) -> poem::Result<()> {
     let length = req.headers().get(header::CONTENT_LENGTH);
     match length
         .and_then(|v| v.to_str().ok())
         .map(str::parse::<usize>)
     {
-        Some(Ok(n)) if n > MAX_BODY => Err(too_large()),
+        Some(Ok(n)) if n > max => Err(too_large(max)),
         Some(Ok(_)) => Ok(()),
         Some(Err(_)) => Err(poem::Error::from_string(
             "invalid Content-Length",

@@ -382,6 +382,10 @@ pub struct ProductDto {
     pub step: String,
     /// False once archived.
     pub active: bool,
+    /// Its photo: an uploaded one (`/photos/{id}.jpg?v=…`, on this server) or the address of
+    /// an image online.
+    #[oai(nullable)]
+    pub photo_url: Option<String>,
 }
 
 impl From<ProductView> for ProductDto {
@@ -394,6 +398,7 @@ impl From<ProductView> for ProductDto {
             pricing: (&p.pricing).into(),
             step: qty(p.step),
             active: p.active,
+            photo_url: p.photo_url,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! | `/` | the markets, and a way in for each kind of user |
 //! | `/login`, `/logout`, `/signup` | sessions (`next=` comes back to a page after login) |
 //! | `/account`, `/account/password` | profile (name, phone, language), password |
+//! | `/photos/{product}.jpg` | a product's uploaded photo (public, cached by its version) |
 //! | `/language` | POST `lang=fr|en`, `next=`: the language switch |
 //! | `/static/style-<hash>.css` | the one stylesheet, cached for a year |
 //! | `/m/{slug}` | a market's home: who runs it, the open cycle, next slots (cancelled or moved ones said so), producers |
@@ -85,6 +86,7 @@ pub(crate) fn routes(
     let style_path = site.style.1;
     Ok(Route::new()
         .at("/", get(account::home))
+        .at("/photos/:file", get(product_photo))
         .at("/login", get(account::login_form).post(account::login))
         .at("/logout", post(account::logout))
         .at("/signup", get(account::signup_form).post(account::signup))
@@ -229,6 +231,49 @@ fn stylesheet(site: Data<&Arc<Site>>) -> Response {
         .content_type("text/css; charset=utf-8")
         .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
         .body(site.style.0.clone())
+}
+
+/// `/photos/{product}.jpg?v={version}`: a product's uploaded photo. Public, like the shop
+/// that shows it. Its address changes with the photo, so it is cached for a year; an old
+/// version asked for gets the current photo, briefly cached.
+#[handler]
+async fn product_photo(
+    site: Data<&Arc<Site>>,
+    poem::web::Path(file): poem::web::Path<String>,
+    req: &poem::Request,
+) -> Response {
+    let id = file
+        .strip_suffix(".jpg")
+        .and_then(|id| id.parse::<i64>().ok());
+    let photo = match id {
+        Some(id) => site.store.product_photo(id).await,
+        None => Ok(None),
+    };
+    match photo {
+        Ok(Some(p)) => {
+            let asked = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("v="))
+                .unwrap_or_default();
+            let cache = if asked == p.version {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=60"
+            };
+            Response::builder()
+                .status(StatusCode::OK)
+                .content_type(p.content_type)
+                .header(header::CACHE_CONTROL, cache)
+                .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+                .body(p.bytes)
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a product photo could not be read");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Where an account lands after login.

@@ -231,10 +231,25 @@ pub(crate) struct Submission {
     pub(crate) form: Form,
 }
 
-/// The fields of a posted form, in order (a name may repeat).
-pub(crate) struct Form(Vec<(String, String)>);
+/// The fields of a posted form, in order (a name may repeat), and the files it sent (a form
+/// with `enctype="multipart/form-data"`).
+pub(crate) struct Form(Vec<(String, String)>, Vec<Upload>);
+
+/// A file sent with a form. A file input left empty sends no [`Upload`].
+pub(crate) struct Upload {
+    /// The form field's name.
+    pub(crate) name: String,
+    /// The file's content.
+    pub(crate) bytes: Vec<u8>,
+}
 
 impl Form {
+    /// Takes the file sent as `name` out of the form.
+    pub(crate) fn take_file(&mut self, name: &str) -> Option<Upload> {
+        let at = self.1.iter().position(|f| f.name == name)?;
+        Some(self.1.swap_remove(at))
+    }
+
     /// The first value of `name`, trimmed; `""` when absent.
     pub(crate) fn get(&self, name: &str) -> &str {
         self.0
@@ -269,25 +284,72 @@ impl Form {
 impl<'a> FromRequest<'a> for Submission {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let visitor = Visitor::from_request(req, body).await?;
-        let bytes = body.take()?.into_vec().await.unwrap_or_default();
-        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let site = req.data::<std::sync::Arc<Site>>().ok_or_else(|| {
+            poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+        })?;
+        let multipart = req.content_type().is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+        let (fields, files) = if multipart {
+            read_multipart(req, body).await.map_err(|e| {
+                poem::Error::from_response(
+                    site.error_page(&visitor, &PageError::BadRequest(e.to_string())),
+                )
+            })?
+        } else {
+            let bytes = body.take()?.into_vec().await.unwrap_or_default();
+            (
+                form_urlencoded::parse(&bytes).into_owned().collect(),
+                Vec::new(),
+            )
+        };
         let sent = fields
             .iter()
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str());
         if visitor.new_csrf || !sent.is_some_and(|s| constant_eq(s, &visitor.csrf)) {
-            let site = req.data::<std::sync::Arc<Site>>().ok_or_else(|| {
-                poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
-            })?;
             return Err(poem::Error::from_response(
                 site.error_page(&visitor, &PageError::Csrf),
             ));
         }
         Ok(Self {
             visitor,
-            form: Form(fields),
+            form: Form(fields, files),
         })
     }
+}
+
+/// Reads a `multipart/form-data` body: its text fields, and its files (an empty file input
+/// sends a part with no file name and no bytes: it is left out). The edge lets such a body
+/// through with NUL bytes (a file holds any byte), so the text fields are checked here.
+async fn read_multipart(
+    req: &Request,
+    body: &mut RequestBody,
+) -> poem::Result<(Vec<(String, String)>, Vec<Upload>)> {
+    let mut parts = poem::web::Multipart::from_request(req, body).await?;
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    while let Some(part) = parts.next_field().await? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if part.file_name().is_some() {
+            let bytes = part.bytes().await?;
+            if !bytes.is_empty() {
+                files.push(Upload { name, bytes });
+            }
+        } else {
+            let text = part.text().await?;
+            if text.contains('\0') {
+                return Err(poem::Error::from_string(
+                    format!("the field {name} contains a NUL character"),
+                    poem::http::StatusCode::BAD_REQUEST,
+                ));
+            }
+            fields.push((name, text));
+        }
+    }
+    Ok((fields, files))
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {

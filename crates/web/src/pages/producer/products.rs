@@ -1,7 +1,9 @@
 //! `/producer/products`: the producer's catalogue: create, edit, archive (a product never
 //! offered is deleted instead). Fields: `name`, `description`, `unit`, `price`, `vat_rate`,
-//! `step`, `variable_weight`, `estimated_weight_kg`, `photo_url` (optional: the address of an
-//! image, saved through `set_product_photo`).
+//! `step`, `variable_weight`, `estimated_weight_kg`, and optionally a photo: a file `photo`
+//! (the form is `multipart/form-data`: a picture taken with the phone, scaled down by
+//! `store::prepare_photo` and served from `/photos/`), `remove_photo`, or `photo_url`, the
+//! address of an image online (saved through `set_product_photo`).
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use poem::{
     web::{Data, Path},
 };
 use serde_json::{Map, Value, json};
-use store::{NewProduct, ProductView, StoreError};
+use store::{NewProduct, PreparedPhoto, ProductView, StoreError};
 
 use super::{decimal, id_of, producer, store_error};
 use crate::pages::{PageError, Site, Submission, Visitor, answer, i18n::Lang, see_other};
@@ -197,7 +199,8 @@ pub(crate) async fn edit_product_form(
             "step": print::format::csv_quantity(p.step, lang),
             "variable_weight": p.pricing.variable_weight.is_some(),
             "estimated_weight_kg": p.pricing.variable_weight.map(|w| print::format::csv_quantity(w, lang)),
-            "photo_url": p.photo_url,
+            "photo_url": p.photo_url.as_deref().filter(|u| !is_uploaded(u)),
+            "current_photo": p.photo_url,
         });
         Ok(form_page(&site, &v, StatusCode::OK, Some(p.id), form, Map::new()))
     }
@@ -292,6 +295,7 @@ fn field_of(e: &StoreError) -> &'static str {
             "invalid_field" | "invalid_text" => "name",
             "invalid_quantity" => "step",
             "invalid_photo_url" => "photo_url",
+            "invalid_photo" | "photo_too_large" => "photo",
             _ => "form",
         },
         _ => "form",
@@ -305,6 +309,13 @@ fn message_of(site: &Site, lang: Lang, e: &StoreError, field: &str) -> String {
         "description" => site.t(lang, "producer-error-description"),
         "step" => site.t(lang, "producer-error-step"),
         "photo_url" => site.t(lang, "producer-error-photo-url"),
+        "photo" => match e {
+            StoreError::Invalid {
+                code: "photo_too_large",
+                ..
+            } => site.t(lang, "producer-error-photo-too-large"),
+            _ => site.t(lang, "producer-error-photo"),
+        },
         _ => store_error(site, lang, e),
     }
 }
@@ -341,14 +352,73 @@ fn saved<T>(
     }
 }
 
+/// True for the address of a photo uploaded through the form (served by Halle itself).
+fn is_uploaded(url: &str) -> bool {
+    url.starts_with("/photos/")
+}
+
+/// Reads the form and its photo file, which is checked and scaled down before anything is
+/// saved: a file that is not an image refuses the whole form, with its error next to it.
+async fn read_with_photo(
+    site: &Site,
+    lang: Lang,
+    form: &mut crate::pages::visitor::Form,
+) -> Result<(NewProduct, Option<PreparedPhoto>), Map<String, Value>> {
+    let photo = match form.take_file("photo") {
+        None => Ok(None),
+        Some(file) => store::prepare_photo(file.bytes).await.map(Some),
+    };
+    match (read(site, lang, form), photo) {
+        (Ok(new), Ok(photo)) => Ok((new, photo)),
+        (read, photo) => {
+            let mut errors = read.err().unwrap_or_default();
+            if let Err(e) = photo {
+                errors.insert(
+                    "photo".into(),
+                    Value::String(message_of(site, lang, &e, "photo")),
+                );
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// Saves the photo part of the form once the product is: the uploaded file, else the removal
+/// asked, else the address typed (an emptied address removes a photo that came from one; an
+/// uploaded photo is only removed by `remove_photo` or replaced by another).
+async fn save_photo(
+    site: &Site,
+    a: &store::Actor,
+    p: ProductView,
+    form: &crate::pages::visitor::Form,
+    photo: Option<PreparedPhoto>,
+) -> Result<ProductView, StoreError> {
+    let typed = form.opt("photo_url").map(str::to_owned);
+    let current = p.photo_url.clone();
+    if let Some(photo) = photo {
+        site.store.upload_product_photo(a, p.id, photo).await
+    } else if !form.get("remove_photo").is_empty() {
+        site.store.set_product_photo(a, p.id, None).await
+    } else if typed.is_some() && typed != current {
+        site.store.set_product_photo(a, p.id, typed).await
+    } else if typed.is_none() && current.as_deref().is_some_and(|u| !is_uploaded(u)) {
+        site.store.set_product_photo(a, p.id, None).await
+    } else {
+        Ok(p)
+    }
+}
+
 /// Creates a product, then back to the list.
 #[handler]
 pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> Response {
-    let Submission { visitor: v, form } = sub;
+    let Submission {
+        visitor: v,
+        mut form,
+    } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
-        let new = match read(&site, v.lang, &form) {
-            Ok(n) => n,
+        let (new, photo) = match read_with_photo(&site, v.lang, &mut form).await {
+            Ok(read) => read,
             Err(errors) => {
                 return Ok(form_page(
                     &site,
@@ -360,9 +430,8 @@ pub(crate) async fn create_product(site: Data<&Arc<Site>>, sub: Submission) -> R
                 ));
             }
         };
-        let photo = form.opt("photo_url").map(str::to_owned);
         let created = match site.store.create_product(a, producer_id, new).await {
-            Ok(p) if photo.is_some() => site.store.set_product_photo(a, p.id, photo).await,
+            Ok(p) => save_photo(&site, a, p, &form, photo).await,
             other => other,
         };
         saved(&site, &v, &form, None, created, "producer-product-created")
@@ -378,12 +447,15 @@ pub(crate) async fn update_product(
     sub: Submission,
     Path(id): Path<String>,
 ) -> Response {
-    let Submission { visitor: v, form } = sub;
+    let Submission {
+        visitor: v,
+        mut form,
+    } = sub;
     let r = async {
         let (a, producer_id) = producer(&v)?;
         let p = own(&site, a, producer_id, &id).await?;
-        let new = match read(&site, v.lang, &form) {
-            Ok(n) => n,
+        let (new, photo) = match read_with_photo(&site, v.lang, &mut form).await {
+            Ok(read) => read,
             Err(errors) => {
                 return Ok(form_page(
                     &site,
@@ -395,9 +467,8 @@ pub(crate) async fn update_product(
                 ));
             }
         };
-        let photo = form.opt("photo_url").map(str::to_owned);
         let updated = match site.store.update_product(a, p.id, new).await {
-            Ok(_) if photo != p.photo_url => site.store.set_product_photo(a, p.id, photo).await,
+            Ok(p) => save_photo(&site, a, p, &form, photo).await,
             other => other,
         };
         saved(

@@ -55,6 +55,8 @@ pub(crate) struct KindOffers {
 pub(crate) struct ShopOffer {
     pub(crate) id: i64,
     pub(crate) name: String,
+    /// The product's photo, if any.
+    pub(crate) photo: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) producer: String,
     /// `2,80 € / kg`.
@@ -171,6 +173,7 @@ impl ShopOffers {
             producer.kinds[at].offers.push(ShopOffer {
                 id: o.id,
                 name: o.product_name.clone(),
+                photo: o.photo_url.clone(),
                 description: o.description.clone(),
                 producer: o.producer_name.clone(),
                 price: price_label(site, lang, &o.pricing),
