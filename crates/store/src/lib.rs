@@ -27,6 +27,7 @@ mod invitations;
 mod members;
 mod order_batch;
 mod orders;
+mod payments;
 mod producer_space;
 mod read_cache;
 mod reports;
@@ -57,6 +58,10 @@ pub use invitations::{
 };
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use payments::{
+    Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode, PaymentPage, PaymentSettings,
+    PaymentSettingsUpdate, Reconciliation, WebhookRefusal, hold_cents,
+};
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
 };
