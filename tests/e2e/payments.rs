@@ -352,6 +352,17 @@ async fn a_cancelled_basket_releases_its_hold_and_a_grown_one_pays_again(db: Db)
     let found = app.store.reconcile_payments(w.market_id).await.unwrap();
     assert!(found.without_order.is_empty(), "{found:?}");
     assert!(found.mismatches.is_empty(), "{found:?}");
+    // A charge made without an order (by hand, or by another program) is listed.
+    let stray = stripe
+        .api(
+            Method::POST,
+            "/payment_intents",
+            &[("amount", "999"), ("currency", "eur")],
+        )
+        .await;
+    let found = app.store.reconcile_payments(w.market_id).await.unwrap();
+    assert_eq!(found.without_order.len(), 1, "{found:?}");
+    assert_eq!(found.without_order[0].0, stray["id"].as_str().unwrap());
     app.cleanup().await;
 }
 

@@ -22,6 +22,7 @@ struct PaymentSettingsDto {
     /// on_the_spot, online or both.
     mode: String,
     /// Stripe's publishable key (public).
+    #[oai(nullable)]
     publishable_key: Option<String>,
     secret_key_set: bool,
     webhook_secret_set: bool,
@@ -62,20 +63,28 @@ impl From<PaymentSettings> for PaymentSettingsDto {
 #[oai(deny_unknown_fields)]
 struct PaymentSettingsRequest {
     /// on_the_spot, online or both.
+    #[oai(nullable)]
     mode: Option<String>,
     /// Stripe secret key (sk_...), written only.
+    #[oai(nullable)]
     secret_key: Option<String>,
     /// Stripe publishable key (pk_...).
+    #[oai(nullable)]
     publishable_key: Option<String>,
     /// Stripe webhook signing secret (whsec_...), written only.
+    #[oai(nullable)]
     webhook_secret: Option<String>,
     /// Another Stripe API base URL (admins only: a local fake Stripe).
+    #[oai(nullable)]
     api_url: Option<String>,
     /// Another Stripe.js URL (admins only).
+    #[oai(nullable)]
     js_url: Option<String>,
     /// Margin on variable-weight pieces, percent (0 to 50).
+    #[oai(nullable)]
     weight_margin_percent: Option<Dec>,
     /// Commission, percent (0 to 50).
+    #[oai(nullable)]
     commission_percent: Option<Dec>,
 }
 
@@ -100,8 +109,11 @@ struct PaymentStartDto {
     /// Euros held on the card.
     amount: String,
     /// For Stripe.js only (`stripe.confirmCardPayment`).
+    #[oai(nullable)]
     client_secret: Option<String>,
+    #[oai(nullable)]
     publishable_key: Option<String>,
+    #[oai(nullable)]
     js_url: Option<String>,
 }
 
@@ -110,6 +122,7 @@ struct PaymentStartDto {
 struct OnlinePaymentDto {
     id: i64,
     order_id: i64,
+    #[oai(nullable)]
     intent_id: Option<String>,
     /// creating, requires_payment, authorised, captured or cancelled.
     status: String,
