@@ -75,6 +75,21 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
         database_url: String,
     },
+    /// Online payments: compare with Stripe, or capture holds about to expire.
+    Payments {
+        /// What to do.
+        #[arg(value_enum)]
+        what: PaymentsTask,
+        /// Only this market (every market paid online by default).
+        #[arg(long)]
+        market: Option<i64>,
+        /// For `capture-expiring`: holds older than this many days (a card hold lasts about 7).
+        #[arg(long, default_value_t = 6)]
+        days: i64,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
     /// Create a fresh SQLite database with the demo market, and serve it.
     Demo {
         /// The SQLite file to (re)create.
@@ -84,6 +99,16 @@ enum Command {
         #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
     },
+}
+
+/// What `halle payments` does.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PaymentsTask {
+    /// List Stripe intents without a basket, and baskets whose payment state disagrees with
+    /// Stripe's; exits 1 when there is any.
+    Reconcile,
+    /// Capture, at their estimate, holds older than `--days` whose basket is not distributed.
+    CaptureExpiring,
 }
 
 /// The documents `halle report` produces.
@@ -207,6 +232,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Payments {
+            what,
+            market,
+            days,
+            database_url,
+        } => payments(what, market, days, &database_url).await,
         Command::Demo { database, bind } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();
@@ -334,5 +365,57 @@ fn redact(url: &str) -> String {
             format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
         }
         _ => url.to_owned(),
+    }
+}
+
+/// `halle payments`: what Stripe holds against what Halle recorded, or the captures of holds
+/// about to expire.
+async fn payments(
+    what: PaymentsTask,
+    market: Option<i64>,
+    days: i64,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    let store = connect(database_url, ONE_OFF_POOL).await?;
+    match what {
+        PaymentsTask::CaptureExpiring => {
+            let done = store
+                .capture_expiring(chrono::Duration::days(days))
+                .await
+                .context("capturing expiring holds")?;
+            println!(
+                "{} hold(s) captured at their estimate: {done:?}",
+                done.len()
+            );
+            Ok(())
+        }
+        PaymentsTask::Reconcile => {
+            let markets = match market {
+                Some(m) => vec![m],
+                None => store.markets_paid_online().await?,
+            };
+            let mut problems = 0;
+            for m in markets {
+                let found = store
+                    .reconcile_payments(m)
+                    .await
+                    .with_context(|| format!("reconciling market {m}"))?;
+                for (intent, cents, status) in &found.without_order {
+                    println!("market {m}: intent {intent} ({cents} cents, {status}) has no order");
+                }
+                for x in &found.mismatches {
+                    println!(
+                        "market {m}: order {} ({}) intent {}: Halle says {}, Stripe says {}",
+                        x.order_id, x.order_status, x.intent_id, x.halle, x.stripe
+                    );
+                }
+                problems += found.without_order.len() + found.mismatches.len();
+            }
+            if problems > 0 {
+                anyhow::bail!("{problems} payment(s) disagree with Stripe");
+            }
+            println!("payments agree with Stripe");
+            Ok(())
+        }
     }
 }

@@ -93,6 +93,15 @@ pub(crate) struct WriteTx<'a> {
     _gate: Option<MutexGuard<'a, ()>>,
 }
 
+impl WriteTx<'_> {
+    /// Commits and lets the write gate go at once (`self.tx.commit()` alone keeps the gate
+    /// until the end of the caller's scope, where a later write of the same task would wait
+    /// for it forever).
+    pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.tx.commit().await
+    }
+}
+
 /// How to connect, beyond the URL.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {

@@ -27,6 +27,7 @@ mod invitations;
 mod members;
 mod order_batch;
 mod orders;
+mod payments;
 mod photos;
 mod producer_space;
 mod read_cache;
@@ -58,6 +59,10 @@ pub use invitations::{
 };
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use payments::{
+    Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode, PaymentPage, PaymentSettings,
+    PaymentSettingsUpdate, Reconciliation, WebhookRefusal, hold_cents,
+};
 pub use photos::{MAX_PHOTO_BYTES, MAX_SIDE, Photo, PreparedPhoto, photo_path, prepare_photo};
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,

@@ -911,8 +911,10 @@ impl Store {
             })
             .collect();
         order_line::Entity::insert_many(rows).exec(&w.tx).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.shown.stock_moved(o.cycle_id);
+        // A card hold follows the basket (see payments::intents).
+        self.payments_after_change(id).await;
         self.order(actor, id).await
     }
 
@@ -947,8 +949,10 @@ impl Store {
             .map(|l| (l.offer_id, -l.quantity_milli))
             .collect();
         apply_stock_deltas_named(&w.tx, &deltas, &HashMap::new()).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.shown.stock_moved(o.cycle_id);
+        // A card hold is released (or a capture refunded) with the basket.
+        self.payments_after_change(id).await;
         Ok(())
     }
 

@@ -746,7 +746,7 @@ pub(crate) fn market_timezone(m: &market::Model) -> Result<chrono_tz::Tz, StoreE
 }
 
 /// What happens after ordering (weighing, checking out) waits for the cycle to close.
-fn ensure_closed(c: &order_cycle::Model, why: &str) -> Result<(), StoreError> {
+pub(crate) fn ensure_closed(c: &order_cycle::Model, why: &str) -> Result<(), StoreError> {
     let window = domain::CycleWindow {
         opens_at: c.opens_at,
         closes_at: c.closes_at,

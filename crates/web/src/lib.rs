@@ -12,6 +12,7 @@ mod compress;
 mod error;
 mod pages;
 mod startup;
+mod stripe_hook;
 mod throttle;
 
 pub use error::{ApiError, ErrorBody};

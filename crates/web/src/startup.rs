@@ -43,6 +43,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
                 .boxed()
         }
     };
+    let store_for_hooks = store.clone();
     let api = openapi_service(store, throttle);
     let document = contract::complete(&api.spec());
     let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
@@ -53,6 +54,10 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", make_sync(|_| "ok"))
+        .at(
+            "/stripe/webhooks/:market_id",
+            poem::post(crate::stripe_hook::stripe_webhook).data(store_for_hooks),
+        )
         .nest("/", pages)
         .around(|ep, mut req| async move {
             let upload = is_page_upload(&req);
