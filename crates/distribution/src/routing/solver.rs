@@ -72,6 +72,10 @@ const CAPACITY_CODE: ViolationCode = ViolationCode(2);
 /// [`announced_cpus`]).
 const SMALL_ROUND: usize = 12;
 
+/// Larger rounds are built by [`super::polish::construct`]: `vrp-core`'s constructions cost
+/// about the fourth power of the shipments (5 s for 100 on a small server).
+pub(super) const LARGEST_FOR_VRP_CORE: usize = 30;
+
 /// At most this many generations (one ruin and recreate per selected solution each)…
 const MAX_GENERATIONS: usize = 500;
 /// …stopping earlier once the best round has not changed for this many generations.
