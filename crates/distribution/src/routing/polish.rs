@@ -17,6 +17,8 @@
 //!   number of kicks, a function of the round's size: the same round gives the same plan on every
 //!   run and every machine.
 
+use std::rc::Rc;
+
 use super::network::{Activity, END, Network, START};
 
 /// Kicks of the iterated local search per block of the round…
@@ -53,7 +55,8 @@ impl Seeded {
 #[derive(Clone, Debug)]
 struct Block {
     location: usize,
-    activities: Vec<Activity>,
+    /// Shared: candidate rounds copy blocks, rarely change them.
+    activities: Rc<Vec<Activity>>,
 }
 
 /// How much search: the number of kicks of the iterated local search for a round of `blocks`
@@ -84,7 +87,7 @@ pub(super) fn polish(net: &Network, order: &[Activity], kicks: usize) -> Vec<Act
             best_km = km;
         }
     }
-    best.into_iter().flat_map(|b| b.activities).collect()
+    flatten(&best)
 }
 
 /// A first round for the large rounds `vrp-core`'s constructions are too slow for (their cost
@@ -146,10 +149,7 @@ pub(super) fn reinsert(
         return (order, left.to_vec());
     }
     let blocks = search.descend(normalised(to_blocks(net, &route)));
-    (
-        blocks.into_iter().flat_map(|b| b.activities).collect(),
-        still,
-    )
+    (flatten(&blocks), still)
 }
 
 fn to_blocks(net: &Network, order: &[Activity]) -> Vec<Block> {
@@ -157,8 +157,15 @@ fn to_blocks(net: &Network, order: &[Activity]) -> Vec<Block> {
         .iter()
         .map(|a| Block {
             location: net.location(*a),
-            activities: vec![*a],
+            activities: Rc::new(vec![*a]),
         })
+        .collect()
+}
+
+fn flatten(blocks: &[Block]) -> Vec<Activity> {
+    blocks
+        .iter()
+        .flat_map(|b| b.activities.iter().copied())
         .collect()
 }
 
@@ -171,7 +178,7 @@ fn normalised(blocks: Vec<Block>) -> Vec<Block> {
         }
         match out.last_mut() {
             Some(last) if last.location == block.location => {
-                last.activities.extend(block.activities);
+                Rc::make_mut(&mut last.activities).extend(block.activities.iter().copied());
             }
             _ => out.push(block),
         }
@@ -245,7 +252,7 @@ impl<'a> Search<'a> {
             };
             at = block.location;
             time = next;
-            for a in &block.activities {
+            for a in block.activities.iter() {
                 let job = &net.jobs[a.job];
                 let status = &mut self.status[a.job];
                 if a.pickup {
@@ -482,8 +489,8 @@ impl<'a> Search<'a> {
                 }
                 let mut candidate = blocks.to_vec();
                 let activity = candidate[i].activities[0];
-                candidate[i].activities.clear();
-                candidate[k].activities.push(activity);
+                Rc::make_mut(&mut candidate[i].activities).clear();
+                Rc::make_mut(&mut candidate[k].activities).push(activity);
                 if self.feasible(&candidate) {
                     return Some(normalised(candidate));
                 }
