@@ -313,9 +313,21 @@ impl<'a> Search<'a> {
                     candidates.push((add_p + add_d, p, d));
                 }
             }
-            candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let by_cost = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+            };
+            // The cheapest usually fits: sort the others only when it does not.
+            if let Some(at) =
+                (0..candidates.len()).min_by(|&x, &y| by_cost(&candidates[x], &candidates[y]))
+            {
+                candidates.swap(0, at);
+            }
             let mut placed = false;
-            for &(_, p, d) in &candidates {
+            for k in 0..candidates.len() {
+                if k == 1 {
+                    candidates[1..].sort_by(by_cost);
+                }
+                let (_, p, d) = candidates[k];
                 let mut candidate = Vec::with_capacity(len + 2);
                 candidate.extend_from_slice(&route[..p]);
                 candidate.push(pickup);
