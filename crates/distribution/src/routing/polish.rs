@@ -28,6 +28,9 @@ const KICKS_MIN: usize = 100;
 const KICKS_MAX: usize = 1_500;
 /// The double bridge cuts within a window of at most this many blocks.
 const KICK_SPAN: usize = 30;
+/// A shipment whose this many cheapest positions all break a constraint is left out: checking
+/// every position of a long round costs its cube.
+const MAX_INSERTION_TRIES: usize = 2_000;
 /// Moves are tried towards this many nearest locations of a stop.
 const NEIGHBOURS: usize = 12;
 /// A move must gain at least this much (km) to be taken: rounding noise is not a gain.
@@ -323,7 +326,7 @@ impl<'a> Search<'a> {
                 candidates.swap(0, at);
             }
             let mut placed = false;
-            for k in 0..candidates.len() {
+            for k in 0..candidates.len().min(MAX_INSERTION_TRIES) {
                 if k == 1 {
                     candidates[1..].sort_by(by_cost);
                 }
