@@ -356,15 +356,42 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan, RoutingError> {
         let order = polish::polish(&net, &order, polish::kicks_for(order.len()));
         let (order, left) = polish::reinsert(&net, order, &left);
         let reason = "it cannot be fitted into the round along with the other shipments (time windows or the vehicle's room)";
-        let left_out = left
+        let left_out: Vec<_> = left
             .into_iter()
             .map(|job| (net.jobs[job].shipment, reason.to_string()))
             .collect();
-        (order, left_out)
+        // Insertion is greedy about what fits: when it leaves shipments out of a mid-size
+        // round, `vrp-core`'s search (which first minimises them) has its say too.
+        if !left_out.is_empty() && net.jobs.len() <= solver::LARGEST_FOR_SECOND_OPINION {
+            let (other, other_left) = solver::solve(&net)?;
+            let other = polish::polish(&net, &other, polish::kicks_for(other.len()));
+            let better = other_left.len() < left_out.len()
+                || (other_left.len() == left_out.len()
+                    && order_km(&net, &other) < order_km(&net, &order) - 1e-9);
+            if better {
+                (other, other_left)
+            } else {
+                (order, left_out)
+            }
+        } else {
+            (order, left_out)
+        }
     };
     let mut plan = net.plan(&canonical, &order, left_out);
     in_request_order(req, &mut plan.unassigned);
     Ok(plan)
+}
+
+/// Kilometres of an order of activities, from the start to the end.
+fn order_km(net: &network::Network, order: &[network::Activity]) -> f64 {
+    let mut at = network::START;
+    let mut km = 0.0;
+    for a in order {
+        let here = net.location(*a);
+        km += net.km(at, here);
+        at = here;
+    }
+    km + net.km(at, network::END)
 }
 
 /// The request with its shipments in a canonical order: by the farm's position, then the

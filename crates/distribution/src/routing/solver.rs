@@ -77,6 +77,10 @@ const SMALL_ROUND: usize = 12;
 /// server, where the whole of the other path takes well under a second).
 pub(super) const LARGEST_FOR_VRP_CORE: usize = 30;
 
+/// Up to this many shipments, a larger round from which the insertion leaves shipments out is
+/// searched by `vrp-core` as well, and the plan carrying more (then shorter) is kept.
+pub(super) const LARGEST_FOR_SECOND_OPINION: usize = 80;
+
 /// At most this many generations (one ruin and recreate per selected solution each)…
 const MAX_GENERATIONS: usize = 500;
 /// …stopping earlier once the best round has not changed for this many generations.
