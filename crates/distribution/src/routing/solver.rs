@@ -72,6 +72,15 @@ const CAPACITY_CODE: ViolationCode = ViolationCode(2);
 /// [`announced_cpus`]).
 const SMALL_ROUND: usize = 12;
 
+/// Larger rounds are built by [`super::polish::construct`]: `vrp-core`'s constructions cost
+/// about the fourth power of the shipments (5.5 s of wall time for 100 on the loaded 2-core
+/// server, where the whole of the other path takes well under a second).
+pub(super) const LARGEST_FOR_VRP_CORE: usize = 30;
+
+/// Up to this many shipments, a larger round from which the insertion leaves shipments out is
+/// searched by `vrp-core` as well, and the plan carrying more (then shorter) is kept.
+pub(super) const LARGEST_FOR_SECOND_OPINION: usize = 80;
+
 /// At most this many generations (one ruin and recreate per selected solution each)…
 const MAX_GENERATIONS: usize = 500;
 /// …stopping earlier once the best round has not changed for this many generations.

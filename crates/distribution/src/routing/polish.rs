@@ -1,0 +1,565 @@
+//! A local search polish of the solver's round, then an iterated local search around it.
+//!
+//! The round is seen as a sequence of **blocks**: the activities done in a row at one location
+//! (one stop of the plan). Moving a block moves its whole stop, so that a stop split in two (a
+//! detour to a pickup point halfway through the round, say) can be merged back by moving one of
+//! its halves next to the other.
+//!
+//! - Moves: 2-opt (reverse a run of blocks), Or-opt (move a run of one to three blocks elsewhere,
+//!   as it is or reversed), and moving one activity into another block at the same location
+//!   (which merges stops). A move is taken when it shortens the round and the round stays
+//!   feasible: every pickup before its delivery, the load within the capacity after every
+//!   activity, every window met with [`Network::advance`], the clock the plans are built with.
+//!   Distances are symmetric (haversine), so a reversed run costs what it did.
+//! - Iterated local search: from the best round, a random *segment double bridge* (three cuts in
+//!   a window of a few dozen blocks, the two middle pieces swapped), a local search, and the
+//!   result kept when it is shorter. The generator is seeded with a constant and the budget is a
+//!   number of kicks, a function of the round's size: the same round gives the same plan on every
+//!   run and every machine.
+
+use std::rc::Rc;
+
+use super::network::{Activity, END, Network, START};
+
+/// Kicks of the iterated local search per block of the round…
+const KICKS_PER_BLOCK: usize = 10;
+/// …at least, and at most.
+const KICKS_MIN: usize = 100;
+const KICKS_MAX: usize = 1_500;
+/// The double bridge cuts within a window of at most this many blocks.
+const KICK_SPAN: usize = 30;
+/// A shipment whose this many cheapest positions all break a constraint is left out: checking
+/// every position of a long round costs its cube.
+const MAX_INSERTION_TRIES: usize = 2_000;
+/// Moves are tried towards this many nearest locations of a stop.
+const NEIGHBOURS: usize = 12;
+/// A move must gain at least this much (km) to be taken: rounding noise is not a gain.
+const EPSILON: f64 = 1e-7;
+
+/// SplitMix64: a small seeded generator, so that the search is the same on every run.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform below `n` (n ≥ 1).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % (n.max(1) as u64)) as usize
+    }
+}
+
+/// The activities done in a row at one location.
+#[derive(Clone, Debug)]
+struct Block {
+    location: usize,
+    /// Shared: candidate rounds copy blocks, rarely change them.
+    activities: Rc<Vec<Activity>>,
+}
+
+/// How much search: the number of kicks of the iterated local search for a round of `blocks`
+/// stops. Zero: the local search only.
+pub(super) fn kicks_for(blocks: usize) -> usize {
+    (blocks * KICKS_PER_BLOCK).clamp(KICKS_MIN, KICKS_MAX)
+}
+
+/// Shortens a feasible order of activities; the result is feasible too, and never longer.
+pub(super) fn polish(net: &Network, order: &[Activity], kicks: usize) -> Vec<Activity> {
+    let mut search = Search::new(net);
+    let start = normalised(to_blocks(net, order));
+    if !search.feasible(&start) {
+        // Not ours to repair: the solver's order is kept as it is.
+        return order.to_vec();
+    }
+    let mut best = search.descend(start);
+    let mut best_km = search.length(&best);
+    let mut rng = Seeded(0x4841_4c4c_4521);
+    for _ in 0..kicks {
+        let Some(kicked) = search.kick(&best, &mut rng) else {
+            continue;
+        };
+        let improved = search.descend(kicked);
+        let km = search.length(&improved);
+        if km < best_km - EPSILON {
+            best = improved;
+            best_km = km;
+        }
+    }
+    flatten(&best)
+}
+
+/// A first round for the large rounds `vrp-core`'s constructions are too slow for (their cost
+/// grows with the fourth power of the shipments): the shipments one by one, each at its cheapest
+/// feasible pickup and delivery positions. Two orders are tried, the shipments with windows first
+/// (closing first) then the farthest, or then the nearest; the round carrying more shipments,
+/// then the shorter, is kept. Returns the order and the jobs that fit nowhere.
+pub(super) fn construct(net: &Network) -> (Vec<Activity>, Vec<usize>) {
+    let closes = |j: usize| {
+        let job = &net.jobs[j];
+        let end = |l: usize| net.locations[l].window.map_or(f64::INFINITY, |w| w.1);
+        end(job.pickup).min(end(job.delivery))
+    };
+    let far = |j: usize| net.km(START, net.jobs[j].pickup) + net.km(net.jobs[j].delivery, END);
+    let mut best: Option<(Vec<Activity>, Vec<usize>, f64)> = None;
+    for farthest in [true, false] {
+        let mut jobs: Vec<usize> = (0..net.jobs.len()).collect();
+        jobs.sort_by(|&a, &b| {
+            let by_distance = if farthest {
+                far(b).total_cmp(&far(a))
+            } else {
+                far(a).total_cmp(&far(b))
+            };
+            closes(a)
+                .total_cmp(&closes(b))
+                .then(by_distance)
+                .then(a.cmp(&b))
+        });
+        let mut search = Search::new(net);
+        let (route, left_out) = search.insert_all(Vec::new(), &jobs);
+        let km = search.length(&to_blocks(net, &route));
+        let better = best.as_ref().is_none_or(|(_, l, k)| {
+            left_out.len() < l.len() || (left_out.len() == l.len() && km < *k - EPSILON)
+        });
+        if better {
+            best = Some((route, left_out, km));
+        }
+        if best.as_ref().is_some_and(|(_, l, _)| l.is_empty()) {
+            break;
+        }
+    }
+    best.map(|(route, left_out, _)| (route, left_out))
+        .unwrap_or_default()
+}
+
+/// After the polish, the jobs left out are tried again (the round may have room or time for
+/// them now), then polished once more; the rounds carrying more shipments win.
+pub(super) fn reinsert(
+    net: &Network,
+    order: Vec<Activity>,
+    left: &[usize],
+) -> (Vec<Activity>, Vec<usize>) {
+    if left.is_empty() {
+        return (order, Vec::new());
+    }
+    let mut search = Search::new(net);
+    let (route, still) = search.insert_all(order.clone(), left);
+    if still.len() == left.len() {
+        return (order, left.to_vec());
+    }
+    let blocks = search.descend(normalised(to_blocks(net, &route)));
+    (flatten(&blocks), still)
+}
+
+fn to_blocks(net: &Network, order: &[Activity]) -> Vec<Block> {
+    order
+        .iter()
+        .map(|a| Block {
+            location: net.location(*a),
+            activities: Rc::new(vec![*a]),
+        })
+        .collect()
+}
+
+fn flatten(blocks: &[Block]) -> Vec<Activity> {
+    blocks
+        .iter()
+        .flat_map(|b| b.activities.iter().copied())
+        .collect()
+}
+
+/// Merges consecutive blocks at the same location, drops empty ones.
+fn normalised(blocks: Vec<Block>) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        if block.activities.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.location == block.location => {
+                Rc::make_mut(&mut last.activities).extend(block.activities.iter().copied());
+            }
+            _ => out.push(block),
+        }
+    }
+    out
+}
+
+struct Search<'a> {
+    net: &'a Network,
+    /// Scratch: status of each job while checking (0 waiting, 1 on board, 2 delivered).
+    status: Vec<u8>,
+    /// The nearest other locations of each location, nearest first.
+    near: Vec<Vec<usize>>,
+}
+
+impl<'a> Search<'a> {
+    fn new(net: &'a Network) -> Self {
+        let size = net.size();
+        let near = (0..size)
+            .map(|a| {
+                let mut others: Vec<usize> = (0..size).filter(|&b| b != a).collect();
+                others.sort_by(|&x, &y| net.km(a, x).total_cmp(&net.km(a, y)).then(x.cmp(&y)));
+                others.truncate(NEIGHBOURS);
+                others
+            })
+            .collect();
+        Self {
+            net,
+            status: vec![0; net.jobs.len()],
+            near,
+        }
+    }
+
+    fn km(&self, a: usize, b: usize) -> f64 {
+        self.net.km(a, b)
+    }
+
+    /// Location before block `i` (the start for the first).
+    fn before(blocks: &[Block], i: usize) -> usize {
+        if i == 0 {
+            START
+        } else {
+            blocks[i - 1].location
+        }
+    }
+
+    /// Location after block `i` (the end for the last).
+    fn after(blocks: &[Block], i: usize) -> usize {
+        blocks.get(i + 1).map_or(END, |b| b.location)
+    }
+
+    fn length(&self, blocks: &[Block]) -> f64 {
+        let mut at = START;
+        let mut km = 0.0;
+        for b in blocks {
+            km += self.km(at, b.location);
+            at = b.location;
+        }
+        km + self.km(at, END)
+    }
+
+    /// Pickups before deliveries, capacity after every activity, windows with the plan's clock.
+    fn feasible(&mut self, blocks: &[Block]) -> bool {
+        let net = self.net;
+        self.status.iter_mut().for_each(|s| *s = 0);
+        let mut load = vec![0_i64; net.capacity.len()];
+        let (mut at, mut time) = (START, 0.0);
+        for block in blocks {
+            let Some(next) = net.advance(at, time, block.location) else {
+                return false;
+            };
+            at = block.location;
+            time = next;
+            for a in block.activities.iter() {
+                let job = &net.jobs[a.job];
+                let status = &mut self.status[a.job];
+                if a.pickup {
+                    if *status != 0 {
+                        return false;
+                    }
+                    *status = 1;
+                    for ((l, add), cap) in load.iter_mut().zip(&job.load).zip(&net.capacity) {
+                        *l += i64::from(*add);
+                        if *l > i64::from(*cap) {
+                            return false;
+                        }
+                    }
+                } else {
+                    if *status != 1 {
+                        return false;
+                    }
+                    *status = 2;
+                    for (l, sub) in load.iter_mut().zip(&job.load) {
+                        *l -= i64::from(*sub);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Inserts `jobs` one by one into `route`, each at its cheapest feasible pickup and delivery
+    /// positions; returns the route and the jobs that fit nowhere.
+    fn insert_all(
+        &mut self,
+        mut route: Vec<Activity>,
+        jobs: &[usize],
+    ) -> (Vec<Activity>, Vec<usize>) {
+        let net = self.net;
+        let mut left_out = Vec::new();
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        for &job in jobs {
+            let pickup = Activity { job, pickup: true };
+            let delivery = Activity { job, pickup: false };
+            let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
+            let locations: Vec<usize> = std::iter::once(START)
+                .chain(route.iter().map(|a| net.location(*a)))
+                .chain(std::iter::once(END))
+                .collect();
+            // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
+            candidates.clear();
+            let len = route.len();
+            for p in 0..=len {
+                let (x, y) = (locations[p], locations[p + 1]);
+                let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
+                let together =
+                    net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
+                candidates.push((together, p, p));
+                for d in p + 1..=len {
+                    let (u, v) = (locations[d], locations[d + 1]);
+                    let add_d = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
+                    candidates.push((add_p + add_d, p, d));
+                }
+            }
+            let by_cost = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+            };
+            // The cheapest usually fits: sort the others only when it does not.
+            if let Some(at) =
+                (0..candidates.len()).min_by(|&x, &y| by_cost(&candidates[x], &candidates[y]))
+            {
+                candidates.swap(0, at);
+            }
+            let mut placed = false;
+            for k in 0..candidates.len().min(MAX_INSERTION_TRIES) {
+                if k == 1 {
+                    candidates[1..].sort_by(by_cost);
+                }
+                let (_, p, d) = candidates[k];
+                let mut candidate = Vec::with_capacity(len + 2);
+                candidate.extend_from_slice(&route[..p]);
+                candidate.push(pickup);
+                candidate.extend_from_slice(&route[p..d]);
+                candidate.push(delivery);
+                candidate.extend_from_slice(&route[d..]);
+                if self.feasible(&to_blocks(net, &candidate)) {
+                    route = candidate;
+                    placed = true;
+                    break;
+                }
+            }
+            if !placed {
+                left_out.push(job);
+            }
+        }
+        (route, left_out)
+    }
+
+    /// Takes improving moves until none is left.
+    fn descend(&mut self, mut blocks: Vec<Block>) -> Vec<Block> {
+        loop {
+            if let Some(better) = self.two_opt(&blocks) {
+                blocks = better;
+                continue;
+            }
+            if let Some(better) = self.or_opt(&blocks) {
+                blocks = better;
+                continue;
+            }
+            if let Some(better) = self.join(&blocks) {
+                blocks = better;
+                continue;
+            }
+            return blocks;
+        }
+    }
+
+    /// Blocks by location: `positions[l]` lists the indices of the blocks at location `l`.
+    fn positions(&self, blocks: &[Block]) -> Vec<Vec<usize>> {
+        let mut positions = vec![Vec::new(); self.net.size()];
+        for (i, b) in blocks.iter().enumerate() {
+            positions[b.location].push(i);
+        }
+        positions
+    }
+
+    /// Reverses `blocks[i..=j]` when shorter and feasible. Only the reversals that make one of
+    /// their two new edges join near neighbours, and shorten it, are tried.
+    fn two_opt(&mut self, blocks: &[Block]) -> Option<Vec<Block>> {
+        let n = blocks.len();
+        let positions = self.positions(blocks);
+        let mut tries: Vec<(usize, usize)> = Vec::new();
+        for i in 0..n {
+            // New edge (a, c) from the block before i.
+            let (a, b) = (Self::before(blocks, i), blocks[i].location);
+            for &c in &self.near[a] {
+                if self.km(a, c) >= self.km(a, b) {
+                    break;
+                }
+                tries.extend(positions[c].iter().filter(|&&j| j > i).map(|&j| (i, j)));
+            }
+        }
+        for j in 0..n {
+            // New edge (b, d) to the block after j.
+            let (c, d) = (blocks[j].location, Self::after(blocks, j));
+            for &b in &self.near[d] {
+                if self.km(d, b) >= self.km(c, d) {
+                    break;
+                }
+                tries.extend(positions[b].iter().filter(|&&i| i < j).map(|&i| (i, j)));
+            }
+        }
+        for (i, j) in tries {
+            let (a, b) = (Self::before(blocks, i), blocks[i].location);
+            let (c, d) = (blocks[j].location, Self::after(blocks, j));
+            let delta = self.km(a, c) + self.km(b, d) - self.km(a, b) - self.km(c, d);
+            if delta < -EPSILON {
+                let mut candidate = blocks.to_vec();
+                candidate[i..=j].reverse();
+                if self.feasible(&candidate) {
+                    return Some(normalised(candidate));
+                }
+            }
+        }
+        None
+    }
+
+    /// Moves `blocks[i..i + len]` (len 1 to 3), as it is or reversed, between two other blocks
+    /// when shorter and feasible; only next to near neighbours of the run's ends.
+    fn or_opt(&mut self, blocks: &[Block]) -> Option<Vec<Block>> {
+        let n = blocks.len();
+        let positions = self.positions(blocks);
+        let mut places: Vec<usize> = Vec::new();
+        for len in 1..=3.min(n) {
+            for i in 0..=n - len {
+                let j = i + len - 1;
+                let (prev, next) = (Self::before(blocks, i), Self::after(blocks, j));
+                let (first, last) = (blocks[i].location, blocks[j].location);
+                let removed = self.km(prev, first) + self.km(last, next) - self.km(prev, next);
+                if removed <= EPSILON {
+                    continue;
+                }
+                // Insertion before original block `q`: after a neighbour of an end, or before.
+                places.clear();
+                for end in [first, last] {
+                    for &x in &self.near[end] {
+                        if self.km(end, x) >= removed {
+                            break;
+                        }
+                        if x == START {
+                            places.push(0);
+                        } else if x == END {
+                            places.push(n);
+                        }
+                        for &p in &positions[x] {
+                            places.push(p);
+                            places.push(p + 1);
+                        }
+                    }
+                }
+                places.sort_unstable();
+                places.dedup();
+                for &q in places.iter().filter(|&&q| q < i || q > j + 1) {
+                    let x = if q == 0 {
+                        START
+                    } else {
+                        blocks[q - 1].location
+                    };
+                    let y = blocks.get(q).map_or(END, |b| b.location);
+                    let base = self.km(x, y);
+                    for reversed in [false, true] {
+                        let (head, tail) = if reversed {
+                            (last, first)
+                        } else {
+                            (first, last)
+                        };
+                        let added = self.km(x, head) + self.km(tail, y) - base;
+                        if added - removed < -EPSILON {
+                            let candidate = moved(blocks, i, len, q, reversed);
+                            if self.feasible(&candidate) {
+                                return Some(normalised(candidate));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Moves one activity out of its block into another block at the same location, when the
+    /// round gets shorter (its block empties) or stays as long with fewer stops, and feasible.
+    fn join(&mut self, blocks: &[Block]) -> Option<Vec<Block>> {
+        let n = blocks.len();
+        for i in 0..n {
+            let single = blocks[i].activities.len() == 1;
+            let saved = if single {
+                self.km(Self::before(blocks, i), blocks[i].location)
+                    + self.km(blocks[i].location, Self::after(blocks, i))
+                    - self.km(Self::before(blocks, i), Self::after(blocks, i))
+            } else {
+                0.0
+            };
+            if saved <= EPSILON {
+                continue;
+            }
+            for k in 0..n {
+                if k == i || blocks[k].location != blocks[i].location {
+                    continue;
+                }
+                let mut candidate = blocks.to_vec();
+                let activity = candidate[i].activities[0];
+                Rc::make_mut(&mut candidate[i].activities).clear();
+                Rc::make_mut(&mut candidate[k].activities).push(activity);
+                if self.feasible(&candidate) {
+                    return Some(normalised(candidate));
+                }
+            }
+        }
+        None
+    }
+
+    /// A segment double bridge: `A B C D` → `A C B D`, with `B` and `C` short; `None` when the
+    /// result is not feasible.
+    fn kick(&mut self, blocks: &[Block], rng: &mut Seeded) -> Option<Vec<Block>> {
+        let n = blocks.len();
+        if n < 4 {
+            return None;
+        }
+        let span = KICK_SPAN.min(n);
+        let from = rng.below(n - span + 1);
+        let mut cuts = [
+            from + rng.below(span),
+            from + rng.below(span),
+            from + rng.below(span),
+        ];
+        cuts.sort_unstable();
+        let [a, b, c] = cuts;
+        if a == b || b == c {
+            return None;
+        }
+        let mut candidate = Vec::with_capacity(n);
+        candidate.extend_from_slice(&blocks[..a]);
+        candidate.extend_from_slice(&blocks[b..c]);
+        candidate.extend_from_slice(&blocks[a..b]);
+        candidate.extend_from_slice(&blocks[c..]);
+        self.feasible(&candidate).then(|| normalised(candidate))
+    }
+}
+
+/// `blocks` with `blocks[i..i + len]` moved before original block `q` (outside the run),
+/// reversed or not.
+fn moved(blocks: &[Block], i: usize, len: usize, q: usize, reversed: bool) -> Vec<Block> {
+    let mut run: Vec<Block> = blocks[i..i + len].to_vec();
+    if reversed {
+        run.reverse();
+    }
+    let mut out = Vec::with_capacity(blocks.len());
+    for (k, block) in blocks.iter().enumerate() {
+        if k == q {
+            out.extend(run.iter().cloned());
+        }
+        if k < i || k >= i + len {
+            out.push(block.clone());
+        }
+    }
+    if q == blocks.len() {
+        out.extend(run);
+    }
+    out
+}
