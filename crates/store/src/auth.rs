@@ -369,9 +369,15 @@ impl Store {
             .hashing
             .run(move || verify_now(&password, &hash))
             .await?;
-        found
+        let account = found
             .filter(|_| ok)
-            .ok_or_else(|| StoreError::Unauthenticated("wrong email or password".into()))
+            .ok_or_else(|| StoreError::Unauthenticated("wrong email or password".into()))?;
+        if account.disabled_at.is_some() {
+            return Err(StoreError::Unauthenticated(
+                "this account is disabled: ask an administrator".into(),
+            ));
+        }
+        Ok(account)
     }
 
     /// Checks an email and password and issues a bearer token.
@@ -515,6 +521,9 @@ impl Store {
             return Err(unauthenticated());
         }
         let a = account::Model::from_query_result(&row, "a_")?;
+        if a.disabled_at.is_some() {
+            return Err(unauthenticated());
+        }
         let actor = Actor::from_model(a)?;
         self.tokens.put(hash, actor.clone(), expires_at);
         Ok(actor)

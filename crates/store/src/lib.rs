@@ -12,6 +12,7 @@
 //! Amounts are stored as cents and quantities as thousandths of a unit (see `migrations/`), and
 //! converted to and from `domain::Money` / `domain::Quantity` here and nowhere else.
 
+mod accounts_admin;
 mod auth;
 mod basket_cache;
 mod catalogue;
