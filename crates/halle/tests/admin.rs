@@ -325,3 +325,59 @@ async fn first_start_on_sqlite() {
 async fn first_start_on_postgres() {
     first_start(true).await;
 }
+
+/// `--log-format json`: one JSON object a line, and the lines of a request carry its id.
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let db = Fresh::new(false).await;
+    let mut child = Command::new(HALLE)
+        .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let base = loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        if let Some(base) = line.strip_prefix("Halle listening on ") {
+            break base.to_owned();
+        }
+    };
+    let res = reqwest::Client::new()
+        .get(format!("{base}/readyz"))
+        .header("x-request-id", "log-probe-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-request-id"], "log-probe-42");
+    let mut seen = Vec::new();
+    let answered = loop {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) else {
+            panic!("no log line of the request; saw:\n{}", seen.join("\n"));
+        };
+        seen.push(line.clone());
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if entry["span"]["id"] == "log-probe-42" && entry["fields"]["message"] == "answered" {
+            break entry;
+        }
+    };
+    assert_eq!(answered["fields"]["status"], 200, "{answered}");
+    assert_eq!(answered["fields"]["route"], "/readyz", "{answered}");
+    assert_eq!(answered["level"], "INFO", "{answered}");
+    let _ = child.kill();
+    let _ = child.wait();
+    db.drop_it().await;
+}

@@ -26,6 +26,7 @@ pub mod fixtures;
 mod gate;
 mod invitations;
 mod members;
+pub mod ops;
 mod order_batch;
 mod orders;
 mod producer_space;

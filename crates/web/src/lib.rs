@@ -10,6 +10,7 @@
 mod api;
 mod compress;
 mod error;
+mod ops;
 mod pages;
 mod startup;
 mod throttle;

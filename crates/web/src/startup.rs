@@ -8,7 +8,6 @@ use poem::{
     error::ReadBodyError,
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
-    middleware::Tracing,
     web::Json,
 };
 use store::Store;
@@ -41,17 +40,34 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
                 .boxed()
         }
     };
+    let store_for_ops = store.clone();
     let api = openapi_service(store, throttle);
     let document = contract::complete(&api.spec());
     let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
     let spec = make_sync(move |_| Json(document.clone()));
     let docs = api.swagger_ui();
+    let (ready_store, metrics_store) = (store_for_ops.clone(), store_for_ops);
     Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/healthz", make_sync(|_| "ok"))
+        .at(
+            "/readyz",
+            poem::endpoint::make(move |_| {
+                let s = ready_store.clone();
+                async move { crate::ops::readyz(&s).await }
+            }),
+        )
+        .at(
+            "/metrics",
+            poem::endpoint::make(move |_| {
+                let s = metrics_store.clone();
+                async move { crate::ops::metrics_text(&s).await }
+            }),
+        )
         .nest("/", pages)
+        .around(|ep, req| async move { crate::ops::note_route(&ep, req).await })
         .around(|ep, mut req| async move {
             limit_body(&req)?;
             refuse_nul_in_uri(&req)?;
@@ -78,7 +94,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         })
         .catch_all_error(json_errors)
         .around(|ep, req| async move { crate::compress::gzip_answer(&ep, req).await })
-        .with(Tracing)
+        .around(|ep, req| async move { crate::ops::observe(&ep, req).await })
 }
 
 fn too_large() -> poem::Error {
