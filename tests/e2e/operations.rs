@@ -13,6 +13,8 @@ both!(
     health_and_readiness_answer_and_readiness_follows_the_order_writer,
     every_answer_carries_a_request_id,
     metrics_count_requests_baskets_the_writer_and_the_pool,
+    every_answer_carries_the_security_headers,
+    common_passwords_are_refused_wherever_a_password_is_chosen,
 );
 
 async fn health_and_readiness_answer_and_readiness_follows_the_order_writer(db: Db) {
@@ -106,5 +108,78 @@ async fn metrics_count_requests_baskets_the_writer_and_the_pool(db: Db) {
         !text.contains(&format!("/api/v1/cycles/{}/orders", w.cycle_id)),
         "a raw path leaked into a label"
     );
+    app.cleanup().await;
+}
+
+async fn every_answer_carries_the_security_headers(db: Db) {
+    let app = TestApp::spawn(db).await;
+    for (path, status) in [
+        ("/", 200),
+        ("/login", 200),
+        ("/healthz", 200),
+        ("/api/v1/cycles/999999", 404),
+        ("/no/such/page", 404),
+        ("/api/openapi.json", 200),
+    ] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self';"),
+            "{path}: no inline script: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            h["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+    // A route with a policy of its own keeps it: the API docs run Swagger UI's inline script.
+    let res = app
+        .client
+        .get(format!("{}/api/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    app.cleanup().await;
+}
+
+async fn common_passwords_are_refused_wherever_a_password_is_chosen(db: Db) {
+    let app = TestApp::spawn(db).await;
+    // Sign-up, whatever the case.
+    for common in ["password123", "QWERTYUIOP", "1q2w3e4r5t"] {
+        let a = app
+            .post(
+                "/api/v1/accounts",
+                None,
+                json!({"email": "x@example.org", "password": common, "name": "X"}),
+            )
+            .await
+            .expect_error(422, "common_password");
+        assert!(a["message"].as_str().unwrap().contains("common"), "{a}");
+    }
+    // A password change.
+    let user = app.user(Role::Consumer, None, None).await;
+    app.put(
+        "/api/v1/me/password",
+        user.t(),
+        json!({"old_password": crate::helpers::PASSWORD, "new_password": "iloveyou123"}),
+    )
+    .await
+    .expect_error(422, "common_password");
+    app.get("/api/v1/me", user.t()).await.expect(200);
     app.cleanup().await;
 }

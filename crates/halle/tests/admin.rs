@@ -225,6 +225,18 @@ async fn first_start(postgres: bool) {
         "{}",
         text(&out.stderr)
     );
+    let out = halle(
+        &url,
+        &["admin", "create", "--email", email],
+        "Password123\n",
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("common_password"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = halle(&url, &["admin", "create", "--email", email], "").await;
     assert!(!out.status.success());
     assert!(

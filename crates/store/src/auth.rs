@@ -229,8 +229,9 @@ pub(crate) fn hash_now(password: &str) -> Result<String, StoreError> {
         })
 }
 
-/// The one rule for a new password (sign-up, change): at least [`MIN_PASSWORD_CHARS`]
-/// characters, at most 1024 bytes.
+/// The one rule for a new password (sign-up, change, invitation, `halle admin`): at least
+/// [`MIN_PASSWORD_CHARS`] characters, at most 1024 bytes, and not one of the most common
+/// passwords (`common_passwords`).
 pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
         return Err(StoreError::invalid(
@@ -238,6 +239,12 @@ pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
             format!(
                 "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most 1024 bytes)"
             ),
+        ));
+    }
+    if crate::common_passwords::is_common(password) {
+        return Err(StoreError::invalid(
+            "common_password",
+            "this password is among the most common ones, which are tried first: choose another",
         ));
     }
     Ok(())

@@ -17,6 +17,7 @@ mod auth;
 mod basket_cache;
 mod catalogue;
 mod checkout;
+mod common_passwords;
 mod cycles;
 mod db;
 mod desk;

@@ -10,6 +10,7 @@
 mod api;
 mod compress;
 mod error;
+mod headers;
 mod ops;
 mod pages;
 mod startup;

@@ -50,7 +50,10 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
     Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs)
+        .nest(
+            "/api/docs",
+            crate::headers::with_csp(docs, crate::headers::SWAGGER_CSP),
+        )
         .at("/healthz", make_sync(|_| "ok"))
         .at(
             "/readyz",
@@ -94,6 +97,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         })
         .catch_all_error(json_errors)
         .around(|ep, req| async move { crate::compress::gzip_answer(&ep, req).await })
+        .around(|ep, req| async move { crate::headers::secure(&ep, req).await })
         .around(|ep, req| async move { crate::ops::observe(&ep, req).await })
 }
 
