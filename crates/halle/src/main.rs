@@ -1,6 +1,7 @@
 //! The `halle` command: `serve`, `migrate` and `demo`.
 
 mod admin;
+mod backup;
 mod logs;
 
 use std::path::PathBuf;
@@ -85,6 +86,25 @@ enum Command {
         output: Option<PathBuf>,
         /// Database: sqlite://FILE or postgres://USER@HOST/DB.
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+    /// Write a backup of the database to a new file (SQLite: online, VACUUM INTO;
+    /// PostgreSQL: runs pg_dump --format=custom).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+    /// Restore a backup into a new SQLite file or an empty PostgreSQL database (pg_restore).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Database: sqlite://NEW-FILE or postgres://USER@HOST/EMPTY-DB.
+        #[arg(long, env = "DATABASE_URL")]
         database_url: String,
     },
     /// Manage accounts from the server: create an administrator, reset a password, disable.
@@ -219,6 +239,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin::run(command).await,
+        Command::Backup { to, database_url } => backup::backup(&database_url, &to).await,
+        Command::Restore { from, database_url } => backup::restore(&database_url, &from).await,
         Command::Demo { database, bind } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();

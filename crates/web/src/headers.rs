@@ -8,7 +8,7 @@
 //! Swagger UI runs inline script; a payment page will need `https://js.stripe.com`).
 
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response,
+    Endpoint, EndpointExt, Response,
     http::{HeaderValue, header},
 };
 
@@ -25,9 +25,9 @@ pub(crate) const SWAGGER_CSP: &str = "default-src 'self'; script-src 'self' 'uns
      style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; \
      base-uri 'self'; frame-ancestors 'none'";
 
-/// The outer layer: adds the headers an answer lacks.
-pub(crate) async fn secure<E: Endpoint>(ep: &E, req: Request) -> poem::Result<Response> {
-    let mut res = ep.call(req).await?.into_response();
+/// Adds the headers an answer lacks (called by the outermost layer, `ops::observe`, on every
+/// answer).
+pub(crate) fn secure(res: &mut Response) {
     let headers = res.headers_mut();
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, DEFAULT_CSP),
@@ -39,7 +39,6 @@ pub(crate) async fn secure<E: Endpoint>(ep: &E, req: Request) -> poem::Result<Re
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
-    Ok(res)
 }
 
 /// `ep` with its own Content-Security-Policy on every answer, instead of [`DEFAULT_CSP`].

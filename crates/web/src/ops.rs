@@ -191,6 +191,7 @@ pub(crate) async fn observe<E: Endpoint>(ep: &E, mut req: Request) -> poem::Resu
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         };
+        crate::headers::secure(&mut res);
         let elapsed = started.elapsed();
         if let Ok(value) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(REQUEST_ID, value);

@@ -97,7 +97,6 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         })
         .catch_all_error(json_errors)
         .around(|ep, req| async move { crate::compress::gzip_answer(&ep, req).await })
-        .around(|ep, req| async move { crate::headers::secure(&ep, req).await })
         .around(|ep, req| async move { crate::ops::observe(&ep, req).await })
 }
 
