@@ -20,6 +20,7 @@ mod m20261202_000003_product_photos;
 mod m20261202_000004_venue_closures;
 mod m20261202_000005_product_photo;
 mod m20261203_000003_payments;
+mod m20261203_000006_account_disabled;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_venue_closures::Migration),
             Box::new(m20261202_000005_product_photo::Migration),
             Box::new(m20261203_000003_payments::Migration),
+            Box::new(m20261203_000006_account_disabled::Migration),
         ]
     }
 }

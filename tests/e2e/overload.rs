@@ -189,6 +189,13 @@ async fn a_password_needs_ten_characters(db: Db) {
         json!({"email": "court@example.org", "password": "1234567890", "name": "Court"}),
     )
     .await
+    .expect_error(422, "common_password");
+    app.post(
+        "/api/v1/accounts",
+        None,
+        json!({"email": "court@example.org", "password": "court-2026", "name": "Court"}),
+    )
+    .await
     .expect(201);
     app.cleanup().await;
 }

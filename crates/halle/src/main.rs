@@ -1,5 +1,9 @@
 //! The `halle` command: `serve`, `migrate` and `demo`.
 
+mod admin;
+mod backup;
+mod logs;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -14,6 +18,15 @@ const DEMO_FIXTURE: &str = include_str!("../../../fixtures/demo.json");
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// How log lines are written on standard error: text for a person, json for a collector.
+    #[arg(
+        long,
+        global = true,
+        env = "HALLE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: logs::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,6 +103,28 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
         database_url: String,
     },
+    /// Write a backup of the database to a new file (SQLite: online, VACUUM INTO;
+    /// PostgreSQL: runs pg_dump --format=custom).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+    /// Restore a backup into a new SQLite file or an empty PostgreSQL database (pg_restore).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Database: sqlite://NEW-FILE or postgres://USER@HOST/EMPTY-DB.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+    /// Manage accounts from the server: create an administrator, reset a password, disable.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Create a fresh SQLite database with the demo market, and serve it.
     Demo {
         /// The SQLite file to (re)create.
@@ -126,13 +161,9 @@ enum ReportKind {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    logs::init(cli.log_format);
+    match cli.command {
         Command::Serve {
             database_url,
             bind,
@@ -238,6 +269,9 @@ async fn main() -> anyhow::Result<()> {
             days,
             database_url,
         } => payments(what, market, days, &database_url).await,
+        Command::Admin(command) => admin::run(command).await,
+        Command::Backup { to, database_url } => backup::backup(&database_url, &to).await,
+        Command::Restore { from, database_url } => backup::restore(&database_url, &from).await,
         Command::Demo { database, bind } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();
@@ -322,6 +356,7 @@ async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Re
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     println!("Halle listening on http://{}", app.addr());
+    admin::tell_if_no_admin(&store).await;
     app.run_until(shutdown()).await.context("server failed")?;
     // Requests still in flight after the grace period may have handed baskets to the writer:
     // those are written (or not) and answered before the process ends.

@@ -229,8 +229,9 @@ pub(crate) fn hash_now(password: &str) -> Result<String, StoreError> {
         })
 }
 
-/// The one rule for a new password (sign-up, change): at least [`MIN_PASSWORD_CHARS`]
-/// characters, at most 1024 bytes.
+/// The one rule for a new password (sign-up, change, invitation, `halle admin`): at least
+/// [`MIN_PASSWORD_CHARS`] characters, at most 1024 bytes, and not one of the most common
+/// passwords (`common_passwords`).
 pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > 1024 {
         return Err(StoreError::invalid(
@@ -238,6 +239,12 @@ pub(crate) fn check_new_password(password: &str) -> Result<(), StoreError> {
             format!(
                 "a password needs at least {MIN_PASSWORD_CHARS} characters (and at most 1024 bytes)"
             ),
+        ));
+    }
+    if crate::common_passwords::is_common(password) {
+        return Err(StoreError::invalid(
+            "common_password",
+            "this password is among the most common ones, which are tried first: choose another",
         ));
     }
     Ok(())
@@ -369,9 +376,15 @@ impl Store {
             .hashing
             .run(move || verify_now(&password, &hash))
             .await?;
-        found
+        let account = found
             .filter(|_| ok)
-            .ok_or_else(|| StoreError::Unauthenticated("wrong email or password".into()))
+            .ok_or_else(|| StoreError::Unauthenticated("wrong email or password".into()))?;
+        if account.disabled_at.is_some() {
+            return Err(StoreError::Unauthenticated(
+                "this account is disabled: ask an administrator".into(),
+            ));
+        }
+        Ok(account)
     }
 
     /// Checks an email and password and issues a bearer token.
@@ -515,6 +528,9 @@ impl Store {
             return Err(unauthenticated());
         }
         let a = account::Model::from_query_result(&row, "a_")?;
+        if a.disabled_at.is_some() {
+            return Err(unauthenticated());
+        }
         let actor = Actor::from_model(a)?;
         self.tokens.put(hash, actor.clone(), expires_at);
         Ok(actor)

@@ -12,10 +12,12 @@
 //! Amounts are stored as cents and quantities as thousandths of a unit (see `migrations/`), and
 //! converted to and from `domain::Money` / `domain::Quantity` here and nowhere else.
 
+mod accounts_admin;
 mod auth;
 mod basket_cache;
 mod catalogue;
 mod checkout;
+mod common_passwords;
 mod cycles;
 mod db;
 mod desk;
@@ -25,6 +27,7 @@ pub mod fixtures;
 mod gate;
 mod invitations;
 mod members;
+pub mod ops;
 mod order_batch;
 mod orders;
 mod payments;

@@ -165,6 +165,12 @@ impl OrderWriter {
         result.map(|w| (prepared, w))
     }
 
+    /// Whether the writer runs and takes baskets, and how many wait for it (for `/readyz`).
+    pub(crate) fn health(&self) -> (bool, usize) {
+        let alive = !*self.done.borrow() && !*self.stop.borrow() && !self.jobs.is_closed();
+        (alive, self.jobs.max_capacity() - self.jobs.capacity())
+    }
+
     /// Stops taking baskets, and returns once every basket already handed over is answered
     /// (its batch committed or failed). Baskets offered afterwards are turned away (503).
     pub(crate) async fn shutdown(&self) {
@@ -230,7 +236,11 @@ async fn run(
         if batch.is_empty() {
             continue;
         }
-        match write_batch(&db, &batch).await {
+        let began = Instant::now();
+        record_batch(&batch, began);
+        let outcome = write_batch(&db, &batch).await;
+        metrics::histogram!(crate::ops::WRITER_BATCH_SECONDS).record(began.elapsed().as_secs_f64());
+        match outcome {
             Ok(results) => reply_all(batch, results, &shown),
             Err(Failure::Unknown(e)) => {
                 let cause = e.to_string();
@@ -267,6 +277,21 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// Records a batch's size and how long each of its baskets waited for it (handed over at its
+/// deadline less [`MAX_WAIT`]).
+fn record_batch(batch: &[Job], began: Instant) {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a batch holds at most MAX_BATCH"
+    )]
+    metrics::histogram!(crate::ops::WRITER_BATCH_SIZE).record(batch.len() as f64);
+    let waited = metrics::histogram!(crate::ops::WRITER_WAIT);
+    for job in batch {
+        let handed = job.deadline.checked_sub(MAX_WAIT).unwrap_or(began);
+        waited.record(began.saturating_duration_since(handed).as_secs_f64());
     }
 }
 

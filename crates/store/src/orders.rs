@@ -659,6 +659,21 @@ impl Store {
         request: OrderRequest,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<Placed, StoreError> {
+        crate::ops::count_basket(
+            self.place_order_uncounted(actor, cycle_id, on_behalf_of, request, idempotency)
+                .await,
+        )
+    }
+
+    /// [`Store::place_order`] before its outcome is counted (see `ops`).
+    async fn place_order_uncounted(
+        &self,
+        actor: &Actor,
+        cycle_id: i64,
+        on_behalf_of: Option<i64>,
+        request: OrderRequest,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<Placed, StoreError> {
         validate_requested_lines(&request.lines)?;
         // A retried request (same Idempotency-Key) is recognised by the writer, in the batch's
         // transaction, and answered below with the first order; not looked up here, which would

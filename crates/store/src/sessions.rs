@@ -187,6 +187,10 @@ impl Store {
             return Ok(None);
         }
         let a = account::Model::from_query_result(&row, "a_")?;
+        if a.disabled_at.is_some() {
+            self.sessions.forget(&hash);
+            return Ok(None);
+        }
         let s = Session {
             language: a.language.clone(),
             phone: a.phone.clone(),

@@ -10,6 +10,8 @@
 mod api;
 mod compress;
 mod error;
+mod headers;
+mod ops;
 mod pages;
 mod startup;
 mod stripe_hook;

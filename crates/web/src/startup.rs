@@ -8,7 +8,6 @@ use poem::{
     error::ReadBodyError,
     http::{StatusCode, header},
     listener::{Acceptor, Listener, TcpListener},
-    middleware::Tracing,
     web::Json,
 };
 use store::Store;
@@ -44,21 +43,41 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         }
     };
     let store_for_hooks = store.clone();
+    let store_for_ops = store.clone();
     let api = openapi_service(store, throttle);
     let document = contract::complete(&api.spec());
     let methods = Arc::new(contract::Methods::new(&document, "/api/v1"));
     let spec = make_sync(move |_| Json(document.clone()));
     let docs = api.swagger_ui();
+    let (ready_store, metrics_store) = (store_for_ops.clone(), store_for_ops);
     Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs)
+        .nest(
+            "/api/docs",
+            crate::headers::with_csp(docs, crate::headers::SWAGGER_CSP),
+        )
         .at("/healthz", make_sync(|_| "ok"))
         .at(
             "/stripe/webhooks/:market_id",
             poem::post(crate::stripe_hook::stripe_webhook).data(store_for_hooks),
         )
+        .at(
+            "/readyz",
+            poem::endpoint::make(move |_| {
+                let s = ready_store.clone();
+                async move { crate::ops::readyz(&s).await }
+            }),
+        )
+        .at(
+            "/metrics",
+            poem::endpoint::make(move |_| {
+                let s = metrics_store.clone();
+                async move { crate::ops::metrics_text(&s).await }
+            }),
+        )
         .nest("/", pages)
+        .around(|ep, req| async move { crate::ops::note_route(&ep, req).await })
         .around(|ep, mut req| async move {
             let upload = is_page_upload(&req);
             let max = if upload { MAX_UPLOAD } else { MAX_BODY };
@@ -91,7 +110,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         })
         .catch_all_error(json_errors)
         .around(|ep, req| async move { crate::compress::gzip_answer(&ep, req).await })
-        .with(Tracing)
+        .around(|ep, req| async move { crate::ops::observe(&ep, req).await })
 }
 
 fn too_large(max: usize) -> poem::Error {

@@ -18,6 +18,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub language: String,
     pub pickup_point_id: Option<i64>,
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 /// No declared relations: repositories join explicitly.

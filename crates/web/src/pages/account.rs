@@ -151,7 +151,7 @@ fn field_of(e: &StoreError) -> &'static str {
     match e {
         StoreError::Invalid { code, .. } | StoreError::Conflict { code, .. } => match *code {
             "invalid_email" | "email_taken" => "email",
-            "weak_password" => "password",
+            "weak_password" | "common_password" => "password",
             "invalid_name" => "name",
             "invalid_phone" => "phone",
             _ => "form",
