@@ -24,6 +24,7 @@ mod error;
 pub mod fixtures;
 mod gate;
 mod invitations;
+pub mod mail;
 mod members;
 mod order_batch;
 mod orders;
@@ -55,6 +56,7 @@ pub use invitations::{
     Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,
     NewInvitation, StaffMember,
 };
+pub use mail::outbox;
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use producer_space::{
