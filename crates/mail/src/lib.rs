@@ -21,6 +21,7 @@ pub mod smtp;
 pub mod worker;
 
 pub use compose::Composer;
+pub use lettre::message::Mailbox;
 pub use render::{Rendered, Renderer};
 pub use smtp::{DkimSettings, Security, SmtpSettings};
 pub use worker::{Worker, WorkerOptions};
@@ -37,4 +38,46 @@ pub enum MailError {
     /// A message cannot be built (an address that does not parse).
     #[error("message: {0}")]
     Message(String),
+}
+
+/// Everything the worker needs, as the binary's flags or a test give it.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The SMTP server.
+    pub smtp: SmtpSettings,
+    /// `From`: `Halle <halle@example.org>` or a bare address.
+    pub from: String,
+    /// Where the links in messages point (`https://halle.example.org`).
+    pub base_url: String,
+    /// DKIM signing, when configured.
+    pub dkim: Option<DkimSettings>,
+    /// Pace and retries.
+    pub worker: WorkerOptions,
+}
+
+impl MailConfig {
+    /// The composer of these settings (templates, `From`, links, DKIM).
+    pub fn composer(&self) -> Result<Composer, MailError> {
+        Ok(Composer {
+            renderer: Renderer::new()?,
+            from: self
+                .from
+                .parse()
+                .map_err(|e| MailError::Config(format!("sender {:?}: {e}", self.from)))?,
+            base_url: self.base_url.trim_end_matches('/').to_owned(),
+            dkim: self.dkim.as_ref().map(DkimSettings::config).transpose()?,
+        })
+    }
+
+    /// Starts the worker that drains `store`'s outbox with these settings.
+    pub fn start(&self, store: store::Store) -> Result<Worker, MailError> {
+        let composer = std::sync::Arc::new(self.composer()?);
+        let transport = self.smtp.transport()?;
+        Ok(Worker::start(
+            store,
+            composer,
+            transport,
+            self.worker.clone(),
+        ))
+    }
 }

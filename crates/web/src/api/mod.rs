@@ -9,6 +9,7 @@ mod distribution;
 mod document;
 mod dto;
 mod input;
+mod mail;
 mod markets;
 mod orders;
 mod slots;
@@ -35,6 +36,8 @@ pub(crate) enum Tag {
     Orders,
     /// Picking lists, labels, distribution sheets, weights and check-out.
     Distribution,
+    /// Email: what a market sent and what failed; members' wishes for announcements.
+    Mail,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -80,6 +83,7 @@ type Apis = (
     orders::OrdersApi,
     distribution::DistributionApi,
     slots::SlotsApi,
+    mail::MailApi,
 );
 
 pub(crate) fn openapi_service(
@@ -104,7 +108,10 @@ pub(crate) fn openapi_service(
             distribution::DistributionApi {
                 store: store.clone(),
             },
-            slots::SlotsApi { store },
+            slots::SlotsApi {
+                store: store.clone(),
+            },
+            mail::MailApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),
