@@ -270,6 +270,15 @@ async fn order_confirmation_arrives_whole(db: Db) {
     assert_eq!(listed[0]["state"], "sent");
     assert_eq!(listed[0]["kind"], "order_placed");
     assert_eq!(listed[0]["recipient"], email.as_str());
+    // The coordinators' page says the same.
+    let mut desk = app.visit("fr-FR");
+    desk.log_in(&coordinator_email, PASSWORD).await;
+    desk.get("/desk/mail")
+        .await
+        .expect(200)
+        .contains(&email)
+        .contains("Envoyé")
+        .contains("Confirmation de commande");
     // Nobody else sees a market's mail.
     app.get(&format!("/api/v1/markets/{}/mail", w.market_id), alice.t())
         .await
