@@ -28,12 +28,15 @@ struct MailDto {
     /// Tries so far.
     attempts: i32,
     /// Its subject, once sent.
+    #[oai(nullable)]
     subject: Option<String>,
     /// Why the last try failed.
+    #[oai(nullable)]
     last_error: Option<String>,
     /// When it was written.
     created_at: DateTime<Utc>,
     /// When the SMTP server accepted it.
+    #[oai(nullable)]
     sent_at: Option<DateTime<Utc>>,
     /// Next try, while pending.
     next_attempt_at: DateTime<Utc>,
