@@ -19,6 +19,8 @@ mod m20261202_000002_baskets;
 mod m20261202_000003_product_photos;
 mod m20261202_000004_venue_closures;
 mod m20261202_000005_product_photo;
+mod m20261203_000001_outbox;
+mod m20261203_000002_mail_subscriptions;
 mod m20261203_000003_payments;
 mod m20261203_000006_account_disabled;
 
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_product_photo::Migration),
             Box::new(m20261203_000003_payments::Migration),
             Box::new(m20261203_000006_account_disabled::Migration),
+            Box::new(m20261203_000001_outbox::Migration),
+            Box::new(m20261203_000002_mail_subscriptions::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ mod idempotency;
 mod isolation;
 mod limits;
 mod lists;
+mod mail;
 mod operations;
 mod other_node;
 mod overload;

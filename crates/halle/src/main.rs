@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 use store::Store;
 use web::Application;
 
+mod mail_args;
+
 /// The demo market, built into the binary so that `halle demo` works from anywhere.
 const DEMO_FIXTURE: &str = include_str!("../../../fixtures/demo.json");
 
@@ -50,6 +52,8 @@ enum Command {
         /// through that proxy, or clients could claim any address.
         #[arg(long, env = "HALLE_TRUST_PROXY")]
         trust_proxy: bool,
+        #[command(flatten)]
+        mail: mail_args::MailArgs,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -133,6 +137,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
+        #[command(flatten)]
+        mail: mail_args::MailArgs,
     },
 }
 
@@ -169,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
             bind,
             db_pool,
             trust_proxy,
+            mail,
         } => {
             let store = connect(&database_url, db_pool).await?;
             serve(
@@ -178,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
                     trust_proxy,
                     ..Default::default()
                 },
+                &mail,
             )
             .await
         }
@@ -272,7 +280,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin(command) => admin::run(command).await,
         Command::Backup { to, database_url } => backup::backup(&database_url, &to).await,
         Command::Restore { from, database_url } => backup::restore(&database_url, &from).await,
-        Command::Demo { database, bind } => {
+        Command::Demo {
+            database,
+            bind,
+            mail,
+        } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();
                 path.push(suffix);
@@ -300,6 +312,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let base = format!("http://{}", app.addr());
+            let mailer = mail.start(&store, &base)?;
             let (producers, products, accounts, orders) = demo.counts;
             println!(
                 "Halle demo: {producers} producers, {products} products, {accounts} accounts, {orders} orders"
@@ -326,6 +339,9 @@ async fn main() -> anyhow::Result<()> {
             println!("Press Ctrl-C to stop.");
             app.run_until(shutdown()).await.context("server failed")?;
             store.shutdown().await;
+            if let Some(worker) = mailer {
+                worker.stop().await;
+            }
             Ok(())
         }
     }
@@ -347,7 +363,12 @@ async fn connect(url: &str, pg_pool: u32) -> anyhow::Result<Store> {
 
 /// Migrates (nodes starting together take turns: see `Store::migrate`), serves until SIGINT or
 /// SIGTERM, lets the requests in flight finish, drains the order writer, and returns.
-async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Result<()> {
+async fn serve(
+    store: Store,
+    bind: &str,
+    options: web::WebOptions,
+    mail: &mail_args::MailArgs,
+) -> anyhow::Result<()> {
     store
         .migrate()
         .await
@@ -357,10 +378,15 @@ async fn serve(store: Store, bind: &str, options: web::WebOptions) -> anyhow::Re
         .with_context(|| format!("cannot listen on {bind}"))?;
     println!("Halle listening on http://{}", app.addr());
     admin::tell_if_no_admin(&store).await;
+    let mailer = mail.start(&store, &format!("http://{}", app.addr()))?;
     app.run_until(shutdown()).await.context("server failed")?;
     // Requests still in flight after the grace period may have handed baskets to the writer:
     // those are written (or not) and answered before the process ends.
     store.shutdown().await;
+    // The batch of mail in hand is sent and recorded; the rest waits in the outbox.
+    if let Some(worker) = mailer {
+        worker.stop().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

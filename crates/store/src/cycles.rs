@@ -527,6 +527,27 @@ impl Store {
                 "the cycle changed meanwhile; reload and try again",
             ));
         }
+        if new_state == CycleState::Open {
+            // The announcement to the members who asked for it commits with the opening; its
+            // key makes a cycle announced once, should it ever open again.
+            let mail = crate::outbox::NewMail {
+                kind: crate::outbox::kind::CYCLE_OPEN,
+                market_id: Some(c.market_id),
+                unique_key: Some(format!("cycle_open:{id}")),
+                payload: serde_json::json!({
+                    "cycle_id": id,
+                    "cycle_name": c.name,
+                    "closes_at": c.closes_at.to_rfc3339(),
+                }),
+            };
+            crate::outbox::enqueue_to_subscribers(
+                &w.tx,
+                &mail,
+                c.market_id,
+                crate::outbox::Subscription::CycleOpen,
+            )
+            .await?;
+        }
         w.tx.commit().await?;
         self.sales.changed();
         summary(&self.cycle_row(self.db(), id).await?, now)

@@ -266,9 +266,24 @@ impl Store {
             used_at: Set(None),
             account_id: Set(None),
             ..Default::default()
+        };
+        // The invitation and its mail (when there is an address) commit together.
+        let w = self.write().await?;
+        let row = row.insert(&w.tx).await?;
+        if let Some(email) = &row.email {
+            let mail = crate::outbox::NewMail {
+                kind: crate::outbox::kind::INVITATION,
+                market_id: Some(market_id),
+                unique_key: Some(format!("invitation:{}", row.id)),
+                payload: serde_json::json!({
+                    "path": format!("/invitations/{token}"),
+                    "role": row.role,
+                    "days": INVITATION_DAYS,
+                }),
+            };
+            crate::outbox::enqueue_to_address(&w.tx, &mail, email, &row.name, "fr").await?;
         }
-        .insert(self.db())
-        .await?;
+        w.tx.commit().await?;
         let invitation = self
             .invitation_views(vec![row])
             .await?

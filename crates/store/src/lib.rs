@@ -26,6 +26,7 @@ mod error;
 pub mod fixtures;
 mod gate;
 mod invitations;
+pub mod mail;
 mod members;
 pub mod ops;
 mod order_batch;
@@ -60,6 +61,7 @@ pub use invitations::{
     Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,
     NewInvitation, StaffMember,
 };
+pub use mail::outbox;
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use payments::{

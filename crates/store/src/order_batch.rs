@@ -550,6 +550,9 @@ async fn write_batch(
     } else {
         insert_rows(&tx, &placed).await?;
     }
+    // Each consumer's confirmation commits with its order, in one statement for the batch.
+    let placed_ids: Vec<i64> = placed.iter().map(|(id, _)| *id).collect();
+    crate::outbox::enqueue_for_orders(&tx, crate::outbox::kind::ORDER_PLACED, &placed_ids).await?;
     if let Err(e) = tx.commit().await {
         // On PostgreSQL a COMMIT whose answer was lost (a connection reset) may well have
         // committed: trying the baskets again would write them twice. Ask on a fresh

@@ -926,6 +926,7 @@ impl Store {
             })
             .collect();
         order_line::Entity::insert_many(rows).exec(&w.tx).await?;
+        crate::outbox::enqueue_for_orders(&w.tx, crate::outbox::kind::ORDER_CHANGED, &[id]).await?;
         w.commit().await?;
         self.shown.stock_moved(o.cycle_id);
         // A card hold follows the basket (see payments::intents).
@@ -964,6 +965,8 @@ impl Store {
             .map(|l| (l.offer_id, -l.quantity_milli))
             .collect();
         apply_stock_deltas_named(&w.tx, &deltas, &HashMap::new()).await?;
+        crate::outbox::enqueue_for_orders(&w.tx, crate::outbox::kind::ORDER_CANCELLED, &[id])
+            .await?;
         w.commit().await?;
         self.shown.stock_moved(o.cycle_id);
         // A card hold is released (or a capture refunded) with the basket.

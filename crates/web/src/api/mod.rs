@@ -9,6 +9,7 @@ mod distribution;
 mod document;
 mod dto;
 mod input;
+mod mail;
 mod markets;
 mod orders;
 mod payments;
@@ -38,6 +39,8 @@ pub(crate) enum Tag {
     Distribution,
     /// Online payment: settings, card payments, capture and refunds.
     Payments,
+    /// Email: what a market sent and what failed; members' wishes for announcements.
+    Mail,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -84,6 +87,7 @@ type Apis = (
     distribution::DistributionApi,
     slots::SlotsApi,
     payments::PaymentsApi,
+    mail::MailApi,
 );
 
 pub(crate) fn openapi_service(
@@ -111,7 +115,10 @@ pub(crate) fn openapi_service(
             slots::SlotsApi {
                 store: store.clone(),
             },
-            payments::PaymentsApi { store },
+            payments::PaymentsApi {
+                store: store.clone(),
+            },
+            mail::MailApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

@@ -42,6 +42,8 @@
 //! | `/desk/points`, `/desk/points/rules` | pickup points and weekly slot rules |
 //! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
 //! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
+//! | `/desk/mail` | what the market's mail sent to whom, what failed and why (`?state=`) |
+//! | `/unsubscribe/{token}` | an announcement's unsubscribe link; POST is also RFC 8058's one-click |
 //! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
 //! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
 //!
@@ -53,6 +55,7 @@ mod checkout;
 mod desk;
 mod host;
 mod i18n;
+mod mail;
 mod mediation;
 mod producer;
 mod shop;
@@ -170,6 +173,11 @@ pub(crate) fn routes(
         )
         .at("/desk/points/rules", post(desk::places::create_rule))
         .at("/desk/staff", get(desk::staff::list))
+        .at("/desk/mail", get(mail::desk))
+        .at(
+            "/unsubscribe/:token",
+            get(mail::unsubscribe_form).post(mail::unsubscribe),
+        )
         .at("/desk/staff/invitations", post(desk::staff::invite))
         .at(
             "/desk/staff/invitations/:id/revoke",

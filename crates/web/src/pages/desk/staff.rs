@@ -3,7 +3,8 @@
 //! public page where the invited person sets a name and a password.
 //!
 //! An invitation's link is shown once, on the page answering the form (only its SHA-256 is
-//! kept). Halle sends no mail yet: [`mail_invitation`] is where the link will be mailed.
+//! kept). When the invitation names an address, the store mails the link too (its outbox row
+//! commits with the invitation).
 
 use std::sync::Arc;
 
@@ -176,16 +177,15 @@ fn site_base(req: &Request, v: &Visitor) -> String {
     format!("{scheme}://{host}")
 }
 
-/// Where the invitation link will be mailed, once Halle sends mail: the invited person's
-/// address (when given), the link, and who invites for what. Today it only notes that an
-/// invitation was made (never the link: it opens an account).
+/// Notes that an invitation was made (never the link: it opens an account). The mail with the
+/// link, when the invitation names an address, was written by `Store::create_invitation`.
 pub(crate) fn mail_invitation(grant: &InvitationGrant, _link: &str) {
     tracing::info!(
         invitation = grant.invitation.id,
         market = grant.invitation.market_id,
         role = grant.invitation.role.as_str(),
         has_email = grant.invitation.email.is_some(),
-        "invitation made; Halle sends no mail yet, the link is shown to who invited"
+        "invitation made; the link is shown to who invited, and mailed when an address was given"
     );
 }
 
