@@ -154,6 +154,24 @@ async fn search_by_postcode_town_and_coordinates(db: Db) {
     assert!(!page.html.contains("Fromagerie du Marais"), "{}", page.html);
     let page = v.get("/directory?q=79000&radius=10").await;
     assert!(page.html.contains("Fromagerie du Marais"));
+    // The same search as JSON.
+    let found = app
+        .get(
+            "/api/v1/directory/search?q=79200&radius_km=50&categories=cheese",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(found["place"], "Parthenay (79200)");
+    assert_eq!(found["producers"][0]["name"], "Fromagerie du Marais");
+    assert_eq!(found["producers"][0]["distance_km"], 39.6);
+    assert_eq!(found["producers_total"], 1);
+    app.get("/api/v1/directory/search?q=79200&radius_km=500", None)
+        .await
+        .expect_error(422, "invalid_radius");
+    app.get("/api/v1/directory/search?q=79200&labels=shiny", None)
+        .await
+        .expect_error(422, "invalid_label");
     // Bad input answers the form again with its error, never a 500.
     v.get("/directory?q=Nulle-Part-Sur-Mer&radius=30")
         .await

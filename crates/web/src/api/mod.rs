@@ -5,6 +5,7 @@ mod catalogue;
 pub(crate) mod contract;
 mod cycle_json;
 mod cycles;
+mod directory;
 mod distribution;
 mod document;
 mod dto;
@@ -35,6 +36,8 @@ pub(crate) enum Tag {
     Orders,
     /// Picking lists, labels, distribution sheets, weights and check-out.
     Distribution,
+    /// The regional directory: search by distance.
+    Directory,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -80,6 +83,7 @@ type Apis = (
     orders::OrdersApi,
     distribution::DistributionApi,
     slots::SlotsApi,
+    directory::DirectoryApi,
 );
 
 pub(crate) fn openapi_service(
@@ -104,7 +108,10 @@ pub(crate) fn openapi_service(
             distribution::DistributionApi {
                 store: store.clone(),
             },
-            slots::SlotsApi { store },
+            slots::SlotsApi {
+                store: store.clone(),
+            },
+            directory::DirectoryApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),
