@@ -23,6 +23,7 @@ mod m20261203_000001_outbox;
 mod m20261203_000002_mail_subscriptions;
 mod m20261203_000003_payments;
 mod m20261203_000006_account_disabled;
+mod m20261203_000007_directory;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_account_disabled::Migration),
             Box::new(m20261203_000001_outbox::Migration),
             Box::new(m20261203_000002_mail_subscriptions::Migration),
+            Box::new(m20261203_000007_directory::Migration),
         ]
     }
 }

@@ -19,6 +19,7 @@ mod browser_tour;
 mod contract;
 mod cycle_flow;
 mod demo;
+mod directory;
 mod faults;
 mod idempotency;
 mod isolation;

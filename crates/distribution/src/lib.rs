@@ -5,6 +5,7 @@
 //! No I/O, no clock, no randomness that is not seeded: the same input always gives the same
 //! output, so the lists of a closed cycle are reproducible byte for byte.
 
+pub mod directory;
 pub mod model;
 pub mod picking;
 pub mod pricing;

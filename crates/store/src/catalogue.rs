@@ -293,7 +293,7 @@ fn market_view(m: market::Model) -> MarketView {
     }
 }
 
-fn producer_view(p: producer::Model) -> ProducerView {
+pub(crate) fn producer_view(p: producer::Model) -> ProducerView {
     ProducerView {
         id: p.id,
         name: p.name,

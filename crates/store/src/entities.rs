@@ -1,9 +1,12 @@
 //! sea-orm entities, one module per table (`@generated` shape: never hand-edit business logic here).
 
 pub mod account;
+pub mod alert_notice;
+pub mod alert_subscription;
 pub mod api_token;
 pub mod basket_line;
 pub mod delivery_round;
+pub mod directory_entry;
 pub mod distribution_slot;
 pub mod idempotency_key;
 pub mod invitation;
@@ -20,6 +23,7 @@ pub mod order_line;
 pub mod outbox;
 pub mod payment;
 pub mod pickup_point;
+pub mod place;
 pub mod producer;
 pub mod product;
 pub mod product_photo;

@@ -280,6 +280,14 @@ pub async fn load_demo(
             )
             .await?;
         producer_ids.insert(p.key.clone(), view.id);
+        let words = std::iter::once(format!("{} {}", p.name, p.description))
+            .chain(p.products.iter().map(|d| d.name.clone()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let entry = crate::directory::demo::demo_entry(producer_ids.len() - 1, &words);
+        store
+            .save_directory_entry(&bootstrap, view.id, entry)
+            .await?;
         let mut products = Vec::new();
         for d in &p.products {
             let unit: Unit = d

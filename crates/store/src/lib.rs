@@ -21,6 +21,7 @@ mod common_passwords;
 mod cycles;
 mod db;
 mod desk;
+mod directory;
 pub mod entities;
 mod error;
 pub mod fixtures;
@@ -56,6 +57,12 @@ pub use cycles::{
 };
 pub use db::{Backend, Store, StoreOptions};
 pub use desk::RoundSummary;
+pub use directory::{
+    AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DirectoryEntry,
+    DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located, MAX_ENTRY_TEXT,
+    MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots, ProducerHit,
+    SearchResults,
+};
 pub use error::StoreError;
 pub use invitations::{
     Acceptance, INVITATION_DAYS, INVITED_ROLES, InvitationGrant, InvitationState, InvitationView,

@@ -40,6 +40,9 @@ pub struct WebOptions {
     /// Render every shop page in full, never from the offers kept rendered per cycle version
     /// (`pages::shop::kept`): for the tests that compare both, or to rule the cache out.
     pub shop_in_full: bool,
+    /// The directory map's tile server, as Leaflet takes it
+    /// (`https://tile.example.org/{z}/{x}/{y}.png`); no map (the list alone) when `None`.
+    pub map_tiles: Option<&'static str>,
 }
 
 /// The login and sign-up throttle.

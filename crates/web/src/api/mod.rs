@@ -5,6 +5,7 @@ mod catalogue;
 pub(crate) mod contract;
 mod cycle_json;
 mod cycles;
+mod directory;
 mod distribution;
 mod document;
 mod dto;
@@ -41,6 +42,8 @@ pub(crate) enum Tag {
     Payments,
     /// Email: what a market sent and what failed; members' wishes for announcements.
     Mail,
+    /// The regional directory: search by distance.
+    Directory,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -88,6 +91,7 @@ type Apis = (
     slots::SlotsApi,
     payments::PaymentsApi,
     mail::MailApi,
+    directory::DirectoryApi,
 );
 
 pub(crate) fn openapi_service(
@@ -118,7 +122,10 @@ pub(crate) fn openapi_service(
             payments::PaymentsApi {
                 store: store.clone(),
             },
-            mail::MailApi { store },
+            mail::MailApi {
+                store: store.clone(),
+            },
+            directory::DirectoryApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

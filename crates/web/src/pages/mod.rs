@@ -46,6 +46,12 @@
 //! | `/unsubscribe/{token}` | an announcement's unsubscribe link; POST is also RFC 8058's one-click |
 //! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
 //! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
+//! | `/directory` | the directory: search by postcode, town or position, radius, filters |
+//! | `/directory/producers/{id}`, `/directory/points/{id}` | a producer's entry; a pickup point |
+//! | `/directory/producers/{id}/edit`, `.../hide` | the entry's form (producer, coordinators); POST hide (admins) |
+//! | `/directory/alerts`, `/directory/alerts/{confirm,unsubscribe}/{token}` | alerts: sign up, confirm, unsubscribe |
+//! | `/admin/alerts` | admins: the alerts' notices recorded (until the mail outbox sends them) |
+//! | `/static/leaflet/*` | the map library, when a tile server is configured |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -53,6 +59,7 @@ mod account;
 mod admin;
 mod checkout;
 mod desk;
+mod directory;
 mod host;
 mod i18n;
 mod mail;
@@ -85,6 +92,7 @@ pub(crate) fn routes(
 ) -> Result<impl Endpoint<Output = Response>, String> {
     let mut site = Site::new(store, throttle)?;
     site.shop_in_full = options.shop_in_full;
+    site.map_tiles = options.map_tiles;
     let site = Arc::new(site);
     let style_path = site.style.1;
     Ok(Route::new()
@@ -191,6 +199,29 @@ pub(crate) fn routes(
         .at("/admin/markets/:id", get(admin::market))
         .at("/admin/markets/:id/invitations", post(admin::invite))
         .at("/admin/markets/:id/desk", post(admin::open_desk))
+        // The directory and its alerts (directory/).
+        .at("/directory", get(directory::search))
+        .at("/directory/producers/:id", get(directory::producer))
+        .at(
+            "/directory/producers/:id/edit",
+            get(directory::edit_form).post(directory::edit),
+        )
+        .at("/directory/producers/:id/hide", post(directory::hide))
+        .at("/directory/points/:id", get(directory::point))
+        .at(
+            "/directory/alerts",
+            get(directory::alerts::sign_up_form).post(directory::alerts::sign_up),
+        )
+        .at(
+            "/directory/alerts/confirm/:token",
+            get(directory::alerts::confirm_page).post(directory::alerts::confirm),
+        )
+        .at(
+            "/directory/alerts/unsubscribe/:token",
+            get(directory::alerts::unsubscribe_page).post(directory::alerts::unsubscribe),
+        )
+        .at("/admin/alerts", get(directory::alerts::admin_notices))
+        .at("/static/leaflet/:file", get(directory::map::leaflet))
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)

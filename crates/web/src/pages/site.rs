@@ -42,6 +42,8 @@ pub(crate) struct Site {
     pub(crate) shop_pages: super::shop::KeptPages,
     /// Every shop page rendered in full (`WebOptions::shop_in_full`).
     pub(crate) shop_in_full: bool,
+    /// The directory map's tile URL (`WebOptions::map_tiles`); no map when `None`.
+    pub(crate) map_tiles: Option<&'static str>,
 }
 
 impl Site {
@@ -83,6 +85,7 @@ impl Site {
             style: (style, path),
             shop_pages: super::shop::KeptPages::default(),
             shop_in_full: false,
+            map_tiles: None,
         })
     }
 

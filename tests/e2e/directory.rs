@@ -1,0 +1,369 @@
+//! The directory: search by postcode, town and coordinates within a radius, with filters,
+//! against distances checked by hand (Parthenay to Niort: 39.6 km between the places dataset's
+//! town centres, "about 41 km" between the town halls); producers' entries kept by their
+//! producer and their coordinator; alerts with double opt-in, a match recorded once, nothing
+//! for the unconfirmed or the unsubscribed. The places come from the npm packages
+//! tests/tools/install-places installs (tests/run calls it).
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use store::entities::{alert_notice, alert_subscription};
+
+use crate::{
+    both,
+    helpers::{Db, PASSWORD, TestApp, World},
+    pages_support::Visit,
+};
+
+/// Niort's centre as the places dataset has it.
+const NIORT: (f64, f64) = (46.32313, -0.45877);
+
+async fn app_with_places(db: Db) -> TestApp {
+    let app = TestApp::spawn(db).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("places");
+    assert!(
+        store::PlacesDataset::present(&dir),
+        "run tests/tools/install-places first"
+    );
+    let done = app
+        .store
+        .import_places(store::PlacesDataset::read(&dir).expect("the places dataset"))
+        .await
+        .expect("places imported");
+    assert!(done.postcodes > 5_000, "{done:?}");
+    app
+}
+
+async fn logged_in(app: &TestApp, account_id: i64) -> Visit {
+    let email = app
+        .store
+        .actor(account_id)
+        .await
+        .expect("the account")
+        .email;
+    let mut v = app.visit("fr");
+    v.log_in(&email, PASSWORD).await;
+    v
+}
+
+/// A producer of the world's market in Niort, with its id.
+async fn niort_producer(app: &TestApp, w: &World) -> i64 {
+    let p = app
+        .post(
+            &format!("/api/v1/markets/{}/producers", w.market_id),
+            w.coordinator.t(),
+            json!({"name": "Fromagerie du Marais", "farmer_name": "Lou", "address": "Rue Ricard", "postal_code": "79000",
+                   "city": "Niort", "latitude": NIORT.0, "longitude": NIORT.1}),
+        )
+        .await
+        .expect(201);
+    p["id"].as_i64().expect("producer id")
+}
+
+/// Saves an entry through its form, published.
+async fn publish(v: &mut Visit, producer_id: i64, fields: &[(&str, &str)]) {
+    let path = format!("/directory/producers/{producer_id}/edit");
+    v.get(&path).await.expect(200);
+    let mut all = vec![("published", "1")];
+    all.extend_from_slice(fields);
+    let page = v.post(&path, &all).await;
+    assert_eq!(page.status.as_u16(), 303, "{}", page.html);
+}
+
+/// The results list of a search page, as text: "name — distance" lines.
+fn hits(html: &str) -> Vec<String> {
+    html.split("<li data-map-lat=")
+        .skip(1)
+        .filter_map(|li| {
+            let name = li.split("\">").nth(2)?.split("</a>").next()?;
+            let km = li.split("<strong>").nth(1)?.split("</strong>").next()?;
+            Some(format!("{name} — {km}"))
+        })
+        .collect()
+}
+
+async fn search_by_postcode_town_and_coordinates(db: Db) {
+    let app = app_with_places(db).await;
+    let w = app.world().await;
+    let niort = niort_producer(&app, &w).await;
+    // The producer keeps its own entry; the coordinator keeps the Niort one.
+    let mut producer = logged_in(&app, w.producer.id).await;
+    publish(
+        &mut producer,
+        w.producer_id,
+        &[
+            ("categories", "vegetables"),
+            ("categories", "eggs"),
+            ("labels", "organic"),
+            ("farm_gate", "1"),
+            ("opening_hours", "Vendredi 16 h – 19 h"),
+        ],
+    )
+    .await;
+    let mut coordinator = logged_in(&app, w.coordinator.id).await;
+    publish(&mut coordinator, niort, &[("categories", "cheese")]).await;
+
+    let mut v = app.visit("fr");
+    // 79200 is Parthenay (46.64832, -0.24672): Le Tallud's farm (46.61, -0.31) at 6.4 km, Niort
+    // at 39.6 km (both by hand, haversine on a calculator), nearest first.
+    let page = v.get("/directory?q=79200&radius=50").await;
+    page.expect(200).contains("Parthenay (79200)");
+    assert_eq!(
+        hits(&page.html)[..2],
+        [
+            "Les Jardins du Thouet — 6,4 km".to_owned(),
+            "Fromagerie du Marais — 39,6 km".to_owned()
+        ]
+    );
+    assert!(page.html.len() < 50_000, "{} bytes", page.html.len());
+    // 30 km leaves Niort out; the town name, any case and accents, finds the same place.
+    let page = v.get("/directory?q=parthenay&radius=30").await;
+    page.expect(200).contains("Parthenay (79200)");
+    assert!(
+        hits(&page.html)
+            .iter()
+            .any(|h| h.starts_with("Les Jardins"))
+    );
+    assert!(!hits(&page.html).iter().any(|h| h.starts_with("Fromagerie")));
+    // Coordinates (what the browser's position sends as lat/lon).
+    let page = v
+        .get("/directory?lat=46.32313&lon=-0.45877&radius=50")
+        .await;
+    let found = hits(&page.expect(200).html);
+    assert_eq!(found[0], "Fromagerie du Marais — 0,0 km");
+    assert!(
+        found.contains(&"Les Jardins du Thouet — 33,9 km".to_owned()),
+        "{found:?}"
+    );
+    // Filters: category, label.
+    let page = v.get("/directory?q=79200&radius=50&category=cheese").await;
+    assert_eq!(
+        hits(&page.html)[..1],
+        ["Fromagerie du Marais — 39,6 km".to_owned()]
+    );
+    assert!(!page.html.contains("Les Jardins du Thouet"));
+    let page = v.get("/directory?q=Niort&radius=50&label=organic").await;
+    assert!(page.html.contains("Les Jardins du Thouet"));
+    assert!(!page.html.contains("Fromagerie du Marais"));
+    // "I can collect near here": the market's points are in Parthenay, slots within days:
+    // around Parthenay both producers qualify; 10 km around Niort there is no point at all.
+    let page = v.get("/directory?q=79200&radius=10&collect=1").await;
+    page.expect(200).contains("Salle des fêtes");
+    assert!(page.html.contains("Les Jardins du Thouet"));
+    let page = v.get("/directory?q=79000&radius=10&collect=1").await;
+    assert!(!page.html.contains("Fromagerie du Marais"), "{}", page.html);
+    let page = v.get("/directory?q=79000&radius=10").await;
+    assert!(page.html.contains("Fromagerie du Marais"));
+    // The same search as JSON.
+    let found = app
+        .get(
+            "/api/v1/directory/search?q=79200&radius_km=50&categories=cheese",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(found["place"], "Parthenay (79200)");
+    assert_eq!(found["producers"][0]["name"], "Fromagerie du Marais");
+    assert_eq!(found["producers"][0]["distance_km"], 39.6);
+    assert_eq!(found["producers_total"], 1);
+    app.get("/api/v1/directory/search?q=79200&radius_km=500", None)
+        .await
+        .expect_error(422, "invalid_radius");
+    app.get("/api/v1/directory/search?q=79200&labels=shiny", None)
+        .await
+        .expect_error(422, "invalid_label");
+    // Bad input answers the form again with its error, never a 500.
+    v.get("/directory?q=Nulle-Part-Sur-Mer&radius=30")
+        .await
+        .expect(422)
+        .contains("inconnus");
+    v.get("/directory?q=79200&radius=500")
+        .await
+        .expect(422)
+        .contains("entre 5 et 100 km");
+    // The producer's page: what it makes, farm gate, its market's points and next slots.
+    let page = v
+        .get(&format!("/directory/producers/{}", w.producer_id))
+        .await;
+    page.expect(200)
+        .contains("Légumes, Œufs")
+        .contains("Vente à la ferme")
+        .contains("Vendredi 16 h – 19 h")
+        .contains(&format!("/directory/points/{}", w.points[0]));
+    v.get(&format!("/directory/points/{}", w.points[0]))
+        .await
+        .expect(200)
+        .contains("Les Jardins du Thouet");
+    // Another market's coordinator may not edit it; an admin hides it.
+    let mut stranger = app.visit("fr");
+    stranger.get("/directory").await.expect(200);
+    let page = stranger
+        .get(&format!("/directory/producers/{}/edit", w.producer_id))
+        .await;
+    assert_eq!(page.status.as_u16(), 303, "a visitor is sent to log in");
+    let admin = app.user(store::Role::Admin, None, None).await;
+    let mut admin_v = logged_in(&app, admin.id).await;
+    admin_v
+        .get(&format!("/directory/producers/{niort}/edit"))
+        .await
+        .expect(200);
+    let page = admin_v
+        .post(
+            &format!("/directory/producers/{niort}/hide"),
+            &[("hidden", "1")],
+        )
+        .await;
+    assert_eq!(page.status.as_u16(), 303);
+    v.get(&format!("/directory/producers/{niort}"))
+        .await
+        .expect(404);
+    let page = v.get("/directory?q=79200&radius=50").await;
+    assert!(!page.html.contains("Fromagerie du Marais"));
+    app.cleanup().await;
+}
+
+async fn alerts_opt_in_match_and_unsubscribe(db: Db) {
+    let app = app_with_places(db).await;
+    let w = app.world().await;
+    let sign_up = |email: &'static str, categories: &'static str| {
+        let mut v = app.visit("fr");
+        async move {
+            v.get("/directory/alerts").await.expect(200);
+            let mut fields = vec![("email", email), ("postcode", "79000"), ("radius", "50")];
+            if !categories.is_empty() {
+                fields.push(("categories", categories));
+            }
+            let page = v.post("/directory/alerts", &fields).await;
+            assert_eq!(page.status.as_u16(), 303, "{}", page.html);
+            v
+        }
+    };
+    let mut confirmed = sign_up("ana@example.org", "vegetables").await;
+    let _unconfirmed = sign_up("ben@example.org", "").await;
+    let _other_category = {
+        let mut v = sign_up("cleo@example.org", "cheese").await;
+        confirm(&app, &mut v, "cleo@example.org").await;
+        v
+    };
+    confirm(&app, &mut confirmed, "ana@example.org").await;
+    // A bad address or postcode: the form again, the error next to its field.
+    let mut v = app.visit("fr");
+    v.get("/directory/alerts").await.expect(200);
+    v.post(
+        "/directory/alerts",
+        &[
+            ("email", "pas-une-adresse"),
+            ("postcode", "79000"),
+            ("radius", "50"),
+        ],
+    )
+    .await
+    .expect(422)
+    .contains("adresse électronique");
+
+    // Le Tallud is 33.9 km from Niort: within ana's 50 km, vegetables.
+    let mut producer = logged_in(&app, w.producer.id).await;
+    publish(
+        &mut producer,
+        w.producer_id,
+        &[("categories", "vegetables")],
+    )
+    .await;
+    publish(
+        &mut producer,
+        w.producer_id,
+        &[("categories", "vegetables"), ("summary", "Encore")],
+    )
+    .await;
+    let matches = alert_notice::Entity::find()
+        .filter(alert_notice::Column::Kind.eq("match"))
+        .all(app.store.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        matches.len(),
+        1,
+        "one match, for the confirmed vegetables subscriber"
+    );
+    assert_eq!(matches[0].distance_m, Some(33_872));
+    let admin = app.user(store::Role::Admin, None, None).await;
+    let mut admin_v = logged_in(&app, admin.id).await;
+    let page = admin_v.get("/admin/alerts").await;
+    page.expect(200)
+        .contains("ana@example.org")
+        .contains("33,9 km");
+    assert!(!page.html.contains("cleo@example.org</td>\n<td><a"));
+
+    // Unsubscribed (one button on the link's page): a new producer near Niort matches nobody.
+    let token = alert_subscription::Entity::find()
+        .filter(alert_subscription::Column::Email.eq("ana@example.org"))
+        .one(app.store.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .unsubscribe_token;
+    let path = format!("/directory/alerts/unsubscribe/{token}");
+    confirmed.get(&path).await.expect(200);
+    let page = confirmed.post(&path, &[]).await;
+    assert_eq!(page.status.as_u16(), 303);
+    confirmed
+        .get(page.location())
+        .await
+        .expect(200)
+        .contains("Vous êtes désinscrit");
+    let niort = niort_producer(&app, &w).await;
+    let mut coordinator = logged_in(&app, w.coordinator.id).await;
+    publish(&mut coordinator, niort, &[("categories", "vegetables")]).await;
+    let matches = alert_notice::Entity::find()
+        .filter(alert_notice::Column::Kind.eq("match"))
+        .count_matches(&app)
+        .await;
+    assert_eq!(
+        matches, 1,
+        "nothing for the unsubscribed, the unconfirmed or cheese"
+    );
+    app.cleanup().await;
+}
+
+/// Follows the confirmation link recorded for `email` and presses its button.
+async fn confirm(app: &TestApp, v: &mut Visit, email: &str) {
+    let s = alert_subscription::Entity::find()
+        .filter(alert_subscription::Column::Email.eq(email))
+        .one(app.store.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let link = alert_notice::Entity::find()
+        .filter(alert_notice::Column::SubscriptionId.eq(s.id))
+        .filter(alert_notice::Column::Kind.eq("confirm"))
+        .one(app.store.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .link;
+    v.get(&link)
+        .await
+        .expect(200)
+        .contains("Confirmer mon inscription");
+    let page = v.post(&link, &[]).await;
+    assert_eq!(page.status.as_u16(), 303, "{}", page.html);
+    v.get(page.location())
+        .await
+        .expect(200)
+        .contains("Inscription confirmée");
+}
+
+trait CountMatches {
+    async fn count_matches(self, app: &TestApp) -> usize;
+}
+
+impl CountMatches for sea_orm::Select<alert_notice::Entity> {
+    async fn count_matches(self, app: &TestApp) -> usize {
+        self.all(app.store.db()).await.unwrap().len()
+    }
+}
+
+both!(
+    search_by_postcode_town_and_coordinates,
+    alerts_opt_in_match_and_unsubscribe,
+);
