@@ -18,6 +18,8 @@ mod m20261202_000001_sessions;
 mod m20261202_000002_baskets;
 mod m20261202_000004_venue_closures;
 mod m20261202_000005_product_photo;
+mod m20261203_000009_catalogue;
+mod m20261203_000010_recipes;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_baskets::Migration),
             Box::new(m20261202_000004_venue_closures::Migration),
             Box::new(m20261202_000005_product_photo::Migration),
+            Box::new(m20261203_000009_catalogue::Migration),
+            Box::new(m20261203_000010_recipes::Migration),
         ]
     }
 }

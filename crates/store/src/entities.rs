@@ -18,6 +18,8 @@ pub mod payment;
 pub mod pickup_point;
 pub mod producer;
 pub mod product;
+pub mod recipe;
+pub mod recipe_ingredient;
 pub mod session;
 pub mod slot_rule;
 pub mod venue_closure;

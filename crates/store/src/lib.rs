@@ -15,6 +15,7 @@
 mod auth;
 mod basket_cache;
 mod catalogue;
+pub mod catalogue_csv;
 mod checkout;
 mod cycles;
 mod db;

@@ -53,22 +53,33 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .at("/healthz", make_sync(|_| "ok"))
         .nest("/", pages)
         .around(|ep, mut req| async move {
-            limit_body(&req)?;
+            // A catalogue upload may be larger, and says itself what a NUL byte means (a
+            // spreadsheet saved in another format): see pages/catalogue.rs.
+            let upload = req.method() == poem::http::Method::POST
+                && crate::pages::is_catalogue_upload(req.uri().path());
+            let limit = if upload {
+                crate::pages::CATALOGUE_UPLOAD_LIMIT
+            } else {
+                MAX_BODY
+            };
+            limit_body(&req, limit)?;
             refuse_nul_in_uri(&req)?;
             // Read the body here, whatever the protocol says of its length: over cleartext
             // HTTP/2 a body may come with neither Content-Length nor Transfer-Encoding.
             let body = req
                 .take_body()
-                .into_bytes_limit(MAX_BODY)
+                .into_bytes_limit(limit)
                 .await
                 .map_err(|e| match e {
-                    ReadBodyError::PayloadTooLarge => too_large(),
+                    ReadBodyError::PayloadTooLarge => too_large(limit),
                     e => poem::Error::from_string(
                         format!("the request body could not be read: {e}"),
                         StatusCode::BAD_REQUEST,
                     ),
                 })?;
-            refuse_nul_in_body(&body)?;
+            if !upload {
+                refuse_nul_in_body(&body)?;
+            }
             req.set_body(body);
             ep.call(req).await
         })
@@ -81,9 +92,9 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .with(Tracing)
 }
 
-fn too_large() -> poem::Error {
+fn too_large(limit: usize) -> poem::Error {
     poem::Error::from_string(
-        format!("the request body is larger than {MAX_BODY} bytes"),
+        format!("the request body is larger than {limit} bytes"),
         StatusCode::PAYLOAD_TOO_LARGE,
     )
 }
@@ -139,15 +150,15 @@ fn refuse_nul_in_body(body: &[u8]) -> poem::Result<()> {
     Ok(())
 }
 
-/// Refuses bodies announced over [`MAX_BODY`] before reading them. A body of unknown length (chunked)
+/// Refuses bodies announced over `limit` ([`MAX_BODY`] but for uploads) before reading them. A body of unknown length (chunked)
 /// is refused too: every client we serve sends `Content-Length`.
-fn limit_body(req: &poem::Request) -> poem::Result<()> {
+fn limit_body(req: &poem::Request, limit: usize) -> poem::Result<()> {
     let length = req.headers().get(header::CONTENT_LENGTH);
     match length
         .and_then(|v| v.to_str().ok())
         .map(str::parse::<usize>)
     {
-        Some(Ok(n)) if n > MAX_BODY => Err(too_large()),
+        Some(Ok(n)) if n > limit => Err(too_large(limit)),
         Some(Ok(_)) => Ok(()),
         Some(Err(_)) => Err(poem::Error::from_string(
             "invalid Content-Length",

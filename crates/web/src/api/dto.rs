@@ -382,6 +382,12 @@ pub struct ProductDto {
     pub step: String,
     /// False once archived.
     pub active: bool,
+    /// Its category's slug: vegetables, fruit, meat, poultry, fish, eggs, dairy, cheese,
+    /// bread, grocery, honey, drinks, plants or other.
+    pub category: String,
+    /// The producer's own reference for it, unique per producer.
+    #[oai(nullable)]
+    pub reference: Option<String>,
 }
 
 impl From<ProductView> for ProductDto {
@@ -394,6 +400,8 @@ impl From<ProductView> for ProductDto {
             pricing: (&p.pricing).into(),
             step: qty(p.step),
             active: p.active,
+            category: p.category.slug().to_owned(),
+            reference: p.reference,
         }
     }
 }
@@ -423,6 +431,13 @@ pub struct ProductRequest {
     /// Estimated weight of one piece in kg, for variable-weight products.
     #[oai(nullable)]
     pub estimated_weight_kg: Option<Dec>,
+    /// Category slug (vegetables, fruit, meat, poultry, fish, eggs, dairy, cheese, bread,
+    /// grocery, honey, drinks, plants, other); `other` when absent.
+    #[oai(nullable)]
+    pub category: Option<NonBlank>,
+    /// The producer's own reference for it (unique per producer); none when absent or blank.
+    #[oai(nullable, validator(max_length = 64))]
+    pub reference: Option<Text>,
 }
 
 /// A distribution slot.

@@ -13,7 +13,7 @@ mod markets;
 mod orders;
 mod slots;
 
-use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
+use domain::{Category, Money, ProductPricing, Quantity, Unit, VatRate};
 use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
 use rust_decimal::Decimal;
 use store::{Actor, NewProduct, Store, Viewer};
@@ -162,5 +162,11 @@ pub(crate) fn new_product(r: dto::ProductRequest) -> Result<NewProduct, ApiError
             variable_weight,
         },
         step: r.step.map(|s| quantity("step", s)).transpose()?,
+        category: match r.category {
+            Some(c) => Category::parse(&c)
+                .map_err(|e| ApiError::unprocessable("invalid_category", e.to_string()))?,
+            None => Category::Other,
+        },
+        reference: r.reference.map(Into::into),
     })
 }

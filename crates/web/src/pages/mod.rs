@@ -43,11 +43,14 @@
 //! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
 //! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
 //! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
+//! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
+//! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
 mod admin;
+mod catalogue;
 mod checkout;
 mod desk;
 mod host;
@@ -68,6 +71,9 @@ use poem::{
 };
 use store::{Role, Store, StoreError};
 
+pub(crate) use catalogue::{
+    UPLOAD_LIMIT as CATALOGUE_UPLOAD_LIMIT, is_upload as is_catalogue_upload,
+};
 pub(crate) use site::{PageError, Site, local_path, see_other};
 pub(crate) use visitor::{Submission, Visitor};
 
@@ -181,6 +187,10 @@ pub(crate) fn routes(
         .at("/admin/markets/:id", get(admin::market))
         .at("/admin/markets/:id/invitations", post(admin::invite))
         .at("/admin/markets/:id/desk", post(admin::open_desk))
+        .at("/catalogue", get(catalogue::catalogue_page))
+        .at("/catalogue/export.csv", get(catalogue::export_csv))
+        .at("/catalogue/import", post(catalogue::import_preview))
+        .at("/catalogue/import/confirm", post(catalogue::import_confirm))
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)
