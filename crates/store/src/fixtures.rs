@@ -469,6 +469,8 @@ pub async fn load_demo(
             .await?;
     }
 
+    store.load_recipes(crate::recipes::DEMO_RECIPES).await?;
+
     Ok(DemoSummary {
         market_id: market.id,
         open_cycle_id: open.id,

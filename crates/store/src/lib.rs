@@ -30,6 +30,7 @@ mod order_batch;
 mod orders;
 mod producer_space;
 mod read_cache;
+pub mod recipes;
 mod reports;
 mod rights;
 mod rounds;

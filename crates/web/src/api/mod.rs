@@ -11,6 +11,7 @@ mod dto;
 mod input;
 mod markets;
 mod orders;
+mod recipes;
 mod slots;
 
 use domain::{Category, Money, ProductPricing, Quantity, Unit, VatRate};
@@ -35,6 +36,8 @@ pub(crate) enum Tag {
     Orders,
     /// Picking lists, labels, distribution sheets, weights and check-out.
     Distribution,
+    /// Seasonal recipes and where their ingredients are on sale.
+    Recipes,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -80,6 +83,7 @@ type Apis = (
     orders::OrdersApi,
     distribution::DistributionApi,
     slots::SlotsApi,
+    recipes::RecipesApi,
 );
 
 pub(crate) fn openapi_service(
@@ -104,7 +108,10 @@ pub(crate) fn openapi_service(
             distribution::DistributionApi {
                 store: store.clone(),
             },
-            slots::SlotsApi { store },
+            slots::SlotsApi {
+                store: store.clone(),
+            },
+            recipes::RecipesApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

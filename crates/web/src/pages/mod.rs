@@ -45,6 +45,7 @@
 //! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
 //! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
 //! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
+//! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -57,6 +58,7 @@ mod host;
 mod i18n;
 mod mediation;
 mod producer;
+mod recipes;
 mod shop;
 mod site;
 mod visitor;
@@ -74,6 +76,7 @@ use store::{Role, Store, StoreError};
 pub(crate) use catalogue::{
     UPLOAD_LIMIT as CATALOGUE_UPLOAD_LIMIT, is_upload as is_catalogue_upload,
 };
+pub(crate) use recipes::DEFAULT_RADIUS_KM as DEFAULT_RECIPE_RADIUS_KM;
 pub(crate) use site::{PageError, Site, local_path, see_other};
 pub(crate) use visitor::{Submission, Visitor};
 
@@ -191,6 +194,8 @@ pub(crate) fn routes(
         .at("/catalogue/export.csv", get(catalogue::export_csv))
         .at("/catalogue/import", post(catalogue::import_preview))
         .at("/catalogue/import/confirm", post(catalogue::import_confirm))
+        .at("/recipes", get(recipes::recipe_list))
+        .at("/recipes/:slug", get(recipes::recipe_page))
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)
