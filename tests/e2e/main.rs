@@ -36,6 +36,7 @@ mod pages_slots;
 pub mod pages_support;
 mod race;
 mod read_path;
+mod recipes;
 mod rights;
 mod rules;
 mod slots;

@@ -7,7 +7,8 @@
 //! column. Importing is two steps: [`Store::plan_catalogue_import`] says what would be created,
 //! updated or refused (one error per cell, naming its line and column), and
 //! [`Store::import_catalogue`] applies the same plan in one transaction. A row with a reference
-//! already used by that producer updates that product: importing a file again never duplicates.
+//! already used by that producer updates that product, and a row without reference updates the
+//! producer's product of the same name that has none: importing a file again never duplicates.
 
 mod apply;
 mod parse;

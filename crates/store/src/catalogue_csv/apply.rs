@@ -19,7 +19,8 @@ use crate::{
 pub enum RowAction {
     /// A new product.
     Create,
-    /// The product of the same reference, updated.
+    /// The product of the same reference (or, for a line without one, the product of the same
+    /// name that has none), updated.
     Update {
         /// Its id.
         product_id: i64,
@@ -185,15 +186,29 @@ impl Store {
             })
             .cloned()
             .unwrap_or_else(|| "producteur".to_owned());
-        // Existing references of the producers concerned, in one query.
-        let existing: HashMap<(i64, String), i64> = product::Entity::find()
+        // The products of the producers concerned, in one query: by reference, and those
+        // without one by name (an export of products without reference, imported back,
+        // updates them rather than adding copies).
+        let mut existing: HashMap<(i64, String), i64> = HashMap::new();
+        let mut unreferenced: HashMap<(i64, String), i64> = HashMap::new();
+        for p in product::Entity::find()
             .filter(product::Column::ProducerId.is_in(by_id.keys().copied()))
-            .filter(product::Column::Reference.is_not_null())
+            .order_by_asc(product::Column::Id)
             .all(self.db())
             .await?
-            .into_iter()
-            .filter_map(|p| Some(((p.producer_id, p.reference?), p.id)))
-            .collect();
+        {
+            match p.reference {
+                Some(r) => {
+                    existing.insert((p.producer_id, r), p.id);
+                }
+                None => {
+                    unreferenced
+                        .entry((p.producer_id, folded(&p.name)))
+                        .or_insert(p.id);
+                }
+            }
+        }
+        let mut claimed: HashSet<i64> = HashSet::new();
         let mut seen: HashSet<(i64, String)> = HashSet::new();
         let mut rows = Vec::with_capacity(file.rows.len());
         for r in file.rows {
@@ -247,6 +262,11 @@ impl Store {
                 } else if let Some(id) = existing.get(&k) {
                     action = RowAction::Update { product_id: *id };
                 }
+            } else if let (Ok(p), Some((pid, _))) = (&r.product, &producer)
+                && let Some(id) = unreferenced.get(&(*pid, folded(&p.name)))
+                && claimed.insert(*id)
+            {
+                action = RowAction::Update { product_id: *id };
             }
             let product = r.product.ok();
             if !errors.is_empty() {
