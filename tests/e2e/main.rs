@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod browser_account;
 mod browser_harness;
+mod browser_recipes;
 mod browser_roles;
 mod browser_shop;
 mod browser_tour;
