@@ -43,3 +43,4 @@ month-9 = September
 month-10 = October
 month-11 = November
 month-12 = December
+recipes-home-link = What to cook this month: seasonal recipes and where to find their ingredients

@@ -43,3 +43,4 @@ month-9 = septembre
 month-10 = octobre
 month-11 = novembre
 month-12 = décembre
+recipes-home-link = Que cuisiner ce mois-ci : les recettes de saison et où trouver leurs ingrédients
