@@ -280,6 +280,7 @@ async fn a_broken_file_gets_an_error_per_cell_and_a_group_names_its_producers(db
     preview
         .expect(200)
         .contains("1 à créer, 0 à mettre à jour, 4 refusé(s).")
+        .contains("<th scope=\"row\">Carottes</th>")
         .contains("Ligne 3, colonne « Unité » : « sac » — unité inconnue")
         .contains("Ligne 3, colonne « Prix » : « 2,8O » — ce n&#x27;est pas un nombre")
         .contains("Ligne 4, colonne « Référence » : « LEG-01 » — référence déjà utilisée")

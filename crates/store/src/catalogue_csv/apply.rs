@@ -36,6 +36,8 @@ pub struct PlannedRow {
     pub line: usize,
     /// Whose product it is, when known.
     pub producer: Option<(i64, String)>,
+    /// The name cell as written.
+    pub name: String,
     /// The product read, when the line is accepted.
     pub product: Option<NewProduct>,
     /// What it does.
@@ -275,6 +277,7 @@ impl Store {
             rows.push(PlannedRow {
                 line: r.line,
                 producer,
+                name: r.name,
                 product: product.filter(|_| !matches!(action, RowAction::Refused(_))),
                 action,
             });

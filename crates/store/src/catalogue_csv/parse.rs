@@ -108,6 +108,8 @@ pub struct ParsedRow {
     pub line: usize,
     /// The producer cell, when the file has that column.
     pub producer: Option<String>,
+    /// The name cell as written (to show a refused line).
+    pub name: String,
     /// The product, or every refused cell of the line.
     pub product: Result<NewProduct, Vec<CellError>>,
 }
@@ -461,6 +463,7 @@ pub fn parse(text: &str) -> ParsedFile {
                 rows.push(ParsedRow {
                     line,
                     producer: None,
+                    name: String::new(),
                     product: Err(vec![CellError {
                         line,
                         column: String::new(),
@@ -488,9 +491,15 @@ pub fn parse(text: &str) -> ParsedFile {
         } else {
             read_row(line, &header, &columns, &cells)
         };
+        let name = columns
+            .name
+            .and_then(|i| cells.get(i))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
         rows.push(ParsedRow {
             line,
             producer,
+            name,
             product,
         });
     }

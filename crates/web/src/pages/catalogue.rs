@@ -205,7 +205,7 @@ fn preview_page(
             json!({
                 "line": r.line,
                 "producer": r.producer.as_ref().map(|p| p.1.clone()),
-                "name": r.product.as_ref().map(|p| p.name.clone()),
+                "name": Some(r.name.clone()).filter(|n| !n.is_empty()),
                 "reference": r.product.as_ref().and_then(|p| p.reference.clone()),
                 "action": action,
                 "refused": matches!(r.action, RowAction::Refused(_)),
