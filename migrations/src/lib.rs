@@ -24,6 +24,8 @@ mod m20261203_000002_mail_subscriptions;
 mod m20261203_000003_payments;
 mod m20261203_000006_account_disabled;
 mod m20261203_000007_directory;
+mod m20261203_000009_catalogue;
+mod m20261203_000010_recipes;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_outbox::Migration),
             Box::new(m20261203_000002_mail_subscriptions::Migration),
             Box::new(m20261203_000007_directory::Migration),
+            Box::new(m20261203_000009_catalogue::Migration),
+            Box::new(m20261203_000010_recipes::Migration),
         ]
     }
 }

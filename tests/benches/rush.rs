@@ -137,6 +137,8 @@ async fn setup(store: &Store, clients: usize, n_offers: usize, stock: usize) -> 
                         variable_weight: None,
                     },
                     step: None,
+                    category: domain::Category::Vegetables,
+                    reference: None,
                 },
             )
             .await

@@ -36,6 +36,7 @@ pub mod category;
 pub mod cycle;
 pub mod money;
 pub mod pricing;
+pub mod recipe;
 pub mod stock;
 pub mod unit;
 pub mod vat;

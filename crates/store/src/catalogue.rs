@@ -3,7 +3,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use domain::{Money, ProductPricing, Quantity, Unit, VatRate, default_step, validate_step};
+use domain::{
+    Category, Money, ProductPricing, Quantity, Unit, VatRate, default_step, validate_step,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -134,6 +136,10 @@ pub struct ProductView {
     pub active: bool,
     /// The address of its photo, if it has one ([`Store::set_product_photo`]).
     pub photo_url: Option<String>,
+    /// What it is, in the words shoppers filter by.
+    pub category: Category,
+    /// The producer's own code for it, unique per producer (catalogue imports match on it).
+    pub reference: Option<String>,
 }
 
 /// A product to create, or the full new state of one (`PUT`).
@@ -147,6 +153,10 @@ pub struct NewProduct {
     pub pricing: ProductPricing,
     /// Ordering step; the unit's default when absent.
     pub step: Option<Quantity>,
+    /// What it is.
+    pub category: Category,
+    /// The producer's own code for it; blank is none.
+    pub reference: Option<String>,
 }
 
 /// Alias for the full replacement of a product's editable fields.
@@ -277,6 +287,8 @@ pub(crate) fn product_view(p: product::Model) -> Result<ProductView, StoreError>
         description: p.description,
         active: p.active,
         photo_url: p.photo_url,
+        category: Category::parse(&p.category).map_err(|_| corrupt("category", &p.category))?,
+        reference: p.reference,
     })
 }
 
@@ -355,7 +367,7 @@ fn check_coordinates(latitude: f64, longitude: f64) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
+pub(crate) fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
     check_text("name", &new.name, 200)?;
     crate::text::check_all([("description", new.description.as_deref())])?;
     if new
@@ -368,10 +380,35 @@ fn validated_product(new: &NewProduct) -> Result<Quantity, StoreError> {
             "description is at most 2000 characters long",
         ));
     }
+    if let Some(r) = reference_of(new.reference.as_deref()) {
+        check_text("reference", &r, 64)?;
+    }
     new.pricing.validate()?;
     let step = new.step.unwrap_or_else(|| default_step(new.pricing.unit));
     validate_step(new.pricing.unit, step)?;
     Ok(step)
+}
+
+/// A reference as stored: trimmed, and none when blank.
+pub(crate) fn reference_of(r: Option<&str>) -> Option<String> {
+    r.map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+}
+
+/// The unique index on (producer, reference) said no: another product has this reference.
+pub(crate) fn reference_taken(e: sea_orm::DbErr) -> StoreError {
+    if matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
+        StoreError::conflict(
+            "reference_taken",
+            "another of this producer's products already has this reference",
+        )
+    } else {
+        e.into()
+    }
 }
 
 /// A photo's address: `https://` or `http://`, a host, 500 characters at most, no space,
@@ -619,13 +656,16 @@ impl Store {
                 step_milli: Set(step.milli()),
                 variable_weight: Set(new.pricing.variable_weight.is_some()),
                 estimated_weight_milli: Set(new.pricing.variable_weight.map(|q| q.milli())),
+                category: Set(new.category.slug().to_owned()),
+                reference: Set(reference_of(new.reference.as_deref())),
                 active: Set(true),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
             }
             .insert(self.db())
-            .await?;
+            .await
+            .map_err(reference_taken)?;
         product_view(p)
     }
 
@@ -669,9 +709,11 @@ impl Store {
         m.step_milli = Set(step.milli());
         m.variable_weight = Set(new.pricing.variable_weight.is_some());
         m.estimated_weight_milli = Set(new.pricing.variable_weight.map(|q| q.milli()));
+        m.category = Set(new.category.slug().to_owned());
+        m.reference = Set(reference_of(new.reference.as_deref()));
         // Editing never un-archives: an archived product stays archived.
         m.updated_at = Set(Utc::now());
-        let updated = m.update(self.db()).await?;
+        let updated = m.update(self.db()).await.map_err(reference_taken)?;
         self.sales.changed();
         product_view(updated)
     }

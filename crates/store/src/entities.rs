@@ -27,6 +27,8 @@ pub mod place;
 pub mod producer;
 pub mod product;
 pub mod product_photo;
+pub mod recipe;
+pub mod recipe_ingredient;
 pub mod session;
 pub mod slot_rule;
 pub mod stripe_event;

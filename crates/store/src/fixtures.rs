@@ -90,6 +90,8 @@ struct DemoProduct {
     variable_weight: bool,
     estimated_weight_kg: Option<Decimal>,
     weekly_stock: Decimal,
+    category: String,
+    reference: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -314,6 +316,9 @@ pub async fn load_demo(
                         description: d.description.clone(),
                         pricing,
                         step: (step != default_step(unit)).then_some(step),
+                        category: domain::Category::parse(&d.category)
+                            .map_err(|e| bad(format!("{}: {e}", d.name)))?,
+                        reference: d.reference.clone(),
                     },
                 )
                 .await?;
@@ -471,6 +476,8 @@ pub async fn load_demo(
             )
             .await?;
     }
+
+    store.load_recipes(crate::recipes::DEMO_RECIPES).await?;
 
     Ok(DemoSummary {
         market_id: market.id,

@@ -79,18 +79,29 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .nest("/", pages)
         .around(|ep, req| async move { crate::ops::note_route(&ep, req).await })
         .around(|ep, mut req| async move {
-            let upload = is_page_upload(&req);
-            let max = if upload { MAX_UPLOAD } else { MAX_BODY };
-            limit_body(&req, max)?;
+            // A page's form with a file may be larger, and its text fields are checked for NUL
+            // by the page; a catalogue upload says itself what a NUL byte means (a spreadsheet
+            // saved in another format): see pages/catalogue.rs.
+            let catalogue = req.method() == poem::http::Method::POST
+                && crate::pages::is_catalogue_upload(req.uri().path());
+            let upload = catalogue || is_page_upload(&req);
+            let limit = if catalogue {
+                crate::pages::CATALOGUE_UPLOAD_LIMIT
+            } else if upload {
+                MAX_UPLOAD
+            } else {
+                MAX_BODY
+            };
+            limit_body(&req, limit)?;
             refuse_nul_in_uri(&req)?;
             // Read the body here, whatever the protocol says of its length: over cleartext
             // HTTP/2 a body may come with neither Content-Length nor Transfer-Encoding.
             let body = req
                 .take_body()
-                .into_bytes_limit(max)
+                .into_bytes_limit(limit)
                 .await
                 .map_err(|e| match e {
-                    ReadBodyError::PayloadTooLarge => too_large(max),
+                    ReadBodyError::PayloadTooLarge => too_large(limit),
                     e => poem::Error::from_string(
                         format!("the request body could not be read: {e}"),
                         StatusCode::BAD_REQUEST,
@@ -113,9 +124,9 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .around(|ep, req| async move { crate::ops::observe(&ep, req).await })
 }
 
-fn too_large(max: usize) -> poem::Error {
+fn too_large(limit: usize) -> poem::Error {
     poem::Error::from_string(
-        format!("the request body is larger than {max} bytes"),
+        format!("the request body is larger than {limit} bytes"),
         StatusCode::PAYLOAD_TOO_LARGE,
     )
 }
@@ -185,15 +196,15 @@ fn is_page_upload(req: &poem::Request) -> bool {
             })
 }
 
-/// Refuses bodies announced over `max` bytes before reading them. A body of unknown length
+/// Refuses bodies announced over `limit` bytes before reading them. A body of unknown length
 /// (chunked) is refused too: every client we serve sends `Content-Length`.
-fn limit_body(req: &poem::Request, max: usize) -> poem::Result<()> {
+fn limit_body(req: &poem::Request, limit: usize) -> poem::Result<()> {
     let length = req.headers().get(header::CONTENT_LENGTH);
     match length
         .and_then(|v| v.to_str().ok())
         .map(str::parse::<usize>)
     {
-        Some(Ok(n)) if n > max => Err(too_large(max)),
+        Some(Ok(n)) if n > limit => Err(too_large(limit)),
         Some(Ok(_)) => Ok(()),
         Some(Err(_)) => Err(poem::Error::from_string(
             "invalid Content-Length",

@@ -21,6 +21,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub photo_url: Option<String>,
+    pub category: String,
+    pub reference: Option<String>,
 }
 
 /// No declared relations: repositories join explicitly.

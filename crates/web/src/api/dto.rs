@@ -386,6 +386,12 @@ pub struct ProductDto {
     /// an image online.
     #[oai(nullable)]
     pub photo_url: Option<String>,
+    /// Its category's slug: vegetables, fruit, meat, poultry, fish, eggs, dairy, cheese,
+    /// bread, grocery, honey, drinks, plants or other.
+    pub category: String,
+    /// The producer's own reference for it, unique per producer.
+    #[oai(nullable)]
+    pub reference: Option<String>,
 }
 
 impl From<ProductView> for ProductDto {
@@ -399,6 +405,8 @@ impl From<ProductView> for ProductDto {
             step: qty(p.step),
             active: p.active,
             photo_url: p.photo_url,
+            category: p.category.slug().to_owned(),
+            reference: p.reference,
         }
     }
 }
@@ -428,6 +436,13 @@ pub struct ProductRequest {
     /// Estimated weight of one piece in kg, for variable-weight products.
     #[oai(nullable)]
     pub estimated_weight_kg: Option<Dec>,
+    /// Category slug (vegetables, fruit, meat, poultry, fish, eggs, dairy, cheese, bread,
+    /// grocery, honey, drinks, plants, other); `other` when absent.
+    #[oai(nullable)]
+    pub category: Option<NonBlank>,
+    /// The producer's own reference for it (unique per producer); none when absent or blank.
+    #[oai(nullable, validator(max_length = 64))]
+    pub reference: Option<Text>,
 }
 
 /// A distribution slot.

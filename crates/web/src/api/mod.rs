@@ -14,9 +14,10 @@ mod mail;
 mod markets;
 mod orders;
 mod payments;
+mod recipes;
 mod slots;
 
-use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
+use domain::{Category, Money, ProductPricing, Quantity, Unit, VatRate};
 use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
 use rust_decimal::Decimal;
 use store::{Actor, NewProduct, Store, Viewer};
@@ -44,6 +45,8 @@ pub(crate) enum Tag {
     Mail,
     /// The regional directory: search by distance.
     Directory,
+    /// Seasonal recipes and where their ingredients are on sale.
+    Recipes,
 }
 
 /// `Authorization: Bearer <token>`, from `POST /api/v1/auth/token`.
@@ -92,6 +95,7 @@ type Apis = (
     payments::PaymentsApi,
     mail::MailApi,
     directory::DirectoryApi,
+    recipes::RecipesApi,
 );
 
 pub(crate) fn openapi_service(
@@ -125,7 +129,10 @@ pub(crate) fn openapi_service(
             mail::MailApi {
                 store: store.clone(),
             },
-            directory::DirectoryApi { store },
+            directory::DirectoryApi {
+                store: store.clone(),
+            },
+            recipes::RecipesApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),
@@ -183,5 +190,11 @@ pub(crate) fn new_product(r: dto::ProductRequest) -> Result<NewProduct, ApiError
             variable_weight,
         },
         step: r.step.map(|s| quantity("step", s)).transpose()?,
+        category: match r.category {
+            Some(c) => Category::parse(&c)
+                .map_err(|e| ApiError::unprocessable("invalid_category", e.to_string()))?,
+            None => Category::Other,
+        },
+        reference: r.reference.map(Into::into),
     })
 }

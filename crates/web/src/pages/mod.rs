@@ -52,11 +52,15 @@
 //! | `/directory/alerts`, `/directory/alerts/{confirm,unsubscribe}/{token}` | alerts: sign up, confirm, unsubscribe |
 //! | `/admin/alerts` | admins: the alerts' notices recorded (until the mail outbox sends them) |
 //! | `/static/leaflet/*` | the map library, when a tile server is configured |
+//! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
+//! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
+//! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
 mod account;
 mod admin;
+mod catalogue;
 mod checkout;
 mod desk;
 mod directory;
@@ -65,6 +69,7 @@ mod i18n;
 mod mail;
 mod mediation;
 mod producer;
+mod recipes;
 mod shop;
 mod site;
 mod visitor;
@@ -79,6 +84,10 @@ use poem::{
 };
 use store::{Role, Store, StoreError};
 
+pub(crate) use catalogue::{
+    UPLOAD_LIMIT as CATALOGUE_UPLOAD_LIMIT, is_upload as is_catalogue_upload,
+};
+pub(crate) use recipes::DEFAULT_RADIUS_KM as DEFAULT_RECIPE_RADIUS_KM;
 pub(crate) use site::{PageError, Site, local_path, see_other};
 pub(crate) use visitor::{Submission, Visitor};
 
@@ -222,6 +231,12 @@ pub(crate) fn routes(
         )
         .at("/admin/alerts", get(directory::alerts::admin_notices))
         .at("/static/leaflet/:file", get(directory::map::leaflet))
+        .at("/catalogue", get(catalogue::catalogue_page))
+        .at("/catalogue/export.csv", get(catalogue::export_csv))
+        .at("/catalogue/import", post(catalogue::import_preview))
+        .at("/catalogue/import/confirm", post(catalogue::import_confirm))
+        .at("/recipes", get(recipes::recipe_list))
+        .at("/recipes/:slug", get(recipes::recipe_page))
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)

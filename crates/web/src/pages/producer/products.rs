@@ -3,11 +3,12 @@
 //! `step`, `variable_weight`, `estimated_weight_kg`, and optionally a photo: a file `photo`
 //! (the form is `multipart/form-data`: a picture taken with the phone, scaled down by
 //! `store::prepare_photo` and served from `/photos/`), `remove_photo`, or `photo_url`, the
-//! address of an image online (saved through `set_product_photo`).
+//! address of an image online (saved through `set_product_photo`); `category` (a
+//! `domain::Category` slug) and `reference` (optional, unique per producer).
 
 use std::sync::Arc;
 
-use domain::{Money, ProductPricing, Quantity, Unit, VatRate};
+use domain::{Category, Money, ProductPricing, Quantity, Unit, VatRate};
 use poem::{
     Response, handler,
     http::StatusCode,
@@ -20,8 +21,10 @@ use super::{decimal, id_of, producer, store_error};
 use crate::pages::{PageError, Site, Submission, Visitor, answer, i18n::Lang, see_other};
 
 /// The fields of the product form.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "name",
+    "category",
+    "reference",
     "description",
     "unit",
     "price",
@@ -65,6 +68,8 @@ pub(crate) async fn product_list(site: Data<&Arc<Site>>, v: Visitor) -> Response
                 "vat": format!("{} %", vat_text(p.pricing.vat)).replace('.', if v.lang == Lang::Fr { "," } else { "." }),
                 "estimated": p.pricing.variable_weight.map(|w| print::format::kg(w, v.lang, true)),
                 "photo_url": p.photo_url,
+                "category": site.t(v.lang, &format!("category-{}", p.category.slug())),
+                "reference": p.reference,
             })
         };
         let active: Vec<Value> = list.iter().filter(|p| p.active).map(view).collect();
@@ -119,6 +124,17 @@ fn form_page(
             json!({ "value": r, "label": label, "selected": *r == chosen_vat })
         })
         .collect();
+    let chosen_category = form["category"].as_str().unwrap_or("other").to_owned();
+    let categories: Vec<Value> = Category::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "value": c.slug(),
+                "label": site.t(lang, &format!("category-{}", c.slug())),
+                "selected": c.slug() == chosen_category,
+            })
+        })
+        .collect();
     let (template_title, action) = match id {
         Some(id) => (
             "producer-product-edit-title",
@@ -141,6 +157,7 @@ fn form_page(
             "errors": errors,
             "units": units,
             "vats": vats,
+            "categories": categories,
         }),
     )
 }
@@ -154,7 +171,7 @@ pub(crate) fn new_product_form(site: Data<&Arc<Site>>, v: Visitor) -> Response {
             &v,
             StatusCode::OK,
             None,
-            json!({ "unit": "kg", "vat_rate": "5.5" }),
+            json!({ "unit": "kg", "vat_rate": "5.5", "category": "vegetables" }),
             Map::new(),
         )
     });
@@ -201,6 +218,8 @@ pub(crate) async fn edit_product_form(
             "estimated_weight_kg": p.pricing.variable_weight.map(|w| print::format::csv_quantity(w, lang)),
             "photo_url": p.photo_url.as_deref().filter(|u| !is_uploaded(u)),
             "current_photo": p.photo_url,
+            "category": p.category.slug(),
+            "reference": p.reference,
         });
         Ok(form_page(&site, &v, StatusCode::OK, Some(p.id), form, Map::new()))
     }
@@ -271,18 +290,34 @@ fn read(
     {
         err("photo_url", "producer-error-photo-url");
     }
-    match (unit, price, vat) {
-        (Some(unit), Some(price), Some(vat)) if errors.is_empty() => Ok(NewProduct {
-            name,
-            description: form.opt("description").map(str::to_owned),
-            pricing: ProductPricing {
-                unit,
-                price,
-                vat,
-                variable_weight: estimated,
-            },
-            step,
-        }),
+    // A form without the select (an older page still open) keeps to `other`.
+    let category = form
+        .opt("category")
+        .map_or(Ok(Category::Other), Category::parse)
+        .ok();
+    if category.is_none() {
+        err("category", "catalogue-error-category");
+    }
+    let reference = form.opt("reference").map(str::to_owned);
+    if reference.as_ref().is_some_and(|r| r.chars().count() > 64) {
+        err("reference", "catalogue-error-reference");
+    }
+    match (unit, price, vat, category) {
+        (Some(unit), Some(price), Some(vat), Some(category)) if errors.is_empty() => {
+            Ok(NewProduct {
+                name,
+                description: form.opt("description").map(str::to_owned),
+                pricing: ProductPricing {
+                    unit,
+                    price,
+                    vat,
+                    variable_weight: estimated,
+                },
+                step,
+                category,
+                reference,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -292,12 +327,17 @@ fn field_of(e: &StoreError) -> &'static str {
     match e {
         StoreError::Invalid { code, message } => match *code {
             "invalid_field" | "invalid_text" if message.starts_with("description") => "description",
+            "invalid_field" | "invalid_text" if message.starts_with("reference") => "reference",
             "invalid_field" | "invalid_text" => "name",
             "invalid_quantity" => "step",
             "invalid_photo_url" => "photo_url",
             "invalid_photo" | "photo_too_large" => "photo",
             _ => "form",
         },
+        StoreError::Conflict {
+            code: "reference_taken",
+            ..
+        } => "reference",
         _ => "form",
     }
 }
@@ -316,6 +356,10 @@ fn message_of(site: &Site, lang: Lang, e: &StoreError, field: &str) -> String {
             } => site.t(lang, "producer-error-photo-too-large"),
             _ => site.t(lang, "producer-error-photo"),
         },
+        "reference" if matches!(e, StoreError::Conflict { .. }) => {
+            site.t(lang, "catalogue-error-reference-taken")
+        }
+        "reference" => site.t(lang, "catalogue-error-reference"),
         _ => store_error(site, lang, e),
     }
 }
@@ -332,7 +376,13 @@ fn saved<T>(
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(see_other(v, &format!("/producer/products?done={done}"))),
-        Err(e @ StoreError::Invalid { .. }) => {
+        Err(
+            e @ (StoreError::Invalid { .. }
+            | StoreError::Conflict {
+                code: "reference_taken",
+                ..
+            }),
+        ) => {
             let field = field_of(&e);
             let mut errors = Map::new();
             errors.insert(

@@ -673,6 +673,11 @@ async fn render_basket(
         })
         .collect();
     let open = cycle.cycle.state == domain::CycleState::Open && cycle.cycle.opens_at <= Utc::now();
+    let basket_products: Vec<i64> = lines
+        .keys()
+        .filter_map(|id| offers.get(id).map(|o| o.product_id))
+        .collect();
+    let recipes = super::recipes::basket_suggestions(site, lang, &basket_products).await;
     if state.slot_error.is_some() && state.form_error.is_none() {
         state.form_error = state.slot_error.clone();
     }
@@ -696,6 +701,7 @@ async fn render_basket(
             "order": order.as_ref().map(|o| o.id),
             "key": hex::encode(rand::random::<[u8; 16]>()),
             "errors": { "form": state.form_error, "slot": state.slot_error },
+            "recipes": recipes,
         }),
     ))
 }
