@@ -24,6 +24,7 @@ mod idempotency;
 mod isolation;
 mod limits;
 mod lists;
+mod nodes;
 mod other_node;
 mod overload;
 mod pages_account;
