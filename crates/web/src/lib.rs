@@ -11,6 +11,7 @@ mod api;
 mod compress;
 mod error;
 mod pages;
+mod serve;
 mod startup;
 mod throttle;
 
