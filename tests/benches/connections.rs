@@ -214,7 +214,8 @@ fn start_demo(dir: &std::path::Path) -> Demo {
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (mut cycle_id, mut consumer, mut password) = (0, String::new(), String::new());
-    for line in stdout.lines() {
+    let mut lines = stdout.lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("open cycle") {
@@ -231,6 +232,12 @@ fn start_demo(dir: &std::path::Path) -> Demo {
         cycle_id > 0 && !consumer.is_empty(),
         "the demo did not start"
     );
+    // The server logs to its standard output: keep reading it (to this one), or its writes fail.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            println!("server: {line}");
+        }
+    });
     Demo {
         child,
         base: format!("http://127.0.0.1:{port}"),
