@@ -319,7 +319,7 @@ async fn trickle(demo: &Demo, seconds: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Ve
         tasks.push(tokio::spawn(timed(page)).map_kind(0));
         let read = http.get(&json).header("accept-encoding", "gzip");
         tasks.push(tokio::spawn(timed(read)).map_kind(1));
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let post = http.post(&orders).bearer_auth(&token).json(&basket);
             tasks.push(tokio::spawn(timed(post)).map_kind(2));
         }

@@ -50,6 +50,11 @@ pub(crate) type SharedEndpoint = Arc<poem::endpoint::BoxEndpoint<'static, Respon
 /// The body of an answer, as poem hands it to hyper.
 type AnswerBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
+/// An answer on its way.
+type Answering = Pin<
+    Box<dyn std::future::Future<Output = Result<hyper::Response<AnswerBody>, Infallible>> + Send>,
+>;
+
 /// How far along the server's shutdown is.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stop {
@@ -204,12 +209,7 @@ impl Connection {
         hyper::Request<hyper::body::Incoming>,
         Response = hyper::Response<AnswerBody>,
         Error = Infallible,
-        Future = Pin<
-            Box<
-                dyn std::future::Future<Output = Result<hyper::Response<AnswerBody>, Infallible>>
-                    + Send,
-            >,
-        >,
+        Future = Answering,
     > + Unpin
     + use<> {
         let (ep, local, remote, scheme) = (
