@@ -24,7 +24,7 @@ use crate::{
 
 /// The `halle` command: crates/halle's source, built as this package's `halle-under-test`
 /// binary (see tests/Cargo.toml).
-async fn halle_bin() -> PathBuf {
+pub(crate) async fn halle_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_halle-under-test"))
 }
 
@@ -49,7 +49,7 @@ both!(
 );
 
 /// Starts `halle serve` on `url`, port 0, and returns it with its base URL.
-async fn serve(url: &str) -> (std::process::Child, String) {
+pub(crate) async fn serve(url: &str) -> (std::process::Child, String) {
     let mut child = Command::new(halle_bin().await)
         .args(["serve", "--bind", "127.0.0.1:0", "--db-pool", "4"])
         .env("DATABASE_URL", url)
@@ -78,7 +78,10 @@ async fn serve(url: &str) -> (std::process::Child, String) {
 }
 
 /// Waits for `child` to exit, for at most `limit`.
-async fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) async fn wait_exit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
     let until = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("the child's status") {
@@ -154,8 +157,12 @@ async fn sigterm_in_a_rush_drains_every_basket(db: Db) {
             others
         }));
     }
-    // Let the rush build up, then stop the server as systemd or a container runtime would.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Let the rush build up (a minute at most on a loaded machine), then stop the server as
+    // systemd or a container runtime would.
+    let until = Instant::now() + Duration::from_secs(60);
+    while answered_201.lock().unwrap().len() < 50 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let before = answered_201.lock().unwrap().len();
     assert!(before > 0, "no basket placed before SIGTERM");
     let kill = Command::new("kill")

@@ -5,12 +5,12 @@
 //! opens no session. A session ends at logout, at a password change (every session of the
 //! account), or [`SESSION_DAYS`] after it began.
 //!
-//! Reads and writes are checked apart: a page that changes something asks for a *fresh*
-//! session, read from the database, so a session ended on any node is refused at once; a page
-//! that only shows may use this node's copy if it was read less than [`RECHECK`] ago, which
-//! spares the database a query for every page of a busy shop. A logout on this node forgets its
-//! copy at once; on another node, a logged-out session can still *read* a page for at most
-//! [`RECHECK`].
+//! A session ended on any node (logout, password change) is refused at once everywhere, for
+//! reading as for writing: every request probes the session's row by its primary key. A page
+//! that changes something reads the whole session afresh; a page that only shows takes the
+//! account and the rest from this node's copy when it was read less than [`RECHECK`] ago, so
+//! its check is that one probe of a single indexed row, the same as a bearer token's, instead
+//! of the session joined with its account and member.
 
 use std::{
     collections::HashMap,
@@ -33,7 +33,8 @@ use crate::{
 /// How long a session lasts from login.
 pub const SESSION_DAYS: i64 = 30;
 
-/// How long a node trusts its copy of a session for a page that changes nothing.
+/// How long a node trusts its copy of a session's account (name, role, language) for a page
+/// that changes nothing; whether the session still exists is checked on every request.
 pub const RECHECK: StdDuration = StdDuration::from_secs(1);
 
 /// Past this many kept sessions, the copies start afresh.
@@ -148,13 +149,17 @@ impl Store {
         Ok(SessionGrant { secret, session })
     }
 
-    /// The session of a cookie's secret, or `None` if it is unknown, ended or expired.
-    /// `fresh` reads it from the database (for a page that changes something); otherwise this
-    /// node's copy is used when it is less than [`RECHECK`] old.
+    /// The session of a cookie's secret, or `None` if it is unknown, ended or expired (on any
+    /// node: the database is asked every time). `fresh` reads all of it from the database (for
+    /// a page that changes something); otherwise this node's copy of the account is used when
+    /// it is less than [`RECHECK`] old, and only the session's own row is probed.
     pub async fn session(&self, secret: &str, fresh: bool) -> Result<Option<Session>, StoreError> {
         let hash = token_hash(secret);
         let now = Utc::now();
-        if !fresh && let Some(s) = self.sessions.get(&hash, now) {
+        if !fresh
+            && let Some(s) = self.sessions.get(&hash, now)
+            && self.session_stands(&hash, &s).await?
+        {
             return Ok(Some(s));
         }
         let backend = self.db().get_database_backend();
@@ -204,7 +209,34 @@ impl Store {
         Ok(Some(s))
     }
 
-    /// Ends one session (logout), on every node at once for anything that changes data.
+    /// The session's row is still there, for the same account and member, unexpired: one
+    /// primary-key probe. False sends the caller to the database for the whole session.
+    async fn session_stands(&self, hash: &str, kept: &Session) -> Result<bool, StoreError> {
+        let backend = self.db().get_database_backend();
+        let sql = crate::orders::numbered(
+            backend,
+            "SELECT account_id, acting_for, expires_at FROM sessions WHERE id_hash = ?",
+        );
+        let row = self
+            .db()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [hash.to_owned().into()],
+            ))
+            .await?;
+        let Some(row) = row else {
+            self.sessions.forget(hash);
+            return Ok(false);
+        };
+        Ok(
+            row.try_get::<i64>("", "account_id")? == kept.actor.account_id
+                && row.try_get::<Option<i64>>("", "acting_for")? == kept.acting_for
+                && row.try_get::<DateTime<Utc>>("", "expires_at")? > Utc::now(),
+        )
+    }
+
+    /// Ends one session (logout), on every node at once.
     pub async fn end_session(&self, secret: &str) -> Result<(), StoreError> {
         let hash = token_hash(secret);
         session::Entity::delete_by_id(hash.clone())

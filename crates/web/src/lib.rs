@@ -13,6 +13,7 @@ mod error;
 mod headers;
 mod ops;
 mod pages;
+mod serve;
 mod startup;
 mod stripe_hook;
 mod throttle;

@@ -3,11 +3,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use poem::{
-    Endpoint, EndpointExt, Route, Server,
+    Endpoint, EndpointExt, Route,
     endpoint::make_sync,
     error::ReadBodyError,
     http::{StatusCode, header},
-    listener::{Acceptor, Listener, TcpListener},
+    listener::{Acceptor, TcpAcceptor},
     web::Json,
 };
 use store::Store;
@@ -247,6 +247,34 @@ impl Acceptor for NoDelay {
     }
 }
 
+/// Connections waiting to be accepted: a launch opens thousands in the same second, more than
+/// tokio's default of 1,024 (the kernel caps it at `net.core.somaxconn`; see BENCHMARKS.md).
+const BACKLOG: u32 = 4096;
+
+/// Binds the first address `addr` resolves to that can be bound, with [`BACKLOG`].
+async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As tokio's own bind: a restarted node takes its port back at once.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{addr} names no address"),
+        )
+    }))
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     addr: SocketAddr,
@@ -263,7 +291,7 @@ impl Application {
 
     /// [`Application::bind`] with options.
     pub async fn bind_with(addr: &str, store: Store, options: WebOptions) -> std::io::Result<Self> {
-        let acceptor = TcpListener::bind(addr.to_owned()).into_acceptor().await?;
+        let acceptor = TcpAcceptor::from_tokio(listen(addr).await?)?;
         let addr = acceptor
             .local_addr()
             .first()
@@ -284,23 +312,26 @@ impl Application {
 
     /// Serves until the process is stopped.
     pub async fn run(self) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
-            .run(app_with(self.store, self.options))
-            .await
+        self.run_until(std::future::pending()).await
     }
 
-    /// Serves until `signal` completes, then lets requests in flight finish.
+    /// Serves until `signal` completes, then lets requests in flight finish (10 s at most).
+    /// Idle keep-alive connections are parked (see `serve.rs`), unless the environment says
+    /// `HALLE_PARK_IDLE=off`: then poem's own server serves, as before (the benchmark compares
+    /// both; a way back should parking ever misbehave).
     pub async fn run_until(
         self,
         signal: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                app_with(self.store, self.options),
-                signal,
-                Some(std::time::Duration::from_secs(10)),
-            )
-            .await
+        let grace = std::time::Duration::from_secs(10);
+        if std::env::var("HALLE_PARK_IDLE").is_ok_and(|v| v == "off") {
+            return poem::Server::new_with_acceptor(self.acceptor)
+                .run_with_graceful_shutdown(app_with(self.store, self.options), signal, Some(grace))
+                .await;
+        }
+        let ep: crate::serve::SharedEndpoint =
+            Arc::new(app_with(self.store, self.options).map_to_response().boxed());
+        crate::serve::serve(self.acceptor, ep, signal, grace).await
     }
 }
 
