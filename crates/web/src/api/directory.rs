@@ -82,12 +82,18 @@ impl DirectoryApi {
     async fn search_directory(
         &self,
         q: Query<String>,
-        radius_km: Query<Option<u32>>,
+        radius_km: Query<Option<i64>>,
         categories: Query<Option<String>>,
         labels: Query<Option<String>>,
         collect: Query<Option<bool>>,
-        page: Query<Option<u32>>,
+        page: Query<Option<i64>>,
     ) -> Result<Json<SearchDto>, ApiError> {
+        // Whole numbers of any sign are read, then checked here: a 422 that says the range,
+        // rather than a 400 from the parser for a negative number.
+        let radius_km = u32::try_from(radius_km.0.unwrap_or(30))
+            .map_err(|_| bad("invalid_radius", "radius_km goes from 5 to 100".into()))?;
+        let page = u32::try_from(page.0.unwrap_or(0))
+            .map_err(|_| bad("invalid_page", "page is 0 or more".into()))?;
         let place = self.store.locate(&q.0).await?;
         let categories = categories
             .0
@@ -109,11 +115,11 @@ impl DirectoryApi {
             .store
             .search_directory(&DirectorySearch {
                 center: place.point,
-                radius_km: radius_km.0.unwrap_or(30),
+                radius_km,
                 categories,
                 labels,
                 collect_near: collect.0.unwrap_or(false),
-                page: page.0.unwrap_or(0).min(1000),
+                page: page.min(1000),
             })
             .await?;
         Ok(Json(SearchDto {

@@ -158,20 +158,26 @@ impl RecipesApi {
     #[oai(path = "/recipes", method = "get", operation_id = "list_recipes")]
     async fn list_recipes(
         &self,
-        month: Query<Option<u32>>,
+        month: Query<Option<i64>>,
     ) -> Result<Json<Vec<RecipeDto>>, ApiError> {
-        if month.0.is_some_and(|m| !(1..=12).contains(&m)) {
-            return Err(ApiError::unprocessable(
-                "invalid_month",
-                "month goes from 1 to 12",
-            ));
-        }
+        let month = match month.0 {
+            None => None,
+            Some(m) => match u32::try_from(m) {
+                Ok(m) if (1..=12).contains(&m) => Some(m),
+                _ => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_month",
+                        "month goes from 1 to 12",
+                    ));
+                }
+            },
+        };
         Ok(Json(
             self.store
                 .list_recipes()
                 .await?
                 .iter()
-                .filter(|r| month.0.is_none_or(|m| r.season.has(m)))
+                .filter(|r| month.is_none_or(|m| r.season.has(m)))
                 .map(Into::into)
                 .collect(),
         ))
