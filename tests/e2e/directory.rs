@@ -366,4 +366,30 @@ impl CountMatches for sea_orm::Select<alert_notice::Entity> {
 both!(
     search_by_postcode_town_and_coordinates,
     alerts_opt_in_match_and_unsubscribe,
+    a_recipe_looks_around_a_postcode_or_a_town,
 );
+
+/// The recipe page's "near here" box takes a postcode or a town, like the directory.
+async fn a_recipe_looks_around_a_postcode_or_a_town(db: Db) {
+    let app = app_with_places(db).await;
+    app.store
+        .load_recipes(store::recipes::DEMO_RECIPES)
+        .await
+        .unwrap();
+    let chicken = "/recipes/poulet-fermier-pommes-cidre";
+    let mut v = app.visit("fr");
+    v.get(&format!("{chicken}?q=79200&km=30"))
+        .await
+        .expect(200)
+        .contains("Autour de : Parthenay (79200)")
+        .contains("value=\"79200\"");
+    v.get(&format!("{chicken}?q=parthenay"))
+        .await
+        .expect(200)
+        .contains("Parthenay (79200)");
+    v.get(&format!("{chicken}?q=Zzyzx"))
+        .await
+        .expect(422)
+        .contains("id=\"q-error\"");
+    app.cleanup().await;
+}

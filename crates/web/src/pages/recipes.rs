@@ -14,6 +14,7 @@ use poem::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use store::StoreError;
 use store::recipes::{Bilingual, Near, RecipeView};
 
 use super::{PageError, Site, Visitor, answer, i18n::Lang};
@@ -111,9 +112,11 @@ pub(crate) async fn recipe_list(
     answer(&site, &v, r)
 }
 
-/// `?lat=&lon=&km=`.
+/// `?q=&lat=&lon=&km=`: `q` is a postcode or a town (the directory's places), else
+/// coordinates.
 #[derive(Deserialize)]
 pub(crate) struct NearQuery {
+    q: Option<String>,
     lat: Option<String>,
     lon: Option<String>,
     km: Option<String>,
@@ -188,7 +191,21 @@ pub(crate) async fn recipe_page(
     let r = async {
         let lang = v.lang;
         let recipe = site.store.recipe(&slug).await?;
-        let (near, errors) = near_of(&site, lang, &q);
+        let (mut near, mut errors) = near_of(&site, lang, &q);
+        let mut place = None;
+        if let Some(typed) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            match site.store.locate(typed).await {
+                Ok(found) => {
+                    near.at = Some((found.point.lat, found.point.lon));
+                    place = Some(found.label);
+                }
+                Err(StoreError::Invalid { .. } | StoreError::NotFound { .. }) => {
+                    errors.insert("q".into(), json!(site.t(lang, "recipes-error-place")));
+                    near.at = None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let actor = v.session.as_ref().map(|s| &s.actor);
         let spots = site.store.recipe_on_sale(&recipe, actor, near).await?;
         let ingredients: Vec<Value> = recipe
@@ -230,7 +247,8 @@ pub(crate) async fn recipe_page(
         page["ingredients"] = json!(ingredients);
         page["steps"] = json!(steps);
         page["any_on_sale"] = json!(!spots.is_empty());
-        page["form"] = json!({ "lat": q.lat, "lon": q.lon, "km": q.km.clone().unwrap_or_else(|| DEFAULT_RADIUS_KM.to_string()) });
+        page["place"] = json!(place);
+        page["form"] = json!({ "q": q.q, "lat": q.lat, "lon": q.lon, "km": q.km.clone().unwrap_or_else(|| DEFAULT_RADIUS_KM.to_string()) });
         page["errors"] = Value::Object(errors);
         page["searched"] = json!(near.at.is_some());
         let title = pick(&recipe.title, lang).to_owned();
