@@ -1,5 +1,6 @@
 //! Recipes' pure rules: seasons as months, which products an ingredient is, which recipes a
-//! basket can make, and great-circle distances for "on sale near here". No I/O.
+//! basket can make. No I/O. (Distances for "on sale near here" are the directory's,
+//! `distribution::directory::distance_km`.)
 
 use crate::Category;
 
@@ -125,16 +126,6 @@ pub fn suggest_for_basket(
     found
 }
 
-/// The great-circle distance in km between two points given in degrees (haversine, on a
-/// sphere of 6,371 km: within 0.5 % of the ellipsoid, which is plenty for "near here").
-pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = (lat2 - lat1).to_radians();
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,12 +188,5 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(1, 2), (0, 1)]
         );
-    }
-
-    #[test]
-    fn parthenay_to_niort_is_about_41_km() {
-        let d = distance_km(46.6486, -0.2469, 46.3237, -0.4588);
-        assert!((39.5..42.5).contains(&d), "{d}");
-        assert!(distance_km(46.0, 0.0, 46.0, 0.0) < 1e-9);
     }
 }

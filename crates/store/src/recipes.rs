@@ -7,9 +7,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use distribution::directory::{Point, distance_km};
 use domain::{
     Category, Money, Unit,
-    recipe::{IngredientRule, Season, distance_km, suggest_for_basket},
+    recipe::{IngredientRule, Season, suggest_for_basket},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -383,7 +384,13 @@ impl Store {
                 .all(self.db())
                 .await?
             {
-                let d = distance_km(lat, lon, p.latitude, p.longitude);
+                let d = distance_km(
+                    Point { lat, lon },
+                    Point {
+                        lat: p.latitude,
+                        lon: p.longitude,
+                    },
+                );
                 distance
                     .entry(p.market_id)
                     .and_modify(|e| *e = e.min(d))
