@@ -21,6 +21,7 @@ pub mod order;
 pub mod order_cycle;
 pub mod order_line;
 pub mod outbox;
+pub mod password_reset;
 pub mod payment;
 pub mod pickup_point;
 pub mod place;

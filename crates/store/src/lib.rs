@@ -33,6 +33,7 @@ mod members;
 pub mod ops;
 mod order_batch;
 mod orders;
+mod password_resets;
 mod payments;
 mod photos;
 mod producer_space;
@@ -73,6 +74,7 @@ pub use invitations::{
 pub use mail::outbox;
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use password_resets::{PasswordResetView, RESET_MINUTES, RESET_THROTTLE_MINUTES};
 pub use payments::{
     Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode, PaymentPage, PaymentSettings,
     PaymentSettingsUpdate, Reconciliation, WebhookRefusal, hold_cents,

@@ -569,6 +569,8 @@ impl Store {
         line_weight::Entity::insert_many(rows)
             .exec_without_returning(&w.tx)
             .await?;
+        // The last piece of the basket weighed: its consumer learns the final amount.
+        crate::mail::notices::enqueue_final_amount(&w.tx, c.market_id, &o).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -55,6 +55,7 @@
 //! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
 //! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
 //! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
+//! | `/password-reset` (`?sent=1`), `/password-reset/{token}` | public: ask for a reset link (same answer for any address); set a new password through it (410 once used or expired) |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -68,6 +69,7 @@ mod host;
 mod i18n;
 mod mail;
 mod mediation;
+mod password_reset;
 mod producer;
 mod recipes;
 mod shop;
@@ -237,6 +239,14 @@ pub(crate) fn routes(
         .at("/catalogue/import/confirm", post(catalogue::import_confirm))
         .at("/recipes", get(recipes::recipe_list))
         .at("/recipes/:slug", get(recipes::recipe_page))
+        .at(
+            "/password-reset",
+            get(password_reset::request_form).post(password_reset::request),
+        )
+        .at(
+            "/password-reset/:token",
+            get(password_reset::new_password_form).post(password_reset::new_password),
+        )
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)
