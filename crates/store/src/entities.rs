@@ -22,6 +22,7 @@ pub mod order_cycle;
 pub mod order_line;
 pub mod outbox;
 pub mod payment;
+pub mod payment_job;
 pub mod pickup_point;
 pub mod place;
 pub mod producer;
