@@ -27,6 +27,7 @@ mod m20261203_000007_directory;
 mod m20261203_000009_catalogue;
 mod m20261203_000010_recipes;
 mod m20261206_000001_password_resets;
+mod m20261206_000003_payment_jobs;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_catalogue::Migration),
             Box::new(m20261203_000010_recipes::Migration),
             Box::new(m20261206_000001_password_resets::Migration),
+            Box::new(m20261206_000003_payment_jobs::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub mod order_line;
 pub mod outbox;
 pub mod password_reset;
 pub mod payment;
+pub mod payment_job;
 pub mod pickup_point;
 pub mod place;
 pub mod producer;

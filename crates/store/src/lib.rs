@@ -76,8 +76,9 @@ pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
 pub use password_resets::{PasswordResetView, RESET_MINUTES, RESET_THROTTLE_MINUTES};
 pub use payments::{
-    Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode, PaymentPage, PaymentSettings,
-    PaymentSettingsUpdate, Reconciliation, WebhookRefusal, hold_cents,
+    CardConfirmation, HOLD_CAPTURE_AGE, Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode,
+    PaymentPage, PaymentSettings, PaymentSettingsUpdate, PaymentWork, Reconciliation,
+    WebhookOutcome, WebhookRefusal, hold_cents,
 };
 pub use photos::{MAX_PHOTO_BYTES, MAX_SIDE, Photo, PreparedPhoto, photo_path, prepare_photo};
 pub use producer_space::{

@@ -22,6 +22,7 @@
 //! | `/shop/{cycle}/basket` | the basket: quantities, totals and VAT, pickup slot, confirm |
 //! | `/orders`, `/orders/{id}` | the member's orders; one order (printable) |
 //! | `/orders/{id}/cancel` | cancel an order, after a confirmation step |
+//! | `/orders/{id}/pay`, `/orders/{id}/pay/card`, `/static/pay.js` | pay by card (Stripe.js): the one page that needs JavaScript |
 //! | `/desk/members` | mediation: find or create a member (`?q=`), order for them |
 //! | `/desk/members/{id}/act`, `/desk/members/stop` | POST: start or stop ordering for a member |
 //! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
@@ -134,6 +135,12 @@ pub(crate) fn routes(
             "/orders/:id/cancel",
             get(shop::orders::cancel_form).post(shop::orders::cancel),
         )
+        .at(
+            "/orders/:id/pay",
+            get(shop::pay::pay_page).post(shop::pay::start),
+        )
+        .at("/orders/:id/pay/card", post(shop::pay::card))
+        .at(shop::pay::SCRIPT, get(shop::pay::script))
         .at(
             "/desk/members",
             get(mediation::members).post(mediation::create),

@@ -143,6 +143,9 @@ pub(crate) async fn show(site: Data<&Arc<Site>>, v: Visitor, Path(id): Path<i64>
         if !mine {
             page["choose_slot"] = json!(false);
         }
+        if let Some(l) = &label {
+            page["payment"] = super::pay::order_state(&site, &v, &o, l.market_id, mine).await?;
+        }
         let title = site.t_with(v.lang, "shop-order-title", &[("id", o.id.to_string())]);
         Ok(site.render(&v, StatusCode::OK, "shop/order", &title, page))
     }
