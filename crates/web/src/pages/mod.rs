@@ -55,6 +55,8 @@
 //! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
 //! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
 //! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
+//! | `/orders/{id}/receipt.{html,pdf}` | a basket's receipt (its consumer, the market's staff) |
+//! | `/producer/settlements/{cycle}.{html,pdf,csv}`, `/desk/cycles/{id}/settlements.{html,pdf,csv}` | settlements: a producer's own; every producer's |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -68,6 +70,7 @@ mod host;
 mod i18n;
 mod mail;
 mod mediation;
+mod money;
 mod producer;
 mod recipes;
 mod shop;
@@ -128,6 +131,12 @@ pub(crate) fn routes(
         )
         .at("/orders", get(shop::orders::list))
         .at("/orders/:id", get(shop::orders::show))
+        .at("/orders/:id/receipt.html", get(money::receipt_html))
+        .at("/orders/:id/receipt.pdf", get(money::receipt_pdf))
+        .at(
+            "/producer/settlements/:file",
+            get(money::producer_settlement),
+        )
         .at(
             "/orders/:id/cancel",
             get(shop::orders::cancel_form).post(shop::orders::cancel),
