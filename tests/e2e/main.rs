@@ -42,6 +42,7 @@ pub mod pages_support;
 mod payments;
 mod race;
 mod read_path;
+mod receipts;
 mod recipes;
 mod rights;
 mod rules;
