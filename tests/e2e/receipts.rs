@@ -11,11 +11,13 @@ use serde_json::{Value, json};
 use store::Role;
 
 use crate::both;
-use crate::helpers::{Db, TestApp, User, World};
+use crate::helpers::{Db, PASSWORD, TestApp, User, World};
+use crate::pages_support::Visit;
 
 both!(
     receipts_and_settlements_with_hand_checked_amounts,
-    concurrent_issuing_takes_every_number_once
+    concurrent_issuing_takes_every_number_once,
+    receipts_and_settlements_on_the_pages
 );
 
 /// A second producer in the world's market, with cider at 20 % VAT on offer: (its id, its
@@ -487,5 +489,108 @@ async fn concurrent_issuing_takes_every_number_once(db: Db) {
     if let Some(o) = other {
         o.cleanup().await;
     }
+    app.cleanup().await;
+}
+
+/// `who`, logged in through the login page.
+async fn visit(app: &TestApp, who: &User) -> Visit {
+    let email = app.store.actor(who.id).await.unwrap().email;
+    let mut v = app.visit("fr");
+    v.log_in(&email, PASSWORD).await;
+    v
+}
+
+/// The consumer finds the receipt on its order page, the producer its settlement on its cycle
+/// page, the coordinator both on the desk; nobody else's.
+async fn receipts_and_settlements_on_the_pages(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let anne = app
+        .named_user("Anne Morin", Role::Consumer, None, None)
+        .await;
+    let bruno = app
+        .named_user("Bruno Roy", Role::Consumer, None, None)
+        .await;
+    let a = order(
+        &app,
+        &w,
+        &anne,
+        json!([{"offer_id": w.offers[1], "quantity": 2}]),
+    )
+    .await;
+    app.close_cycle(&w).await;
+    let mut consumer = visit(&app, &anne).await;
+    let page = consumer.get(&format!("/orders/{a}")).await;
+    page.expect(200);
+    assert!(
+        !page.html.contains("receipt.pdf"),
+        "no receipt before check-out"
+    );
+    app.call_keyed(
+        reqwest::Method::POST,
+        &format!("/api/v1/orders/{a}/checkout"),
+        w.coordinator.t(),
+        Some(json!({"collection": "collected", "payment": {"method": "cheque", "amount": "8.40"}})),
+        Some("anne-cheque"),
+    )
+    .await
+    .expect(204);
+    consumer
+        .get(&format!("/orders/{a}"))
+        .await
+        .expect(200)
+        .contains(&format!("Reçu n° {}", number(1)))
+        .contains(&format!("/orders/{a}/receipt.pdf"));
+    let pdf = consumer.get(&format!("/orders/{a}/receipt.pdf")).await;
+    pdf.expect(200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.html.starts_with("%PDF"));
+    consumer
+        .get(&format!("/orders/{a}/receipt.html"))
+        .await
+        .expect(200)
+        .contains("8,40\u{a0}€")
+        .contains("Chèque");
+    let mut other = visit(&app, &bruno).await;
+    other
+        .get(&format!("/orders/{a}/receipt.pdf"))
+        .await
+        .expect(404);
+
+    let mut producer = visit(&app, &w.producer).await;
+    producer
+        .get(&format!("/producer/cycles/{}", w.cycle_id))
+        .await
+        .expect(200)
+        .contains(&format!("/producer/settlements/{}.csv", w.cycle_id));
+    let csv = producer
+        .get(&format!("/producer/settlements/{}.csv", w.cycle_id))
+        .await;
+    csv.expect(200);
+    assert!(
+        csv.html
+            .contains("Les Jardins du Thouet;Semaine test;Dû au producteur;;;;;;;;8,40"),
+        "{}",
+        csv.html
+    );
+    other
+        .get(&format!("/producer/settlements/{}.csv", w.cycle_id))
+        .await
+        .expect(403);
+
+    let mut desk = visit(&app, &w.coordinator).await;
+    desk.get(&format!("/desk/cycles/{}", w.cycle_id))
+        .await
+        .expect(200)
+        .contains(&number(1))
+        .contains(&format!("/desk/cycles/{}/settlements.pdf", w.cycle_id));
+    let pdf = desk
+        .get(&format!("/desk/cycles/{}/settlements.pdf", w.cycle_id))
+        .await;
+    pdf.expect(200);
+    assert!(pdf.html.starts_with("%PDF"));
+    desk.get(&format!("/orders/{a}/receipt.pdf"))
+        .await
+        .expect(200);
     app.cleanup().await;
 }
