@@ -592,5 +592,39 @@ async fn receipts_and_settlements_on_the_pages(db: Db) {
     desk.get(&format!("/orders/{a}/receipt.pdf"))
         .await
         .expect(200);
+    // The commission, from the cycle's page: 7,5 %; 60 % is refused.
+    desk.get(&format!("/desk/cycles/{}", w.cycle_id))
+        .await
+        .expect(200);
+    let saved = desk
+        .post(
+            &format!("/desk/cycles/{}/commission", w.cycle_id),
+            &[("commission", "7,5")],
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 303);
+    desk.get(saved.location())
+        .await
+        .expect(200)
+        .contains("La commission est enregistrée.")
+        .contains("value=\"7,5\"");
+    desk.post(
+        &format!("/desk/cycles/{}/commission", w.cycle_id),
+        &[("commission", "60")],
+    )
+    .await
+    .expect(400);
+    let own = app
+        .get(
+            &format!("/api/v1/cycles/{}/settlements", w.cycle_id),
+            w.producer.t(),
+        )
+        .await
+        .expect(200);
+    // 8.40 collected, 7.5 %: 0.63; owed 7.77.
+    assert_eq!(
+        (&own[0]["commission"], &own[0]["owed"]),
+        (&json!("0.63"), &json!("7.77"))
+    );
     app.cleanup().await;
 }

@@ -57,6 +57,7 @@
 //! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
 //! | `/orders/{id}/receipt.{html,pdf}` | a basket's receipt (its consumer, the market's staff) |
 //! | `/producer/settlements/{cycle}.{html,pdf,csv}`, `/desk/cycles/{id}/settlements.{html,pdf,csv}` | settlements: a producer's own; every producer's |
+//! | `/desk/cycles/{id}/commission` | POST `commission` (percent, 0 to 50): the market's commission on its producers' sales |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -189,6 +190,7 @@ pub(crate) fn routes(
         .at("/desk/cycles/:id/state", post(desk::cycles::transition))
         .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
         .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
+        .at("/desk/cycles/:id/commission", post(money::set_commission))
         .at("/desk/cycles/:id/:file", get(desk::cycles::document))
         .at("/desk/rounds/:id", get(desk::rounds::show_round))
         .at("/desk/rounds/:id/replan", post(desk::rounds::replan))

@@ -4,7 +4,9 @@
 //!   page) and the market's staff (from the desk's orders of a cycle);
 //! - `/producer/settlements/{cycle}.{html,pdf,csv}`: a producer's own settlement of a cycle;
 //! - `/desk/cycles/{id}/settlements.{html,pdf,csv}`: every producer's, on the desk's list of
-//!   documents (`desk::cycles::document`).
+//!   documents (`desk::cycles::document`);
+//! - `POST /desk/cycles/{id}/commission`: the market's commission, set by its coordinators
+//!   from a cycle's page (a percent, 0 by default, 50 at most), then back to that page.
 
 use std::sync::Arc;
 
@@ -13,10 +15,13 @@ use poem::{
     web::{Data, Path},
 };
 use print::Format;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use store::{Actor, Role};
+use store::{Actor, PaymentSettingsUpdate, Role, Viewer};
 
-use super::{PageError, Site, Visitor, answer, desk::cycles::document_response};
+use super::{
+    PageError, Site, Submission, Visitor, answer, desk::cycles::document_response, see_other,
+};
 
 /// A basket's receipt, in the format asked.
 async fn receipt(site: &Site, v: &Visitor, id: i64, format: Format) -> Result<Response, PageError> {
@@ -112,4 +117,70 @@ pub(crate) async fn settlement(
         .run_cpu(move || print::settlements(&list, format, lang))
         .await?;
     document_response(v, rendered)
+}
+
+/// A commission in basis points as a coordinator types it: `7,5` / `7.5`.
+pub(crate) fn percent_text(bp: i32, lang: super::i18n::Lang) -> String {
+    let d = (Decimal::from(bp) / Decimal::from(100)).normalize();
+    let q = domain::Quantity::new(d).unwrap_or(domain::Quantity::ZERO);
+    print::format::csv_quantity(q, lang)
+}
+
+/// A typed percent (`7,5`, `7.5`, ` 10 `) as basis points, when it is 0 to 50 with at most
+/// two decimals.
+fn basis_points(typed: &str) -> Option<i32> {
+    let d: Decimal = typed.trim().replace(',', ".").parse().ok()?;
+    let bp = (d * Decimal::from(100)).normalize();
+    if bp.scale() > 0 || bp < Decimal::ZERO || bp > Decimal::from(5_000) {
+        return None;
+    }
+    i32::try_from(bp.mantissa()).ok()
+}
+
+/// `POST /desk/cycles/{id}/commission`: the market's commission (its coordinators), then
+/// the cycle's page again.
+#[handler]
+pub(crate) async fn set_commission(
+    site: Data<&Arc<Site>>,
+    Path(id): Path<i64>,
+    sub: Submission,
+) -> Response {
+    let Submission { visitor: v, form } = sub;
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let c = site.store.cycle(Viewer::Actor(actor), id).await?;
+        super::desk::coordinator_of(actor, c.cycle.market_id)?;
+        let bp = basis_points(form.get("commission"))
+            .ok_or_else(|| PageError::BadRequest(site.t(v.lang, "money-commission-invalid")))?;
+        site.store
+            .set_payment_settings(
+                actor,
+                c.cycle.market_id,
+                PaymentSettingsUpdate {
+                    commission_bp: Some(bp),
+                    ..PaymentSettingsUpdate::default()
+                },
+            )
+            .await?;
+        Ok(see_other(
+            &v,
+            &format!("/desk/cycles/{id}?done=money-commission-saved"),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_commission_is_typed_as_a_percent_with_a_comma_or_a_point() {
+        assert_eq!(super::basis_points("7,5"), Some(750));
+        assert_eq!(super::basis_points(" 10 "), Some(1_000));
+        assert_eq!(super::basis_points("0"), Some(0));
+        assert_eq!(super::basis_points("50.01"), None);
+        assert_eq!(super::basis_points("-1"), None);
+        assert_eq!(super::basis_points("2.555"), None);
+        assert_eq!(super::basis_points("dix"), None);
+    }
 }

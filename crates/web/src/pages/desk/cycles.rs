@@ -229,6 +229,11 @@ pub(super) async fn cycle_page(
         .collect();
     let sheets = site.store.distribution_sheets(actor, id, None).await?;
     let receipts = site.store.cycle_receipts(actor, id).await?;
+    let commission_bp = site
+        .store
+        .payment_settings(c.market_id)
+        .await?
+        .commission_bp;
     let mut orders = vec![];
     let mut total = Money::ZERO;
     for sheet in &sheets {
@@ -301,6 +306,7 @@ pub(super) async fn cycle_page(
             "orders": orders,
             "orders_total": print::format::money(total, lang),
             "documents": documents,
+            "commission": crate::pages::money::percent_text(commission_bp, lang),
             "rounds": rounds,
             "round_form": round_form,
             "errors": round_errors,
