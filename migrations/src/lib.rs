@@ -28,6 +28,7 @@ mod m20261203_000009_catalogue;
 mod m20261203_000010_recipes;
 mod m20261206_000001_password_resets;
 mod m20261206_000003_payment_jobs;
+mod m20261206_000004_receipts;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_recipes::Migration),
             Box::new(m20261206_000001_password_resets::Migration),
             Box::new(m20261206_000003_payment_jobs::Migration),
+            Box::new(m20261206_000004_receipts::Migration),
         ]
     }
 }

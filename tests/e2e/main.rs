@@ -45,6 +45,7 @@ mod payments;
 mod payments_jobs;
 mod race;
 mod read_path;
+mod receipts;
 mod recipes;
 mod rights;
 mod rules;

@@ -29,6 +29,8 @@ pub mod place;
 pub mod producer;
 pub mod product;
 pub mod product_photo;
+pub mod receipt;
+pub mod receipt_counter;
 pub mod recipe;
 pub mod recipe_ingredient;
 pub mod session;

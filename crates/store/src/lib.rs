@@ -38,6 +38,7 @@ mod payments;
 mod photos;
 mod producer_space;
 mod read_cache;
+mod receipts;
 pub mod recipes;
 mod reports;
 mod rights;
@@ -85,6 +86,7 @@ pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
 };
 pub use read_cache::{CYCLE_RECHECK, ShownCycle};
+pub use receipts::ReceiptView;
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};

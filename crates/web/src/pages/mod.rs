@@ -57,6 +57,9 @@
 //! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
 //! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
 //! | `/password-reset` (`?sent=1`), `/password-reset/{token}` | public: ask for a reset link (same answer for any address); set a new password through it (410 once used or expired) |
+//! | `/orders/{id}/receipt.{html,pdf}` | a basket's receipt (its consumer, the market's staff) |
+//! | `/producer/settlements/{cycle}.{html,pdf,csv}`, `/desk/cycles/{id}/settlements.{html,pdf,csv}` | settlements: a producer's own; every producer's |
+//! | `/desk/cycles/{id}/commission` | POST `commission` (percent, 0 to 50): the market's commission on its producers' sales |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -71,6 +74,7 @@ mod i18n;
 mod mail;
 mod mediation;
 mod password_reset;
+mod money;
 mod producer;
 mod recipes;
 mod shop;
@@ -131,6 +135,12 @@ pub(crate) fn routes(
         )
         .at("/orders", get(shop::orders::list))
         .at("/orders/:id", get(shop::orders::show))
+        .at("/orders/:id/receipt.html", get(money::receipt_html))
+        .at("/orders/:id/receipt.pdf", get(money::receipt_pdf))
+        .at(
+            "/producer/settlements/:file",
+            get(money::producer_settlement),
+        )
         .at(
             "/orders/:id/cancel",
             get(shop::orders::cancel_form).post(shop::orders::cancel),
@@ -189,6 +199,7 @@ pub(crate) fn routes(
         .at("/desk/cycles/:id/state", post(desk::cycles::transition))
         .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
         .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
+        .at("/desk/cycles/:id/commission", post(money::set_commission))
         .at("/desk/cycles/:id/:file", get(desk::cycles::document))
         .at("/desk/rounds/:id", get(desk::rounds::show_round))
         .at("/desk/rounds/:id/replan", post(desk::rounds::replan))
