@@ -45,6 +45,10 @@
 //! in a fifth of a second of CPU (`cargo bench -p distribution --bench routes`, BENCHMARKS.md).
 //! Call it from a blocking task in async code.
 //!
+//! Several vehicles: [`plan_fleet`] shares the shipments among a market's [`Vehicle`]s and plans
+//! one round per vehicle ([`FleetPlan`]); [`plan_fleet_exact`] is its yardstick and
+//! [`check_fleet_plan`] its check (the `fleet` submodule).
+//!
 //! [`plan_round_exact`] finds the optimum by dynamic programming over the stop orders, for small
 //! rounds (at most [`EXACT_MAX_SHIPMENTS`] shipments); it is the yardstick of the solver in tests
 //! and benchmarks. [`check_plan`] verifies any plan against its request.
@@ -56,10 +60,16 @@ use thiserror::Error;
 
 mod check;
 mod exact;
+mod fleet;
 mod network;
 mod polish;
 mod ruin;
 mod solver;
+
+pub use fleet::{
+    FleetPlan, FleetSearch, MAX_VEHICLES, Vehicle, VehicleRound, check_fleet_plan, plan_fleet,
+    plan_fleet_exact, plan_fleet_with,
+};
 
 /// The largest round [`plan_round_exact`] accepts, in shipments.
 pub const EXACT_MAX_SHIPMENTS: usize = 8;
