@@ -918,4 +918,84 @@ mod tests {
             check_plan(&own, &round.plan).unwrap();
         }
     }
+
+    #[test]
+    fn no_vehicle_passes_through_a_place_it_has_nothing_to_do_at() {
+        // Thirty farms of 2 to 4 crates each, all to a point at the depot; three vehicles, the
+        // third too small for any shipment, the first two too small to carry everything in one
+        // trip.
+        let mut rng = Rng(11);
+        let depot = place("depot", 46.65, -0.25);
+        let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
+        for id in 1..=30_i64 {
+            req.farms.push(Farm {
+                producer_id: id,
+                place: place(
+                    &format!("farm:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.8,
+                    -0.25 + (rng.unit() - 0.5) * 1.1,
+                ),
+                window: None,
+            });
+        }
+        req.points.push(DropPoint {
+            slot_id: 7,
+            place: place("point:hub", 46.65, -0.25),
+            window: None,
+        });
+        req.shipments = (1..=30_i64)
+            .map(|id| Shipment {
+                producer_id: id,
+                slot_id: 7,
+                crates: 2 + rng.below(3) as u32,
+                kg: Decimal::from(10),
+            })
+            .collect();
+        let total: u32 = req.shipments.iter().map(|s| s.crates).sum();
+        let fleet = [
+            vehicle("A", total / 2 + 4, None),
+            vehicle("B", total / 2 + 4, None),
+            vehicle("C", 1, None),
+        ];
+        let plan = plan_fleet(&req, &fleet).unwrap();
+        // Every inner stop collects or delivers something (check_plan, round by round).
+        check_fleet_plan(&req, &fleet, &plan).unwrap();
+        assert!(plan.unassigned.is_empty(), "{:?}", plan.unassigned);
+        let mut farms: Vec<i64> = Vec::new();
+        for round in &plan.rounds {
+            let stops = &round.plan.stops;
+            // Never the same place twice in a row: no stop split for nothing.
+            assert!(
+                stops[1..stops.len() - 1]
+                    .windows(2)
+                    .all(|w| w[0].place.key != w[1].place.key)
+            );
+            farms.extend(stops.iter().filter_map(|s| s.producer_id));
+            // The depot's place only to deliver, and not more often than the vehicle's room
+            // requires: as many times as its crates need trips, at most.
+            let at_depot = stops[1..stops.len() - 1]
+                .iter()
+                .filter(|s| s.place.key == "point:hub")
+                .count();
+            if stops.len() > 2 {
+                let carried: u32 = stops
+                    .iter()
+                    .flat_map(|s| &s.picked_up)
+                    .map(|c| c.crates)
+                    .sum();
+                let trips = carried.div_ceil(round.vehicle.capacity_crates) as usize;
+                assert!(
+                    (1..=trips).contains(&at_depot),
+                    "{}: {at_depot} stops at the hub for {trips} trip(s)",
+                    round.vehicle.name
+                );
+            }
+        }
+        // Each farm visited once, by one vehicle.
+        farms.sort_unstable();
+        assert_eq!(farms, (1..=30).collect::<Vec<_>>());
+        // The useless vehicle stays at the depot: start and end only, no kilometres.
+        assert_eq!(plan.rounds[2].plan.stops.len(), 2);
+        assert!(plan.rounds[2].plan.total_km.abs() < 1e-9);
+    }
 }
