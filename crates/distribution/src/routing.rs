@@ -503,7 +503,7 @@ mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone};
 
-    fn place(key: &str, latitude: f64, longitude: f64) -> Place {
+    pub(super) fn place(key: &str, latitude: f64, longitude: f64) -> Place {
         Place {
             key: key.to_string(),
             name: key.to_uppercase(),
@@ -512,7 +512,7 @@ mod tests {
         }
     }
 
-    fn departure() -> DateTime<Utc> {
+    pub(super) fn departure() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, 14, 6, 0, 0).unwrap()
     }
 
@@ -562,8 +562,9 @@ mod tests {
         req
     }
 
-    /// A small deterministic generator for seeded random instances (SplitMix64).
-    struct Seeded(u64);
+    /// A small deterministic generator for seeded random instances (SplitMix64; the fleet's
+    /// tests use it too).
+    pub(super) struct Seeded(pub u64);
 
     impl Seeded {
         fn next(&mut self) -> u64 {
@@ -574,11 +575,11 @@ mod tests {
             z ^ (z >> 31)
         }
 
-        fn unit(&mut self) -> f64 {
+        pub(super) fn unit(&mut self) -> f64 {
             (self.next() >> 11) as f64 / (1u64 << 53) as f64
         }
 
-        fn below(&mut self, n: u64) -> u64 {
+        pub(super) fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
     }

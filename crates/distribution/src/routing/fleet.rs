@@ -31,7 +31,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::network::{Activity, END, LeftOut, Network, START, capacity_of};
-use super::polish::{Router, kicks_for};
+use super::polish::{Router, Seeded, kicks_for};
 use super::{
     EXACT_MAX_SHIPMENTS, RoundPlan, RoundRequest, RoutingError, Unassigned, canonical, check,
     exact, in_request_order, plan_round,
@@ -381,24 +381,6 @@ pub fn check_fleet_plan(
     Ok(())
 }
 
-/// SplitMix64: a small seeded generator, so that the search is the same on every run.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform below `n` (n ≥ 1).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % (n.max(1) as u64)) as usize
-    }
-}
-
 /// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
 #[derive(Clone)]
 struct Solution {
@@ -674,21 +656,9 @@ impl<'a> Search<'a> {
 #[expect(clippy::unwrap_used, reason = "tests stop loudly")]
 mod tests {
     use super::*;
-    use crate::routing::{DropPoint, Farm, Place, Shipment, check_plan, plan_round};
-    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-
-    fn place(key: &str, latitude: f64, longitude: f64) -> Place {
-        Place {
-            key: key.to_string(),
-            name: key.to_uppercase(),
-            latitude,
-            longitude,
-        }
-    }
-
-    fn departure() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 3, 14, 6, 0, 0).unwrap()
-    }
+    use crate::routing::tests::{Seeded, departure, place};
+    use crate::routing::{DropPoint, Farm, Shipment, check_plan, plan_round};
+    use chrono::TimeDelta;
 
     fn vehicle(name: &str, crates: u32, kg: Option<i64>) -> Vehicle {
         Vehicle {
@@ -698,28 +668,11 @@ mod tests {
         }
     }
 
-    /// SplitMix64 for seeded instances.
-    struct Rng(u64);
-
-    impl Rng {
-        fn unit(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1_u64 << 53) as f64
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            (self.unit() * n as f64) as u64 % n
-        }
-    }
-
     /// `shipments` shipments from farms within some 40 km to 3 points, crates of 1 to 4, the
     /// points' windows closing 2 to 3 hours after the departure: two vehicles of 6 crates
     /// cannot be replaced by one.
     fn binding(seed: u64, shipments: usize) -> RoundRequest {
-        let mut rng = Rng(seed);
+        let mut rng = Seeded(seed);
         let depot = place("depot", 46.65, -0.25);
         let mut req = RoundRequest::new(depot.clone(), depot, departure(), 0);
         let farms = shipments.min(6);
@@ -782,7 +735,7 @@ mod tests {
             vehicle("B", 8, None),
             vehicle("C", 4, None),
         ];
-        let mut rng = Rng(3);
+        let mut rng = Seeded(3);
         let depot = place("depot", 46.65, -0.25);
         let mut req = RoundRequest::new(depot.clone(), depot, departure(), 0);
         for id in 1..=30_i64 {
@@ -934,7 +887,7 @@ mod tests {
         // Thirty farms of 2 to 4 crates each, all to a point at the depot; three vehicles, the
         // third too small for any shipment, the first two too small to carry everything in one
         // trip.
-        let mut rng = Rng(11);
+        let mut rng = Seeded(11);
         let depot = place("depot", 46.65, -0.25);
         let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
         for id in 1..=30_i64 {

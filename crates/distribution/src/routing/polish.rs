@@ -36,8 +36,9 @@ const NEIGHBOURS: usize = 12;
 /// A move must gain at least this much (km) to be taken: rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 
-/// SplitMix64: a small seeded generator, so that the search is the same on every run.
-struct Seeded(u64);
+/// SplitMix64: a small seeded generator, so that the search is the same on every run (the
+/// fleet search's too).
+pub(super) struct Seeded(pub u64);
 
 impl Seeded {
     fn next(&mut self) -> u64 {
@@ -49,7 +50,7 @@ impl Seeded {
     }
 
     /// Uniform below `n` (n ≥ 1).
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % (n.max(1) as u64)) as usize
     }
 }
