@@ -25,6 +25,8 @@ pub struct Smtp {
     child: Option<Child>,
     pub port: u16,
     pub dir: PathBuf,
+    /// The server's options after PORT MAILDIR (`--starttls`...: see smtp_server.py).
+    args: Vec<String>,
 }
 
 fn root() -> PathBuf {
@@ -41,11 +43,17 @@ fn free_port() -> u16 {
 impl Smtp {
     /// Starts a server on a free port, with a fresh folder.
     pub fn start() -> Smtp {
+        Smtp::start_with(&[])
+    }
+
+    /// Starts a server with these options (`--cert`, `--starttls`...) on a free port.
+    pub fn start_with(args: &[String]) -> Smtp {
         let dir = std::env::temp_dir().join(unique_name("halle_mail"));
         let mut s = Smtp {
             child: None,
             port: free_port(),
             dir,
+            args: args.to_vec(),
         };
         s.resume();
         s
@@ -62,6 +70,7 @@ impl Smtp {
             .arg(root().join("tests/tools/smtp_server.py"))
             .arg(self.port.to_string())
             .arg(&self.dir)
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -151,7 +160,7 @@ fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
 }
 
 /// A consumer with this address.
-async fn consumer(app: &TestApp, email: &str, name: &str) -> User {
+pub(crate) async fn consumer(app: &TestApp, email: &str, name: &str) -> User {
     let hash = store::hash_password(PASSWORD.to_owned())
         .await
         .expect("hash");
@@ -166,7 +175,7 @@ async fn consumer(app: &TestApp, email: &str, name: &str) -> User {
     }
 }
 
-async fn place(app: &TestApp, w: &World, who: &User) -> i64 {
+pub(crate) async fn place(app: &TestApp, w: &World, who: &User) -> i64 {
     app.post(
         &format!("/api/v1/cycles/{}/orders", w.cycle_id),
         who.t(),
@@ -182,7 +191,7 @@ async fn place(app: &TestApp, w: &World, who: &User) -> i64 {
 }
 
 /// The coordinator's view of the market's mail.
-async fn desk_mail(app: &TestApp, w: &World) -> Vec<Value> {
+pub(crate) async fn desk_mail(app: &TestApp, w: &World) -> Vec<Value> {
     app.get(
         &format!("/api/v1/markets/{}/mail", w.market_id),
         w.coordinator.t(),
@@ -194,7 +203,7 @@ async fn desk_mail(app: &TestApp, w: &World) -> Vec<Value> {
     .expect("a list")
 }
 
-fn header(m: &mailparse::ParsedMail<'_>, name: &str) -> String {
+pub(crate) fn header(m: &mailparse::ParsedMail<'_>, name: &str) -> String {
     m.headers.get_first_value(name).unwrap_or_default()
 }
 

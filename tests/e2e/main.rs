@@ -27,6 +27,7 @@ mod isolation;
 mod limits;
 mod lists;
 mod mail;
+mod mail_transport;
 mod nodes;
 mod operations;
 mod other_node;
