@@ -3,7 +3,7 @@
 //! header failing it; STARTTLS and implicit TLS to aiosmtpd with a certificate made for the
 //! test (openssl), trusted through `SmtpSettings::transport_trusting`, the server saying the
 //! session was encrypted; a server without STARTTLS, or with a certificate nobody trusts,
-//! making the mail wait with the reason recorded.
+//! making the mail wait with the reason recorded; and the outbox's backlog on `/metrics`.
 
 use std::{
     path::{Path, PathBuf},
@@ -336,8 +336,78 @@ async fn without_trusted_tls_the_mail_waits_and_says_why(db: Db) {
     app.cleanup().await;
 }
 
+/// The value of `name` in a Prometheus text.
+fn gauge(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+}
+
+async fn metrics(app: &TestApp) -> String {
+    let (status, _, body) = app.bytes("/metrics", None).await;
+    assert_eq!(status, 200);
+    String::from_utf8(body).expect("text")
+}
+
+/// `/metrics` shows the outbox's backlog: what waits and for how long, what was given up.
+async fn metrics_show_the_mail_backlog(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let text = metrics(&app).await;
+    assert!(
+        text.contains("# TYPE halle_mail_outbox_pending gauge"),
+        "{text}"
+    );
+    assert_eq!(gauge(&text, "halle_mail_outbox_pending"), 0.0);
+    assert_eq!(gauge(&text, "halle_mail_outbox_failed"), 0.0);
+    assert_eq!(
+        gauge(&text, "halle_mail_outbox_oldest_pending_seconds"),
+        0.0
+    );
+    // No worker yet: two confirmations wait.
+    one_order(&app, &w, "waits").await;
+    one_order(&app, &w, "reject5").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let until = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        // Read again at most every 5 s: the first scrape's zeros may still be served.
+        let text = metrics(&app).await;
+        if gauge(&text, "halle_mail_outbox_pending") == 2.0 || Instant::now() > until {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(gauge(&text, "halle_mail_outbox_pending"), 2.0, "{text}");
+    assert_eq!(gauge(&text, "halle_mail_outbox_failed"), 0.0);
+    let waited = gauge(&text, "halle_mail_outbox_oldest_pending_seconds");
+    assert!((1.0..60.0).contains(&waited), "{waited}");
+    // A worker sends one; the other is refused for good.
+    let smtp = Smtp::start();
+    let mailer = config(&app, smtp.port, mail::Security::None)
+        .start(app.store.clone())
+        .expect("a worker");
+    mail_when(&app, &w, |l| l.iter().all(|m| m["state"] != "pending")).await;
+    let until = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        let text = metrics(&app).await;
+        if gauge(&text, "halle_mail_outbox_failed") == 1.0 || Instant::now() > until {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(gauge(&text, "halle_mail_outbox_failed"), 1.0, "{text}");
+    assert_eq!(gauge(&text, "halle_mail_outbox_pending"), 0.0);
+    assert_eq!(
+        gauge(&text, "halle_mail_outbox_oldest_pending_seconds"),
+        0.0
+    );
+    mailer.stop().await;
+    app.cleanup().await;
+}
+
 both!(
     dkim_signature_verifies_and_tampering_breaks_it,
     mail_goes_out_over_starttls_and_tls,
     without_trusted_tls_the_mail_waits_and_says_why,
+    metrics_show_the_mail_backlog,
 );
