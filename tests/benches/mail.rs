@@ -9,6 +9,8 @@
 //! ```
 //! Settings: `MAIL_DB` (`both`, `sqlite`, `postgres`), `MAIL_MEMBERS` (10000), `MAIL_POOL`
 //! (8: SMTP connections and sends in flight), `MAIL_BATCH` (500 rows claimed at once),
+//! `MAIL_SINK_WORKERS` (1: aiosmtpd processes sharing the port, `--workers` of
+//! smtp_server.py; one Python process is itself the limit on a loaded machine),
 //! `HALLE_TEST_PG_URL`. Prints the enqueue time (the `INSERT ... SELECT` of the announcement,
 //! in its transaction, as `transition_cycle` runs it) and the send rate (first claim to the
 //! last row recorded sent), with the count of messages the server wrote.
@@ -47,6 +49,7 @@ async fn run(label: &str, store: Store) {
     let members: usize = setting("MAIL_MEMBERS", "10000").parse().unwrap();
     let pool: u32 = setting("MAIL_POOL", "8").parse().unwrap();
     let batch: u64 = setting("MAIL_BATCH", "500").parse().unwrap();
+    let sinks: u32 = setting("MAIL_SINK_WORKERS", "1").parse().unwrap();
     store.migrate().await.unwrap();
     let demo = store::fixtures::load_demo(&store, DEMO, chrono::Utc::now())
         .await
@@ -116,6 +119,7 @@ async fn run(label: &str, store: Store) {
         .arg(root().join("tests/tools/smtp_server.py"))
         .arg(port.to_string())
         .arg(&dir)
+        .args(["--workers", &sinks.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -191,7 +195,8 @@ async fn run(label: &str, store: Store) {
     let _ = std::fs::remove_dir_all(&dir);
     println!(
         "{label:<9} {members} members: enqueued in {:.0} ms; sent in {:.1} s = {:.0} messages/s \
-         (pool {pool}, batch {batch}); server received {received}, failed {failed}",
+         (pool {pool}, batch {batch}, {sinks} sink process(es)); server received {received}, \
+         failed {failed}",
         enqueue.as_secs_f64() * 1000.0,
         send.as_secs_f64(),
         members as f64 / send.as_secs_f64(),
