@@ -12,6 +12,7 @@ use std::{
 };
 
 use mailparse::MailHeaderMap;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use store::Role;
 
@@ -540,9 +541,113 @@ async fn refusals_are_recorded(db: Db) {
     app.cleanup().await;
 }
 
+/// Two nodes, each with its own worker and its own SMTP server, drain one outbox at once:
+/// every announcement leaves exactly once, through one node or the other, never both
+/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's single writer otherwise).
+async fn two_nodes_send_each_mail_once(db: Db) {
+    const MEMBERS: usize = 300;
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let other = app.other_node().await;
+    // The members, who asked to hear of each opening (written directly: 300 sign-ups through
+    // the API would only test password hashing).
+    let now = chrono::Utc::now();
+    let tag = unique_name("many");
+    let accounts = (0..MEMBERS).map(|i| store::entities::account::ActiveModel {
+        email: Set(format!("m{i}-{tag}@example.org")),
+        password_hash: Set("!test".into()),
+        name: Set(format!("Membre {i}")),
+        role: Set("consumer".into()),
+        created_at: Set(now),
+        language: Set("fr".into()),
+        ..Default::default()
+    });
+    store::entities::account::Entity::insert_many(accounts)
+        .exec_without_returning(app.store.db())
+        .await
+        .expect("the members");
+    app.store
+        .db()
+        .execute_unprepared(&format!(
+            "INSERT INTO mail_subscriptions (account_id, market_id, cycle_open, closing_reminder, \
+             token, created_at) SELECT id, {}, true, false, 'tok' || CAST(id AS TEXT), created_at \
+             FROM accounts WHERE email LIKE 'm%-{tag}@example.org'",
+            w.market_id
+        ))
+        .await
+        .expect("their wishes");
+    let cycle = app
+        .post(
+            &format!("/api/v1/markets/{}/cycles", w.market_id),
+            w.coordinator.t(),
+            json!({"name": "Semaine 2", "opens_at": iso(now - chrono::Duration::hours(1)),
+                   "closes_at": iso(now + chrono::Duration::days(2)),
+                   "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(now + chrono::Duration::days(3)),
+                              "ends_at": iso(now + chrono::Duration::days(3) + chrono::Duration::hours(2))}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("cycle id");
+    app.post(
+        &format!("/api/v1/cycles/{cycle}/open"),
+        w.coordinator.t(),
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    let (smtp_a, smtp_b) = (Smtp::start(), Smtp::start());
+    let (a, b) = (
+        worker(&app, smtp_a.port, 10),
+        worker(&other, smtp_b.port, 10),
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    while smtp_a.messages().len() + smtp_b.messages().len() < MEMBERS {
+        assert!(Instant::now() < until, "not all sent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both stopped, nothing in flight: what the servers hold is all that was sent.
+    a.stop().await;
+    b.stop().await;
+    let recipients = |smtp: &Smtp| -> Vec<String> {
+        smtp.messages()
+            .iter()
+            .map(|r| header(&mailparse::parse_mail(r).expect("a message"), "To"))
+            .collect()
+    };
+    let (via_a, via_b) = (recipients(&smtp_a), recipients(&smtp_b));
+    assert!(
+        !via_a.is_empty() && !via_b.is_empty(),
+        "both nodes sent: {} and {}",
+        via_a.len(),
+        via_b.len()
+    );
+    assert_eq!(via_a.len() + via_b.len(), MEMBERS, "each mail once");
+    let distinct: HashSet<&String> = via_a.iter().chain(&via_b).collect();
+    assert_eq!(distinct.len(), MEMBERS, "nobody got it twice");
+    let sent = app
+        .get(
+            &format!("/api/v1/markets/{}/mail?state=sent", w.market_id),
+            w.coordinator.t(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(sent.as_array().map(Vec::len), Some(MEMBERS));
+    assert!(
+        sent.as_array()
+            .into_iter()
+            .flatten()
+            .all(|m| m["attempts"] == 1),
+        "no row was taken twice"
+    );
+    app.cleanup().await;
+}
+
 both!(
     order_confirmation_arrives_whole,
     cycle_open_announcement_unsubscribes_in_one_click,
     smtp_down_midway_loses_and_doubles_nothing,
     refusals_are_recorded,
+    two_nodes_send_each_mail_once,
 );
