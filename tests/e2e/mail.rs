@@ -131,13 +131,13 @@ impl Drop for Smtp {
     }
 }
 
-/// A worker on `app`'s store sending to `port`, quick to retry.
-fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
+/// The settings of a worker on `app` sending to `port` as `security` says, quick to retry.
+pub(crate) fn config(app: &TestApp, port: u16, security: mail::Security) -> mail::MailConfig {
     mail::MailConfig {
         smtp: mail::SmtpSettings {
             host: "127.0.0.1".into(),
             port,
-            security: mail::Security::None,
+            security,
             username: None,
             password: None,
             pool_size: 4,
@@ -152,12 +152,19 @@ fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
             poll: Duration::from_millis(100),
             retry_base: Duration::from_millis(200),
             retry_max: Duration::from_millis(500),
-            max_attempts,
+            max_attempts: 100,
             lease: Duration::from_secs(60),
         },
     }
-    .start(app.store.clone())
-    .expect("start the mail worker")
+}
+
+/// A worker on `app`'s store sending to `port` in clear, giving up after `max_attempts`.
+fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
+    let mut settings = config(app, port, mail::Security::None);
+    settings.worker.max_attempts = max_attempts;
+    settings
+        .start(app.store.clone())
+        .expect("start the mail worker")
 }
 
 /// A consumer with this address.
@@ -297,6 +304,33 @@ async fn order_confirmation_arrives_whole(db: Db) {
     app.cleanup().await;
 }
 
+/// A new cycle of `w`'s market, open since an hour (its announcement goes to the outbox).
+async fn open_new_cycle(app: &TestApp, w: &World, name: &str) -> i64 {
+    let now = chrono::Utc::now();
+    let day3 = now + chrono::Duration::days(3);
+    let c = app
+        .post(
+            &format!("/api/v1/markets/{}/cycles", w.market_id),
+            w.coordinator.t(),
+            json!({"name": name, "opens_at": iso(now - chrono::Duration::hours(1)),
+                   "closes_at": iso(now + chrono::Duration::days(2)),
+                   "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(day3),
+                              "ends_at": iso(day3 + chrono::Duration::hours(2))}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("cycle id");
+    app.post(
+        &format!("/api/v1/cycles/{c}/open"),
+        w.coordinator.t(),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    c
+}
+
 /// A cycle opening goes to the members who asked for it, with List-Unsubscribe (one-click):
 /// the one-click POST works, and the next opening skips who unsubscribed.
 async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
@@ -315,35 +349,7 @@ async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
     )
     .await
     .expect(200);
-    let now = chrono::Utc::now();
-    let open_cycle = |name: &'static str| {
-        let app = &app;
-        let w = &w;
-        async move {
-            let c = app
-                .post(
-                    &format!("/api/v1/markets/{}/cycles", w.market_id),
-                    w.coordinator.t(),
-                    json!({"name": name, "opens_at": iso(now - chrono::Duration::hours(1)),
-                           "closes_at": iso(now + chrono::Duration::days(2)),
-                           "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(now + chrono::Duration::days(3)),
-                                      "ends_at": iso(now + chrono::Duration::days(3) + chrono::Duration::hours(2))}]}),
-                )
-                .await
-                .expect(201)["id"]
-                .as_i64()
-                .expect("cycle id");
-            app.post(
-                &format!("/api/v1/cycles/{c}/open"),
-                w.coordinator.t(),
-                json!({}),
-            )
-            .await
-            .expect(200);
-            c
-        }
-    };
-    let cycle = open_cycle("Semaine 2").await;
+    let cycle = open_new_cycle(&app, &w, "Semaine 2").await;
     let raw = smtp.wait_for(1, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages().len(), 1, "Bob only");
@@ -400,7 +406,7 @@ async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
         false
     );
 
-    open_cycle("Semaine 3").await;
+    open_new_cycle(&app, &w, "Semaine 3").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         smtp.messages().len(),
@@ -576,26 +582,7 @@ async fn two_nodes_send_each_mail_once(db: Db) {
         ))
         .await
         .expect("their wishes");
-    let cycle = app
-        .post(
-            &format!("/api/v1/markets/{}/cycles", w.market_id),
-            w.coordinator.t(),
-            json!({"name": "Semaine 2", "opens_at": iso(now - chrono::Duration::hours(1)),
-                   "closes_at": iso(now + chrono::Duration::days(2)),
-                   "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(now + chrono::Duration::days(3)),
-                              "ends_at": iso(now + chrono::Duration::days(3) + chrono::Duration::hours(2))}]}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .expect("cycle id");
-    app.post(
-        &format!("/api/v1/cycles/{cycle}/open"),
-        w.coordinator.t(),
-        json!({}),
-    )
-    .await
-    .expect(200);
+    open_new_cycle(&app, &w, "Semaine 2").await;
 
     let (smtp_a, smtp_b) = (Smtp::start(), Smtp::start());
     let (a, b) = (

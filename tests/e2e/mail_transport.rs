@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::{
     both,
     helpers::{Db, TestApp, World, unique_name},
-    mail::{Smtp, consumer, desk_mail, header, place},
+    mail::{Smtp, config, consumer, desk_mail, header, place},
 };
 
 fn root() -> PathBuf {
@@ -121,33 +121,6 @@ fn dkim_verify(message: &[u8], public_key: &Path, dir: &Scratch) -> (bool, Strin
     );
     assert_eq!(out.status.success(), verdict == "pass");
     (verdict == "pass", name.to_owned())
-}
-
-/// The settings of a worker on `app` sending to `port` as `security` says, quick to retry.
-fn config(app: &TestApp, port: u16, security: mail::Security) -> mail::MailConfig {
-    mail::MailConfig {
-        smtp: mail::SmtpSettings {
-            host: "127.0.0.1".into(),
-            port,
-            security,
-            username: None,
-            password: None,
-            pool_size: 2,
-            timeout: Duration::from_secs(5),
-        },
-        from: "Halle <halle@example.org>".into(),
-        base_url: app.base.clone(),
-        dkim: None,
-        worker: mail::WorkerOptions {
-            batch: 20,
-            concurrency: 2,
-            poll: Duration::from_millis(100),
-            retry_base: Duration::from_millis(300),
-            retry_max: Duration::from_millis(600),
-            max_attempts: 100,
-            lease: Duration::from_secs(60),
-        },
-    }
 }
 
 /// A consumer places an order: one confirmation goes to the outbox.
@@ -349,6 +322,18 @@ async fn metrics(app: &TestApp) -> String {
     String::from_utf8(body).expect("text")
 }
 
+/// `/metrics` once its gauge `name` reads `value`, or as it is after 15 s.
+async fn metrics_when(app: &TestApp, name: &str, value: f64) -> String {
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = metrics(app).await;
+        if gauge(&text, name) == value || Instant::now() > until {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// `/metrics` shows the outbox's backlog: what waits and for how long, what was given up.
 async fn metrics_show_the_mail_backlog(db: Db) {
     let app = TestApp::spawn(db).await;
@@ -368,15 +353,8 @@ async fn metrics_show_the_mail_backlog(db: Db) {
     one_order(&app, &w, "waits").await;
     one_order(&app, &w, "reject5").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let until = Instant::now() + Duration::from_secs(15);
-    let text = loop {
-        // Read again at most every 5 s: the first scrape's zeros may still be served.
-        let text = metrics(&app).await;
-        if gauge(&text, "halle_mail_outbox_pending") == 2.0 || Instant::now() > until {
-            break text;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    // Read again at most every 5 s: the first scrape's zeros may still be served.
+    let text = metrics_when(&app, "halle_mail_outbox_pending", 2.0).await;
     assert_eq!(gauge(&text, "halle_mail_outbox_pending"), 2.0, "{text}");
     assert_eq!(gauge(&text, "halle_mail_outbox_failed"), 0.0);
     let waited = gauge(&text, "halle_mail_outbox_oldest_pending_seconds");
@@ -387,14 +365,7 @@ async fn metrics_show_the_mail_backlog(db: Db) {
         .start(app.store.clone())
         .expect("a worker");
     mail_when(&app, &w, |l| l.iter().all(|m| m["state"] != "pending")).await;
-    let until = Instant::now() + Duration::from_secs(15);
-    let text = loop {
-        let text = metrics(&app).await;
-        if gauge(&text, "halle_mail_outbox_failed") == 1.0 || Instant::now() > until {
-            break text;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let text = metrics_when(&app, "halle_mail_outbox_failed", 1.0).await;
     assert_eq!(gauge(&text, "halle_mail_outbox_failed"), 1.0, "{text}");
     assert_eq!(gauge(&text, "halle_mail_outbox_pending"), 0.0);
     assert_eq!(
