@@ -9,9 +9,14 @@
 //! ```
 //! Settings: `MAIL_DB` (`both`, `sqlite`, `postgres`), `MAIL_MEMBERS` (10000), `MAIL_POOL`
 //! (8: SMTP connections and sends in flight), `MAIL_BATCH` (500 rows claimed at once),
+//! `MAIL_SINK_WORKERS` (1: aiosmtpd processes sharing the port, `--workers` of
+//! smtp_server.py; one Python process is itself the limit on a loaded machine),
 //! `HALLE_TEST_PG_URL`. Prints the enqueue time (the `INSERT ... SELECT` of the announcement,
 //! in its transaction, as `transition_cycle` runs it) and the send rate (first claim to the
-//! last row recorded sent), with the count of messages the server wrote.
+//! last row recorded sent), with the count of messages the server wrote, the CPU time this
+//! process (the worker, and the benchmark's own polling) and the sink used meanwhile, and the
+//! load average: on a shared machine the rate says as much about the neighbours as about
+//! Halle, the CPU time a message costs does not.
 
 #![allow(
     clippy::expect_used,
@@ -39,6 +44,25 @@ fn setting(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// CPU time (user and system) a process has used so far, from `/proc/PID/stat`; zero where
+/// there is no `/proc`.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command (in parentheses, which may hold spaces): utime and stime
+    // are the 12th and 13th of them, in clock ticks (100 a second on Linux).
+    let ticks: u64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -47,6 +71,7 @@ async fn run(label: &str, store: Store) {
     let members: usize = setting("MAIL_MEMBERS", "10000").parse().unwrap();
     let pool: u32 = setting("MAIL_POOL", "8").parse().unwrap();
     let batch: u64 = setting("MAIL_BATCH", "500").parse().unwrap();
+    let sinks: u32 = setting("MAIL_SINK_WORKERS", "1").parse().unwrap();
     store.migrate().await.unwrap();
     let demo = store::fixtures::load_demo(&store, DEMO, chrono::Utc::now())
         .await
@@ -116,6 +141,7 @@ async fn run(label: &str, store: Store) {
         .arg(root().join("tests/tools/smtp_server.py"))
         .arg(port.to_string())
         .arg(&dir)
+        .args(["--workers", &sinks.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -126,6 +152,7 @@ async fn run(label: &str, store: Store) {
         .unwrap();
     assert_eq!(line.trim(), "ready");
     let started = Instant::now();
+    let (cpu_before, sink_before) = (cpu_time("self"), cpu_time(&smtp.id().to_string()));
     let worker = mail::MailConfig {
         smtp: mail::SmtpSettings {
             host: "127.0.0.1".into(),
@@ -170,6 +197,8 @@ async fn run(label: &str, store: Store) {
     }
     let send = started.elapsed();
     worker.stop().await;
+    let cpu = cpu_time("self").saturating_sub(cpu_before);
+    let sink_cpu = cpu_time(&smtp.id().to_string()).saturating_sub(sink_before);
     let received = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(Result::ok)
@@ -191,10 +220,21 @@ async fn run(label: &str, store: Store) {
     let _ = std::fs::remove_dir_all(&dir);
     println!(
         "{label:<9} {members} members: enqueued in {:.0} ms; sent in {:.1} s = {:.0} messages/s \
-         (pool {pool}, batch {batch}); server received {received}, failed {failed}",
+         (pool {pool}, batch {batch}, {sinks} sink process(es)); server received {received}, \
+         failed {failed}; CPU while sending: this process {:.1} s ({:.0} µs a message), the \
+         first sink process {:.1} s; load average {}",
         enqueue.as_secs_f64() * 1000.0,
         send.as_secs_f64(),
         members as f64 / send.as_secs_f64(),
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / members as f64,
+        sink_cpu.as_secs_f64(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
 }
 

@@ -12,6 +12,7 @@ use std::{
 };
 
 use mailparse::MailHeaderMap;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use store::Role;
 
@@ -25,6 +26,8 @@ pub struct Smtp {
     child: Option<Child>,
     pub port: u16,
     pub dir: PathBuf,
+    /// The server's options after PORT MAILDIR (`--starttls`...: see smtp_server.py).
+    args: Vec<String>,
 }
 
 fn root() -> PathBuf {
@@ -41,11 +44,17 @@ fn free_port() -> u16 {
 impl Smtp {
     /// Starts a server on a free port, with a fresh folder.
     pub fn start() -> Smtp {
+        Smtp::start_with(&[])
+    }
+
+    /// Starts a server with these options (`--cert`, `--starttls`...) on a free port.
+    pub fn start_with(args: &[String]) -> Smtp {
         let dir = std::env::temp_dir().join(unique_name("halle_mail"));
         let mut s = Smtp {
             child: None,
             port: free_port(),
             dir,
+            args: args.to_vec(),
         };
         s.resume();
         s
@@ -62,6 +71,7 @@ impl Smtp {
             .arg(root().join("tests/tools/smtp_server.py"))
             .arg(self.port.to_string())
             .arg(&self.dir)
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -121,13 +131,13 @@ impl Drop for Smtp {
     }
 }
 
-/// A worker on `app`'s store sending to `port`, quick to retry.
-pub(crate) fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
+/// The settings of a worker on `app` sending to `port` as `security` says, quick to retry.
+pub(crate) fn config(app: &TestApp, port: u16, security: mail::Security) -> mail::MailConfig {
     mail::MailConfig {
         smtp: mail::SmtpSettings {
             host: "127.0.0.1".into(),
             port,
-            security: mail::Security::None,
+            security,
             username: None,
             password: None,
             pool_size: 4,
@@ -142,12 +152,19 @@ pub(crate) fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worke
             poll: Duration::from_millis(100),
             retry_base: Duration::from_millis(200),
             retry_max: Duration::from_millis(500),
-            max_attempts,
+            max_attempts: 100,
             lease: Duration::from_secs(60),
         },
     }
-    .start(app.store.clone())
-    .expect("start the mail worker")
+}
+
+/// A worker on `app`'s store sending to `port` in clear, giving up after `max_attempts`.
+pub(crate) fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
+    let mut settings = config(app, port, mail::Security::None);
+    settings.worker.max_attempts = max_attempts;
+    settings
+        .start(app.store.clone())
+        .expect("start the mail worker")
 }
 
 /// A consumer with this address.
@@ -166,7 +183,7 @@ pub(crate) async fn consumer(app: &TestApp, email: &str, name: &str) -> User {
     }
 }
 
-async fn place(app: &TestApp, w: &World, who: &User) -> i64 {
+pub(crate) async fn place(app: &TestApp, w: &World, who: &User) -> i64 {
     app.post(
         &format!("/api/v1/cycles/{}/orders", w.cycle_id),
         who.t(),
@@ -287,6 +304,33 @@ async fn order_confirmation_arrives_whole(db: Db) {
     app.cleanup().await;
 }
 
+/// A new cycle of `w`'s market, open since an hour (its announcement goes to the outbox).
+async fn open_new_cycle(app: &TestApp, w: &World, name: &str) -> i64 {
+    let now = chrono::Utc::now();
+    let day3 = now + chrono::Duration::days(3);
+    let c = app
+        .post(
+            &format!("/api/v1/markets/{}/cycles", w.market_id),
+            w.coordinator.t(),
+            json!({"name": name, "opens_at": iso(now - chrono::Duration::hours(1)),
+                   "closes_at": iso(now + chrono::Duration::days(2)),
+                   "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(day3),
+                              "ends_at": iso(day3 + chrono::Duration::hours(2))}]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("cycle id");
+    app.post(
+        &format!("/api/v1/cycles/{c}/open"),
+        w.coordinator.t(),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    c
+}
+
 /// A cycle opening goes to the members who asked for it, with List-Unsubscribe (one-click):
 /// the one-click POST works, and the next opening skips who unsubscribed.
 async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
@@ -305,35 +349,7 @@ async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
     )
     .await
     .expect(200);
-    let now = chrono::Utc::now();
-    let open_cycle = |name: &'static str| {
-        let app = &app;
-        let w = &w;
-        async move {
-            let c = app
-                .post(
-                    &format!("/api/v1/markets/{}/cycles", w.market_id),
-                    w.coordinator.t(),
-                    json!({"name": name, "opens_at": iso(now - chrono::Duration::hours(1)),
-                           "closes_at": iso(now + chrono::Duration::days(2)),
-                           "slots": [{"pickup_point_id": w.points[0], "starts_at": iso(now + chrono::Duration::days(3)),
-                                      "ends_at": iso(now + chrono::Duration::days(3) + chrono::Duration::hours(2))}]}),
-                )
-                .await
-                .expect(201)["id"]
-                .as_i64()
-                .expect("cycle id");
-            app.post(
-                &format!("/api/v1/cycles/{c}/open"),
-                w.coordinator.t(),
-                json!({}),
-            )
-            .await
-            .expect(200);
-            c
-        }
-    };
-    let cycle = open_cycle("Semaine 2").await;
+    let cycle = open_new_cycle(&app, &w, "Semaine 2").await;
     let raw = smtp.wait_for(1, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages().len(), 1, "Bob only");
@@ -390,7 +406,7 @@ async fn cycle_open_announcement_unsubscribes_in_one_click(db: Db) {
         false
     );
 
-    open_cycle("Semaine 3").await;
+    open_new_cycle(&app, &w, "Semaine 3").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         smtp.messages().len(),
@@ -531,9 +547,94 @@ async fn refusals_are_recorded(db: Db) {
     app.cleanup().await;
 }
 
+/// Two nodes, each with its own worker and its own SMTP server, drain one outbox at once:
+/// every announcement leaves exactly once, through one node or the other, never both
+/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's single writer otherwise).
+async fn two_nodes_send_each_mail_once(db: Db) {
+    const MEMBERS: usize = 300;
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let other = app.other_node().await;
+    // The members, who asked to hear of each opening (written directly: 300 sign-ups through
+    // the API would only test password hashing).
+    let now = chrono::Utc::now();
+    let tag = unique_name("many");
+    let accounts = (0..MEMBERS).map(|i| store::entities::account::ActiveModel {
+        email: Set(format!("m{i}-{tag}@example.org")),
+        password_hash: Set("!test".into()),
+        name: Set(format!("Membre {i}")),
+        role: Set("consumer".into()),
+        created_at: Set(now),
+        language: Set("fr".into()),
+        ..Default::default()
+    });
+    store::entities::account::Entity::insert_many(accounts)
+        .exec_without_returning(app.store.db())
+        .await
+        .expect("the members");
+    app.store
+        .db()
+        .execute_unprepared(&format!(
+            "INSERT INTO mail_subscriptions (account_id, market_id, cycle_open, closing_reminder, \
+             token, created_at) SELECT id, {}, true, false, 'tok' || CAST(id AS TEXT), created_at \
+             FROM accounts WHERE email LIKE 'm%-{tag}@example.org'",
+            w.market_id
+        ))
+        .await
+        .expect("their wishes");
+    open_new_cycle(&app, &w, "Semaine 2").await;
+
+    let (smtp_a, smtp_b) = (Smtp::start(), Smtp::start());
+    let (a, b) = (
+        worker(&app, smtp_a.port, 10),
+        worker(&other, smtp_b.port, 10),
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    while smtp_a.messages().len() + smtp_b.messages().len() < MEMBERS {
+        assert!(Instant::now() < until, "not all sent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Both stopped, nothing in flight: what the servers hold is all that was sent.
+    a.stop().await;
+    b.stop().await;
+    let recipients = |smtp: &Smtp| -> Vec<String> {
+        smtp.messages()
+            .iter()
+            .map(|r| header(&mailparse::parse_mail(r).expect("a message"), "To"))
+            .collect()
+    };
+    let (via_a, via_b) = (recipients(&smtp_a), recipients(&smtp_b));
+    assert!(
+        !via_a.is_empty() && !via_b.is_empty(),
+        "both nodes sent: {} and {}",
+        via_a.len(),
+        via_b.len()
+    );
+    assert_eq!(via_a.len() + via_b.len(), MEMBERS, "each mail once");
+    let distinct: HashSet<&String> = via_a.iter().chain(&via_b).collect();
+    assert_eq!(distinct.len(), MEMBERS, "nobody got it twice");
+    let sent = app
+        .get(
+            &format!("/api/v1/markets/{}/mail?state=sent", w.market_id),
+            w.coordinator.t(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(sent.as_array().map(Vec::len), Some(MEMBERS));
+    assert!(
+        sent.as_array()
+            .into_iter()
+            .flatten()
+            .all(|m| m["attempts"] == 1),
+        "no row was taken twice"
+    );
+    app.cleanup().await;
+}
+
 both!(
     order_confirmation_arrives_whole,
     cycle_open_announcement_unsubscribes_in_one_click,
     smtp_down_midway_loses_and_doubles_nothing,
     refusals_are_recorded,
+    two_nodes_send_each_mail_once,
 );

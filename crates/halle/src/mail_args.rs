@@ -53,6 +53,11 @@ pub struct MailArgs {
     /// How often an empty outbox is looked at again, in milliseconds.
     #[arg(long, env = "HALLE_MAIL_POLL_MS", default_value_t = 2000)]
     pub mail_poll_ms: u64,
+    /// A certificate authority (PEM) to trust for the SMTP server's certificate, besides the
+    /// system's: a private CA, or a relay's self-signed certificate. The certificate and the
+    /// host name are still checked.
+    #[arg(long, env = "HALLE_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl MailArgs {
@@ -109,7 +114,14 @@ impl MailArgs {
                 ..Default::default()
             },
         };
-        let worker = config.start(store.clone())?;
+        let ca = match &self.smtp_ca_file {
+            Some(path) => Some(std::fs::read(path).with_context(|| {
+                format!("cannot read the SMTP CA certificate {}", path.display())
+            })?),
+            None => None,
+        };
+        let transport = config.smtp.transport_trusting(ca.as_deref())?;
+        let worker = config.start_with(store.clone(), transport)?;
         tracing::info!(smtp = %host, port = self.smtp_port, "mail worker started");
         Ok(Some(worker))
     }

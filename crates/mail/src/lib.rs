@@ -71,8 +71,17 @@ impl MailConfig {
 
     /// Starts the worker that drains `store`'s outbox with these settings.
     pub fn start(&self, store: store::Store) -> Result<Worker, MailError> {
+        self.start_with(store, self.smtp.transport()?)
+    }
+
+    /// Starts the worker over a transport of one's own making: say
+    /// [`SmtpSettings::transport_trusting`] a private certificate authority.
+    pub fn start_with(
+        &self,
+        store: store::Store,
+        transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    ) -> Result<Worker, MailError> {
         let composer = std::sync::Arc::new(self.composer()?);
-        let transport = self.smtp.transport()?;
         Ok(Worker::start(
             store,
             composer,

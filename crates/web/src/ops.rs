@@ -124,8 +124,64 @@ pub(crate) async fn readyz(store: &Store) -> Response {
         .body(body.to_string())
 }
 
+/// The mail outbox's waiting mails (gauge).
+const MAIL_PENDING: &str = "halle_mail_outbox_pending";
+/// The mail outbox's given-up mails (gauge).
+const MAIL_FAILED: &str = "halle_mail_outbox_failed";
+/// How long the oldest waiting mail has waited (gauge, 0 when none waits).
+const MAIL_OLDEST: &str = "halle_mail_outbox_oldest_pending_seconds";
+/// How long a read of the outbox's backlog is served again before the next query.
+const BACKLOG_FRESH: Duration = Duration::from_secs(5);
+
+/// The outbox's backlog as last read, per application: a scrape every second from several
+/// scrapers costs one query every [`BACKLOG_FRESH`] at most, and concurrent scrapes wait for
+/// the one query in flight rather than each running their own.
+#[derive(Clone, Default)]
+pub(crate) struct BacklogCache(Arc<tokio::sync::Mutex<Option<(Instant, store::outbox::Backlog)>>>);
+
+impl BacklogCache {
+    /// The backlog, read again when the last read is older than [`BACKLOG_FRESH`]; `None`
+    /// when the database does not answer (the other metrics are still served).
+    async fn get(&self, store: &Store) -> Option<store::outbox::Backlog> {
+        let mut last = self.0.lock().await;
+        if let Some((at, backlog)) = *last
+            && at.elapsed() < BACKLOG_FRESH
+        {
+            return Some(backlog);
+        }
+        match store.outbox_backlog().await {
+            Ok(backlog) => {
+                *last = Some((Instant::now(), backlog));
+                Some(backlog)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: the mail outbox could not be read");
+                None
+            }
+        }
+    }
+}
+
+/// The backlog in Prometheus' text format. Written here rather than through the process-wide
+/// recorder: several applications in one process (the test suite) each have their own outbox,
+/// and a shared gauge would show whichever was read last.
+fn backlog_text(backlog: &store::outbox::Backlog, now: chrono::DateTime<chrono::Utc>) -> String {
+    let oldest = backlog
+        .oldest_pending
+        .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+    format!(
+        "# HELP {MAIL_PENDING} mails waiting in the outbox (due or waiting for a retry)\n\
+         # TYPE {MAIL_PENDING} gauge\n{MAIL_PENDING} {}\n\
+         # HELP {MAIL_FAILED} mails given up (refused for good, or too many tries)\n\
+         # TYPE {MAIL_FAILED} gauge\n{MAIL_FAILED} {}\n\
+         # HELP {MAIL_OLDEST} how long the oldest waiting mail has waited, in seconds\n\
+         # TYPE {MAIL_OLDEST} gauge\n{MAIL_OLDEST} {oldest}\n",
+        backlog.pending, backlog.failed,
+    )
+}
+
 /// `GET /metrics`: Prometheus' text format, with the gauges read at scrape time.
-pub(crate) async fn metrics_text(store: &Store) -> Response {
+pub(crate) async fn metrics_text(store: &Store, backlog: &BacklogCache) -> Response {
     let Some(handle) = prometheus() else {
         return Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
@@ -141,13 +197,15 @@ pub(crate) async fn metrics_text(store: &Store) -> Response {
         reason = "a queue of a few thousand at most"
     )]
     metrics::gauge!(WRITER_QUEUE).set(queue as f64);
-    // The mail outbox's backlog goes here once the outbox exists, e.g.
-    // `metrics::gauge!("halle_mail_outbox_backlog").set(store.outbox_backlog().await? as f64)`.
     handle.run_upkeep();
+    let mut text = handle.render();
+    if let Some(b) = backlog.get(store).await {
+        text.push_str(&backlog_text(&b, chrono::Utc::now()));
+    }
     Response::builder()
         .header("cache-control", "no-store")
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(handle.render())
+        .body(text)
 }
 
 /// Where the innermost route's template is left for [`observe`] (the JSON error mapping
@@ -239,7 +297,32 @@ fn request_id(req: &Request) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::request_id;
+    use super::{backlog_text, request_id};
+
+    #[test]
+    fn the_backlog_reads_as_three_gauges() {
+        let now = chrono::Utc::now();
+        let text = backlog_text(
+            &store::outbox::Backlog {
+                pending: 12,
+                failed: 3,
+                oldest_pending: Some(now - chrono::Duration::milliseconds(90_500)),
+            },
+            now,
+        );
+        assert!(text.contains("\nhalle_mail_outbox_pending 12\n"), "{text}");
+        assert!(text.contains("\nhalle_mail_outbox_failed 3\n"), "{text}");
+        assert!(
+            text.contains("\nhalle_mail_outbox_oldest_pending_seconds 90.5\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE halle_mail_outbox_pending gauge\n"));
+        let empty = backlog_text(&store::outbox::Backlog::default(), now);
+        assert!(
+            empty.contains("\nhalle_mail_outbox_oldest_pending_seconds 0\n"),
+            "{empty}"
+        );
+    }
 
     #[test]
     fn a_sane_request_id_is_kept_and_any_other_replaced() {

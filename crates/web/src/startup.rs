@@ -50,6 +50,7 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
     let spec = make_sync(move |_| Json(document.clone()));
     let docs = api.swagger_ui();
     let (ready_store, metrics_store) = (store_for_ops.clone(), store_for_ops);
+    let backlog = crate::ops::BacklogCache::default();
     Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)
@@ -72,8 +73,8 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
         .at(
             "/metrics",
             poem::endpoint::make(move |_| {
-                let s = metrics_store.clone();
-                async move { crate::ops::metrics_text(&s).await }
+                let (s, b) = (metrics_store.clone(), backlog.clone());
+                async move { crate::ops::metrics_text(&s, &b).await }
             }),
         )
         .nest("/", pages)

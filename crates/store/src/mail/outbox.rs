@@ -332,6 +332,18 @@ impl From<outbox::Model> for MailView {
     }
 }
 
+/// The outbox's backlog, for `/metrics`: what waits, what was given up, and since when the
+/// oldest waiting mail has waited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Mails not sent yet (due now or waiting for a retry).
+    pub pending: i64,
+    /// Mails given up (5xx, too many tries): kept for the coordinators' list.
+    pub failed: i64,
+    /// When the oldest pending mail was written.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 /// The most mails a coordinator's list shows.
 pub const LIST_LIMIT: u64 = 500;
 
@@ -465,6 +477,30 @@ impl Store {
         }
         w.tx.commit().await?;
         Ok(())
+    }
+
+    /// The outbox's [`Backlog`], in one query over the `(state, next_attempt_at)` index:
+    /// sent mail (nearly every row) is not read.
+    pub async fn outbox_backlog(&self) -> Result<Backlog, StoreError> {
+        let backend = self.db().get_database_backend();
+        let row = self
+            .db()
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS pending, \
+                 COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+                 MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest \
+                 FROM outbox WHERE state IN ('pending', 'failed')",
+            ))
+            .await?;
+        let Some(row) = row else {
+            return Ok(Backlog::default());
+        };
+        Ok(Backlog {
+            pending: row.try_get("", "pending")?,
+            failed: row.try_get("", "failed")?,
+            oldest_pending: row.try_get("", "oldest")?,
+        })
     }
 
     /// A market's mail, newest first (at most [`LIST_LIMIT`]), `state` only when given: for
