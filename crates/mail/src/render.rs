@@ -102,6 +102,10 @@ mod tests {
             store::outbox::kind::ORDER_CANCELLED,
             store::outbox::kind::CYCLE_OPEN,
             store::outbox::kind::INVITATION,
+            store::outbox::kind::CLOSING_REMINDER,
+            store::outbox::kind::PICKUP_DAY_BEFORE,
+            store::outbox::kind::PICKUP_HOURS_BEFORE,
+            store::outbox::kind::PICKING_LIST,
         ] {
             for lang in ["fr", "en"] {
                 assert!(r.knows(kind, lang), "{lang}/{kind} is missing a part");
