@@ -237,6 +237,11 @@ pub(crate) fn routes(
         .at("/catalogue/import/confirm", post(catalogue::import_confirm))
         .at("/recipes", get(recipes::recipe_list))
         .at("/recipes/:slug", get(recipes::recipe_page))
+        .at("/account/mail", get(mail::wishes_form).post(mail::wishes))
+        .at(
+            "/desk/mail/settings",
+            get(mail::settings_form).post(mail::settings),
+        )
         .at(style_path, get(stylesheet))
         .around(html_errors)
         .data(site)
