@@ -27,6 +27,7 @@ mod isolation;
 mod limits;
 mod lists;
 mod mail;
+mod mail_schedule;
 mod nodes;
 mod operations;
 mod other_node;
