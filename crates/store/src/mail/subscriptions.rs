@@ -146,23 +146,17 @@ impl Store {
         actor: &Actor,
         also: Option<i64>,
     ) -> Result<Vec<crate::MarketView>, StoreError> {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = self.db().get_database_backend();
+        use sea_orm::ConnectionTrait;
         let sql = "SELECT market_id FROM mail_subscriptions WHERE account_id = $1 \
                    UNION SELECT c.market_id FROM orders o JOIN order_cycles c ON c.id = o.cycle_id \
                    WHERE o.account_id = $1 \
                    UNION SELECT market_id FROM accounts WHERE id = $1 AND market_id IS NOT NULL";
-        let sql = if backend == sea_orm::DbBackend::Sqlite {
-            sql.replace('$', "?")
-        } else {
-            sql.to_owned()
-        };
         let rows = self
             .db()
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
+            .query_all_raw(super::outbox::statement(
+                self.db().get_database_backend(),
                 sql,
-                [actor.account_id.into()],
+                vec![actor.account_id.into()],
             ))
             .await?;
         let mut ids: Vec<i64> = rows
