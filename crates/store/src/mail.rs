@@ -5,6 +5,7 @@
 //! SMTP live in the `mail` crate; nothing here knows of templates or of lettre.
 
 pub mod context;
+pub mod notices;
 pub mod outbox;
 pub mod schedule;
 pub mod subscriptions;

@@ -51,6 +51,14 @@ pub mod kind {
         PICKUP_DAY_BEFORE,
         PICKUP_HOURS_BEFORE,
     ];
+    /// To an account that asked for a new password: the one-time link (transactional).
+    pub const PASSWORD_RESET: &str = "password_reset";
+    /// To every consumer with a basket at a slot that was moved or cancelled: old and new
+    /// date, time and place, in the market's time zone.
+    pub const SLOT_CHANGED: &str = "slot_changed";
+    /// To the consumer, once every variable-weight piece of a basket is weighed and its final
+    /// total differs from the estimate: the lines, the estimated and the final amounts.
+    pub const FINAL_AMOUNT: &str = "final_amount";
     /// To the members who asked for it and have not ordered, some hours before a cycle
     /// closes (the market's setting).
     pub const CLOSING_REMINDER: &str = "closing_reminder";
