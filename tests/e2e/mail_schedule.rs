@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     both,
     helpers::{Db, PASSWORD, TestApp, World, iso, unique_name},
-    mail::{Smtp, consumer, desk_mail, header, parts, place, worker},
+    mail::{Smtp, all_sent, consumer, desk_mail, header, parts, place, worker},
 };
 
 /// Places an order of carrots on `slot` for `who`.
@@ -61,19 +61,6 @@ async fn of_kind(app: &TestApp, w: &World, kind: &str) -> Vec<Value> {
         .into_iter()
         .filter(|m| m["kind"] == kind)
         .collect()
-}
-
-/// Waits until every mail of the market is sent.
-async fn all_sent(app: &TestApp, w: &World) -> Vec<Value> {
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
-        let listed = desk_mail(app, w).await;
-        if listed.iter().all(|m| m["state"] == "sent") {
-            return listed;
-        }
-        assert!(Instant::now() < until, "not all sent: {listed:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The message sent to `email` whose subject contains `subject`.
