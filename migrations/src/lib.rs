@@ -27,6 +27,7 @@ mod m20261203_000007_directory;
 mod m20261203_000009_catalogue;
 mod m20261203_000010_recipes;
 mod m20261206_000001_password_resets;
+mod m20261206_000002_mail_schedule;
 mod m20261206_000003_payment_jobs;
 mod m20261206_000004_receipts;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_password_resets::Migration),
             Box::new(m20261206_000003_payment_jobs::Migration),
             Box::new(m20261206_000004_receipts::Migration),
+            Box::new(m20261206_000002_mail_schedule::Migration),
         ]
     }
 }

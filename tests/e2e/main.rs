@@ -29,6 +29,7 @@ mod limits;
 mod lists;
 mod mail;
 mod mail_accounts;
+mod mail_schedule;
 mod mail_transport;
 mod nodes;
 mod operations;

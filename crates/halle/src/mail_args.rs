@@ -1,6 +1,7 @@
 //! The mail flags of `halle serve` and `halle demo` (each also read from the environment):
-//! where the SMTP server is, who sends, where links point, DKIM. Without `--smtp-host` no
-//! worker runs: mail is still written to the outbox, and waits there.
+//! where the SMTP server is, who sends, where links point, DKIM, how often reminders are
+//! looked for. Without `--smtp-host` no worker runs: mail is still written to the outbox, and
+//! waits there.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -58,6 +59,10 @@ pub struct MailArgs {
     /// host name are still checked.
     #[arg(long, env = "HALLE_SMTP_CA_FILE")]
     pub smtp_ca_file: Option<PathBuf>,
+    /// How often reminders and picking lists due are written to the outbox, in seconds (0:
+    /// never, on this node). Written with or without `--smtp-host`.
+    #[arg(long, env = "HALLE_MAIL_SCHEDULE_SECS", default_value_t = 60)]
+    pub mail_schedule_secs: u64,
 }
 
 impl MailArgs {
@@ -124,5 +129,18 @@ impl MailArgs {
         let worker = config.start_with(store.clone(), transport)?;
         tracing::info!(smtp = %host, port = self.smtp_port, "mail worker started");
         Ok(Some(worker))
+    }
+
+    /// Starts the task that writes reminders and picking lists when due, unless
+    /// `--mail-schedule-secs 0`.
+    pub fn start_schedule(&self, store: &store::Store) -> Option<mail::Scheduler> {
+        if self.mail_schedule_secs == 0 {
+            tracing::info!("--mail-schedule-secs 0: no reminders written by this node");
+            return None;
+        }
+        Some(mail::Scheduler::start(
+            store.clone(),
+            Duration::from_secs(self.mail_schedule_secs),
+        ))
     }
 }

@@ -147,6 +147,14 @@ enum Command {
         #[command(subcommand)]
         action: PlacesAction,
     },
+    /// Write to the outbox, once, the reminders and picking lists due now (what `halle serve`
+    /// does every `--mail-schedule-secs`), and exit; a serving node's worker sends them. Safe
+    /// beside running nodes: each mail is written once.
+    Mail {
+        /// Database: sqlite://FILE or postgres://USER@HOST/DB.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
+        database_url: String,
+    },
 }
 
 /// What `halle payments` does.
@@ -241,19 +249,7 @@ async fn main() -> anyhow::Result<()> {
             database_url,
         } => {
             // A report reads: it never changes the schema, it says what is missing.
-            let store = connect(&database_url, ONE_OFF_POOL).await?;
-            let pending = store
-                .pending_migrations()
-                .await
-                .context("cannot read the database's migrations")?;
-            if !pending.is_empty() {
-                anyhow::bail!(
-                    "the database {} is not up to date ({} migration(s) missing, first {}): run `halle migrate` first",
-                    redact(&database_url),
-                    pending.len(),
-                    pending[0]
-                );
-            }
+            let store = connect_migrated(&database_url).await?;
             let format: print::Format = format.parse()?;
             let lang: print::Lang = lang.parse()?;
             // The command line has the database in hand already: it reads as an administrator.
@@ -332,6 +328,21 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Mail { database_url } => {
+            let store = connect_migrated(&database_url).await?;
+            let done = store
+                .schedule_mail(chrono::Utc::now())
+                .await
+                .context("cannot write the mail due")?;
+            println!(
+                "mail due written to the outbox: {} closing reminder(s), {} pickup reminder(s) for tomorrow, {} for the coming hours, {} picking list(s)",
+                done.closing_reminders,
+                done.pickup_day_before,
+                done.pickup_hours_before,
+                done.picking_lists
+            );
+            Ok(())
+        }
         Command::Demo {
             database,
             bind,
@@ -380,6 +391,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let base = format!("http://{}", app.addr());
             let mailer = mail.start(&store, &base)?;
+            let scheduler = mail.start_schedule(&store);
             let (producers, products, accounts, orders) = demo.counts;
             println!(
                 "Halle demo: {producers} producers, {products} products, {accounts} accounts, {orders} orders"
@@ -406,6 +418,9 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("Press Ctrl-C to stop.");
             app.run_until(shutdown()).await.context("server failed")?;
+            if let Some(s) = scheduler {
+                s.stop().await;
+            }
             store.shutdown().await;
             if let Some(worker) = mailer {
                 worker.stop().await;
@@ -448,8 +463,12 @@ async fn serve(
     admin::tell_if_no_admin(&store).await;
     let mailer = mail.start(&store, &format!("http://{}", app.addr()))?;
     let payment_work = tokio::spawn(payment_work(store.clone()));
+    let scheduler = mail.start_schedule(&store);
     app.run_until(shutdown()).await.context("server failed")?;
     payment_work.abort();
+    if let Some(s) = scheduler {
+        s.stop().await;
+    }
     // Requests still in flight after the grace period may have handed baskets to the writer:
     // those are written (or not) and answered before the process ends.
     store.shutdown().await;
@@ -507,6 +526,24 @@ async fn shutdown() {
         () = terminate => tracing::info!("SIGTERM received: finishing the requests in flight"),
         () = interrupt => tracing::info!("interrupted: finishing the requests in flight"),
     }
+}
+
+/// Opens the database for a one-off command that must not change its schema: refused, with
+/// what to do, when migrations are missing.
+async fn connect_migrated(url: &str) -> anyhow::Result<Store> {
+    let store = connect(url, ONE_OFF_POOL).await?;
+    let pending = store
+        .pending_migrations()
+        .await
+        .context("cannot read the database's migrations")?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "the database {} is not up to date ({} migration(s) missing, first {first}): run `halle migrate` first",
+            redact(url),
+            pending.len(),
+        );
+    }
+    Ok(store)
 }
 
 /// The URL without its password, for messages.

@@ -13,9 +13,9 @@ use chrono_tz::Tz;
 use lettre::{
     Message,
     message::{
-        Mailbox, MultiPart,
+        Attachment, Mailbox, MultiPart,
         dkim::DkimConfig,
-        header::{HeaderName, HeaderValue},
+        header::{ContentType, HeaderName, HeaderValue},
     },
 };
 use print::{Lang, format};
@@ -34,6 +34,17 @@ pub struct Composer {
     pub base_url: String,
     /// Signs every message when set.
     pub dkim: Option<DkimConfig>,
+}
+
+/// A file sent with a message.
+#[derive(Clone, Debug)]
+pub struct MailAttachment {
+    /// Its name, as the mail client offers to save it.
+    pub file_name: String,
+    /// `application/pdf`...
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// A message ready for the transport.
@@ -198,7 +209,8 @@ impl Composer {
                 "cancelled": o.status == "cancelled",
             });
         }
-        if ctx.mail.kind == kind::CYCLE_OPEN {
+        // The announcement of an opening and the reminder before close both point to the shop.
+        if ctx.mail.kind == kind::CYCLE_OPEN || ctx.mail.kind == kind::CLOSING_REMINDER {
             let cycle = ctx.payload.get("cycle_id").and_then(Value::as_i64);
             data["shop_url"] = json!(cycle.map(|c| format!("{base}/shop/{c}")));
             data["closes"] = json!(
@@ -209,6 +221,20 @@ impl Composer {
                     .map(|t| format::date_time(t.with_timezone(&chrono::Utc), tz, lang))
             );
         }
+        if let Some(p) = &ctx.pickup {
+            data["pickup"] = json!({
+                "point": p.name,
+                "address": p.address,
+                "postal_code": p.postal_code,
+                "city": p.city,
+                "access_notes": Some(p.access_notes.trim()).filter(|n| !n.is_empty()),
+            });
+        }
+        if let Some(list) = &ctx.picking_list {
+            data["picking"] = picking_data(list, tz, lang);
+            data["producer_url"] = json!(format!("{base}/producer/cycles/{}", list.cycle.id));
+        }
+        data["wishes_url"] = json!(format!("{base}/account/mail"));
         if ctx.mail.kind == kind::INVITATION {
             let path = ctx
                 .payload
@@ -275,8 +301,22 @@ impl Composer {
             let name = ctx.market.as_ref().map(|m| m.name.clone());
             builder = builder.reply_to(Mailbox::new(name, reply_to));
         }
+        let body = MultiPart::alternative_plain_html(text, html);
+        let files = self.attachments(ctx)?;
+        let body = if files.is_empty() {
+            body
+        } else {
+            files.into_iter().try_fold(
+                MultiPart::mixed().multipart(body),
+                |mixed, f| -> Result<MultiPart, MailError> {
+                    let content_type = ContentType::parse(&f.content_type)
+                        .map_err(|e| MailError::Message(format!("{}: {e}", f.content_type)))?;
+                    Ok(mixed.singlepart(Attachment::new(f.file_name).body(f.bytes, content_type)))
+                },
+            )?
+        };
         let mut message = builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(body)
             .map_err(|e| MailError::Message(e.to_string()))?;
         if kind::ANNOUNCEMENTS.contains(&ctx.mail.kind.as_str())
             && let Some(url) = data["unsubscribe_url"].as_str()
@@ -300,4 +340,67 @@ impl Composer {
             subject,
         })
     }
+}
+
+impl Composer {
+    /// The files `ctx` goes with: a producer's picking list as PDF, in the recipient's
+    /// language.
+    pub fn attachments(&self, ctx: &MailContext) -> Result<Vec<MailAttachment>, MailError> {
+        let Some(list) = &ctx.picking_list else {
+            return Ok(Vec::new());
+        };
+        let lang = lang_of(&ctx.mail.language);
+        let pdf = print::picking_lists(std::slice::from_ref(list), print::Format::Pdf, lang)
+            .map_err(|e| MailError::Message(format!("picking list PDF: {e}")))?;
+        Ok(vec![MailAttachment {
+            file_name: pdf.file_name,
+            content_type: pdf.content_type.to_owned(),
+            bytes: pdf.bytes,
+        }])
+    }
+}
+
+/// A picking list as the mail templates read it: the totals per product, then one crate per
+/// slot.
+fn picking_data(list: &store::mail::context::PickingList, tz: Tz, lang: Lang) -> Value {
+    let qty = |q, unit, kg: Option<_>| {
+        let mut s = format::quantity_with_unit(q, unit, lang);
+        if let Some(kg) = kg {
+            s.push_str(&format!(" ({})", format::kg(kg, lang, true)));
+        }
+        s
+    };
+    let products: Vec<Value> = list
+        .products
+        .iter()
+        .map(|p| {
+            json!({
+                "product": p.product_name,
+                "quantity": qty(p.total_quantity, p.unit, p.estimated_kg),
+            })
+        })
+        .collect();
+    let points: Vec<Value> = list
+        .points
+        .iter()
+        .map(|c| {
+            json!({
+                "point": c.slot.pickup_point_name,
+                "address": c.slot.address,
+                "slot": format::range(c.slot.starts_at, c.slot.ends_at, tz, lang),
+                "items": c.items.iter().map(|i| json!({
+                    "product": i.product_name,
+                    "quantity": qty(i.quantity, i.unit, i.estimated_kg),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "cycle": list.cycle.name,
+        "producer": list.producer_name,
+        "products": products,
+        "points": points,
+        "baskets": list.labels.len(),
+        "total": format::money(list.total_estimated, lang),
+    })
 }

@@ -10,6 +10,7 @@
 //!   permanent, a 4xx or a connection failure is tried again later.
 //! - [`worker`]: the task that drains the outbox: claims due rows, sends them several at once,
 //!   records each outcome.
+//! - [`schedule`]: the task that writes time-based mail (reminders, picking lists) when due.
 //!
 //! Words: each message is written whole per language (`templates/mail/fr/order_placed.txt.hbs`
 //! beside `en/...`), not assembled from Fluent strings: a mail is prose, and a translator
@@ -17,12 +18,14 @@
 
 pub mod compose;
 pub mod render;
+pub mod schedule;
 pub mod smtp;
 pub mod worker;
 
 pub use compose::Composer;
 pub use lettre::message::Mailbox;
 pub use render::{Rendered, Renderer};
+pub use schedule::Scheduler;
 pub use smtp::{DkimSettings, Security, SmtpSettings};
 pub use worker::{Worker, WorkerOptions};
 

@@ -105,6 +105,10 @@ mod tests {
             store::outbox::kind::PASSWORD_RESET,
             store::outbox::kind::SLOT_CHANGED,
             store::outbox::kind::FINAL_AMOUNT,
+            store::outbox::kind::CLOSING_REMINDER,
+            store::outbox::kind::PICKUP_DAY_BEFORE,
+            store::outbox::kind::PICKUP_HOURS_BEFORE,
+            store::outbox::kind::PICKING_LIST,
         ] {
             for lang in ["fr", "en"] {
                 assert!(r.knows(kind, lang), "{lang}/{kind} is missing a part");

@@ -548,6 +548,11 @@ impl Store {
             )
             .await?;
         }
+        if new_state == CycleState::Closed {
+            // Each producer's picking list commits with the close (the scheduler writes them
+            // for cycles that close by their clock); keyed per cycle, producer and account.
+            crate::mail::schedule::enqueue_picking_lists(&w.tx, id).await?;
+        }
         w.tx.commit().await?;
         self.sales.changed();
         summary(&self.cycle_row(self.db(), id).await?, now)

@@ -13,6 +13,7 @@ pub mod invitation;
 pub mod line_weight;
 pub mod mail_subscription;
 pub mod market;
+pub mod market_mail_settings;
 pub mod market_payment_settings;
 pub mod market_producer;
 pub mod offer;

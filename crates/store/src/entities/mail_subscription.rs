@@ -14,6 +14,8 @@ pub struct Model {
     pub closing_reminder: bool,
     pub token: String,
     pub created_at: DateTimeUtc,
+    pub pickup_day_before: bool,
+    pub pickup_hours_before: bool,
 }
 
 /// No declared relations: repositories join explicitly.

@@ -45,7 +45,12 @@ pub mod kind {
     /// To someone invited to a market's staff: the one-time link.
     pub const INVITATION: &str = "invitation";
     /// Announcements and reminders: they carry `List-Unsubscribe`; the others do not.
-    pub const ANNOUNCEMENTS: [&str; 1] = [CYCLE_OPEN];
+    pub const ANNOUNCEMENTS: [&str; 4] = [
+        CYCLE_OPEN,
+        CLOSING_REMINDER,
+        PICKUP_DAY_BEFORE,
+        PICKUP_HOURS_BEFORE,
+    ];
     /// To an account that asked for a new password: the one-time link (transactional).
     pub const PASSWORD_RESET: &str = "password_reset";
     /// To every consumer with a basket at a slot that was moved or cancelled: old and new
@@ -54,6 +59,17 @@ pub mod kind {
     /// To the consumer, once every variable-weight piece of a basket is weighed and its final
     /// total differs from the estimate: the lines, the estimated and the final amounts.
     pub const FINAL_AMOUNT: &str = "final_amount";
+    /// To the members who asked for it and have not ordered, some hours before a cycle
+    /// closes (the market's setting).
+    pub const CLOSING_REMINDER: &str = "closing_reminder";
+    /// To each consumer with an order on a slot, the day before it (at 18:00, the market's
+    /// time), unless they said no.
+    pub const PICKUP_DAY_BEFORE: &str = "pickup_day_before";
+    /// To the consumers who asked for it, a few hours before their slot (the market's
+    /// setting).
+    pub const PICKUP_HOURS_BEFORE: &str = "pickup_hours_before";
+    /// To each producer when a cycle closes: its picking list, in the body and as a PDF.
+    pub const PICKING_LIST: &str = "picking_list";
 }
 
 /// What to send, to whom is said by the `enqueue*` function called.
@@ -71,7 +87,7 @@ pub struct NewMail {
 }
 
 /// `$1, $2...` as the backend wants them (SQLite reads `?1, ?2...`).
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Sqlite {
         sql.replace('$', "?")
     } else {
@@ -81,7 +97,7 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 }
 
 /// The columns every enqueue writes, in this order.
-const COLUMNS: &str = "market_id, account_id, recipient, recipient_name, language, kind, \
+pub(crate) const COLUMNS: &str = "market_id, account_id, recipient, recipient_name, language, kind, \
                        unique_key, payload, state, attempts, next_attempt_at, created_at";
 
 /// Mails `mail` to each of `accounts` that has a real address (members created without email

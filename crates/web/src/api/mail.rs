@@ -3,7 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Object, OpenApi, param::Path, param::Query, payload::Json};
-use store::{Store, mail::outbox::MailView, mail::subscriptions::SubscriptionView};
+use store::{
+    Store,
+    mail::outbox::MailView,
+    mail::schedule::MailSettingsView,
+    mail::subscriptions::{MailWishes as Wishes, SubscriptionView},
+};
 
 use super::{BearerAuth, Tag};
 use crate::ApiError;
@@ -21,7 +26,8 @@ struct MailDto {
     recipient: String,
     /// Their name.
     recipient_name: String,
-    /// order_placed, order_changed, order_cancelled, cycle_open, invitation.
+    /// order_placed, order_changed, order_cancelled, cycle_open, invitation, closing_reminder,
+    /// pickup_day_before, pickup_hours_before, picking_list.
     kind: String,
     /// pending (to send, or to try again at `next_attempt_at`), sent, failed (given up).
     state: String,
@@ -62,12 +68,15 @@ impl From<MailView> for MailDto {
 
 /// What a member wants from a market.
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
 struct MailWishes {
     /// An email when a cycle opens.
     cycle_open: bool,
     /// A reminder before a cycle closes, when no order was placed.
     closing_reminder: bool,
+    /// A reminder of one's pickup the day before (at 18:00): on unless said no.
+    pickup_day_before: bool,
+    /// Another reminder a few hours before the pickup: off unless asked.
+    pickup_hours_before: bool,
 }
 
 impl From<SubscriptionView> for MailWishes {
@@ -75,6 +84,43 @@ impl From<SubscriptionView> for MailWishes {
         Self {
             cycle_open: s.cycle_open,
             closing_reminder: s.closing_reminder,
+            pickup_day_before: s.pickup_day_before,
+            pickup_hours_before: s.pickup_hours_before,
+        }
+    }
+}
+
+/// What a member asks of a market's mail; a pickup wish left out stays as it was.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct MailWishesUpdate {
+    /// An email when a cycle opens.
+    cycle_open: bool,
+    /// A reminder before a cycle closes, when no order was placed.
+    closing_reminder: bool,
+    /// A reminder of one's pickup the day before (absent or null: unchanged).
+    #[oai(nullable)]
+    pickup_day_before: Option<bool>,
+    /// Another reminder a few hours before the pickup (absent or null: unchanged).
+    #[oai(nullable)]
+    pickup_hours_before: Option<bool>,
+}
+
+/// When a market's reminders go.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct MailSettings {
+    /// Hours before a cycle closes when members who have not ordered are reminded (1 to 168).
+    closing_reminder_hours: i32,
+    /// Hours before a slot when the consumers who asked for it are reminded again (1 to 12).
+    pickup_reminder_hours: i32,
+}
+
+impl From<MailSettingsView> for MailSettings {
+    fn from(s: MailSettingsView) -> Self {
+        Self {
+            closing_reminder_hours: s.closing_reminder_hours,
+            pickup_reminder_hours: s.pickup_reminder_hours,
         }
     }
 }
@@ -115,7 +161,8 @@ impl MailApi {
         ))
     }
 
-    /// What the caller wants from a market's mail (all false until set).
+    /// What the caller wants from a market's mail (only the pickup reminder of the day before
+    /// until set).
     #[oai(
         path = "/markets/:id/mail-wishes",
         method = "get",
@@ -132,7 +179,8 @@ impl MailApi {
     }
 
     /// Sets what the caller wants from a market's mail: announcements of each cycle opening,
-    /// reminders before close. Every such mail carries a one-click unsubscribe link.
+    /// reminders before close, pickup reminders (left out: unchanged). Every such mail carries
+    /// a one-click unsubscribe link.
     #[oai(
         path = "/markets/:id/mail-wishes",
         method = "put",
@@ -142,12 +190,55 @@ impl MailApi {
         &self,
         auth: BearerAuth,
         id: Path<i64>,
-        body: Json<MailWishes>,
+        body: Json<MailWishesUpdate>,
     ) -> Result<Json<MailWishes>, ApiError> {
         let actor = auth.actor(&self.store).await?;
+        let now = self.store.mail_wishes(&actor, id.0).await?;
+        let wishes = Wishes {
+            cycle_open: body.cycle_open,
+            closing_reminder: body.closing_reminder,
+            pickup_day_before: body.pickup_day_before.unwrap_or(now.pickup_day_before),
+            pickup_hours_before: body.pickup_hours_before.unwrap_or(now.pickup_hours_before),
+        };
         Ok(Json(
             self.store
-                .set_mail_wishes(&actor, id.0, body.cycle_open, body.closing_reminder)
+                .set_mail_wishes(&actor, id.0, wishes)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// When a market's reminders go: the closing reminder, and the second pickup reminder
+    /// (the first goes at 18:00 the day before, the market's time).
+    #[oai(
+        path = "/markets/:id/mail-settings",
+        method = "get",
+        operation_id = "get_mail_settings"
+    )]
+    async fn get_mail_settings(&self, id: Path<i64>) -> Result<Json<MailSettings>, ApiError> {
+        Ok(Json(self.store.mail_settings(id.0).await?.into()))
+    }
+
+    /// Sets when a market's reminders go (its coordinators).
+    #[oai(
+        path = "/markets/:id/mail-settings",
+        method = "put",
+        operation_id = "set_mail_settings"
+    )]
+    async fn set_mail_settings(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<MailSettings>,
+    ) -> Result<Json<MailSettings>, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let settings = MailSettingsView {
+            closing_reminder_hours: body.closing_reminder_hours,
+            pickup_reminder_hours: body.pickup_reminder_hours,
+        };
+        Ok(Json(
+            self.store
+                .set_mail_settings(&actor, id.0, settings)
                 .await?
                 .into(),
         ))

@@ -123,3 +123,155 @@ pub(crate) async fn unsubscribe(
     .await;
     answer(&site, &v, r)
 }
+
+/// `?market=` of `/account/mail`: a market to show besides the member's own.
+#[derive(Deserialize)]
+pub(crate) struct MarketQuery {
+    market: Option<i64>,
+}
+
+/// The four wishes of one market as the form shows them.
+fn wishes_json(m: &store::MarketView, w: &store::mail::subscriptions::SubscriptionView) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "city": m.city,
+        "cycle_open": w.cycle_open,
+        "closing_reminder": w.closing_reminder,
+        "pickup_day_before": w.pickup_day_before,
+        "pickup_hours_before": w.pickup_hours_before,
+    })
+}
+
+/// `GET /account/mail`: which mails the member wants, per market (those it set wishes for,
+/// ordered from or belongs to, and `?market=`).
+#[handler]
+pub(crate) async fn wishes_form(
+    site: Data<&Arc<Site>>,
+    v: Visitor,
+    Query(q): Query<MarketQuery>,
+) -> Response {
+    let r = async {
+        let actor = v.actor()?;
+        let also = match q.market {
+            Some(id) => match site.store.market(id).await {
+                Ok(_) => Some(id),
+                Err(StoreError::NotFound { .. }) => return Err(PageError::NotFound),
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let mut markets = Vec::new();
+        for m in site.store.mail_markets(actor, also).await? {
+            let w = site.store.mail_wishes(actor, m.id).await?;
+            markets.push(wishes_json(&m, &w));
+        }
+        Ok(site.render(
+            &v,
+            StatusCode::OK,
+            "mail/wishes",
+            "mail-wishes-title",
+            json!({ "markets": markets }),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `POST /account/mail`: the form's wishes, for each market it lists (`market` fields; a box
+/// left unticked is a no).
+#[handler]
+pub(crate) async fn wishes(site: Data<&Arc<Site>>, sub: crate::pages::Submission) -> Response {
+    let crate::pages::Submission { visitor: v, form } = sub;
+    let r = async {
+        let actor = v.actor()?;
+        let ids: Vec<i64> = form
+            .pairs()
+            .filter(|(k, _)| *k == "market")
+            .map(|(_, id)| id.trim().parse::<i64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| PageError::BadRequest("market is a number".into()))?;
+        if ids.is_empty() || ids.len() > 100 {
+            return Err(PageError::BadRequest("one to 100 markets".into()));
+        }
+        let ticked = |id: i64, what: &str| {
+            let name = format!("{what}_{id}");
+            form.pairs().any(|(k, _)| k == name)
+        };
+        for id in ids {
+            let wishes = store::mail::subscriptions::MailWishes {
+                cycle_open: ticked(id, "cycle_open"),
+                closing_reminder: ticked(id, "closing_reminder"),
+                pickup_day_before: ticked(id, "pickup_day_before"),
+                pickup_hours_before: ticked(id, "pickup_hours_before"),
+            };
+            match site.store.set_mail_wishes(actor, id, wishes).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound { .. }) => return Err(PageError::NotFound),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(crate::pages::see_other(
+            &v,
+            "/account/mail?done=mail-wishes",
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `POST /desk/mail/settings`: when the coordinator's market sends its reminders.
+#[handler]
+pub(crate) async fn settings(site: Data<&Arc<Site>>, sub: crate::pages::Submission) -> Response {
+    let crate::pages::Submission { visitor: v, form } = sub;
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let (market, _) = my_market(&site, actor).await?;
+        let hours = |name: &str| form.get(name).parse::<i32>().unwrap_or(0);
+        let wanted = store::mail::schedule::MailSettingsView {
+            closing_reminder_hours: hours("closing_reminder_hours"),
+            pickup_reminder_hours: hours("pickup_reminder_hours"),
+        };
+        match site.store.set_mail_settings(actor, market.id, wanted).await {
+            Ok(_) => Ok(crate::pages::see_other(&v, "/desk/mail?done=mail-settings")),
+            Err(e @ StoreError::Invalid { .. }) => {
+                let message = site.store_error(v.lang, &e);
+                Ok(site.render(
+                    &v,
+                    crate::pages::site::store_status(&e),
+                    "mail/settings",
+                    "mail-settings-title",
+                    json!({ "form": form.echo(), "error": message }),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    answer(&site, &v, r)
+}
+
+/// `GET /desk/mail/settings`: the form.
+#[handler]
+pub(crate) async fn settings_form(site: Data<&Arc<Site>>, v: Visitor) -> Response {
+    let r = async {
+        let actor = v.with_role(&[Role::Coordinator])?;
+        let (market, _) = my_market(&site, actor).await?;
+        let s = site.store.mail_settings(market.id).await?;
+        Ok(site.render(
+            &v,
+            StatusCode::OK,
+            "mail/settings",
+            "mail-settings-title",
+            json!({
+                "form": {
+                    "closing_reminder_hours": s.closing_reminder_hours.to_string(),
+                    "pickup_reminder_hours": s.pickup_reminder_hours.to_string(),
+                },
+                "error": null,
+            }),
+        ))
+    }
+    .await;
+    answer(&site, &v, r)
+}

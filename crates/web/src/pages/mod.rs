@@ -73,8 +73,8 @@ mod host;
 mod i18n;
 mod mail;
 mod mediation;
-mod password_reset;
 mod money;
+mod password_reset;
 mod producer;
 mod recipes;
 mod shop;
@@ -264,6 +264,11 @@ pub(crate) fn routes(
         .at(
             "/password-reset/:token",
             get(password_reset::new_password_form).post(password_reset::new_password),
+        )
+        .at("/account/mail", get(mail::wishes_form).post(mail::wishes))
+        .at(
+            "/desk/mail/settings",
+            get(mail::settings_form).post(mail::settings),
         )
         .at(style_path, get(stylesheet))
         .around(html_errors)
