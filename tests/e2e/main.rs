@@ -49,3 +49,4 @@ mod slots;
 mod spec;
 pub mod stripe_support;
 mod tokens;
+mod backup;

@@ -113,7 +113,9 @@ enum Command {
         database_url: String,
     },
     /// Write a backup of the database to a new file (SQLite: online, VACUUM INTO;
-    /// PostgreSQL: runs pg_dump --format=custom).
+    /// PostgreSQL: runs `pg_dump --format=custom --no-owner --file FILE --dbname URL`, plus
+    /// `--schema=NAME` when the URL sets `options=-c search_path=NAME`; restore with
+    /// `halle restore`, i.e. `pg_restore --no-owner --exit-on-error --dbname EMPTY-DB FILE`).
     Backup {
         /// The file to write; it must not exist.
         #[arg(long)]
