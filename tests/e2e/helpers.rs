@@ -166,6 +166,7 @@ impl TestApp {
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
                         pg_pool: TEST_PG_POOL,
+                        ..Default::default()
                     },
                 )
                 .await
@@ -222,6 +223,7 @@ impl TestApp {
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
                         pg_pool: 2,
+                        ..Default::default()
                     },
                 )
                 .await

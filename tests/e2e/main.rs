@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod backup;
 mod bad_input;
 mod browser;
 mod browser_account;
@@ -48,5 +49,5 @@ mod rules;
 mod slots;
 mod spec;
 pub mod stripe_support;
+mod timeouts;
 mod tokens;
-mod backup;

@@ -593,7 +593,7 @@ impl Store {
         }
         .insert(&w.tx)
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(producer_view(p))
     }
 
@@ -759,7 +759,7 @@ impl Store {
                     crate::cycles::withdraw_offer(&w.tx, o.id, now).await?;
                 }
             }
-            w.tx.commit().await?;
+            w.commit().await?;
         } else {
             product::Entity::delete_by_id(id).exec(self.db()).await?;
         }

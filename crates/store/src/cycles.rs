@@ -475,7 +475,7 @@ impl Store {
         for slot in &new.slots {
             insert_slot(&w.tx, &c, slot).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         self.cycle(Viewer::Actor(actor), c.id).await
     }
@@ -491,7 +491,7 @@ impl Store {
         offers_editable(stored_state(&c)?, &window_of(&c), Utc::now())?;
         let w = self.write().await?;
         let s = insert_slot(&w.tx, &c, &slot).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let mut views = load_slots(self.db(), vec![s]).await?;
         views.pop().ok_or_else(|| corrupt("slot", cycle_id))
@@ -548,7 +548,7 @@ impl Store {
             )
             .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         summary(&self.cycle_row(self.db(), id).await?, now)
     }
@@ -732,7 +732,7 @@ impl Store {
         for o in withdrawn {
             withdraw_offer(&w.tx, o.id, now).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         self.producer_offers(cycle_id, producer_id).await
     }

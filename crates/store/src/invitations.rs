@@ -283,7 +283,7 @@ impl Store {
             };
             crate::outbox::enqueue_to_address(&w.tx, &mail, email, &row.name, "fr").await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         let invitation = self
             .invitation_views(vec![row])
             .await?
@@ -427,7 +427,7 @@ impl Store {
             .filter(invitation::Column::Id.eq(inv.id))
             .exec(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.open_session(account.id).await
     }
 

@@ -21,6 +21,7 @@ mod checkout;
 mod common_passwords;
 mod cycles;
 mod db;
+pub mod deadline;
 mod desk;
 mod directory;
 pub mod entities;

@@ -569,7 +569,7 @@ impl Store {
         line_weight::Entity::insert_many(rows)
             .exec_without_returning(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -655,7 +655,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -733,7 +733,7 @@ impl Store {
             .one(&w.tx)
             .await?
             .ok_or_else(not_found)?;
-        w.tx.commit().await?;
+        w.commit().await?;
         payment_view(p)
     }
 }

@@ -231,7 +231,7 @@ impl Store {
             .insert(&w.tx)
             .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let slots = distribution_slot::Entity::find()
             .filter(distribution_slot::Column::CycleId.eq(cycle_id))
@@ -329,7 +329,7 @@ impl Store {
     ) -> Result<distribution_slot::Model, StoreError> {
         let w = self.write().await?;
         let updated = self.slot_change_in(&w.tx, c, s, change).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         Ok(updated)
     }

@@ -440,7 +440,7 @@ impl Store {
             };
             changed.push(self.slot_change_in(&w.tx, c, s, change).await?);
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let baskets = self
             .basket_counts(changed.iter().map(|s| s.id))

@@ -365,7 +365,7 @@ impl Store {
             ))
             .await?;
         if res.rows_affected() == 0 {
-            w.tx.commit().await?;
+            w.commit().await?;
             return Ok((claim, Vec::new()));
         }
         let rows = outbox::Entity::find()
@@ -374,7 +374,7 @@ impl Store {
             .order_by_asc(outbox::Column::Id)
             .all(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok((claim, rows))
     }
 
@@ -455,7 +455,7 @@ impl Store {
             };
             w.tx.execute_raw(statement(backend, sql, values)).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 

@@ -64,7 +64,7 @@ impl Store {
         )
         .exec_without_returning(&w.tx)
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(SubscriptionView {
             market_id,
             cycle_open,
@@ -112,7 +112,7 @@ impl Store {
             .filter(mail_subscription::Column::Id.eq(row.id))
             .exec(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(row.market_id)
     }
 }

@@ -347,7 +347,7 @@ impl Store {
                 }
                 _ => {}
             }
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(())
     }
@@ -530,7 +530,7 @@ impl Store {
                 },
             )
             .await?;
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(payment_view(&self.intent_row(r.id).await?))
     }
@@ -620,7 +620,7 @@ impl Store {
                 },
             )
             .await?;
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(())
     }

@@ -104,6 +104,7 @@ pub(crate) fn routes(
     site.map_tiles = options.map_tiles;
     let site = Arc::new(site);
     let style_path = site.style.1;
+    let limit = options.request_timeout;
     Ok(Route::new()
         .at("/", get(account::home))
         .at("/photos/:file", get(product_photo))
@@ -238,6 +239,9 @@ pub(crate) fn routes(
         .at("/recipes", get(recipes::recipe_list))
         .at("/recipes/:slug", get(recipes::recipe_page))
         .at(style_path, get(stylesheet))
+        .around(move |ep, req| async move {
+            crate::deadline::within(&ep, req, limit, crate::deadline::Answer::Page).await
+        })
         .around(html_errors)
         .data(site)
         .with(poem::middleware::CookieJarManager::new())
