@@ -4,6 +4,9 @@
 //! the client, nor pile up requests, for as long as it is stuck. Dropping a request rolls back
 //! its transaction, if it had one.
 //!
+//! Uploads (`multipart/form-data`) have longer ([`UPLOAD_LIMIT`]): their body is read, and a
+//! photo scaled down, within the request.
+//!
 //! A basket in the order writer's hands is the exception (see `store::deadline`): the writer
 //! itself turns it away, unwritten, at the same deadline if its batch has not begun, and a
 //! batch in progress is waited for, so that a basket answered 503 is never written and a
@@ -21,6 +24,10 @@ const MESSAGE: &str =
     "the server could not answer in time (the database is slow or busy): please try again";
 /// Seconds to wait before trying again.
 const RETRY_AFTER: u64 = 2;
+/// The deadline of an upload (`multipart/form-data`: a product's photo, a catalogue file): its
+/// body comes from a phone on a slow link and a photo is scaled down after, both within the
+/// request. A stuck database still answers it 503 within the pool's acquire timeout.
+const UPLOAD_LIMIT: Duration = Duration::from_secs(120);
 
 /// Who is asking: the answer's shape.
 #[derive(Clone, Copy)]
@@ -38,6 +45,14 @@ pub(crate) async fn within<E: Endpoint>(
     limit: Duration,
     answer: Answer,
 ) -> poem::Result<Response> {
+    let upload = req
+        .content_type()
+        .is_some_and(|t| t.trim_start().starts_with("multipart/form-data"));
+    let limit = if upload {
+        limit.max(UPLOAD_LIMIT)
+    } else {
+        limit
+    };
     let deadline = Deadline::new(Instant::now() + limit);
     let path = req.uri().path().to_owned();
     let call = deadline.clone().scope(ep.call(req));

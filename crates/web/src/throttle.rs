@@ -43,10 +43,10 @@ pub struct WebOptions {
     /// The directory map's tile server, as Leaflet takes it
     /// (`https://tile.example.org/{z}/{x}/{y}.png`); no map (the list alone) when `None`.
     pub map_tiles: Option<&'static str>,
-    /// The longest a request may take once its body is read: past it, it is answered 503
-    /// (`unavailable`, a page in the visitor's words for pages) and dropped, so that a stuck
-    /// database does not hold connections. A basket already in the order writer's hands is
-    /// waited for instead (see `store::deadline`).
+    /// The longest a request may take (an upload, two minutes at least): past it, it is
+    /// answered 503 (`unavailable`, a page in the visitor's words for pages) and dropped, so
+    /// that a stuck database does not hold connections. A basket already in the order writer's
+    /// hands is waited for instead (see `store::deadline`).
     pub request_timeout: std::time::Duration,
 }
 
