@@ -26,6 +26,7 @@ mod m20261203_000006_account_disabled;
 mod m20261203_000007_directory;
 mod m20261203_000009_catalogue;
 mod m20261203_000010_recipes;
+mod m20261206_000006_audit;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_directory::Migration),
             Box::new(m20261203_000009_catalogue::Migration),
             Box::new(m20261203_000010_recipes::Migration),
+            Box::new(m20261206_000006_audit::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod audit;
 mod backup;
 mod bad_input;
 mod browser;

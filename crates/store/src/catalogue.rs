@@ -733,6 +733,7 @@ impl Store {
             // (what was ordered stays reserved, nothing more is sold).
             let now = Utc::now();
             let w = self.write().await?;
+            let name = existing.name.clone();
             let mut m: product::ActiveModel = existing.into();
             m.active = Set(false);
             m.updated_at = Set(now);
@@ -757,6 +758,16 @@ impl Store {
                     .ok_or_else(|| corrupt("offer's cycle", o.cycle_id))?;
                 if crate::cycles::still_selling(c, now)? {
                     crate::cycles::withdraw_offer(&w.tx, o.id, now).await?;
+                    let detail = format!("{} → —", crate::audit::quantity(o.stock_total_milli));
+                    crate::audit::record(
+                        &w.tx,
+                        actor,
+                        c.market_id,
+                        crate::audit::kind::STOCK,
+                        format!("{name}, {}", c.name),
+                        detail,
+                    )
+                    .await?;
                 }
             }
             w.commit().await?;

@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::{
     Actor, Store, StoreError,
+    audit::kind::{PRICE, STOCK},
     catalogue::{corrupt, pricing_of, producer_names, products_by_id},
     entities::{distribution_slot, offer, order_cycle, pickup_point, product},
     rights,
@@ -527,6 +528,15 @@ impl Store {
                 "the cycle changed meanwhile; reload and try again",
             ));
         }
+        crate::audit::record(
+            &w.tx,
+            actor,
+            c.market_id,
+            crate::audit::kind::CYCLE,
+            c.name.clone(),
+            format!("{} → {}", c.state, new_state.as_str()),
+        )
+        .await?;
         if new_state == CycleState::Open {
             // The announcement to the members who asked for it commits with the opening; its
             // key makes a cycle announced once, should it ever open again.
@@ -672,6 +682,32 @@ impl Store {
             let total = i.stock.milli();
             match existing.get(&i.product_id) {
                 Some(o) => {
+                    let subject = format!("{}, {}", p.name, c.name);
+                    if o.price_cents != price {
+                        let detail = format!(
+                            "{} → {}",
+                            crate::audit::euros(o.price_cents),
+                            crate::audit::euros(price)
+                        );
+                        crate::audit::record(
+                            &w.tx,
+                            actor,
+                            c.market_id,
+                            PRICE,
+                            subject.clone(),
+                            detail,
+                        )
+                        .await?;
+                    }
+                    if o.stock_total_milli != total || o.withdrawn_at.is_some() {
+                        let was = match o.withdrawn_at {
+                            Some(_) => "—".to_owned(),
+                            None => crate::audit::quantity(o.stock_total_milli),
+                        };
+                        let detail = format!("{was} → {}", crate::audit::quantity(total));
+                        crate::audit::record(&w.tx, actor, c.market_id, STOCK, subject, detail)
+                            .await?;
+                    }
                     let ordered = Expr::col(offer::Column::StockTotalMilli)
                         .sub(Expr::col(offer::Column::StockLeftMilli));
                     let res = offer::Entity::update_many()
@@ -708,6 +744,13 @@ impl Store {
                     }
                 }
                 None => {
+                    // A new offer: its price and stock are set, from nothing.
+                    let subject = format!("{}, {}", p.name, c.name);
+                    let detail = format!("— → {}", crate::audit::euros(price));
+                    crate::audit::record(&w.tx, actor, c.market_id, PRICE, subject.clone(), detail)
+                        .await?;
+                    let detail = format!("— → {}", crate::audit::quantity(total));
+                    crate::audit::record(&w.tx, actor, c.market_id, STOCK, subject, detail).await?;
                     offer::ActiveModel {
                         cycle_id: Set(cycle_id),
                         product_id: Set(i.product_id),
@@ -731,6 +774,20 @@ impl Store {
         withdrawn.sort_by_key(|o| o.id);
         for o in withdrawn {
             withdraw_offer(&w.tx, o.id, now).await?;
+            let name = products_by_id(&w.tx, [o.product_id])
+                .await?
+                .remove(&o.product_id)
+                .map_or_else(|| format!("product {}", o.product_id), |p| p.name);
+            let detail = format!("{} → —", crate::audit::quantity(o.stock_total_milli));
+            crate::audit::record(
+                &w.tx,
+                actor,
+                c.market_id,
+                STOCK,
+                format!("{name}, {}", c.name),
+                detail,
+            )
+            .await?;
         }
         w.commit().await?;
         self.sales.changed();

@@ -438,7 +438,7 @@ impl Store {
                 cancelled: Some(cancelled),
                 note: Some(reason.clone()),
             };
-            changed.push(self.slot_change_in(&w.tx, c, s, change).await?);
+            changed.push(self.slot_change_in(&w.tx, actor, c, s, change).await?);
         }
         w.commit().await?;
         self.sales.changed();
