@@ -26,6 +26,9 @@ mod m20261203_000006_account_disabled;
 mod m20261203_000007_directory;
 mod m20261203_000009_catalogue;
 mod m20261203_000010_recipes;
+mod m20261206_000001_password_resets;
+mod m20261206_000003_payment_jobs;
+mod m20261206_000004_receipts;
 mod m20261206_000006_audit;
 
 /// Runs every migration of Halle, in order.
@@ -51,6 +54,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_directory::Migration),
             Box::new(m20261203_000009_catalogue::Migration),
             Box::new(m20261203_000010_recipes::Migration),
+            Box::new(m20261206_000001_password_resets::Migration),
+            Box::new(m20261206_000003_payment_jobs::Migration),
+            Box::new(m20261206_000004_receipts::Migration),
             Box::new(m20261206_000006_audit::Migration),
         ]
     }

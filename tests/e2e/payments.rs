@@ -1,8 +1,8 @@
 //! Online payment against a real fake Stripe (localstripe, `stripe_support`): a basket paid by
 //! card is authorised only on Stripe's word, captured after weighing for no more than was
-//! held, partly refunded; a cancelled basket's hold is released; forged and replayed webhooks
-//! are refused and change nothing; Stripe unreachable keeps the order unpaid, and the retry
-//! makes one intent, not two.
+//! held, partly refunded; a cancelled basket's hold is released; forged webhooks are refused
+//! (400) and replayed ones answered 200 as already handled, neither changing anything; Stripe
+//! unreachable keeps the order unpaid, and the retry makes one intent, not two.
 #![expect(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -432,10 +432,17 @@ async fn forged_replayed_and_late_webhooks_change_nothing(db: Db) {
     let (status, answer) = deliver(&app, w.market_id, &body, &signed).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(online(&app, &consumer, id).await["status"], "authorised");
-    // The same delivery again: refused, nothing changes.
+    // The same delivery again (Stripe retries whatever it did not see answered 2xx): taken as
+    // already handled, 200, and nothing changes.
+    let events_before = app.store.stripe_events_handled(w.market_id).await.unwrap();
     let (status, answer) = deliver(&app, w.market_id, &body, &signed).await;
-    assert_eq!(status, 400);
-    assert_eq!(answer["code"], "event_replayed");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["code"], "already_handled");
+    assert_eq!(online(&app, &consumer, id).await["status"], "authorised");
+    assert_eq!(
+        app.store.stripe_events_handled(w.market_id).await.unwrap(),
+        events_before
+    );
     // An event arriving late ("canceled" from before, say): Halle asks Stripe, which says the
     // intent is authorised, and so it stays.
     let late = event("evt_halle_2", "payment_intent.canceled", &intent);

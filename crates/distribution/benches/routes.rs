@@ -19,6 +19,9 @@
 //! (d) Larger constrained rounds (40 farms, 5 points, 60 shipments, 60-crate vehicle, windows on
 //!     the points): time, and the plan passes `check_plan`.
 //!
+//! (e) to (g): several vehicles with binding capacity and windows (`routes/fleet.rs`): against
+//!     `plan_fleet_exact` on small rounds, longer searches on large ones, planted plans.
+//!
 //! Each section prints the gap and time per instance, then the mean and worst by size band.
 
 #![allow(
@@ -35,6 +38,9 @@ use distribution::routing::{
     plan_round_exact, road_km,
 };
 use rust_decimal::Decimal;
+
+#[path = "routes/fleet.rs"]
+mod fleet;
 
 /// TSPLIB instances and their published optima.
 const TSPLIB: [(&str, &str, u64); 15] = [
@@ -651,5 +657,14 @@ fn main() {
     }
     if run("large") {
         large_constrained();
+    }
+    if run("fleet-small") {
+        fleet::fleet_small();
+    }
+    if run("fleet-large") {
+        fleet::fleet_large();
+    }
+    if run("planted") {
+        fleet::planted_windows();
     }
 }

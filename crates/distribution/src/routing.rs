@@ -45,6 +45,10 @@
 //! in a fifth of a second of CPU (`cargo bench -p distribution --bench routes`, BENCHMARKS.md).
 //! Call it from a blocking task in async code.
 //!
+//! Several vehicles: [`plan_fleet`] shares the shipments among a market's [`Vehicle`]s and plans
+//! one round per vehicle ([`FleetPlan`]); [`plan_fleet_exact`] is its yardstick and
+//! [`check_fleet_plan`] its check (the `fleet` submodule).
+//!
 //! [`plan_round_exact`] finds the optimum by dynamic programming over the stop orders, for small
 //! rounds (at most [`EXACT_MAX_SHIPMENTS`] shipments); it is the yardstick of the solver in tests
 //! and benchmarks. [`check_plan`] verifies any plan against its request.
@@ -56,10 +60,16 @@ use thiserror::Error;
 
 mod check;
 mod exact;
+mod fleet;
 mod network;
 mod polish;
 mod ruin;
 mod solver;
+
+pub use fleet::{
+    FleetPlan, FleetSearch, MAX_VEHICLES, Vehicle, VehicleRound, check_fleet_plan, plan_fleet,
+    plan_fleet_exact, plan_fleet_with,
+};
 
 /// The largest round [`plan_round_exact`] accepts, in shipments.
 pub const EXACT_MAX_SHIPMENTS: usize = 8;
@@ -493,7 +503,7 @@ mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone};
 
-    fn place(key: &str, latitude: f64, longitude: f64) -> Place {
+    pub(super) fn place(key: &str, latitude: f64, longitude: f64) -> Place {
         Place {
             key: key.to_string(),
             name: key.to_uppercase(),
@@ -502,7 +512,7 @@ mod tests {
         }
     }
 
-    fn departure() -> DateTime<Utc> {
+    pub(super) fn departure() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, 14, 6, 0, 0).unwrap()
     }
 
@@ -552,8 +562,9 @@ mod tests {
         req
     }
 
-    /// A small deterministic generator for seeded random instances (SplitMix64).
-    struct Seeded(u64);
+    /// A small deterministic generator for seeded random instances (SplitMix64; the fleet's
+    /// tests use it too).
+    pub(super) struct Seeded(pub u64);
 
     impl Seeded {
         fn next(&mut self) -> u64 {
@@ -564,11 +575,11 @@ mod tests {
             z ^ (z >> 31)
         }
 
-        fn unit(&mut self) -> f64 {
+        pub(super) fn unit(&mut self) -> f64 {
             (self.next() >> 11) as f64 / (1u64 << 53) as f64
         }
 
-        fn below(&mut self, n: u64) -> u64 {
+        pub(super) fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
     }

@@ -106,17 +106,14 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
         database_url: String,
     },
-    /// Online payments: compare with Stripe, or capture holds about to expire.
+    /// Online payments: compare with Stripe, or run the periodic work now.
     Payments {
         /// What to do.
         #[arg(value_enum)]
         what: PaymentsTask,
-        /// Only this market (every market paid online by default).
+        /// For `reconcile`: only this market (every market paid online by default).
         #[arg(long)]
         market: Option<i64>,
-        /// For `capture-expiring`: holds older than this many days (a card hold lasts about 7).
-        #[arg(long, default_value_t = 6)]
-        days: i64,
         /// Database: sqlite://FILE or postgres://USER@HOST/DB.
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://halle.db")]
         database_url: String,
@@ -169,8 +166,11 @@ enum PaymentsTask {
     /// List Stripe intents without a basket, and baskets whose payment state disagrees with
     /// Stripe's; exits 1 when there is any.
     Reconcile,
-    /// Capture, at their estimate, holds older than `--days` whose basket is not distributed.
-    CaptureExpiring,
+    /// What `halle serve` does every few minutes: capture at their estimate the holds about to
+    /// expire (6.5 days) before distribution, refund the difference once weighed, retry the
+    /// releases of cancelled baskets that failed. (`capture-expiring` is its former name.)
+    #[value(alias = "capture-expiring")]
+    Run,
 }
 
 /// What `halle places` does.
@@ -328,9 +328,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Payments {
             what,
             market,
-            days,
             database_url,
-        } => payments(what, market, days, &database_url).await,
+        } => payments(what, market, &database_url).await,
         Command::Admin(command) => admin::run(command).await,
         Command::Backup { to, database_url } => backup::backup(&database_url, &to).await,
         Command::Restore { from, database_url } => backup::restore(&database_url, &from).await,
@@ -471,7 +470,9 @@ async fn serve(
     println!("Halle listening on http://{}", app.addr());
     admin::tell_if_no_admin(&store).await;
     let mailer = mail.start(&store, &format!("http://{}", app.addr()))?;
+    let payment_work = tokio::spawn(payment_work(store.clone()));
     app.run_until(shutdown()).await.context("server failed")?;
+    payment_work.abort();
     // Requests still in flight after the grace period may have handed baskets to the writer:
     // those are written (or not) and answered before the process ends.
     store.shutdown().await;
@@ -481,6 +482,28 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The periodic card payment work (`Store::run_payment_work`: holds about to expire, refunds
+/// after weighing, releases that failed), every `HALLE_PAYMENT_WORK_SECS` seconds (300). Each
+/// step is idempotent at Stripe (stored keys) and guarded in the database, so several nodes
+/// running it at once charge nothing twice.
+async fn payment_work(store: Store) {
+    let every = std::env::var("HALLE_PAYMENT_WORK_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(300);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.run_payment_work(chrono::Utc::now()).await {
+            Ok(work) if work == store::PaymentWork::default() => {}
+            Ok(work) => tracing::info!(?work, "payment work"),
+            Err(e) => tracing::warn!(error = %e, "the payment work failed; next run later"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM, what containers and systemd send to stop a service.
@@ -521,25 +544,37 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// `halle payments`: what Stripe holds against what Halle recorded, or the captures of holds
-/// about to expire.
+/// `halle payments`: what Stripe holds against what Halle recorded, or the periodic payment
+/// work run once now.
 async fn payments(
     what: PaymentsTask,
     market: Option<i64>,
-    days: i64,
     database_url: &str,
 ) -> anyhow::Result<()> {
     let store = connect(database_url, ONE_OFF_POOL).await?;
     match what {
-        PaymentsTask::CaptureExpiring => {
-            let done = store
-                .capture_expiring(chrono::Duration::days(days))
+        PaymentsTask::Run => {
+            let work = store
+                .run_payment_work(chrono::Utc::now())
                 .await
-                .context("capturing expiring holds")?;
+                .context("running the payment work")?;
             println!(
-                "{} hold(s) captured at their estimate: {done:?}",
-                done.len()
+                "{} hold(s) captured at their estimate: {:?}",
+                work.captured_early.len(),
+                work.captured_early
             );
+            for (order, cents) in &work.differences_refunded {
+                println!("order {order}: {cents} cents refunded after weighing");
+            }
+            for order in &work.released {
+                println!("order {order}: cancelled, its card hold released or refunded");
+            }
+            for (order, why) in &work.failed {
+                println!("order {order}: left for the next run: {why}");
+            }
+            if !work.failed.is_empty() {
+                anyhow::bail!("{} payment(s) left for the next run", work.failed.len());
+            }
             Ok(())
         }
         PaymentsTask::Reconcile => {

@@ -62,6 +62,81 @@ fn role_name(role: &str, lang: Lang) -> &'static str {
     }
 }
 
+/// An instant of a payload (RFC 3339), if it is one.
+fn instant(payload: &Value, field: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    payload
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Cents of a payload as an amount for people.
+fn amount(payload: &Value, field: &str, lang: Lang) -> Value {
+    payload
+        .get(field)
+        .and_then(Value::as_i64)
+        .map_or(Value::Null, |c| {
+            json!(format::money(domain::Money::from_cents(c), lang))
+        })
+}
+
+/// What a slot change's templates read: the old and new times in the market's zone, the
+/// place, the note, and which change it is.
+fn slot_changed_data(data: &mut Value, payload: &Value, tz: Tz, lang: Lang) {
+    let range = |from: &str, to: &str| match (instant(payload, from), instant(payload, to)) {
+        (Some(s), Some(e)) => json!(format::range(s, e, tz, lang)),
+        _ => Value::Null,
+    };
+    let change = payload.get("change").and_then(Value::as_str).unwrap_or("");
+    data["cancelled"] = json!(change == "cancelled");
+    data["restored"] = json!(change == "restored");
+    data["moved"] = json!(change == "moved");
+    data["old_slot"] = range("old_starts_at", "old_ends_at");
+    data["new_slot"] = range("new_starts_at", "new_ends_at");
+    data["point"] = payload["point"].clone();
+    data["address"] = payload["address"].clone();
+    data["note"] = json!(payload.get("note").and_then(Value::as_str).unwrap_or(""));
+}
+
+/// What a final amount's templates read: each line as ordered and as weighed, and both totals.
+fn final_amount_data(data: &mut Value, payload: &Value, lang: Lang) {
+    let lines: Vec<Value> = payload
+        .get("lines")
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    let unit = l
+                        .get("unit")
+                        .and_then(Value::as_str)
+                        .and_then(|u| u.parse::<domain::Unit>().ok())
+                        .unwrap_or(domain::Unit::Piece);
+                    let quantity = domain::Quantity::from_milli(
+                        l.get("quantity_milli").and_then(Value::as_i64).unwrap_or(0),
+                    );
+                    let weighed = l
+                        .get("weighed_milli")
+                        .and_then(Value::as_i64)
+                        .map(|m| format::kg(domain::Quantity::from_milli(m), lang, false));
+                    json!({
+                        "product": l["product"],
+                        "quantity": format::quantity_with_unit(quantity, unit, lang),
+                        "weighed": weighed.unwrap_or_default(),
+                        "estimated": amount(l, "estimated_cents", lang),
+                        "final": amount(l, "final_cents", lang),
+                        "changed": l.get("estimated_cents") != l.get("final_cents"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    data["lines"] = json!(lines);
+    data["estimated"] = amount(payload, "estimated_cents", lang);
+    data["final"] = amount(payload, "final_cents", lang);
+}
+
 fn lang_of(code: &str) -> Lang {
     if code == "en" { Lang::En } else { Lang::Fr }
 }
@@ -147,6 +222,20 @@ impl Composer {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             data["role"] = json!(role_name(role, lang));
+        }
+        if ctx.mail.kind == kind::PASSWORD_RESET {
+            // No path (the link was used or has expired, and forgotten): strict rendering
+            // refuses it, and the row is given up rather than sent without a link.
+            if let Some(path) = ctx.payload.get("path").and_then(Value::as_str) {
+                data["link"] = json!(format!("{base}{path}"));
+            }
+            data["minutes"] = ctx.payload["minutes"].clone();
+        }
+        if ctx.mail.kind == kind::SLOT_CHANGED {
+            slot_changed_data(&mut data, &ctx.payload, tz, lang);
+        }
+        if ctx.mail.kind == kind::FINAL_AMOUNT {
+            final_amount_data(&mut data, &ctx.payload, lang);
         }
         data
     }

@@ -102,6 +102,9 @@ mod tests {
             store::outbox::kind::ORDER_CANCELLED,
             store::outbox::kind::CYCLE_OPEN,
             store::outbox::kind::INVITATION,
+            store::outbox::kind::PASSWORD_RESET,
+            store::outbox::kind::SLOT_CHANGED,
+            store::outbox::kind::FINAL_AMOUNT,
         ] {
             for lang in ["fr", "en"] {
                 assert!(r.knows(kind, lang), "{lang}/{kind} is missing a part");

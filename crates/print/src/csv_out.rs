@@ -43,7 +43,7 @@ use crate::{Lang, PrintError};
 /// The UTF-8 byte-order mark every CSV starts with.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-fn writer(lang: Lang) -> csv::Writer<Vec<u8>> {
+pub(crate) fn writer(lang: Lang) -> csv::Writer<Vec<u8>> {
     let delimiter = match lang {
         Lang::Fr => b';',
         Lang::En => b',',
@@ -55,7 +55,7 @@ fn writer(lang: Lang) -> csv::Writer<Vec<u8>> {
         .from_writer(BOM.to_vec())
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, PrintError> {
+pub(crate) fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, PrintError> {
     w.into_inner()
         .map_err(|e| PrintError::Io(std::io::Error::other(e.to_string())))
 }

@@ -34,6 +34,8 @@ const PICKING: &str = include_str!("../../../templates/print/picking.hbs");
 const LABELS: &str = include_str!("../../../templates/print/labels.hbs");
 const SHEET: &str = include_str!("../../../templates/print/sheet.hbs");
 const ROUND: &str = include_str!("../../../templates/print/round.hbs");
+const RECEIPT: &str = include_str!("../../../templates/print/receipt.hbs");
+const SETTLEMENT: &str = include_str!("../../../templates/print/settlement.hbs");
 
 /// Name of the picking list template.
 pub(crate) const T_PICKING: &str = "picking";
@@ -43,6 +45,10 @@ pub(crate) const T_LABELS: &str = "labels";
 pub(crate) const T_SHEET: &str = "sheet";
 /// Name of the round template.
 pub(crate) const T_ROUND: &str = "round";
+/// Name of the receipt template.
+pub(crate) const T_RECEIPT: &str = "receipt";
+/// Name of the settlement template.
+pub(crate) const T_SETTLEMENT: &str = "settlement";
 
 static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
 
@@ -57,6 +63,8 @@ fn build() -> Result<Handlebars<'static>, String> {
         (T_LABELS, LABELS),
         (T_SHEET, SHEET),
         (T_ROUND, ROUND),
+        (T_RECEIPT, RECEIPT),
+        (T_SETTLEMENT, SETTLEMENT),
     ] {
         hb.register_template_string(name, source)
             .map_err(|e| format!("template {name}: {e}"))?;

@@ -26,11 +26,14 @@
 pub mod csv_out;
 pub mod format;
 mod html;
+pub mod money;
 mod pdf;
 #[cfg(test)]
 mod tests;
 pub mod texts;
 mod view;
+
+pub use money::{receipt, settlements};
 
 use std::fmt;
 use std::str::FromStr;

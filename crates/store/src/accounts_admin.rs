@@ -106,14 +106,15 @@ impl Store {
             })
     }
 
-    fn forget_account(&self, account_id: i64) {
+    /// Forgets an account's cached tokens and sessions on this node (after ending them).
+    pub(crate) fn forget_account(&self, account_id: i64) {
         self.tokens.forget_account(account_id);
         self.sessions.forget_account(account_id);
     }
 }
 
 /// Deletes every token and session of an account, inside the caller's transaction.
-async fn end_everything(
+pub(crate) async fn end_everything(
     tx: &sea_orm::DatabaseTransaction,
     account_id: i64,
 ) -> Result<(), StoreError> {

@@ -35,10 +35,12 @@ mod members;
 pub mod ops;
 mod order_batch;
 mod orders;
+mod password_resets;
 mod payments;
 mod photos;
 mod producer_space;
 mod read_cache;
+mod receipts;
 pub mod recipes;
 mod reports;
 mod rights;
@@ -76,15 +78,18 @@ pub use invitations::{
 pub use mail::outbox;
 pub use members::{INTERNAL_EMAIL_DOMAIN, MemberView};
 pub use orders::{IdempotencyKey, OrderLineView, OrderRequest, OrderView, Placed};
+pub use password_resets::{PasswordResetView, RESET_MINUTES, RESET_THROTTLE_MINUTES};
 pub use payments::{
-    Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode, PaymentPage, PaymentSettings,
-    PaymentSettingsUpdate, Reconciliation, WebhookRefusal, hold_cents,
+    CardConfirmation, HOLD_CAPTURE_AGE, Mismatch, OnlinePaymentView, PaymentEvent, PaymentMode,
+    PaymentPage, PaymentSettings, PaymentSettingsUpdate, PaymentWork, Reconciliation,
+    WebhookOutcome, WebhookRefusal, hold_cents,
 };
 pub use photos::{MAX_PHOTO_BYTES, MAX_SIDE, Photo, PreparedPhoto, photo_path, prepare_photo};
 pub use producer_space::{
     ProducerCycle, ProducerReport, RowError, SaleRow, WeekOffer, WeekRow, WeighLine, is_closed,
 };
 pub use read_cache::{CYCLE_RECHECK, ShownCycle};
+pub use receipts::ReceiptView;
 pub use reports::{CycleData, LineFilter, NewPayment, PaymentView};
 pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};

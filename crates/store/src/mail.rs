@@ -4,5 +4,6 @@
 //! SMTP live in the `mail` crate; nothing here knows of templates or of lettre.
 
 pub mod context;
+pub mod notices;
 pub mod outbox;
 pub mod subscriptions;

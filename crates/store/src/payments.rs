@@ -13,14 +13,18 @@
 //! [`Store::sync_intent`] (an intent becoming `authorised` or `captured`): see `PaymentEvent`.
 
 mod amounts;
+mod card;
 mod intents;
+mod jobs;
 mod reconcile;
 mod settings;
 mod stripe;
 mod webhook;
 
 pub use amounts::hold_cents;
+pub use card::CardConfirmation;
 pub use intents::{OnlinePaymentView, PaymentEvent, PaymentPage};
+pub use jobs::{HOLD_CAPTURE_AGE, PaymentWork};
 pub use reconcile::{Mismatch, Reconciliation};
 pub use settings::{PaymentMode, PaymentSettings, PaymentSettingsUpdate};
-pub use webhook::WebhookRefusal;
+pub use webhook::{WebhookOutcome, WebhookRefusal};

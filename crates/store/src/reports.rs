@@ -538,6 +538,17 @@ impl Store {
             &c,
             "weights are recorded after the cycle closes, once quantities are final",
         )?;
+        if crate::entities::receipt::Entity::find()
+            .filter(crate::entities::receipt::Column::OrderId.eq(o.id))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::conflict(
+                "receipt_issued",
+                "this basket's receipt is issued: its weights are final",
+            ));
+        }
         let pieces = usize::try_from(line.quantity_milli / 1000).unwrap_or(0);
         if weights.len() != pieces {
             return Err(StoreError::invalid(
@@ -595,6 +606,8 @@ impl Store {
         line_weight::Entity::insert_many(rows)
             .exec_without_returning(&w.tx)
             .await?;
+        // The last piece of the basket weighed: its consumer learns the final amount.
+        crate::mail::notices::enqueue_final_amount(&w.tx, c.market_id, &o).await?;
         w.commit().await?;
         Ok(())
     }
@@ -644,6 +657,11 @@ impl Store {
         {
             return Ok(());
         }
+        // Collected: the basket's receipt is issued in this transaction (its total read now).
+        let receipt_total = match collection {
+            Collection::Collected => self.receipt_total_for_checkout(&o).await?,
+            _ => None,
+        };
         let now = Utc::now();
         let w = self.write().await?;
         if let Some(p) = &paid
@@ -668,6 +686,7 @@ impl Store {
             detail,
         )
         .await?;
+        let basket = o.clone();
         let mut m: order::ActiveModel = o.into();
         m.collection = Set(collection.as_str().to_owned());
         m.checked_at = Set(Some(now));
@@ -697,6 +716,10 @@ impl Store {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        if let Some(total) = receipt_total {
+            self.issue_receipt_in(&w.tx, &basket, market_id, actor.account_id, total)
+                .await?;
         }
         w.commit().await?;
         Ok(())

@@ -126,3 +126,23 @@ pub(crate) fn is_member(account: &crate::entities::account::Model, market_id: i6
 pub(crate) fn may_mediate(actor: &Actor) -> bool {
     actor.role == Role::Admin || (actor.role == Role::Coordinator && actor.market_id.is_some())
 }
+
+/// Read: a cycle's settlement statements (what the market owes each producer) are seen by
+/// the market's coordinators and admins, every producer's; a producer sees only its own (the
+/// caller checks that it sells through the market). Not by volunteers.
+pub(crate) fn settlement_scope(
+    actor: &Actor,
+    market_id: i64,
+    asked: Option<i64>,
+) -> Result<Option<i64>, StoreError> {
+    if runs_market(actor, market_id) {
+        return Ok(asked);
+    }
+    match (actor.role, actor.producer_id, asked) {
+        (Role::Producer, Some(own), None) => Ok(Some(own)),
+        (Role::Producer, Some(own), Some(p)) if p == own => Ok(Some(own)),
+        _ => Err(StoreError::forbidden(
+            "a settlement is seen by the market's coordinators and by its own producer",
+        )),
+    }
+}

@@ -381,6 +381,7 @@ impl Store {
             detail,
         )
         .await?;
+        let before = s.clone();
         let mut m: distribution_slot::ActiveModel = s.into();
         m.starts_at = Set(starts_at);
         m.ends_at = Set(ends_at);
@@ -391,7 +392,11 @@ impl Store {
         if change.note.is_some() {
             m.note = Set(change.note);
         }
-        Ok(m.update(tx).await?)
+        let updated = m.update(tx).await?;
+        // Its consumers are told in the same transaction: the change and its mail commit
+        // together.
+        crate::mail::notices::enqueue_slot_changed(tx, c.market_id, &before, &updated).await?;
+        Ok(updated)
     }
 }
 

@@ -1,14 +1,16 @@
 //! `POST /stripe/webhooks/{market}`: Stripe's events for one market, as raw signed bodies.
 //! The store checks the signature with the market's secret and refuses a replay; this only
-//! turns its answer into HTTP: 200 taken, 400 refused (forged, replayed, not a Stripe event:
-//! nothing changed), 503 taken but not handled now (Stripe retries later).
+//! turns its answer into HTTP: 200 taken (code `ok`), 200 for an event already handled
+//! delivered again (code `already_handled`: nothing changed, and Stripe, which retries
+//! whatever is not 2xx, stops sending it), 400 refused (forged, stale, another market's, not a
+//! Stripe event: nothing changed), 503 taken but not handled now (Stripe retries later).
 
 use poem::{
     Response, handler,
     http::{HeaderMap, StatusCode},
     web::{Data, Path},
 };
-use store::{Store, WebhookRefusal};
+use store::{Store, WebhookOutcome, WebhookRefusal};
 
 fn json(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()
@@ -35,7 +37,12 @@ pub(crate) async fn stripe_webhook(
         );
     };
     match store.stripe_webhook(market_id, &body, signature).await {
-        Ok(()) => json(StatusCode::OK, "ok", "event handled"),
+        Ok(WebhookOutcome::Handled) => json(StatusCode::OK, "ok", "event handled"),
+        Ok(WebhookOutcome::AlreadyHandled) => json(
+            StatusCode::OK,
+            "already_handled",
+            "this event was already handled: nothing changed",
+        ),
         Err(WebhookRefusal::Refused(code, message)) => {
             json(StatusCode::BAD_REQUEST, code, &message)
         }

@@ -22,3 +22,6 @@ mail-unsubscribe-title = Stop the announcements
 mail-unsubscribe-explain = You will no longer get this market's announcements and reminders. Email about your orders still comes.
 mail-unsubscribe-button = Unsubscribe
 mail-unsubscribed = Done: you will no longer get the announcements of { $market }.
+mail-kind-password-reset = Password reset
+mail-kind-slot-changed = Pickup moved or cancelled
+mail-kind-final-amount = Final amount after weighing

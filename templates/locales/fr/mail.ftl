@@ -22,3 +22,6 @@ mail-unsubscribe-title = Ne plus recevoir les annonces
 mail-unsubscribe-explain = Vous ne recevrez plus les annonces ni les rappels de ce marché. Les courriels sur vos commandes continueront.
 mail-unsubscribe-button = Me désabonner
 mail-unsubscribed = C’est fait : vous ne recevrez plus les annonces de { $market }.
+mail-kind-password-reset = Mot de passe oublié
+mail-kind-slot-changed = Retrait déplacé ou annulé
+mail-kind-final-amount = Montant final après pesée

@@ -159,3 +159,94 @@ pub(super) fn solve(net: &Network) -> (Vec<Activity>, Vec<LeftOut>) {
         .collect();
     (order, left_out)
 }
+
+/// A vehicle's optimal round for a set of jobs: its kilometres and order.
+type Round = (f64, Vec<Activity>);
+
+/// The optimal sharing of a small round's jobs among vehicles of the given capacities: for every
+/// vehicle and every set of jobs, the optimal round carrying them all (by [`solve`]), then, by
+/// dynamic programming over the sets, the sharing carrying the most jobs, then with the fewest
+/// kilometres in all. Returns each vehicle's order and the jobs left out. An unused vehicle drives
+/// from its start to its end (nothing when they are the same place), as in the planner.
+pub(super) fn solve_fleet(
+    net: &Network,
+    capacities: &[Vec<i32>],
+) -> (Vec<Vec<Activity>>, Vec<usize>) {
+    let k = net.jobs.len();
+    let sets = 1_usize << k;
+    // Per vehicle, per set of jobs: the optimal round carrying them all, if any.
+    let mut rounds: Vec<Vec<Option<Round>>> = Vec::with_capacity(capacities.len());
+    for (v, capacity) in capacities.iter().enumerate() {
+        if let Some(same) = capacities[..v].iter().position(|c| c == capacity) {
+            rounds.push(rounds[same].clone());
+            continue;
+        }
+        let table = (0..sets)
+            .map(|set| {
+                let jobs: Vec<usize> = (0..k).filter(|j| set & (1 << j) != 0).collect();
+                let sub = net.restricted(&jobs, capacity.clone());
+                let (order, _) = solve(&sub);
+                (order.len() == 2 * jobs.len()).then(|| {
+                    let order: Vec<Activity> = order
+                        .into_iter()
+                        .map(|a| Activity {
+                            job: jobs[a.job],
+                            pickup: a.pickup,
+                        })
+                        .collect();
+                    (super::order_km(net, &order), order)
+                })
+            })
+            .collect();
+        rounds.push(table);
+    }
+    // best[set]: the fewest kilometres of the vehicles so far carrying exactly `set`, and the
+    // share of each vehicle.
+    let mut best: Vec<Option<(f64, Vec<usize>)>> = vec![None; sets];
+    best[0] = Some((0.0, Vec::new()));
+    for table in &rounds {
+        let mut next: Vec<Option<(f64, Vec<usize>)>> = vec![None; sets];
+        for set in 0..sets {
+            // Every share `own` of `set` for this vehicle, the rest for the ones before.
+            let mut own = set;
+            loop {
+                if let (Some((before, shares)), Some((km, _))) = (&best[set & !own], &table[own]) {
+                    let total = before + km;
+                    if next[set].as_ref().is_none_or(|(b, _)| total < *b - 1e-9) {
+                        let mut shares = shares.clone();
+                        shares.push(own);
+                        next[set] = Some((total, shares));
+                    }
+                }
+                if own == 0 {
+                    break;
+                }
+                own = (own - 1) & set;
+            }
+        }
+        best = next;
+    }
+    let chosen = (0..sets)
+        .filter_map(|set| best[set].as_ref().map(|(km, shares)| (set, *km, shares)))
+        .min_by(|a, b| {
+            b.0.count_ones()
+                .cmp(&a.0.count_ones())
+                .then(a.1.total_cmp(&b.1))
+                .then(a.0.cmp(&b.0))
+        });
+    let Some((set, _, shares)) = chosen else {
+        return (vec![Vec::new(); capacities.len()], (0..k).collect());
+    };
+    let orders = shares
+        .iter()
+        .zip(&rounds)
+        .map(|(own, table)| {
+            table[*own]
+                .as_ref()
+                .map(|(_, order)| order.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let left = (0..k).filter(|j| set & (1 << j) == 0).collect();
+    (orders, left)
+}

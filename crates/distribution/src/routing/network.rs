@@ -64,6 +64,7 @@ pub(super) struct Activity {
 pub(super) type LeftOut = (usize, String);
 
 /// The validated round.
+#[derive(Clone)]
 pub(super) struct Network {
     pub locations: Vec<Location>,
     /// Road kilometres, row-major.
@@ -125,6 +126,21 @@ fn check_window(
         Some((start, end)) if end < start => Err(RoutingError::BadWindow { what: what() }),
         _ => Ok(()),
     }
+}
+
+/// A vehicle's capacity as the planners see it: crates, then grams (rounded down) when the round
+/// is `weighed`, unlimited when the vehicle has no weight limit.
+pub(super) fn capacity_of(crates: u32, kg: Option<Decimal>, weighed: bool) -> Vec<i32> {
+    let grams = kg.map_or(i32::MAX, |kg| {
+        (kg * Decimal::from(1000))
+            .floor()
+            .to_i64()
+            .and_then(|g| i32::try_from(g).ok())
+            .unwrap_or(i32::MAX)
+    });
+    std::iter::once(i32::try_from(crates).unwrap_or(i32::MAX))
+        .chain(weighed.then_some(grams))
+        .collect()
 }
 
 /// Grams in `kg`, rounded up (a shipment is never lighter than it says).
@@ -362,6 +378,32 @@ impl Network {
             });
         }
         Ok(net)
+    }
+
+    /// The same round for a vehicle of another capacity (crates, then grams when the round is
+    /// weighed): the jobs keep their indices.
+    pub fn with_capacity(&self, capacity: Vec<i32>) -> Self {
+        let mut net = self.clone();
+        net.capacity = capacity;
+        net
+    }
+
+    /// The round reduced to some of its jobs (`jobs`, indices in [`Self::jobs`], become jobs 0,
+    /// 1, …), for a vehicle of `capacity`.
+    pub fn restricted(&self, jobs: &[usize], capacity: Vec<i32>) -> Self {
+        Self {
+            locations: self.locations.clone(),
+            km: self.km.clone(),
+            drive: self.drive.clone(),
+            jobs: jobs.iter().map(|&j| self.jobs[j].clone()).collect(),
+            capacity,
+            left_out: Vec::new(),
+        }
+    }
+
+    /// Whether loads carry grams besides crates (some vehicle has a weight limit).
+    pub fn weighed(&self) -> bool {
+        self.capacity.len() > 1
     }
 
     /// Number of locations.

@@ -36,8 +36,9 @@ const NEIGHBOURS: usize = 12;
 /// A move must gain at least this much (km) to be taken: rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 
-/// SplitMix64: a small seeded generator, so that the search is the same on every run.
-struct Seeded(u64);
+/// SplitMix64: a small seeded generator, so that the search is the same on every run (the
+/// fleet search's too).
+pub(super) struct Seeded(pub u64);
 
 impl Seeded {
     fn next(&mut self) -> u64 {
@@ -49,7 +50,7 @@ impl Seeded {
     }
 
     /// Uniform below `n` (n ≥ 1).
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % (n.max(1) as u64)) as usize
     }
 }
@@ -70,27 +71,68 @@ pub(super) fn kicks_for(blocks: usize) -> usize {
 
 /// Shortens a feasible order of activities; the result is feasible too, and never longer.
 pub(super) fn polish(net: &Network, order: &[Activity], kicks: usize) -> Vec<Activity> {
-    let mut search = Search::new(net);
-    let start = normalised(to_blocks(net, order));
-    if !search.feasible(&start) {
-        // Not ours to repair: the solver's order is kept as it is.
-        return order.to_vec();
-    }
-    let mut best = search.descend(start);
-    let mut best_km = search.length(&best);
-    let mut rng = Seeded(0x4841_4c4c_4521);
-    for _ in 0..kicks {
-        let Some(kicked) = search.kick(&best, &mut rng) else {
-            continue;
-        };
-        let improved = search.descend(kicked);
-        let km = search.length(&improved);
-        if km < best_km - EPSILON {
-            best = improved;
-            best_km = km;
+    Router::new(net).polish(order, kicks)
+}
+
+/// One vehicle's round searcher: feasibility, cheapest insertion and the local search on its
+/// own network (its capacity). Several rounds of a fleet each keep one, so that the neighbour
+/// lists are computed once.
+pub(super) struct Router<'a> {
+    search: Search<'a>,
+}
+
+impl<'a> Router<'a> {
+    /// A searcher on `net`.
+    pub fn new(net: &'a Network) -> Self {
+        Self {
+            search: Search::new(net),
         }
     }
-    flatten(&best)
+
+    /// Kilometres of a round, start to end.
+    pub fn km(&self, order: &[Activity]) -> f64 {
+        self.search.length(&to_blocks(self.search.net, order))
+    }
+
+    /// The cheapest feasible insertion of `job` into `route`: the kilometres it adds and the new
+    /// route; `None` when it fits nowhere.
+    pub fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
+        self.search.insertion(route, job)
+    }
+
+    /// The local search only: improving moves until none is left.
+    pub fn descend(&mut self, order: &[Activity]) -> Vec<Activity> {
+        let start = normalised(to_blocks(self.search.net, order));
+        if !self.search.feasible(&start) {
+            return order.to_vec();
+        }
+        flatten(&self.search.descend(start))
+    }
+
+    /// The local search, then `kicks` kicks of the iterated local search.
+    pub fn polish(&mut self, order: &[Activity], kicks: usize) -> Vec<Activity> {
+        let search = &mut self.search;
+        let start = normalised(to_blocks(search.net, order));
+        if !search.feasible(&start) {
+            // Not ours to repair: the solver's order is kept as it is.
+            return order.to_vec();
+        }
+        let mut best = search.descend(start);
+        let mut best_km = search.length(&best);
+        let mut rng = Seeded(0x4841_4c4c_4521);
+        for _ in 0..kicks {
+            let Some(kicked) = search.kick(&best, &mut rng) else {
+                continue;
+            };
+            let improved = search.descend(kicked);
+            let km = search.length(&improved);
+            if km < best_km - EPSILON {
+                best = improved;
+                best_km = km;
+            }
+        }
+        flatten(&best)
+    }
 }
 
 /// A first round for the large rounds `vrp-core`'s constructions are too slow for (their cost
@@ -187,6 +229,66 @@ fn normalised(blocks: Vec<Block>) -> Vec<Block> {
         }
     }
     out
+}
+
+/// A feasible route's clock and loads, to rule out insertions cheaply: `departure[i]` and
+/// `load[i]` after position `i` (0 the start, `i` the route's activity `i - 1`), and the latest
+/// departure from position `i` that keeps every later window (the start of the route excluded:
+/// nothing to keep before the first activity).
+struct Schedule {
+    /// The location of each position, the end's last.
+    at: Vec<usize>,
+    departure: Vec<f64>,
+    load: Vec<Vec<i64>>,
+    latest: Vec<f64>,
+}
+
+impl Schedule {
+    fn of(net: &Network, locations: &[usize], route: &[Activity]) -> Self {
+        let len = route.len();
+        let mut departure = vec![0.0; len + 1];
+        let mut load = vec![vec![0_i64; net.capacity.len()]; len + 1];
+        for i in 1..=len {
+            departure[i] = net
+                .advance(locations[i - 1], departure[i - 1], locations[i])
+                .unwrap_or(f64::INFINITY);
+            let a = route[i - 1];
+            let sign = if a.pickup { 1 } else { -1 };
+            let mut here = load[i - 1].clone();
+            here.iter_mut()
+                .zip(&net.jobs[a.job].load)
+                .for_each(|(h, l)| *h += sign * i64::from(*l));
+            load[i] = here;
+        }
+        // latest[i]: the latest departure from position i keeping positions i + 1.. in time.
+        let mut latest = vec![f64::INFINITY; len + 2];
+        for i in (0..len).rev() {
+            let (here, next) = (locations[i], locations[i + 1]);
+            latest[i] = if here == next {
+                latest[i + 1]
+            } else {
+                let l = &net.locations[next];
+                let close = l.window.map_or(f64::INFINITY, |w| w.1);
+                close.min(latest[i + 1] - l.service) - net.drive(here, next)
+            };
+        }
+        Self {
+            at: locations.to_vec(),
+            departure,
+            load,
+            latest,
+        }
+    }
+
+    /// Whether leaving `from` at `time`, the vehicle can still make position `next` and all the
+    /// positions after it in time: a necessary condition only (their times only get later).
+    fn keeps(&self, net: &Network, from: usize, time: f64, next: usize) -> bool {
+        if next >= self.departure.len() {
+            return true;
+        }
+        net.advance(from, time, self.at[next])
+            .is_some_and(|t| t <= self.latest[next] + 1e-6)
+    }
 }
 
 struct Search<'a> {
@@ -290,64 +392,104 @@ impl<'a> Search<'a> {
         mut route: Vec<Activity>,
         jobs: &[usize],
     ) -> (Vec<Activity>, Vec<usize>) {
-        let net = self.net;
         let mut left_out = Vec::new();
-        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
         for &job in jobs {
-            let pickup = Activity { job, pickup: true };
-            let delivery = Activity { job, pickup: false };
-            let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
-            let locations: Vec<usize> = std::iter::once(START)
-                .chain(route.iter().map(|a| net.location(*a)))
-                .chain(std::iter::once(END))
-                .collect();
-            // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
-            candidates.clear();
-            let len = route.len();
-            for p in 0..=len {
-                let (x, y) = (locations[p], locations[p + 1]);
-                let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
-                let together =
+            match self.insertion(&route, job) {
+                Some((_, longer)) => route = longer,
+                None => left_out.push(job),
+            }
+        }
+        (route, left_out)
+    }
+
+    /// The cheapest feasible insertion of `job` into `route` (among the
+    /// [`MAX_INSERTION_TRIES`] cheapest positions): the kilometres added and the new route.
+    fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
+        let net = self.net;
+        let pickup = Activity { job, pickup: true };
+        let delivery = Activity { job, pickup: false };
+        let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
+        let locations: Vec<usize> = std::iter::once(START)
+            .chain(route.iter().map(|a| net.location(*a)))
+            .chain(std::iter::once(END))
+            .collect();
+        // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
+        // Positions that break the capacity or a window for sure are not candidates (see
+        // `Schedule`); the others are checked in full.
+        let len = route.len();
+        let schedule = Schedule::of(net, &locations, route);
+        let load = &net.jobs[job].load;
+        let fits = |at: &[i64]| {
+            at.iter()
+                .zip(load)
+                .zip(&net.capacity)
+                .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c))
+        };
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        for p in 0..=len {
+            let (x, y) = (locations[p], locations[p + 1]);
+            let mut peak = schedule.load[p].clone();
+            if !fits(&peak) {
+                continue;
+            }
+            let Some(collected) = net.advance(x, schedule.departure[p], p_loc) else {
+                continue;
+            };
+            let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
+            let together = net
+                .advance(p_loc, collected, d_loc)
+                .is_some_and(|t| schedule.keeps(net, d_loc, t, p + 1));
+            if together {
+                let cost =
                     net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
-                candidates.push((together, p, p));
-                for d in p + 1..=len {
-                    let (u, v) = (locations[d], locations[d + 1]);
+                candidates.push((cost, p, p));
+            }
+            if !schedule.keeps(net, p_loc, collected, p + 1) {
+                continue;
+            }
+            for d in p + 1..=len {
+                peak.iter_mut()
+                    .zip(&schedule.load[d])
+                    .for_each(|(m, l)| *m = (*m).max(*l));
+                if !fits(&peak) {
+                    break;
+                }
+                let (u, v) = (locations[d], locations[d + 1]);
+                // The vehicle reaches position d no earlier than it does now.
+                let delivered = net
+                    .advance(u, schedule.departure[d], d_loc)
+                    .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1));
+                if delivered {
                     let add_d = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
                     candidates.push((add_p + add_d, p, d));
                 }
             }
-            let by_cost = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
-                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
-            };
-            // The cheapest usually fits: sort the others only when it does not.
-            if let Some(at) =
-                (0..candidates.len()).min_by(|&x, &y| by_cost(&candidates[x], &candidates[y]))
-            {
-                candidates.swap(0, at);
+        }
+        let by_cost = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+            a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+        };
+        // The cheapest usually fits: sort the others only when it does not.
+        if let Some(at) =
+            (0..candidates.len()).min_by(|&x, &y| by_cost(&candidates[x], &candidates[y]))
+        {
+            candidates.swap(0, at);
+        }
+        for k in 0..candidates.len().min(MAX_INSERTION_TRIES) {
+            if k == 1 {
+                candidates[1..].sort_by(by_cost);
             }
-            let mut placed = false;
-            for k in 0..candidates.len().min(MAX_INSERTION_TRIES) {
-                if k == 1 {
-                    candidates[1..].sort_by(by_cost);
-                }
-                let (_, p, d) = candidates[k];
-                let mut candidate = Vec::with_capacity(len + 2);
-                candidate.extend_from_slice(&route[..p]);
-                candidate.push(pickup);
-                candidate.extend_from_slice(&route[p..d]);
-                candidate.push(delivery);
-                candidate.extend_from_slice(&route[d..]);
-                if self.feasible(&to_blocks(net, &candidate)) {
-                    route = candidate;
-                    placed = true;
-                    break;
-                }
-            }
-            if !placed {
-                left_out.push(job);
+            let (cost, p, d) = candidates[k];
+            let mut candidate = Vec::with_capacity(len + 2);
+            candidate.extend_from_slice(&route[..p]);
+            candidate.push(pickup);
+            candidate.extend_from_slice(&route[p..d]);
+            candidate.push(delivery);
+            candidate.extend_from_slice(&route[d..]);
+            if self.feasible(&to_blocks(net, &candidate)) {
+                return Some((cost, candidate));
             }
         }
-        (route, left_out)
+        None
     }
 
     /// Takes improving moves until none is left.

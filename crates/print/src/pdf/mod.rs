@@ -16,6 +16,9 @@
 
 mod font;
 mod layout;
+mod money;
+
+pub(crate) use money::{receipt, settlements};
 
 use printpdf::{FontId, PdfConformance, PdfDocument, PdfFont, PdfPage, PdfSaveOptions, PdfWarnMsg};
 

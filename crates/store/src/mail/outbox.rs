@@ -46,6 +46,14 @@ pub mod kind {
     pub const INVITATION: &str = "invitation";
     /// Announcements and reminders: they carry `List-Unsubscribe`; the others do not.
     pub const ANNOUNCEMENTS: [&str; 1] = [CYCLE_OPEN];
+    /// To an account that asked for a new password: the one-time link (transactional).
+    pub const PASSWORD_RESET: &str = "password_reset";
+    /// To every consumer with a basket at a slot that was moved or cancelled: old and new
+    /// date, time and place, in the market's time zone.
+    pub const SLOT_CHANGED: &str = "slot_changed";
+    /// To the consumer, once every variable-weight piece of a basket is weighed and its final
+    /// total differs from the estimate: the lines, the estimated and the final amounts.
+    pub const FINAL_AMOUNT: &str = "final_amount";
 }
 
 /// What to send, to whom is said by the `enqueue*` function called.

@@ -146,7 +146,11 @@ impl Store {
 
     /// What the card must hold for a basket: its total, variable-weight pieces at their
     /// estimate plus the market's margin.
-    async fn hold_for(&self, o: &order::Model, margin_bp: i32) -> Result<i64, StoreError> {
+    pub(super) async fn hold_for(
+        &self,
+        o: &order::Model,
+        margin_bp: i32,
+    ) -> Result<i64, StoreError> {
         let view = self
             .order_views(vec![o.clone()])
             .await?
@@ -272,7 +276,11 @@ impl Store {
     }
 
     /// Cancels an intent not captured (releases its hold).
-    async fn release_intent(&self, stripe: &Stripe, r: &op::Model) -> Result<(), StoreError> {
+    pub(super) async fn release_intent(
+        &self,
+        stripe: &Stripe,
+        r: &op::Model,
+    ) -> Result<(), StoreError> {
         if let Some(id) = &r.intent_id {
             let intent = stripe
                 .cancel_intent(&format!("{}:cancel", r.idempotency_key), id)
@@ -416,6 +424,12 @@ impl Store {
 
     /// The basket's total once weighed (estimate for pieces not weighed yet), in cents.
     async fn final_total_cents(&self, o: &order::Model) -> Result<i64, StoreError> {
+        Ok(self.weighed_total(o).await?.0)
+    }
+
+    /// The basket's total in cents as its sheet has it (pieces not weighed yet at their
+    /// estimate), and whether every piece is weighed.
+    pub(super) async fn weighed_total(&self, o: &order::Model) -> Result<(i64, bool), StoreError> {
         let data = self
             .cycle_data(
                 o.cycle_id,
@@ -437,7 +451,7 @@ impl Store {
             .baskets
             .iter()
             .find(|b| b.order_id == o.id)
-            .map(|b| b.total.cents())
+            .map(|b| (b.total.cents(), b.fully_weighed))
             .ok_or_else(|| corrupt("basket on its sheet", o.id))
     }
 
@@ -464,16 +478,18 @@ impl Store {
         let c = self.cycle_row(self.db(), o.cycle_id).await?;
         crate::reports::ensure_closed(&c, "a payment is captured once the cycle has closed")?;
         let total = self.final_total_cents(&o).await?;
-        self.capture(&o, market_id, Some(total)).await
+        self.capture(&o, market_id, Some(total), false).await
     }
 
     /// Captures the basket's authorisation for `wanted` cents (at most what is held; the
-    /// estimate when `None`).
-    async fn capture(
+    /// estimate when `None`). `early`: captured before weighing, because the hold would expire;
+    /// a job to refund what the weighing finds below the capture is written with it.
+    pub(super) async fn capture(
         &self,
         o: &order::Model,
         market_id: i64,
         wanted: Option<i64>,
+        early: bool,
     ) -> Result<OnlinePaymentView, StoreError> {
         let rows = self.intent_rows(self.db(), o.id).await?;
         if let Some(done) = rows.iter().find(|r| r.status == CAPTURED) {
@@ -522,6 +538,9 @@ impl Store {
                 &format!("stripe:{}:capture", intent.id),
             )
             .await?;
+            if early {
+                super::jobs::refund_later(&w.tx, &r, amount).await?;
+            }
             self.payment_event(
                 &w.tx,
                 PaymentEvent::Captured {
@@ -580,18 +599,29 @@ impl Store {
         Ok(payment_view(&self.intent_row(r.id).await?))
     }
 
-    async fn refund_row(
+    pub(super) async fn refund_row(
         &self,
         stripe: &Stripe,
         r: &op::Model,
         cents: i64,
     ) -> Result<(), StoreError> {
+        let key = format!("{}:refund:{}:{cents}", r.idempotency_key, r.refunded_cents);
+        self.refund_keyed(stripe, r, cents, &key).await
+    }
+
+    /// Refunds `cents` of a captured intent with the idempotency key `key`, and records it.
+    pub(super) async fn refund_keyed(
+        &self,
+        stripe: &Stripe,
+        r: &op::Model,
+        cents: i64,
+        key: &str,
+    ) -> Result<(), StoreError> {
         let intent_id = r
             .intent_id
             .clone()
             .ok_or_else(|| corrupt("intent id", r.id))?;
-        let key = format!("{}:refund:{}:{cents}", r.idempotency_key, r.refunded_cents);
-        let refund = stripe.refund(&key, &intent_id, cents).await?;
+        let refund = stripe.refund(key, &intent_id, cents).await?;
         let w = self.write().await?;
         let changed = op::Entity::update_many()
             .col_expr(
@@ -635,7 +665,7 @@ impl Store {
         }
     }
 
-    async fn follow_change(&self, order_id: i64) -> Result<(), StoreError> {
+    pub(super) async fn follow_change(&self, order_id: i64) -> Result<(), StoreError> {
         let rows = self.intent_rows(self.db(), order_id).await?;
         let open: Vec<&op::Model> = rows.iter().filter(|r| is_open(&r.status)).collect();
         if open.is_empty() {
@@ -662,33 +692,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// Captures, at their estimate, the authorisations older than `max_age` whose basket is
-    /// not distributed yet (a card hold lasts about 7 days); the difference found at weighing
-    /// is refunded then by a coordinator. Returns the baskets captured.
-    pub async fn capture_expiring(
-        &self,
-        max_age: chrono::Duration,
-    ) -> Result<Vec<i64>, StoreError> {
-        let rows = op::Entity::find()
-            .filter(op::Column::Status.eq(AUTHORISED))
-            .filter(op::Column::CreatedAt.lt(Utc::now() - max_age))
-            .all(self.db())
-            .await?;
-        let mut done = Vec::new();
-        for r in rows {
-            let Some(o) = order::Entity::find_by_id(r.order_id).one(self.db()).await? else {
-                continue;
-            };
-            if o.status != crate::orders::PLACED {
-                continue;
-            }
-            let estimate = self.hold_for(&o, 0).await?;
-            self.capture(&o, r.market_id, Some(estimate)).await?;
-            done.push(o.id);
-        }
-        Ok(done)
     }
 
     /// Whether a market takes online payment (for the pages).

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::{
     payment_intent::{
-        CancelPaymentIntent, CapturePaymentIntent, CreatePaymentIntent, ListPaymentIntent,
-        RetrievePaymentIntent,
+        CancelPaymentIntent, CapturePaymentIntent, ConfirmPaymentIntent, CreatePaymentIntent,
+        ListPaymentIntent, RetrievePaymentIntent, UpdatePaymentIntent,
     },
     refund::CreateRefund,
+    token::RetrieveToken,
 };
 
 use crate::StoreError;
@@ -42,6 +43,18 @@ pub(crate) struct Intent {
 pub(crate) struct Refund {
     pub id: String,
     pub amount: i64,
+}
+
+/// A card token made by Stripe.js in the consumer's browser, as Halle reads it.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Token {
+    pub card: TokenCard,
+}
+
+/// The card a token stands for (its number never reaches Halle).
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct TokenCard {
+    pub id: String,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +101,32 @@ impl Stripe {
 
     pub(crate) async fn retrieve_intent(&self, id: &str) -> Result<Intent, StripeCallError> {
         self.send(RetrievePaymentIntent::new(id), None).await
+    }
+
+    /// The token Stripe.js made from the card the consumer typed.
+    pub(crate) async fn retrieve_token(&self, id: &str) -> Result<Token, StripeCallError> {
+        self.send(RetrieveToken::new(id), None).await
+    }
+
+    /// Confirms an intent with the card of a token: Stripe authorises the hold, or asks for
+    /// 3-D Secure (`requires_action`, completed by Stripe.js with the client secret).
+    pub(crate) async fn confirm_with_card(
+        &self,
+        key: &str,
+        id: &str,
+        card_id: &str,
+    ) -> Result<Intent, StripeCallError> {
+        let _: Intent = self
+            .send(
+                UpdatePaymentIntent::new(id).payment_method(card_id),
+                Some(&format!("{key}:method")),
+            )
+            .await?;
+        self.send(
+            ConfirmPaymentIntent::new(id),
+            Some(&format!("{key}:confirm")),
+        )
+        .await
     }
 
     /// Captures `amount_cents` of an authorised intent (never more than it holds).

@@ -1,8 +1,13 @@
 //! Stripe's webhooks: checked with the market's signing secret (`async-stripe`'s
-//! `Webhook::construct_event`: HMAC and a 5-minute tolerance), refused when the event id was
-//! already handled, and never trusted for state: a verified event about an intent makes Halle
+//! `Webhook::construct_event`: HMAC and a 5-minute tolerance), taken once per event id, and
+//! never trusted for state: a verified event about an intent makes Halle
 //! retrieve that intent from Stripe and write what Stripe says now, so events arriving late or
 //! out of order change nothing wrong.
+//!
+//! A replay (the same event id, signed) is answered as taken and changes nothing: Stripe
+//! sends an event again whenever it did not see a 2xx (our answer lost, a timeout), and an
+//! error would make it retry for three days and flag the endpoint. A forged, stale or
+//! foreign delivery is refused (400) and changes nothing either.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
@@ -14,10 +19,19 @@ use crate::{
     entities::{online_payment as op, stripe_event},
 };
 
+/// What a webhook delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// A new event, handled.
+    Handled,
+    /// An event already handled, delivered again: nothing changed.
+    AlreadyHandled,
+}
+
 /// Why a webhook was not taken.
 #[derive(Debug)]
 pub enum WebhookRefusal {
-    /// Not from Stripe, or not for this market, or replayed (answer 400): `(code, message)`.
+    /// Not from Stripe, or not for this market (answer 400): `(code, message)`.
     Refused(&'static str, String),
     /// Taken, but could not be handled now (Stripe unreachable, database): Stripe retries.
     Failed(StoreError),
@@ -60,7 +74,7 @@ impl Store {
         market_id: i64,
         payload: &str,
         signature: &str,
-    ) -> Result<(), WebhookRefusal> {
+    ) -> Result<WebhookOutcome, WebhookRefusal> {
         let refused = |code, m: &str| WebhookRefusal::Refused(code, m.to_owned());
         let settings = self
             .payment_settings_row(self.db(), market_id)
@@ -90,7 +104,7 @@ impl Store {
             .map_err(StoreError::from)?
             .is_some()
         {
-            return Err(refused("event_replayed", "this event was already handled"));
+            return Ok(WebhookOutcome::AlreadyHandled);
         }
         let intent_id = match event.data.object.object.as_deref() {
             Some("payment_intent") => event.data.object.id.clone(),
@@ -129,9 +143,10 @@ impl Store {
         .insert(self.db())
         .await;
         match inserted {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(WebhookOutcome::Handled),
+            // The same event handled at once by another delivery: what it did is done.
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Err(refused("event_replayed", "this event was already handled"))
+                Ok(WebhookOutcome::AlreadyHandled)
             }
             Err(e) => Err(StoreError::from(e).into()),
         }

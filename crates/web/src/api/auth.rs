@@ -41,6 +41,24 @@ struct PasswordChangeRequest {
     new_password: NonBlank,
 }
 
+/// A request for a password reset link.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct PasswordResetRequest {
+    /// The account's email address.
+    #[oai(validator(max_length = 254))]
+    email: NonBlank,
+}
+
+#[derive(ApiResponse)]
+enum ResetAsked {
+    /// Taken: if an account uses this address (and got no link in the last few minutes), a
+    /// mail with a one-time link (valid one hour) is on its way. The same answer whatever the
+    /// address, so it tells nobody whether an account exists.
+    #[oai(status = 202)]
+    Accepted,
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Exchange an email and password for a bearer token (valid 30 days).
@@ -123,6 +141,24 @@ impl AuthApi {
             .change_password(&actor, &b.old_password, b.new_password.into())
             .await?;
         Ok(Revoked::Done)
+    }
+
+    /// Ask for a password reset link by email ("forgotten password"): 202 whether or not the
+    /// address has an account. The link opens the page `/password-reset/{token}`, where the
+    /// new password is set; every session and token of the account then ends.
+    #[oai(
+        path = "/auth/password-reset",
+        method = "post",
+        operation_id = "create_password_reset"
+    )]
+    async fn create_password_reset(
+        &self,
+        req: &poem::Request,
+        body: Json<PasswordResetRequest>,
+    ) -> Result<ResetAsked, ApiError> {
+        self.throttle.address(self.throttle.client(req))?;
+        self.store.request_password_reset(&body.0.email).await?;
+        Ok(ResetAsked::Accepted)
     }
 
     #[oai(path = "/me", method = "get", operation_id = "get_me")]

@@ -189,7 +189,7 @@ fn place(p: PlaceRequest) -> store::RoundPlace {
 }
 
 /// Picks the format: `?format=` first, then the `Accept` header, JSON by default.
-fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+pub(crate) fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
     if let Some(f) = format {
         return f.parse().map_err(|e: print::PrintError| {
             ApiError::bad_request("invalid_format", e.to_string())
@@ -210,14 +210,16 @@ fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiErr
     })
 }
 
-fn language(lang: Option<&str>) -> Result<Lang, ApiError> {
+pub(crate) fn language(lang: Option<&str>) -> Result<Lang, ApiError> {
     lang.map_or(Ok(Lang::Fr), |l| {
         l.parse()
             .map_err(|e: print::PrintError| ApiError::bad_request("invalid_lang", e.to_string()))
     })
 }
 
-fn document(rendered: Result<Rendered, print::PrintError>) -> Result<Document, ApiError> {
+pub(crate) fn document(
+    rendered: Result<Rendered, print::PrintError>,
+) -> Result<Document, ApiError> {
     let r = rendered.map_err(|e| {
         tracing::error!(error = %e, "rendering failed");
         ApiError::Internal(poem_openapi::payload::Json(crate::ErrorBody {

@@ -14,6 +14,7 @@ mod mail;
 mod markets;
 mod orders;
 mod payments;
+mod receipts;
 mod recipes;
 mod slots;
 
@@ -96,6 +97,7 @@ type Apis = (
     mail::MailApi,
     directory::DirectoryApi,
     recipes::RecipesApi,
+    receipts::ReceiptsApi,
 );
 
 pub(crate) fn openapi_service(
@@ -132,7 +134,10 @@ pub(crate) fn openapi_service(
             directory::DirectoryApi {
                 store: store.clone(),
             },
-            recipes::RecipesApi { store },
+            recipes::RecipesApi {
+                store: store.clone(),
+            },
+            receipts::ReceiptsApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

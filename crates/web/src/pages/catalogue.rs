@@ -7,17 +7,18 @@
 //! a confirm (`POST /catalogue/import/confirm`, the same file carried back in a hidden field)
 //! that applies it and redirects to `/catalogue?done=catalogue-imported`.
 //!
-//! The edge lets these two addresses send up to [`UPLOAD_LIMIT`] bytes and leaves their NUL
-//! check to this module (see `startup.rs`): a spreadsheet saved as .ods or .xlsx, or a CSV in
-//! UTF-16, holds NUL bytes, and deserves a page saying to save it as CSV in UTF-8 rather than
-//! the edge's JSON 422.
+//! Both are read, CSRF token first, by [`Submission`] as every form is. The edge lets these two
+//! addresses send up to [`UPLOAD_LIMIT`] bytes and leaves their NUL check to it (see
+//! `startup.rs`): it checks the text fields, and the file is judged here, since a spreadsheet
+//! saved as .ods or .xlsx, or a CSV in UTF-16, holds NUL bytes, and deserves a page saying to
+//! save it as CSV in UTF-8 rather than the edge's JSON 422.
 
 use std::sync::Arc;
 
 use poem::{
     IntoResponse, Response, handler,
     http::{StatusCode, header},
-    web::{Data, Multipart},
+    web::Data,
 };
 use serde_json::{Value, json};
 use store::{
@@ -25,7 +26,7 @@ use store::{
     catalogue_csv::{CellError, ImportPlan, RowAction},
 };
 
-use super::{PageError, Site, Visitor, answer, i18n::Lang, see_other};
+use super::{PageError, Site, Submission, Visitor, answer, i18n::Lang, see_other, visitor::Form};
 
 /// The largest CSV file the import takes (and the edge lets through on its two addresses):
 /// some 30,000 product lines, far above a producers' group's catalogue.
@@ -119,40 +120,6 @@ pub(crate) async fn export_csv(site: Data<&Arc<Site>>, v: Visitor) -> Response {
     answer(&site, &v, r)
 }
 
-/// The fields of a multipart form: the CSRF token, and the file (an upload's `file`, or the
-/// confirm's `csv`).
-struct Upload {
-    csrf: Option<String>,
-    file: Option<Vec<u8>>,
-}
-
-async fn read_upload(mut m: Multipart) -> Result<Upload, PageError> {
-    let mut up = Upload {
-        csrf: None,
-        file: None,
-    };
-    loop {
-        let field = match m.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(PageError::BadRequest(e.to_string())),
-        };
-        match field.name() {
-            Some("csrf") => up.csrf = field.text().await.ok(),
-            Some("file" | "csv") => {
-                up.file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| PageError::BadRequest(e.to_string()))?,
-                );
-            }
-            _ => {}
-        }
-    }
-    Ok(up)
-}
-
 /// The file as text, or the message saying why it is not one we read.
 fn text_of(site: &Site, lang: Lang, bytes: Option<Vec<u8>>) -> Result<String, String> {
     let bytes = bytes.unwrap_or_default();
@@ -238,24 +205,28 @@ fn preview_page(
     )
 }
 
-/// Checks the CSRF token of a multipart form, and reads its file as text.
-async fn checked_text(
-    site: &Site,
-    v: &Visitor,
-    m: Multipart,
-) -> Result<Result<String, String>, PageError> {
-    let up = read_upload(m).await?;
-    if !v.csrf_ok(up.csrf.as_deref()) {
-        return Err(PageError::Csrf);
-    }
-    Ok(text_of(site, v.lang, up.file))
+/// The posted file as text: the upload's `file`, or the confirm's `csv` carried back (a hidden
+/// field, or a file for a client that sends it so).
+fn posted_text(site: &Site, lang: Lang, form: &mut Form) -> Result<String, String> {
+    let bytes = match form.take_file("file").or_else(|| form.take_file("csv")) {
+        Some(upload) => Some(upload.bytes),
+        None => form
+            .pairs()
+            .find(|(name, _)| *name == "csv")
+            .map(|(_, text)| text.as_bytes().to_vec()),
+    };
+    text_of(site, lang, bytes)
 }
 
 /// `POST /catalogue/import`: the preview of an uploaded file.
 #[handler]
-pub(crate) async fn import_preview(site: Data<&Arc<Site>>, v: Visitor, m: Multipart) -> Response {
+pub(crate) async fn import_preview(site: Data<&Arc<Site>>, s: Submission) -> Response {
+    let Submission {
+        visitor: v,
+        mut form,
+    } = s;
     let r = async {
-        let text = checked_text(&site, &v, m).await?;
+        let text = posted_text(&site, v.lang, &mut form);
         let a = manager(&v)?;
         match text {
             Ok(text) => {
@@ -281,9 +252,13 @@ pub(crate) async fn import_preview(site: Data<&Arc<Site>>, v: Visitor, m: Multip
 
 /// `POST /catalogue/import/confirm`: applies the previewed file, then back to `/catalogue`.
 #[handler]
-pub(crate) async fn import_confirm(site: Data<&Arc<Site>>, v: Visitor, m: Multipart) -> Response {
+pub(crate) async fn import_confirm(site: Data<&Arc<Site>>, s: Submission) -> Response {
+    let Submission {
+        visitor: v,
+        mut form,
+    } = s;
     let r = async {
-        let text = checked_text(&site, &v, m).await?;
+        let text = posted_text(&site, v.lang, &mut form);
         let a = manager(&v)?;
         let text = text.map_err(PageError::BadRequest)?;
         site.store.import_catalogue(a, &text).await?;

@@ -22,6 +22,7 @@
 //! | `/shop/{cycle}/basket` | the basket: quantities, totals and VAT, pickup slot, confirm |
 //! | `/orders`, `/orders/{id}` | the member's orders; one order (printable) |
 //! | `/orders/{id}/cancel` | cancel an order, after a confirmation step |
+//! | `/orders/{id}/pay`, `/orders/{id}/pay/card`, `/static/pay.js` | pay by card (Stripe.js): the one page that needs JavaScript |
 //! | `/desk/members` | mediation: find or create a member (`?q=`), order for them |
 //! | `/desk/members/{id}/act`, `/desk/members/stop` | POST: start or stop ordering for a member |
 //! | `/producer` | a producer's home: its markets' cycles, to publish or to prepare |
@@ -56,6 +57,10 @@
 //! | `/catalogue`, `/catalogue/export.csv` | producers and coordinators: the catalogue as CSV |
 //! | `/catalogue/import`, `/catalogue/import/confirm` | POST (multipart): preview an upload, then apply it |
 //! | `/recipes` (`?month=`), `/recipes/{slug}` (`?lat=&lon=&km=`) | public: recipes in season; one, and where its ingredients are on sale |
+//! | `/password-reset` (`?sent=1`), `/password-reset/{token}` | public: ask for a reset link (same answer for any address); set a new password through it (410 once used or expired) |
+//! | `/orders/{id}/receipt.{html,pdf}` | a basket's receipt (its consumer, the market's staff) |
+//! | `/producer/settlements/{cycle}.{html,pdf,csv}`, `/desk/cycles/{id}/settlements.{html,pdf,csv}` | settlements: a producer's own; every producer's |
+//! | `/desk/cycles/{id}/commission` | POST `commission` (percent, 0 to 50): the market's commission on its producers' sales |
 //!
 //! After login, each role starts at its own page ([`home_of`]).
 
@@ -69,6 +74,8 @@ mod host;
 mod i18n;
 mod mail;
 mod mediation;
+mod money;
+mod password_reset;
 mod producer;
 mod recipes;
 mod shop;
@@ -130,10 +137,22 @@ pub(crate) fn routes(
         )
         .at("/orders", get(shop::orders::list))
         .at("/orders/:id", get(shop::orders::show))
+        .at("/orders/:id/receipt.html", get(money::receipt_html))
+        .at("/orders/:id/receipt.pdf", get(money::receipt_pdf))
+        .at(
+            "/producer/settlements/:file",
+            get(money::producer_settlement),
+        )
         .at(
             "/orders/:id/cancel",
             get(shop::orders::cancel_form).post(shop::orders::cancel),
         )
+        .at(
+            "/orders/:id/pay",
+            get(shop::pay::pay_page).post(shop::pay::start),
+        )
+        .at("/orders/:id/pay/card", post(shop::pay::card))
+        .at(shop::pay::SCRIPT, get(shop::pay::script))
         .at(
             "/desk/members",
             get(mediation::members).post(mediation::create),
@@ -182,6 +201,7 @@ pub(crate) fn routes(
         .at("/desk/cycles/:id/state", post(desk::cycles::transition))
         .at("/desk/cycles/:id/slots", post(desk::cycles::generate_slots))
         .at("/desk/cycles/:id/rounds", post(desk::rounds::create_round))
+        .at("/desk/cycles/:id/commission", post(money::set_commission))
         .at("/desk/cycles/:id/:file", get(desk::cycles::document))
         .at("/desk/rounds/:id", get(desk::rounds::show_round))
         .at("/desk/rounds/:id/replan", post(desk::rounds::replan))
@@ -239,6 +259,14 @@ pub(crate) fn routes(
         .at("/catalogue/import/confirm", post(catalogue::import_confirm))
         .at("/recipes", get(recipes::recipe_list))
         .at("/recipes/:slug", get(recipes::recipe_page))
+        .at(
+            "/password-reset",
+            get(password_reset::request_form).post(password_reset::request),
+        )
+        .at(
+            "/password-reset/:token",
+            get(password_reset::new_password_form).post(password_reset::new_password),
+        )
         .at(style_path, get(stylesheet))
         .at("/desk/audit", get(desk::audit::list))
         .around(move |ep, req| async move {

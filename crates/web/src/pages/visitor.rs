@@ -352,14 +352,6 @@ async fn read_multipart(
     Ok((fields, files))
 }
 
-impl Visitor {
-    /// Whether `sent` is this visitor's CSRF token: for the forms [`Submission`] does not read
-    /// (a file upload, `multipart/form-data`), which check it themselves before anything else.
-    pub(crate) fn csrf_ok(&self, sent: Option<&str>) -> bool {
-        !self.new_csrf && sent.is_some_and(|s| constant_eq(s, &self.csrf))
-    }
-}
-
 fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }

@@ -174,10 +174,11 @@ pub(crate) async fn show(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>) -> R
 }
 
 /// The documents of a cycle, each in three formats.
-const DOCUMENTS: [(&str, &str); 3] = [
+const DOCUMENTS: [(&str, &str); 4] = [
     ("sheets", "desk-doc-sheets"),
     ("picking", "desk-doc-picking"),
     ("labels", "desk-doc-labels"),
+    ("settlements", "desk-doc-settlements"),
 ];
 
 #[expect(
@@ -227,6 +228,12 @@ pub(super) async fn cycle_page(
         })
         .collect();
     let sheets = site.store.distribution_sheets(actor, id, None).await?;
+    let receipts = site.store.cycle_receipts(actor, id).await?;
+    let commission_bp = site
+        .store
+        .payment_settings(c.market_id)
+        .await?
+        .commission_bp;
     let mut orders = vec![];
     let mut total = Money::ZERO;
     for sheet in &sheets {
@@ -239,6 +246,7 @@ pub(super) async fn cycle_page(
                 "when": print::format::range(sheet.slot.starts_at, sheet.slot.ends_at, tz, lang),
                 "total": print::format::money(b.total, lang),
                 "collection": site.t(lang, &format!("desk-collection-{}", b.collection.as_str().replace('_', "-"))),
+                "receipt": receipts.get(&b.order_id).map(|r| r.number.clone()),
             }));
         }
     }
@@ -298,6 +306,7 @@ pub(super) async fn cycle_page(
             "orders": orders,
             "orders_total": print::format::money(total, lang),
             "documents": documents,
+            "commission": crate::pages::money::percent_text(commission_bp, lang),
             "rounds": rounds,
             "round_form": round_form,
             "errors": round_errors,
@@ -365,13 +374,13 @@ pub(super) fn document_of(file: &str) -> Option<(&str, Format)> {
         "csv" => Format::Csv,
         _ => return None,
     };
-    ["sheets", "picking", "labels", "round"]
+    ["sheets", "picking", "labels", "round", "settlements"]
         .contains(&kind)
         .then_some((kind, format))
 }
 
 /// A rendered document as the browser gets it: shown (HTML) or downloaded (CSV, PDF).
-pub(super) fn document_response(
+pub(crate) fn document_response(
     v: &Visitor,
     rendered: Result<print::Rendered, print::PrintError>,
 ) -> Result<Response, PageError> {
@@ -434,6 +443,10 @@ pub(crate) async fn document(
                 site.store
                     .run_cpu(move || print::labels(&lists, format, lang))
                     .await?
+            }
+            "settlements" => {
+                return crate::pages::money::settlement(&site, &v, actor, id, q.producer, format)
+                    .await;
             }
             _ => return Err(PageError::NotFound),
         };

@@ -13,6 +13,7 @@
 mod kept;
 mod offers;
 pub(crate) mod orders;
+pub(crate) mod pay;
 mod slots;
 
 use std::{
@@ -706,6 +707,30 @@ async fn render_basket(
     ))
 }
 
+/// Whether a basket just confirmed goes on to the payment page: its market takes cards. Its
+/// card payment is opened on the way (the order is committed); if Stripe cannot be reached,
+/// the payment page says so and offers to try again.
+async fn pays_by_card(site: &Site, actor: &Actor, cycle_id: i64, order_id: i64) -> bool {
+    let Ok(labels) = site.store.cycle_labels([cycle_id]).await else {
+        return false;
+    };
+    let Some(label) = labels.get(&cycle_id) else {
+        return false;
+    };
+    if !site
+        .store
+        .market_takes_cards(label.market_id)
+        .await
+        .unwrap_or(false)
+    {
+        return false;
+    }
+    if let Err(e) = site.store.start_online_payment(actor, order_id).await {
+        tracing::warn!(order_id, error = %e, "the card payment could not be opened");
+    }
+    true
+}
+
 /// `/shop/{cycle_id}/basket`: the lines, totals, VAT and the pickup slot.
 #[handler]
 pub(crate) async fn basket(
@@ -800,6 +825,9 @@ pub(crate) async fn basket_save(
                 site.store
                     .clear_draft_basket(actor, member, cycle_id)
                     .await?;
+                if pays_by_card(&site, actor, cycle_id, id).await {
+                    return Ok(see_other(&v, &format!("/orders/{id}/pay?done={what}")));
+                }
                 Ok(see_other(&v, &format!("/orders/{id}?done={what}")))
             }
             Err(StoreError::InsufficientStock {

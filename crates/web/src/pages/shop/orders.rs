@@ -140,8 +140,12 @@ pub(crate) async fn show(site: Data<&Arc<Site>>, v: Visitor, Path(id): Path<i64>
         let (o, label, mine) = visible(&site, &v, id).await?;
         let mut page = order_json(&site, v.lang, &o, label.as_ref());
         page["mine"] = json!(mine);
+        page["receipt"] = crate::pages::money::receipt_links(&site, v.actor()?, o.id).await?;
         if !mine {
             page["choose_slot"] = json!(false);
+        }
+        if let Some(l) = &label {
+            page["payment"] = super::pay::order_state(&site, &v, &o, l.market_id, mine).await?;
         }
         let title = site.t_with(v.lang, "shop-order-title", &[("id", o.id.to_string())]);
         Ok(site.render(&v, StatusCode::OK, "shop/order", &title, page))

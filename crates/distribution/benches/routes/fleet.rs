@@ -1,0 +1,389 @@
+//! Sections (e) to (g) of the routes bench: several vehicles, constraints binding.
+//!
+//! (e) `fleet-small`: 6 to 8 shipments, 2 or 3 vehicles small in crates (and kg), points closing
+//!     2.5 to 3.75 hours after the departure or room only, 48 rounds against `plan_fleet_exact`.
+//! (f) `fleet-large`: 50 to 100 stops, 2 to 4 vehicles, binding capacity and windows, against the
+//!     best of 3 searches 6 times as long from other seeds.
+//! (g) `planted`: more than 80 shipments with tight windows (±15 minutes at every farm) around a
+//!     planted feasible plan, one and two vehicles: how many shipments the planner leaves out,
+//!     when a plan carrying them all exists by construction.
+
+use super::*;
+use distribution::routing::{
+    FleetPlan, FleetSearch, Vehicle, check_fleet_plan, plan_fleet, plan_fleet_exact,
+    plan_fleet_with,
+};
+
+fn vehicle(name: &str, crates: u32, kg: Option<i64>) -> Vehicle {
+    Vehicle {
+        name: name.to_string(),
+        capacity_crates: crates,
+        capacity_kg: kg.map(Decimal::from),
+    }
+}
+
+fn timed_fleet(
+    req: &RoundRequest,
+    vehicles: &[Vehicle],
+    search: FleetSearch,
+) -> (FleetPlan, Duration, Duration) {
+    let cpu = cpu_time();
+    let started = Instant::now();
+    let plan = plan_fleet_with(req, vehicles, search).expect("plan");
+    (plan, started.elapsed(), cpu_time().saturating_sub(cpu))
+}
+
+fn used(plan: &FleetPlan) -> usize {
+    plan.rounds
+        .iter()
+        .filter(|r| r.plan.stops.len() > 2)
+        .count()
+}
+
+/// Farms within `r_km` of the depot, `points` points within 20 km closing `closes` minutes (one
+/// more quarter per point) after the departure, shipments of 1 to 4 crates, 12 kg each.
+fn fleet_round(
+    seed: u64,
+    farms: usize,
+    points: usize,
+    shipments: usize,
+    r_km: f64,
+    closes: i64,
+) -> RoundRequest {
+    let mut rng = Seeded(seed);
+    let depot = centre();
+    let mut req = RoundRequest::new(depot.clone(), depot, departure(), 0);
+    for id in 1..=farms as i64 {
+        req.farms.push(Farm {
+            producer_id: id,
+            place: around(&mut rng, format!("farm:{id}"), 46.65, -0.25, r_km),
+            window: None,
+        });
+    }
+    for id in 1..=points as i64 {
+        req.points.push(DropPoint {
+            slot_id: 100 + id,
+            place: around(&mut rng, format!("point:{id}"), 46.65, -0.25, 20.0),
+            window: Some((
+                departure(),
+                departure() + TimeDelta::minutes(closes + 15 * id),
+            )),
+        });
+    }
+    let mut pairs = Vec::new();
+    while pairs.len() < shipments {
+        let farm = if pairs.len() < farms {
+            pairs.len() as i64 + 1
+        } else {
+            1 + rng.below(farms as u64) as i64
+        };
+        let pair = (farm, 101 + rng.below(points as u64) as i64);
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    req.shipments = pairs
+        .into_iter()
+        .map(|(producer_id, slot_id)| {
+            let crates = 1 + rng.below(4) as u32;
+            Shipment {
+                producer_id,
+                slot_id,
+                crates,
+                kg: Decimal::from(crates * 12),
+            }
+        })
+        .collect();
+    req
+}
+
+/// A vehicle's size: crates, and kg when it has a weight limit.
+type Size = (u32, Option<i64>);
+
+pub(super) fn fleet_small() {
+    println!(
+        "(e) 2-3 vehicles, 6-8 shipments, binding capacity and windows, against plan_fleet_exact"
+    );
+    // (setting, points close this many minutes after the departure (one more quarter per
+    // point), vehicles: crates and kg).
+    let settings: [(&str, i64, &[Size]); 3] = [
+        (
+            "2 vehicles, windows 2.5-3.25 h",
+            150,
+            &[(6, None), (7, Some(60)), (4, Some(40))],
+        ),
+        (
+            "2 vehicles, room only (10 h)",
+            600,
+            &[(5, None), (6, Some(50)), (4, Some(40))],
+        ),
+        (
+            "3 vehicles, windows 3-3.75 h",
+            180,
+            &[(5, None), (4, Some(40)), (3, None)],
+        ),
+    ];
+    let mut by_size: Vec<Band> = (6..=8)
+        .map(|n| Band::new(&format!("{n} shipments, all settings")))
+        .collect();
+    let (mut fewer, mut one_short, mut all_carried) = (0, 0, 0);
+    let mut count = 0;
+    for (name, closes, sizes) in settings {
+        let mut band = Band::new(name);
+        let three = name.starts_with('3');
+        for seed in 0..16_u64 {
+            let shipments = 6 + (seed % 3) as usize;
+            let req = fleet_round(300 + seed, 5, 3, shipments, 30.0, closes);
+            let fleet: Vec<Vehicle> = if three {
+                sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(v, (c, kg))| vehicle(&format!("V{v}"), *c, *kg))
+                    .collect()
+            } else if seed % 2 == 0 {
+                vec![
+                    vehicle("A", sizes[0].0, None),
+                    vehicle("B", sizes[0].0, None),
+                ]
+            } else {
+                vec![
+                    vehicle("A", sizes[1].0, sizes[1].1),
+                    vehicle("B", sizes[2].0, sizes[2].1),
+                ]
+            };
+            let exact = plan_fleet_exact(&req, &fleet).expect("exact");
+            check_fleet_plan(&req, &fleet, &exact).expect("a valid optimum");
+            let (plan, _, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+            check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+            // Binding: the largest vehicle alone carries fewer shipments than the fleet.
+            let largest = fleet
+                .iter()
+                .max_by_key(|v| v.capacity_crates)
+                .expect("vehicles");
+            let mut alone = req.clone();
+            alone.capacity_crates = largest.capacity_crates;
+            alone.capacity_kg = largest.capacity_kg;
+            let single = plan_round_exact(&alone).expect("exact single");
+            if single.unassigned.len() > exact.unassigned.len() {
+                one_short += 1;
+            }
+            if plan.unassigned.len() > exact.unassigned.len() {
+                fewer += 1;
+            }
+            if exact.unassigned.is_empty() {
+                all_carried += 1;
+            }
+            count += 1;
+            let gap = (plan.total_km - exact.total_km) / exact.total_km.max(1.0) * 100.0;
+            println!(
+                "   {name}, seed {seed:>2}: {shipments} shipments, {} km vs optimum {} km: gap {gap:5.2} %; carried {} vs {} \
+                 (largest vehicle alone: {}); vehicles used {} / {}; CPU {:.0} ms",
+                plan.total_km,
+                exact.total_km,
+                shipments - plan.unassigned.len(),
+                shipments - exact.unassigned.len(),
+                shipments - single.unassigned.len(),
+                used(&plan),
+                used(&exact),
+                took.as_secs_f64() * 1000.0
+            );
+            band.gaps.push(gap);
+            band.times.push(took);
+            by_size[shipments - 6].gaps.push(gap);
+            by_size[shipments - 6].times.push(took);
+        }
+        band.print();
+    }
+    for band in &by_size {
+        band.print();
+    }
+    println!(
+        "   of {count}: carrying fewer shipments than the optimum {fewer}; the largest vehicle alone carries fewer than the fleet {one_short}; \
+         the optimum carries everything {all_carried}"
+    );
+}
+
+pub(super) fn fleet_large() {
+    println!(
+        "(f) 50-100 stops, 2-4 vehicles, binding capacity and windows, against the best of 3 searches 6 times as long"
+    );
+    let mut band = Band::new("50-100 stops, 2-4 vehicles");
+    let mut carried_less = 0;
+    for (seed, farms, shipments, vehicles, closes) in [
+        (405_u64, 40, 50, 2, 600),
+        (401, 45, 60, 2, 720),
+        (402, 50, 70, 3, 540),
+        (406, 60, 80, 4, 480),
+        (403, 70, 90, 3, 660),
+        (404, 90, 110, 4, 600),
+    ] {
+        let req = fleet_round(seed, farms, 5, shipments, 25.0, closes);
+        // Every other vehicle full by weight first (24 crates, 250 kg: 20 crates of 12 kg), the
+        // others by crates (20 crates, 400 kg).
+        let fleet: Vec<Vehicle> = (0..vehicles)
+            .map(|v| {
+                if v % 2 == 0 {
+                    vehicle(&format!("V{v}"), 24, Some(250))
+                } else {
+                    vehicle(&format!("V{v}"), 20, Some(400))
+                }
+            })
+            .collect();
+        let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+        check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+        let again = plan_fleet(&req, &fleet).expect("plan");
+        assert_eq!(plan, again, "the same request gives the same plan");
+        let mut shuffled = req.clone();
+        Seeded(seed).shuffle(&mut shuffled.shipments);
+        Seeded(seed + 1).shuffle(&mut shuffled.farms);
+        let other = plan_fleet(&shuffled, &fleet).expect("plan");
+        check_fleet_plan(&shuffled, &fleet, &other).expect("a valid plan");
+        let spread = (other.total_km - plan.total_km).abs() / plan.total_km * 100.0;
+        let mut reference: Option<FleetPlan> = None;
+        for run in 0..3_u64 {
+            let long = FleetSearch {
+                iterations_per_shipment: 60,
+                max_iterations: 6_000,
+                seed: 0x5eed + run,
+            };
+            let (p, _, _) = timed_fleet(&req, &fleet, long);
+            check_fleet_plan(&req, &fleet, &p).expect("a valid plan");
+            let better = reference.as_ref().is_none_or(|r| {
+                p.unassigned.len() < r.unassigned.len()
+                    || (p.unassigned.len() == r.unassigned.len() && p.total_km < r.total_km)
+            });
+            if better {
+                reference = Some(p);
+            }
+        }
+        let reference = reference.expect("three runs");
+        let gap = (plan.total_km - reference.total_km) / reference.total_km * 100.0;
+        let stops: usize = plan.rounds.iter().map(|r| r.plan.stops.len() - 2).sum();
+        println!(
+            "   {shipments} shipments, {stops} stops, {vehicles} vehicles: {:.1} km, {} unassigned ({} used); \
+             best long run {:.1} km, {} unassigned: gap {gap:5.2} %; CPU {:.0} ms (wall {:.0} ms); shuffled listing {spread:.2} %",
+            plan.total_km,
+            plan.unassigned.len(),
+            used(&plan),
+            reference.total_km,
+            reference.unassigned.len(),
+            took.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0,
+        );
+        // Kilometres compare only between plans carrying as much.
+        if plan.unassigned.len() == reference.unassigned.len() {
+            band.gaps.push(gap);
+            band.times.push(took);
+        } else {
+            carried_less += usize::from(plan.unassigned.len() > reference.unassigned.len());
+        }
+    }
+    band.print();
+    println!(
+        "   instances where the planner carries fewer shipments than the long runs: {carried_less}"
+    );
+}
+
+/// A planted instance: each vehicle's route visits `blocks` blocks of `per_block` farms then one
+/// point (its own slot, at one of 4 places); every shipment of a block goes to its point. The
+/// windows are the planted times ±15 minutes at the farms, ±30 at the points, the capacity the
+/// largest block's load: the planted plan carries everything, by construction.
+fn planted(
+    seed: u64,
+    vehicles: usize,
+    blocks: usize,
+    per_block: usize,
+) -> (RoundRequest, Vec<Vehicle>, f64) {
+    let mut rng = Seeded(seed);
+    let depot = centre();
+    let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
+    let places: Vec<Place> = (0..4)
+        .map(|p| around(&mut rng, format!("point:{p}"), 46.65, -0.25, 15.0))
+        .collect();
+    let minutes = |m: f64| TimeDelta::milliseconds((m * 60_000.0) as i64);
+    let mut fleet = Vec::new();
+    let mut producer = 0_i64;
+    let mut planted_km = 0.0;
+    for v in 0..vehicles {
+        let mut at = depot.clone();
+        let mut clock = 0.0_f64; // minutes after the departure, leaving `at`
+        let mut largest = 0_u32;
+        // Each vehicle works one sector: the farms of a block around a centre in it.
+        for b in 0..blocks {
+            let angle = (v as f64 + (b as f64 + 0.5) / blocks as f64) / vehicles as f64
+                * std::f64::consts::TAU;
+            let (clat, clon) = (46.65 + 0.35 * angle.cos(), -0.25 + 0.5 * angle.sin());
+            let slot = (v * blocks + b) as i64 + 1;
+            let mut load = 0;
+            for _ in 0..per_block {
+                producer += 1;
+                let farm = around(&mut rng, format!("farm:{producer}"), clat, clon, 10.0);
+                let km = road_km(&at, &farm, req.detour_factor);
+                planted_km += km;
+                clock += km / req.speed_kmh * 60.0;
+                req.farms.push(Farm {
+                    producer_id: producer,
+                    place: farm.clone(),
+                    window: Some((
+                        departure() + minutes(clock - 15.0),
+                        departure() + minutes(clock + 15.0),
+                    )),
+                });
+                clock += f64::from(req.collect_minutes);
+                let crates = 1 + rng.below(3) as u32;
+                load += crates;
+                req.shipments.push(Shipment {
+                    producer_id: producer,
+                    slot_id: slot,
+                    crates,
+                    kg: Decimal::from(crates * 10),
+                });
+                at = farm;
+            }
+            largest = largest.max(load);
+            let point = places[rng.below(4) as usize].clone();
+            let km = road_km(&at, &point, req.detour_factor);
+            planted_km += km;
+            clock += km / req.speed_kmh * 60.0;
+            req.points.push(DropPoint {
+                slot_id: slot,
+                place: point.clone(),
+                window: Some((
+                    departure() + minutes(clock - 30.0),
+                    departure() + minutes(clock + 30.0),
+                )),
+            });
+            clock += f64::from(req.deliver_minutes);
+            at = point;
+        }
+        planted_km += road_km(&at, &depot, req.detour_factor);
+        fleet.push(vehicle(&format!("V{v}"), largest, None));
+    }
+    (req, fleet, planted_km)
+}
+
+pub(super) fn planted_windows() {
+    println!("(g) > 80 shipments, tight windows around a planted plan that carries them all");
+    for (seed, vehicles, blocks, per_block) in [
+        (501_u64, 1, 9, 10),
+        (502, 1, 12, 8),
+        (503, 1, 10, 12),
+        (504, 2, 6, 8),
+        (505, 2, 8, 7),
+        (506, 3, 5, 8),
+    ] {
+        let (req, fleet, planted_km) = planted(seed, vehicles, blocks, per_block);
+        let n = req.shipments.len();
+        let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+        check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+        println!(
+            "   {n} shipments, {vehicles} vehicle(s), {} stops planted: {} left out, {:.1} km (planted plan {planted_km:.1} km, {:+.2} %), CPU {:.0} ms (wall {:.0} ms)",
+            blocks * (per_block + 1) * vehicles,
+            plan.unassigned.len(),
+            plan.total_km,
+            (plan.total_km - planted_km) / planted_km * 100.0,
+            took.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0,
+        );
+    }
+}

@@ -1,0 +1,964 @@
+//! Several vehicles in one round: [`plan_fleet`] shares the shipments among a market's vehicles
+//! and orders each vehicle's stops; [`plan_fleet_exact`] does it optimally for small rounds;
+//! [`check_fleet_plan`] verifies any fleet plan.
+//!
+//! # The model
+//!
+//! The vehicles share the round's start, end, departure and settings
+//! ([`RoundRequest::speed_kmh`], service times…); each has its own capacity in crates and in kg
+//! (the request's own capacity is not used). Each shipment travels in one vehicle, from its farm
+//! to its point. The objective: as many shipments carried as possible, then the fewest kilometres
+//! for all the vehicles together. A vehicle with nothing to carry stays at its start (its round
+//! is the start and the end, the kilometres between them). Each vehicle's round is an ordinary
+//! [`RoundPlan`], checked by [`check_plan`](super::check_plan) against its own capacity and the
+//! shipments it carries.
+//!
+//! # The search
+//!
+//! One vehicle: [`plan_round`](super::plan_round) with that vehicle's capacity. Several: the
+//! shipments in their canonical order (so that the listing order does not matter), each inserted
+//! where it costs the fewest kilometres over all the vehicles' rounds (windows closing first, the
+//! farthest first); then a large neighbourhood search: a few shipments taken out (at random,
+//! related to a seed shipment by their farm and point, a run of one round, or a whole round)
+//! and put back at their cheapest feasible places, the rounds they change polished by the local
+//! search of the `polish` submodule, the result kept when it carries more shipments or is shorter
+//! (a shrinking tolerance lets it move through slightly longer plans). The generator is seeded
+//! with a constant and the budget is a number of iterations set by the round's size: the same
+//! request gives the same plan on every run. Each round is finally polished by the iterated local
+//! search, and shipments left out are tried once more.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::network::{Activity, END, LeftOut, Network, START, capacity_of};
+use super::polish::{Router, Seeded, kicks_for};
+use super::{
+    EXACT_MAX_SHIPMENTS, RoundPlan, RoundRequest, RoutingError, Unassigned, canonical, check,
+    exact, in_request_order, plan_round,
+};
+
+/// The most vehicles a round may have.
+pub const MAX_VEHICLES: usize = 20;
+
+/// Iterations of the large neighbourhood search at least, whatever the round's size.
+const ITERATIONS_MIN: usize = 1_000;
+/// At most this many shipments taken out at once.
+const MAX_REMOVED: usize = 10;
+/// The search accepts plans up to this much longer than the best (a fraction), shrinking to 0.
+const TOLERANCE: f64 = 0.01;
+/// Rounds of at most this many shipments are searched [`RESTARTS`] times, from other seeds.
+const SMALL_ROUND: usize = 16;
+const RESTARTS: u64 = 8;
+/// Candidates longer than this (a fraction) above the acceptance line are not polished.
+const PROMISING: f64 = 0.03;
+/// Rounding noise is not a gain.
+const EPSILON: f64 = 1e-7;
+/// Why a shipment no vehicle could fit in is left out.
+const LEFT_OUT: &str = "it cannot be fitted into any vehicle's round along with the other shipments (time windows or room)";
+
+/// One of the market's vehicles.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vehicle {
+    /// The name the coordinator knows it by ("Kangoo", "Camion frigo").
+    pub name: String,
+    /// How many crates it holds.
+    pub capacity_crates: u32,
+    /// How many kilograms it may carry; `None`: no weight limit.
+    pub capacity_kg: Option<Decimal>,
+}
+
+/// How much the fleet search does. [`plan_fleet`] uses [`FleetSearch::default`]; benchmarks
+/// compare it with longer searches from other seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FleetSearch {
+    /// Iterations of the large neighbourhood search per shipment (at least 1,000 in all)…
+    pub iterations_per_shipment: usize,
+    /// …and at most.
+    pub max_iterations: usize,
+    /// The seed of the search's generator.
+    pub seed: u64,
+}
+
+impl Default for FleetSearch {
+    /// The planner's: 10 iterations per shipment, at most 1,000: under a second of CPU at 100
+    /// to 130 stops with 2 to 4 vehicles. Six times as many cost six times as much and were no
+    /// better on the planted rounds of the benchmark (BENCHMARKS.md).
+    fn default() -> Self {
+        Self {
+            iterations_per_shipment: 10,
+            max_iterations: 1_000,
+            seed: 0x4841_4c4c_4546,
+        }
+    }
+}
+
+/// One vehicle's round in a fleet plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VehicleRound {
+    /// The vehicle.
+    pub vehicle: Vehicle,
+    /// Its stops; its `unassigned` is always empty (see [`FleetPlan::unassigned`]).
+    pub plan: RoundPlan,
+}
+
+/// A planned round with several vehicles.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetPlan {
+    /// One round per vehicle, in the request's order of the vehicles.
+    pub rounds: Vec<VehicleRound>,
+    /// Kilometres of all the rounds, rounded to 0.1 km.
+    pub total_km: f64,
+    /// Shipments no vehicle carries, in the request's order.
+    pub unassigned: Vec<Unassigned>,
+}
+
+/// The request as a round of the largest vehicle (so that a shipment is left out as too large
+/// only when no vehicle can take it), with a weight dimension when some vehicle has a limit.
+fn fleet_request(req: &RoundRequest, vehicles: &[Vehicle]) -> Result<RoundRequest, RoutingError> {
+    if vehicles.is_empty() || vehicles.len() > MAX_VEHICLES {
+        return Err(RoutingError::BadSetting {
+            what: "vehicles".to_string(),
+            detail: format!("{} vehicles, expected 1 to {MAX_VEHICLES}", vehicles.len()),
+        });
+    }
+    if let Some(v) = vehicles
+        .iter()
+        .find(|v| v.capacity_kg.is_some_and(|kg| kg.is_sign_negative()))
+    {
+        return Err(RoutingError::BadSetting {
+            what: format!("capacity of vehicle \"{}\"", v.name),
+            detail: format!("{} kg", v.capacity_kg.unwrap_or_default()),
+        });
+    }
+    let mut base = req.clone();
+    base.capacity_crates = vehicles
+        .iter()
+        .map(|v| v.capacity_crates)
+        .max()
+        .unwrap_or(0);
+    base.capacity_kg = if vehicles.iter().all(|v| v.capacity_kg.is_none()) {
+        None
+    } else if vehicles.iter().any(|v| v.capacity_kg.is_none()) {
+        // Weighed for the others; this one takes anything (2,000 t is beyond any shipment's
+        // grams in 32 bits).
+        Some(Decimal::from(2_000_000))
+    } else {
+        vehicles.iter().filter_map(|v| v.capacity_kg).max()
+    };
+    Ok(base)
+}
+
+/// The request as one vehicle's round: its capacity.
+fn vehicle_request(req: &RoundRequest, vehicle: &Vehicle) -> RoundRequest {
+    let mut one = req.clone();
+    one.capacity_crates = vehicle.capacity_crates;
+    one.capacity_kg = vehicle.capacity_kg;
+    one
+}
+
+/// Builds the fleet plan from each vehicle's order of activities (on the canonical request).
+fn fleet_plan(
+    req: &RoundRequest,
+    canonical: &RoundRequest,
+    net: &Network,
+    vehicles: &[Vehicle],
+    orders: &[Vec<Activity>],
+    left: Vec<LeftOut>,
+) -> FleetPlan {
+    let rounds: Vec<VehicleRound> = vehicles
+        .iter()
+        .zip(orders)
+        .map(|(vehicle, order)| {
+            let mut plan = net.plan(&vehicle_request(canonical, vehicle), order, Vec::new());
+            plan.unassigned.clear();
+            VehicleRound {
+                vehicle: vehicle.clone(),
+                plan,
+            }
+        })
+        .collect();
+    let mut unassigned: Vec<LeftOut> = net.left_out.iter().cloned().chain(left).collect();
+    unassigned.sort_by_key(|(i, _)| *i);
+    let mut unassigned: Vec<Unassigned> = unassigned
+        .into_iter()
+        .map(|(i, reason)| Unassigned {
+            producer_id: canonical.shipments[i].producer_id,
+            slot_id: canonical.shipments[i].slot_id,
+            reason,
+        })
+        .collect();
+    in_request_order(req, &mut unassigned);
+    let km: f64 = orders.iter().map(|o| super::order_km(net, o)).sum();
+    FleetPlan {
+        rounds,
+        total_km: super::network::round_km(km),
+        unassigned,
+    }
+}
+
+/// Plans a round with several vehicles: which vehicle carries which shipment, and the order of
+/// each vehicle's stops. Deterministic: a seeded search with a fixed budget.
+///
+/// Errors when the request is inconsistent (as [`plan_round`]) or when there are no vehicles or
+/// more than [`MAX_VEHICLES`]; shipments no vehicle can carry are listed in
+/// [`FleetPlan::unassigned`].
+pub fn plan_fleet(req: &RoundRequest, vehicles: &[Vehicle]) -> Result<FleetPlan, RoutingError> {
+    plan_fleet_with(req, vehicles, FleetSearch::default())
+}
+
+/// [`plan_fleet`] with another budget or seed for the search of several vehicles (one vehicle is
+/// always planned by [`plan_round`]).
+pub fn plan_fleet_with(
+    req: &RoundRequest,
+    vehicles: &[Vehicle],
+    search: FleetSearch,
+) -> Result<FleetPlan, RoutingError> {
+    let base = fleet_request(req, vehicles)?;
+    if let [vehicle] = vehicles {
+        let mut plan = plan_round(&vehicle_request(&base, vehicle))?;
+        let unassigned = std::mem::take(&mut plan.unassigned);
+        return Ok(FleetPlan {
+            total_km: plan.total_km,
+            rounds: vec![VehicleRound {
+                vehicle: vehicle.clone(),
+                plan,
+            }],
+            unassigned,
+        });
+    }
+    let canonical = canonical(&base);
+    let net = Network::build(&canonical)?;
+    let nets: Vec<Network> = vehicles
+        .iter()
+        .map(|v| net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed())))
+        .collect();
+    // Small rounds are cheap to search: several searches from other seeds, the best kept.
+    let restarts = if net.jobs.len() <= SMALL_ROUND {
+        RESTARTS
+    } else {
+        1
+    };
+    let mut best: Option<(Vec<Vec<Activity>>, Vec<usize>, f64)> = None;
+    for restart in 0..restarts {
+        let budget = FleetSearch {
+            seed: search.seed.wrapping_add(restart),
+            ..search
+        };
+        let (orders, left) = Search::new(&net, &nets, budget).run(None);
+        let km: f64 = orders.iter().map(|o| super::order_km(&net, o)).sum();
+        let better = best.as_ref().is_none_or(|(_, l, k)| {
+            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
+        });
+        if better {
+            best = Some((orders, left, km));
+        }
+    }
+    let (orders, left, _) = best.unwrap_or_default();
+    let left = left
+        .into_iter()
+        .map(|job| (net.jobs[job].shipment, LEFT_OUT.to_string()))
+        .collect();
+    Ok(fleet_plan(req, &canonical, &net, vehicles, &orders, left))
+}
+
+/// Plans a small round with several vehicles optimally: the most shipments carried, then the
+/// fewest kilometres, over every sharing of the shipments and every order of each vehicle's
+/// stops. Errors with [`RoutingError::TooLargeForExact`] above [`EXACT_MAX_SHIPMENTS`]
+/// shipments; the yardstick of [`plan_fleet`] in tests and benchmarks.
+pub fn plan_fleet_exact(
+    req: &RoundRequest,
+    vehicles: &[Vehicle],
+) -> Result<FleetPlan, RoutingError> {
+    if req.shipments.len() > EXACT_MAX_SHIPMENTS {
+        return Err(RoutingError::TooLargeForExact {
+            shipments: req.shipments.len(),
+            max: EXACT_MAX_SHIPMENTS,
+        });
+    }
+    let base = fleet_request(req, vehicles)?;
+    let net = Network::build(&base)?;
+    let capacities: Vec<Vec<i32>> = vehicles
+        .iter()
+        .map(|v| capacity_of(v.capacity_crates, v.capacity_kg, net.weighed()))
+        .collect();
+    let (orders, left) = exact::solve_fleet(&net, &capacities);
+    let left = left
+        .into_iter()
+        .map(|job| {
+            (
+                net.jobs[job].shipment,
+                "it cannot be fitted into any vehicle's round along with the other shipments"
+                    .to_string(),
+            )
+        })
+        .collect();
+    Ok(fleet_plan(req, &base, &net, vehicles, &orders, left))
+}
+
+/// Checks a fleet plan against its request and vehicles, with a message on the first problem
+/// found: one round per vehicle, each checked by [`check_plan`](super::check_plan) against the
+/// vehicle's capacity and the shipments it carries; every shipment carried by exactly one
+/// vehicle or listed as unassigned; the total kilometres the sum of the rounds'.
+pub fn check_fleet_plan(
+    req: &RoundRequest,
+    vehicles: &[Vehicle],
+    plan: &FleetPlan,
+) -> Result<(), String> {
+    if plan.rounds.len() != vehicles.len() {
+        return Err(format!(
+            "{} rounds for {} vehicles",
+            plan.rounds.len(),
+            vehicles.len()
+        ));
+    }
+    // Which vehicle carries each shipment (usize::MAX: unassigned).
+    let mut carried: Vec<Option<usize>> = vec![None; req.shipments.len()];
+    for (v, (round, vehicle)) in plan.rounds.iter().zip(vehicles).enumerate() {
+        if round.vehicle != *vehicle {
+            return Err(format!("round {v} is not vehicle \"{}\"'s", vehicle.name));
+        }
+        if !round.plan.unassigned.is_empty() {
+            return Err(format!(
+                "the round of vehicle \"{}\" lists shipments of its own as unassigned",
+                vehicle.name
+            ));
+        }
+        let mut mine = vehicle_request(req, vehicle);
+        mine.shipments.clear();
+        for cargo in round.plan.stops.iter().flat_map(|s| &s.picked_up) {
+            let i = (0..req.shipments.len())
+                .find(|&i| {
+                    let s = &req.shipments[i];
+                    carried[i].is_none()
+                        && s.producer_id == cargo.producer_id
+                        && s.slot_id == cargo.slot_id
+                        && s.crates == cargo.crates
+                        && s.kg == cargo.kg
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "vehicle \"{}\" collects the crates from producer {} to slot {}, which are unknown or carried twice",
+                        vehicle.name, cargo.producer_id, cargo.slot_id
+                    )
+                })?;
+            carried[i] = Some(v);
+            mine.shipments.push(req.shipments[i].clone());
+        }
+        check::check(&mine, &round.plan)
+            .map_err(|e| format!("the round of vehicle \"{}\": {e}", vehicle.name))?;
+    }
+    for left in &plan.unassigned {
+        let i = (0..req.shipments.len())
+            .find(|&i| {
+                let s = &req.shipments[i];
+                carried[i].is_none()
+                    && s.producer_id == left.producer_id
+                    && s.slot_id == left.slot_id
+            })
+            .ok_or_else(|| {
+                format!(
+                    "the shipment from producer {} to slot {} is listed as unassigned but carried or unknown",
+                    left.producer_id, left.slot_id
+                )
+            })?;
+        carried[i] = Some(usize::MAX);
+    }
+    if let Some(i) = carried.iter().position(Option::is_none) {
+        let s = &req.shipments[i];
+        return Err(format!(
+            "the shipment from producer {} to slot {} is neither carried nor listed as unassigned",
+            s.producer_id, s.slot_id
+        ));
+    }
+    let total: f64 = plan.rounds.iter().map(|r| r.plan.total_km).sum();
+    let slack = 0.05 * plan.rounds.len() as f64 + 1e-6;
+    if (plan.total_km - total).abs() > slack {
+        return Err(format!(
+            "the plan's total of {} km is not the {total:.1} km of its rounds",
+            plan.total_km
+        ));
+    }
+    Ok(())
+}
+
+/// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
+#[derive(Clone)]
+struct Solution {
+    orders: Vec<Vec<Activity>>,
+    left: Vec<usize>,
+    km: f64,
+}
+
+impl Solution {
+    /// Carries more jobs, or as many in fewer kilometres (by more than `slack` km).
+    fn beats(&self, other: &Solution, slack: f64) -> bool {
+        self.left.len() < other.left.len()
+            || (self.left.len() == other.left.len() && self.km < other.km - slack)
+    }
+}
+
+/// The fleet search: one [`Router`] per vehicle.
+pub(super) struct Search<'a> {
+    net: &'a Network,
+    routers: Vec<Router<'a>>,
+    budget: FleetSearch,
+}
+
+impl<'a> Search<'a> {
+    /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity).
+    pub fn new(net: &'a Network, nets: &'a [Network], budget: FleetSearch) -> Self {
+        Self {
+            net,
+            routers: nets.iter().map(Router::new).collect(),
+            budget,
+        }
+    }
+
+    fn km(&self, orders: &[Vec<Activity>]) -> f64 {
+        self.routers.iter().zip(orders).map(|(r, o)| r.km(o)).sum()
+    }
+
+    /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
+    /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
+    fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
+        for &job in jobs {
+            let mut best: Option<(f64, usize, Vec<Activity>)> = None;
+            for (v, router) in self.routers.iter_mut().enumerate() {
+                if let Some((cost, order)) = router.insertion(&sol.orders[v], job)
+                    && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
+                {
+                    best = Some((cost, v, order));
+                }
+            }
+            match best {
+                Some((_, v, order)) => {
+                    sol.orders[v] = order;
+                    changed[v] = true;
+                }
+                None => sol.left.push(job),
+            }
+        }
+    }
+
+    /// Windows closing first, then the farthest from the start and end first.
+    fn construction_order(&self) -> Vec<usize> {
+        let net = self.net;
+        let closes = |j: usize| {
+            let job = &net.jobs[j];
+            let end = |l: usize| net.locations[l].window.map_or(f64::INFINITY, |w| w.1);
+            end(job.pickup).min(end(job.delivery))
+        };
+        let far = |j: usize| net.km(START, net.jobs[j].pickup) + net.km(net.jobs[j].delivery, END);
+        let mut jobs: Vec<usize> = (0..net.jobs.len()).collect();
+        jobs.sort_by(|&a, &b| {
+            closes(a)
+                .total_cmp(&closes(b))
+                .then(far(b).total_cmp(&far(a)))
+                .then(a.cmp(&b))
+        });
+        jobs
+    }
+
+    /// Polishes the changed rounds with the local search, and totals the kilometres.
+    fn settle(&mut self, sol: &mut Solution, changed: &[bool]) {
+        for (v, router) in self.routers.iter_mut().enumerate() {
+            if changed[v] {
+                sol.orders[v] = router.descend(&sol.orders[v]);
+            }
+        }
+        sol.km = self.km(&sol.orders);
+    }
+
+    /// Takes a few jobs out (returned), by one of four removals.
+    fn ruin(&self, sol: &mut Solution, rng: &mut Seeded, changed: &mut [bool]) -> Vec<usize> {
+        let net = self.net;
+        let assigned: Vec<(usize, usize)> = sol
+            .orders
+            .iter()
+            .enumerate()
+            .flat_map(|(v, o)| o.iter().filter(|a| a.pickup).map(move |a| (a.job, v)))
+            .collect();
+        if assigned.is_empty() {
+            return Vec::new();
+        }
+        // A third of the jobs at most, but up to 4 in small rounds: swapping which shipment is
+        // left out often takes moving three or four others between the vehicles.
+        let most = assigned
+            .len()
+            .div_ceil(3)
+            .max(4)
+            .min(assigned.len())
+            .min(MAX_REMOVED);
+        let how_many = 1 + rng.below(most);
+        let mut chosen: Vec<usize> = match rng.below(10) {
+            // Random jobs.
+            0..=1 => {
+                let mut pool: Vec<usize> = assigned.iter().map(|(j, _)| *j).collect();
+                let mut chosen = Vec::new();
+                while chosen.len() < how_many && !pool.is_empty() {
+                    chosen.push(pool.swap_remove(rng.below(pool.len())));
+                }
+                chosen
+            }
+            // A seed and the jobs whose farm and point are nearest its own, in any vehicle.
+            // When jobs are left out, half the time one of them is the seed: the jobs in its
+            // way make room for it.
+            2..=5 => {
+                let seed = if !sol.left.is_empty() && rng.below(2) == 0 {
+                    sol.left[rng.below(sol.left.len())]
+                } else {
+                    assigned[rng.below(assigned.len())].0
+                };
+                let (sp, sd) = (net.jobs[seed].pickup, net.jobs[seed].delivery);
+                let mut others: Vec<(f64, usize)> = assigned
+                    .iter()
+                    .map(|&(j, _)| {
+                        let (p, d) = (net.jobs[j].pickup, net.jobs[j].delivery);
+                        (net.km(sp, p) + net.km(sd, d), j)
+                    })
+                    .collect();
+                others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                others.into_iter().take(how_many).map(|(_, j)| j).collect()
+            }
+            // A run of one vehicle's round.
+            6..=8 => {
+                let v = assigned[rng.below(assigned.len())].1;
+                let order = &sol.orders[v];
+                let length = (2 * how_many).min(order.len());
+                let from = rng.below(order.len() - length + 1);
+                let mut chosen: Vec<usize> = Vec::new();
+                for a in &order[from..from + length] {
+                    if !chosen.contains(&a.job) {
+                        chosen.push(a.job);
+                    }
+                }
+                chosen
+            }
+            // A whole round: its jobs go to the others, or come back.
+            _ => {
+                let v = assigned[rng.below(assigned.len())].1;
+                sol.orders[v]
+                    .iter()
+                    .filter(|a| a.pickup)
+                    .map(|a| a.job)
+                    .collect()
+            }
+        };
+        chosen.sort_unstable();
+        chosen.dedup();
+        for (v, order) in sol.orders.iter_mut().enumerate() {
+            let before = order.len();
+            order.retain(|a| chosen.binary_search(&a.job).is_err());
+            changed[v] |= order.len() != before;
+        }
+        chosen
+    }
+
+    /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
+    /// neighbourhood search, final polish. Returns each vehicle's order and the jobs left out.
+    pub fn run(
+        &mut self,
+        start: Option<(Vec<Vec<Activity>>, Vec<usize>)>,
+    ) -> (Vec<Vec<Activity>>, Vec<usize>) {
+        let vehicles = self.routers.len();
+        let first = self.construction_order();
+        let sol = match start {
+            Some((orders, left)) => Solution {
+                km: self.km(&orders),
+                orders,
+                left,
+            },
+            None => {
+                let mut sol = Solution {
+                    orders: vec![Vec::new(); vehicles],
+                    left: Vec::new(),
+                    km: 0.0,
+                };
+                let mut changed = vec![false; vehicles];
+                self.insert(&mut sol, &first, &mut changed);
+                self.settle(&mut sol, &changed);
+                sol
+            }
+        };
+        let mut changed = vec![false; vehicles];
+
+        let mut best = sol.clone();
+        let mut current = sol;
+        let mut rng = Seeded(self.budget.seed);
+        let net = self.net;
+        let penalty = 2.0
+            * net
+                .jobs
+                .iter()
+                .map(|j| {
+                    net.km(START, j.pickup) + net.km(j.pickup, j.delivery) + net.km(j.delivery, END)
+                })
+                .fold(0.0, f64::max);
+        let jobs = self.net.jobs.len();
+        let iterations = (jobs * self.budget.iterations_per_shipment)
+            .max(ITERATIONS_MIN)
+            .min(self.budget.max_iterations.max(ITERATIONS_MIN));
+        for it in 0..iterations {
+            let mut candidate = current.clone();
+            changed.iter_mut().for_each(|c| *c = false);
+            let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
+            let mut removed = std::mem::take(&mut candidate.left);
+            removed.extend(ruined);
+            // The left-out jobs first, a third of the time; else in the construction's order,
+            // or shuffled.
+            let how = rng.below(3);
+            if how == 1 {
+                let rank = |j: &usize| first.iter().position(|f| f == j).unwrap_or(usize::MAX);
+                removed.sort_by_key(rank);
+            } else if how == 2 {
+                for i in (1..removed.len()).rev() {
+                    removed.swap(i, rng.below(i + 1));
+                }
+            }
+            self.insert(&mut candidate, &removed, &mut changed);
+            let tolerance = TOLERANCE * best.km * (1.0 - it as f64 / iterations as f64);
+            // The local search only for candidates that may be kept: it costs the most.
+            candidate.km = self.km(&candidate.orders);
+            if candidate.left.len() >= best.left.len()
+                && candidate.km + penalty * (candidate.left.len() - best.left.len()) as f64
+                    > (best.km + tolerance) * (1.0 + PROMISING)
+            {
+                continue;
+            }
+            self.settle(&mut candidate, &changed);
+            if candidate.beats(&best, EPSILON) {
+                best = candidate.clone();
+            }
+            // A job left out costs more than any detour, but not infinitely: the search may
+            // drop one for a while to rearrange the rounds.
+            let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
+            if penalised(&candidate) < penalised(&best) + tolerance {
+                current = candidate;
+            }
+        }
+
+        // The iterated local search on each round, then the left-out jobs once more.
+        let mut sol = best;
+        for (v, router) in self.routers.iter_mut().enumerate() {
+            sol.orders[v] = router.polish(&sol.orders[v], kicks_for(sol.orders[v].len()));
+        }
+        if !sol.left.is_empty() {
+            let left = std::mem::take(&mut sol.left);
+            let mut changed = vec![false; vehicles];
+            self.insert(&mut sol, &left, &mut changed);
+            self.settle(&mut sol, &changed);
+        }
+        (sol.orders, sol.left)
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests stop loudly")]
+mod tests {
+    use super::*;
+    use crate::routing::tests::{Seeded, departure, place};
+    use crate::routing::{DropPoint, Farm, Shipment, check_plan, plan_round};
+    use chrono::TimeDelta;
+
+    fn vehicle(name: &str, crates: u32, kg: Option<i64>) -> Vehicle {
+        Vehicle {
+            name: name.to_string(),
+            capacity_crates: crates,
+            capacity_kg: kg.map(Decimal::from),
+        }
+    }
+
+    /// `shipments` shipments from farms within some 40 km to 3 points, crates of 1 to 4, the
+    /// points' windows closing 2 to 3 hours after the departure: two vehicles of 6 crates
+    /// cannot be replaced by one.
+    fn binding(seed: u64, shipments: usize) -> RoundRequest {
+        let mut rng = Seeded(seed);
+        let depot = place("depot", 46.65, -0.25);
+        let mut req = RoundRequest::new(depot.clone(), depot, departure(), 0);
+        let farms = shipments.min(6);
+        for id in 1..=farms as i64 {
+            req.farms.push(Farm {
+                producer_id: id,
+                place: place(
+                    &format!("farm:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.7,
+                    -0.25 + (rng.unit() - 0.5) * 1.0,
+                ),
+                window: None,
+            });
+        }
+        for id in 1..=3_i64 {
+            let closes = departure() + TimeDelta::minutes(110 + 20 * id);
+            req.points.push(DropPoint {
+                slot_id: 100 + id,
+                place: place(
+                    &format!("point:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.5,
+                    -0.25 + (rng.unit() - 0.5) * 0.7,
+                ),
+                window: Some((departure(), closes)),
+            });
+        }
+        for i in 0..shipments {
+            let crates = 1 + rng.below(4) as u32;
+            req.shipments.push(Shipment {
+                producer_id: 1 + (i % farms) as i64,
+                slot_id: 101 + rng.below(3) as i64,
+                crates,
+                kg: Decimal::from(crates * 12),
+            });
+        }
+        req
+    }
+
+    #[test]
+    fn two_vehicles_with_binding_constraints_are_near_the_optimum() {
+        let fleet = [vehicle("A", 6, Some(60)), vehicle("B", 5, None)];
+        let mut worst: f64 = 0.0;
+        for seed in 0..5 {
+            let req = binding(seed, 6 + (seed as usize % 2));
+            let exact = plan_fleet_exact(&req, &fleet).unwrap();
+            check_fleet_plan(&req, &fleet, &exact).unwrap();
+            let plan = plan_fleet(&req, &fleet).unwrap();
+            check_fleet_plan(&req, &fleet, &plan).unwrap();
+            assert_eq!(plan.unassigned.len(), exact.unassigned.len(), "seed {seed}");
+            assert!(plan.total_km + 0.2 >= exact.total_km, "seed {seed}");
+            worst = worst.max((plan.total_km - exact.total_km) / exact.total_km.max(1.0));
+        }
+        assert!(worst <= 0.03, "worst gap {:.2} %", worst * 100.0);
+    }
+
+    #[test]
+    fn the_plan_is_the_same_whatever_the_listing_order() {
+        let fleet = [
+            vehicle("A", 8, None),
+            vehicle("B", 8, None),
+            vehicle("C", 4, None),
+        ];
+        let mut rng = Seeded(3);
+        let depot = place("depot", 46.65, -0.25);
+        let mut req = RoundRequest::new(depot.clone(), depot, departure(), 0);
+        for id in 1..=30_i64 {
+            req.farms.push(Farm {
+                producer_id: id,
+                place: place(
+                    &format!("farm:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.6,
+                    -0.25 + (rng.unit() - 0.5) * 0.8,
+                ),
+                window: None,
+            });
+        }
+        for id in 1..=4_i64 {
+            req.points.push(DropPoint {
+                slot_id: id,
+                place: place(
+                    &format!("point:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.6,
+                    -0.25 + (rng.unit() - 0.5) * 0.8,
+                ),
+                window: Some((departure(), departure() + TimeDelta::hours(10))),
+            });
+        }
+        req.shipments = (1..=30_i64)
+            .map(|id| Shipment {
+                producer_id: id,
+                slot_id: 1 + rng.below(4) as i64,
+                crates: 1 + rng.below(3) as u32,
+                kg: Decimal::from(10),
+            })
+            .collect();
+        let plan = plan_fleet(&req, &fleet).unwrap();
+        check_fleet_plan(&req, &fleet, &plan).unwrap();
+        assert!(plan.unassigned.is_empty(), "{:?}", plan.unassigned);
+        // The windows need more than one vehicle.
+        let used = plan
+            .rounds
+            .iter()
+            .filter(|r| r.plan.stops.len() > 2)
+            .count();
+        assert!(used >= 2, "{used} vehicles used");
+        assert_eq!(plan_fleet(&req, &fleet).unwrap(), plan);
+        let mut shuffled = req.clone();
+        shuffled.shipments.reverse();
+        shuffled.farms.reverse();
+        shuffled.points.rotate_left(1);
+        let other = plan_fleet(&shuffled, &fleet).unwrap();
+        check_fleet_plan(&shuffled, &fleet, &other).unwrap();
+        assert!((other.total_km - plan.total_km).abs() <= 0.01 * plan.total_km);
+    }
+
+    #[test]
+    fn one_vehicle_is_the_single_round_planner() {
+        let mut req = binding(4, 7);
+        req.capacity_crates = 9;
+        let plan = plan_round(&req).unwrap();
+        let fleet = [vehicle("Kangoo", 9, None)];
+        let one = plan_fleet(&req, &fleet).unwrap();
+        check_fleet_plan(&req, &fleet, &one).unwrap();
+        assert_eq!(one.rounds[0].plan.stops, plan.stops);
+        assert_eq!(one.unassigned, plan.unassigned);
+        assert_eq!(one.total_km, plan.total_km);
+    }
+
+    #[test]
+    fn a_shipment_only_the_larger_vehicle_holds_travels_in_it() {
+        let fleet = [vehicle("small", 3, None), vehicle("large", 10, Some(100))];
+        let mut req = binding(7, 6);
+        for p in &mut req.points {
+            p.window = None;
+        }
+        req.shipments[0].crates = 8;
+        req.shipments[1].crates = 11;
+        let plan = plan_fleet(&req, &fleet).unwrap();
+        check_fleet_plan(&req, &fleet, &plan).unwrap();
+        assert_eq!(plan.unassigned.len(), 1);
+        assert!(plan.unassigned[0].reason.contains("11 crates"));
+        let big = &req.shipments[0];
+        let in_large = plan.rounds[1]
+            .plan
+            .stops
+            .iter()
+            .flat_map(|s| &s.picked_up)
+            .any(|c| c.producer_id == big.producer_id && c.crates == 8);
+        assert!(in_large);
+        for round in &plan.rounds {
+            let mut own = req.clone();
+            own.capacity_crates = round.vehicle.capacity_crates;
+            own.capacity_kg = round.vehicle.capacity_kg;
+            assert!(
+                round
+                    .plan
+                    .stops
+                    .iter()
+                    .all(|s| s.load_crates <= own.capacity_crates)
+            );
+        }
+        assert!(matches!(
+            plan_fleet(&req, &[]),
+            Err(RoutingError::BadSetting { .. })
+        ));
+    }
+
+    #[test]
+    fn check_fleet_plan_catches_a_shipment_in_two_vehicles() {
+        let fleet = [vehicle("A", 6, None), vehicle("B", 6, None)];
+        let req = binding(2, 6);
+        let plan = plan_fleet(&req, &fleet).unwrap();
+        check_fleet_plan(&req, &fleet, &plan).unwrap();
+        let mut twice = plan.clone();
+        let (from, to) = if twice.rounds[0].plan.stops.len() > 2 {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        twice.rounds[to] = twice.rounds[from].clone();
+        twice.rounds[to].vehicle = fleet[to].clone();
+        assert!(check_fleet_plan(&req, &fleet, &twice).is_err());
+        let mut km = plan.clone();
+        km.total_km += 1.0;
+        assert!(
+            check_fleet_plan(&req, &fleet, &km)
+                .unwrap_err()
+                .contains("km")
+        );
+        // And each round is an ordinary round of its vehicle.
+        for (round, v) in plan.rounds.iter().zip(&fleet) {
+            let mut own = req.clone();
+            own.capacity_crates = v.capacity_crates;
+            own.shipments = round
+                .plan
+                .stops
+                .iter()
+                .flat_map(|s| &s.picked_up)
+                .map(|c| Shipment {
+                    producer_id: c.producer_id,
+                    slot_id: c.slot_id,
+                    crates: c.crates,
+                    kg: c.kg,
+                })
+                .collect();
+            check_plan(&own, &round.plan).unwrap();
+        }
+    }
+
+    #[test]
+    fn no_vehicle_passes_through_a_place_it_has_nothing_to_do_at() {
+        // Thirty farms of 2 to 4 crates each, all to a point at the depot; three vehicles, the
+        // third too small for any shipment, the first two too small to carry everything in one
+        // trip.
+        let mut rng = Seeded(11);
+        let depot = place("depot", 46.65, -0.25);
+        let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
+        for id in 1..=30_i64 {
+            req.farms.push(Farm {
+                producer_id: id,
+                place: place(
+                    &format!("farm:{id}"),
+                    46.65 + (rng.unit() - 0.5) * 0.8,
+                    -0.25 + (rng.unit() - 0.5) * 1.1,
+                ),
+                window: None,
+            });
+        }
+        req.points.push(DropPoint {
+            slot_id: 7,
+            place: place("point:hub", 46.65, -0.25),
+            window: None,
+        });
+        req.shipments = (1..=30_i64)
+            .map(|id| Shipment {
+                producer_id: id,
+                slot_id: 7,
+                crates: 2 + rng.below(3) as u32,
+                kg: Decimal::from(10),
+            })
+            .collect();
+        let total: u32 = req.shipments.iter().map(|s| s.crates).sum();
+        let fleet = [
+            vehicle("A", total / 2 + 4, None),
+            vehicle("B", total / 2 + 4, None),
+            vehicle("C", 1, None),
+        ];
+        let plan = plan_fleet(&req, &fleet).unwrap();
+        // Every inner stop collects or delivers something (check_plan, round by round).
+        check_fleet_plan(&req, &fleet, &plan).unwrap();
+        assert!(plan.unassigned.is_empty(), "{:?}", plan.unassigned);
+        let mut farms: Vec<i64> = Vec::new();
+        for round in &plan.rounds {
+            let stops = &round.plan.stops;
+            // Never the same place twice in a row: no stop split for nothing.
+            assert!(
+                stops[1..stops.len() - 1]
+                    .windows(2)
+                    .all(|w| w[0].place.key != w[1].place.key)
+            );
+            farms.extend(stops.iter().filter_map(|s| s.producer_id));
+            // The depot's place only to deliver, and not more often than the vehicle's room
+            // requires: as many times as its crates need trips, at most.
+            let at_depot = stops[1..stops.len() - 1]
+                .iter()
+                .filter(|s| s.place.key == "point:hub")
+                .count();
+            if stops.len() > 2 {
+                let carried: u32 = stops
+                    .iter()
+                    .flat_map(|s| &s.picked_up)
+                    .map(|c| c.crates)
+                    .sum();
+                let trips = carried.div_ceil(round.vehicle.capacity_crates) as usize;
+                assert!(
+                    (1..=trips).contains(&at_depot),
+                    "{}: {at_depot} stops at the hub for {trips} trip(s)",
+                    round.vehicle.name
+                );
+            }
+        }
+        // Each farm visited once, by one vehicle.
+        farms.sort_unstable();
+        assert_eq!(farms, (1..=30).collect::<Vec<_>>());
+        // The useless vehicle stays at the depot: start and end only, no kilometres.
+        assert_eq!(plan.rounds[2].plan.stops.len(), 2);
+        assert!(plan.rounds[2].plan.total_km.abs() < 1e-9);
+    }
+}
