@@ -30,6 +30,7 @@ mod m20261206_000001_password_resets;
 mod m20261206_000002_mail_schedule;
 mod m20261206_000003_payment_jobs;
 mod m20261206_000004_receipts;
+mod m20261206_000006_audit;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_payment_jobs::Migration),
             Box::new(m20261206_000004_receipts::Migration),
             Box::new(m20261206_000002_mail_schedule::Migration),
+            Box::new(m20261206_000006_audit::Migration),
         ]
     }
 }

@@ -275,6 +275,7 @@ fn main() {
                 &store::StoreOptions {
                     pg_schema: Some(schema.clone()),
                     pg_pool: 8,
+                    ..Default::default()
                 },
             )
             .await

@@ -176,6 +176,11 @@ async fn a_mediator_orders_for_a_member(db: Db) {
     log_in(&app, &b, &w.coordinator, Lang::En).await;
     b.goto("/desk").await;
     b.look("desk-en").await;
+    // The market's audit trail: the cycle opened and the offers listed.
+    b.click("Audit trail").await;
+    b.assert_shows("Cycle state").await;
+    b.look("audit-en").await;
+    b.goto("/desk").await;
     b.click("Members").await;
     b.fill("Name or phone", "05 49 64").await;
     b.click("Search").await;

@@ -8,7 +8,7 @@
 use std::{
     collections::BTreeSet,
     path::PathBuf,
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -48,15 +48,53 @@ both!(
     a_basket_stuck_behind_a_lock_is_turned_away_and_never_written
 );
 
+/// A `halle` process a test started: killed and waited for when dropped, so that a test that
+/// fails (panics) half-way leaves no server behind holding its port and database connections.
+/// It derefs to the [`Child`] for what the test does to it (signals, `wait`).
+pub(crate) struct Node(Child);
+
+impl Node {
+    /// Takes charge of `child`.
+    pub(crate) fn new(child: Child) -> Self {
+        Self(child)
+    }
+}
+
+impl std::ops::Deref for Node {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Already gone (stopped by the test): nothing to do. Otherwise SIGKILL, then reap it.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `halle serve` on `url`, port 0, and returns it with its base URL.
-pub(crate) async fn serve(url: &str) -> (std::process::Child, String) {
-    let mut child = Command::new(halle_bin().await)
-        .args(["serve", "--bind", "127.0.0.1:0", "--db-pool", "4"])
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start halle serve");
+pub(crate) async fn serve(url: &str) -> (Node, String) {
+    let mut child = Node::new(
+        Command::new(halle_bin().await)
+            .args(["serve", "--bind", "127.0.0.1:0", "--db-pool", "4"])
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start halle serve"),
+    );
     let stdout = child.stdout.take().expect("its standard output");
     let base = tokio::time::timeout(
         Duration::from_secs(60),

@@ -166,6 +166,7 @@ impl TestApp {
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
                         pg_pool: TEST_PG_POOL,
+                        ..Default::default()
                     },
                 )
                 .await
@@ -222,6 +223,7 @@ impl TestApp {
                     &store::StoreOptions {
                         pg_schema: Some(schema.clone()),
                         pg_pool: 2,
+                        ..Default::default()
                     },
                 )
                 .await
@@ -580,6 +582,32 @@ impl TestApp {
         )
         .await
         .expect(200);
+    }
+
+    /// The world's producer weighs the chicken of the first basket of the first slot's sheet
+    /// (one piece), once the cycle is closed.
+    pub async fn weigh_chicken(&self, w: &World, kg: &str) {
+        let sheet = &self
+            .get(
+                &format!("/api/v1/slots/{}/sheet", w.slots[0]),
+                w.coordinator.t(),
+            )
+            .await
+            .expect(200)[0];
+        let chicken = sheet["baskets"][0]["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .find(|l| l["product_name"] == "Poulet fermier")
+            .expect("a chicken in the first basket")
+            .clone();
+        self.put(
+            &format!("/api/v1/order-lines/{}/weights", chicken["line_id"]),
+            w.producer.t(),
+            json!({"weights_kg": [kg]}),
+        )
+        .await
+        .expect(204);
     }
 
     /// What is left of an offer, as the API says.

@@ -9,6 +9,8 @@
 
 mod helpers;
 
+mod audit;
+mod backup;
 mod bad_input;
 mod browser;
 mod browser_account;
@@ -54,4 +56,5 @@ mod rules;
 mod slots;
 mod spec;
 pub mod stripe_support;
+mod timeouts;
 mod tokens;

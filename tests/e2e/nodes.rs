@@ -18,7 +18,7 @@ use store::Role;
 
 use crate::{
     both,
-    faults::{serve, wait_exit},
+    faults::{Node, serve, wait_exit},
     helpers::{Db, PASSWORD, TestApp},
 };
 
@@ -151,7 +151,7 @@ async fn stock_balances(app: &TestApp, cycle_id: i64) -> std::collections::BTree
 }
 
 /// Stops a node as systemd would, and checks it exits 0.
-async fn stop(mut child: std::process::Child) {
+async fn stop(mut child: Node) {
     let pid = child.id().to_string();
     let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(kill.success());

@@ -166,27 +166,7 @@ async fn a_card_payment_is_held_captured_after_weighing_and_partly_refunded(db: 
     .expect_error(409, "cycle_open");
     app.close_cycle(&w).await;
     // The chicken weighs 1.9 kg: 23.75; the basket 29.35, below the hold.
-    let sheet = &app
-        .get(
-            &format!("/api/v1/slots/{}/sheet", w.slots[0]),
-            w.coordinator.t(),
-        )
-        .await
-        .expect(200)[0];
-    let chicken = sheet["baskets"][0]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["product_name"] == "Poulet fermier")
-        .unwrap()
-        .clone();
-    app.put(
-        &format!("/api/v1/order-lines/{}/weights", chicken["line_id"]),
-        w.producer.t(),
-        json!({"weights_kg": ["1.9"]}),
-    )
-    .await
-    .expect(204);
+    app.weigh_chicken(&w, "1.9").await;
     // A consumer does not capture.
     app.post(
         &format!("/api/v1/orders/{id}/payment/capture"),

@@ -4,7 +4,7 @@ mod admin;
 mod backup;
 mod logs;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -59,6 +59,15 @@ enum Command {
         /// results as a list only.
         #[arg(long, env = "HALLE_MAP_TILES")]
         map_tiles: Option<String>,
+        /// Seconds a request may take before it is answered 503 "try again" (a stuck
+        /// database must not hold connections).
+        #[arg(long, env = "HALLE_REQUEST_TIMEOUT", default_value_t = 10,
+              value_parser = clap::value_parser!(u64).range(1..=600))]
+        request_timeout: u64,
+        /// Seconds a request waits for a database connection before it is answered 503.
+        #[arg(long, env = "HALLE_DB_ACQUIRE_TIMEOUT", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..=600))]
+        db_acquire_timeout: u64,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -110,7 +119,9 @@ enum Command {
         database_url: String,
     },
     /// Write a backup of the database to a new file (SQLite: online, VACUUM INTO;
-    /// PostgreSQL: runs pg_dump --format=custom).
+    /// PostgreSQL: runs `pg_dump --format=custom --no-owner --file FILE --dbname URL`, plus
+    /// `--schema=NAME` when the URL sets `options=-c search_path=NAME`; restore with
+    /// `halle restore`, i.e. `pg_restore --no-owner --exit-on-error --dbname EMPTY-DB FILE`).
     Backup {
         /// The file to write; it must not exist.
         #[arg(long)]
@@ -213,8 +224,19 @@ async fn main() -> anyhow::Result<()> {
             trust_proxy,
             mail,
             map_tiles,
+            request_timeout,
+            db_acquire_timeout,
         } => {
-            let store = connect(&database_url, db_pool).await?;
+            let store = Store::connect_with(
+                &database_url,
+                &store::StoreOptions {
+                    pg_pool: db_pool,
+                    acquire_timeout: Duration::from_secs(db_acquire_timeout),
+                    ..Default::default()
+                },
+            )
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(&database_url)))?;
             serve(
                 store,
                 &bind,
@@ -222,6 +244,7 @@ async fn main() -> anyhow::Result<()> {
                     trust_proxy,
                     // Read once at start-up and kept for the process's life.
                     map_tiles: map_tiles.map(|t| &*Box::leak(t.into_boxed_str())),
+                    request_timeout: Duration::from_secs(request_timeout),
                     ..Default::default()
                 },
                 &mail,

@@ -60,7 +60,7 @@ impl Store {
         m.password_hash = Set(hash);
         let updated = m.update(&w.tx).await?;
         end_everything(&w.tx, id).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.forget_account(id);
         Actor::from_model(updated)
     }
@@ -79,7 +79,7 @@ impl Store {
             found
         };
         end_everything(&w.tx, id).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.forget_account(id);
         Actor::from_model(updated)
     }

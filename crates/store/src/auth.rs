@@ -598,7 +598,7 @@ impl Store {
             .filter(crate::entities::session::Column::AccountId.eq(actor.account_id))
             .exec(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.tokens.forget_account(actor.account_id);
         self.sessions.forget_account(actor.account_id);
         Ok(())

@@ -593,7 +593,7 @@ impl Store {
         }
         .insert(&w.tx)
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(producer_view(p))
     }
 
@@ -733,6 +733,7 @@ impl Store {
             // (what was ordered stays reserved, nothing more is sold).
             let now = Utc::now();
             let w = self.write().await?;
+            let name = existing.name.clone();
             let mut m: product::ActiveModel = existing.into();
             m.active = Set(false);
             m.updated_at = Set(now);
@@ -757,9 +758,19 @@ impl Store {
                     .ok_or_else(|| corrupt("offer's cycle", o.cycle_id))?;
                 if crate::cycles::still_selling(c, now)? {
                     crate::cycles::withdraw_offer(&w.tx, o.id, now).await?;
+                    let detail = format!("{} → —", crate::audit::quantity(o.stock_total_milli));
+                    crate::audit::record(
+                        &w.tx,
+                        actor,
+                        c.market_id,
+                        crate::audit::kind::STOCK,
+                        format!("{name}, {}", c.name),
+                        detail,
+                    )
+                    .await?;
                 }
             }
-            w.tx.commit().await?;
+            w.commit().await?;
         } else {
             product::Entity::delete_by_id(id).exec(self.db()).await?;
         }

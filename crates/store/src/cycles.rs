@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::{
     Actor, Store, StoreError,
+    audit::kind::{PRICE, STOCK},
     catalogue::{corrupt, pricing_of, producer_names, products_by_id},
     entities::{distribution_slot, offer, order_cycle, pickup_point, product},
     rights,
@@ -475,7 +476,7 @@ impl Store {
         for slot in &new.slots {
             insert_slot(&w.tx, &c, slot).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         self.cycle(Viewer::Actor(actor), c.id).await
     }
@@ -491,7 +492,7 @@ impl Store {
         offers_editable(stored_state(&c)?, &window_of(&c), Utc::now())?;
         let w = self.write().await?;
         let s = insert_slot(&w.tx, &c, &slot).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let mut views = load_slots(self.db(), vec![s]).await?;
         views.pop().ok_or_else(|| corrupt("slot", cycle_id))
@@ -527,6 +528,15 @@ impl Store {
                 "the cycle changed meanwhile; reload and try again",
             ));
         }
+        crate::audit::record(
+            &w.tx,
+            actor,
+            c.market_id,
+            crate::audit::kind::CYCLE,
+            c.name.clone(),
+            format!("{} → {}", c.state, new_state.as_str()),
+        )
+        .await?;
         if new_state == CycleState::Open {
             // The announcement to the members who asked for it commits with the opening; its
             // key makes a cycle announced once, should it ever open again.
@@ -553,7 +563,7 @@ impl Store {
             // for cycles that close by their clock); keyed per cycle, producer and account.
             crate::mail::schedule::enqueue_picking_lists(&w.tx, id).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         summary(&self.cycle_row(self.db(), id).await?, now)
     }
@@ -677,6 +687,32 @@ impl Store {
             let total = i.stock.milli();
             match existing.get(&i.product_id) {
                 Some(o) => {
+                    let subject = format!("{}, {}", p.name, c.name);
+                    if o.price_cents != price {
+                        let detail = format!(
+                            "{} → {}",
+                            crate::audit::euros(o.price_cents),
+                            crate::audit::euros(price)
+                        );
+                        crate::audit::record(
+                            &w.tx,
+                            actor,
+                            c.market_id,
+                            PRICE,
+                            subject.clone(),
+                            detail,
+                        )
+                        .await?;
+                    }
+                    if o.stock_total_milli != total || o.withdrawn_at.is_some() {
+                        let was = match o.withdrawn_at {
+                            Some(_) => "—".to_owned(),
+                            None => crate::audit::quantity(o.stock_total_milli),
+                        };
+                        let detail = format!("{was} → {}", crate::audit::quantity(total));
+                        crate::audit::record(&w.tx, actor, c.market_id, STOCK, subject, detail)
+                            .await?;
+                    }
                     let ordered = Expr::col(offer::Column::StockTotalMilli)
                         .sub(Expr::col(offer::Column::StockLeftMilli));
                     let res = offer::Entity::update_many()
@@ -713,6 +749,13 @@ impl Store {
                     }
                 }
                 None => {
+                    // A new offer: its price and stock are set, from nothing.
+                    let subject = format!("{}, {}", p.name, c.name);
+                    let detail = format!("— → {}", crate::audit::euros(price));
+                    crate::audit::record(&w.tx, actor, c.market_id, PRICE, subject.clone(), detail)
+                        .await?;
+                    let detail = format!("— → {}", crate::audit::quantity(total));
+                    crate::audit::record(&w.tx, actor, c.market_id, STOCK, subject, detail).await?;
                     offer::ActiveModel {
                         cycle_id: Set(cycle_id),
                         product_id: Set(i.product_id),
@@ -736,8 +779,22 @@ impl Store {
         withdrawn.sort_by_key(|o| o.id);
         for o in withdrawn {
             withdraw_offer(&w.tx, o.id, now).await?;
+            let name = products_by_id(&w.tx, [o.product_id])
+                .await?
+                .remove(&o.product_id)
+                .map_or_else(|| format!("product {}", o.product_id), |p| p.name);
+            let detail = format!("{} → —", crate::audit::quantity(o.stock_total_milli));
+            crate::audit::record(
+                &w.tx,
+                actor,
+                c.market_id,
+                STOCK,
+                format!("{name}, {}", c.name),
+                detail,
+            )
+            .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         self.producer_offers(cycle_id, producer_id).await
     }

@@ -97,8 +97,12 @@ impl WriteTx<'_> {
     /// Commits and lets the write gate go at once (`self.tx.commit()` alone keeps the gate
     /// until the end of the caller's scope, where a later write of the same task would wait
     /// for it forever).
+    ///
+    /// The request is shielded from its deadline while the COMMIT is in flight, and stays so
+    /// once it took effect (see `deadline`): cut then, it could be answered 503 for a change
+    /// that is in the database.
     pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        self.tx.commit().await
+        crate::deadline::committing(self.tx.commit()).await
     }
 }
 
@@ -110,6 +114,10 @@ pub struct StoreOptions {
     /// PostgreSQL connections for reads and ordinary writes, all kept open; the order writer
     /// has one more of its own.
     pub pg_pool: u32,
+    /// The longest a request waits for a connection of the pool before it is answered 503
+    /// "try again" ([`StoreError::Unavailable`]): when the database is stuck, requests fail
+    /// fast instead of queueing behind connections that do not come back.
+    pub acquire_timeout: Duration,
 }
 
 impl StoreOptions {
@@ -119,6 +127,9 @@ impl StoreOptions {
     /// demand 170-200 ms; 16 kept open 135-160 ms. A busy pool gains nothing from more
     /// connections than the cores can serve.
     pub const DEFAULT_PG_POOL: u32 = 16;
+    /// The default [`StoreOptions::acquire_timeout`]: well within a request's deadline (10 s
+    /// by default, `web::WebOptions`), far above the few milliseconds a healthy pool takes.
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 }
 
 impl Default for StoreOptions {
@@ -126,6 +137,7 @@ impl Default for StoreOptions {
         Self {
             pg_schema: None,
             pg_pool: Self::DEFAULT_PG_POOL,
+            acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
         }
     }
 }
@@ -158,7 +170,7 @@ impl Store {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(options.acquire_timeout);
         match backend {
             Backend::Sqlite => {
                 opts.max_connections(4).map_sqlx_sqlite_opts(|o| {
@@ -250,7 +262,7 @@ impl Store {
         }
         // Each migration's own transaction becomes a savepoint of this one.
         Migrator::up(&w.tx, None).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 

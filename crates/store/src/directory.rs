@@ -296,7 +296,7 @@ impl Store {
         } else {
             0
         };
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok((entry_of(p, saved), matched))
     }
 
@@ -321,7 +321,7 @@ impl Store {
         e.hidden = Set(hidden);
         e.updated_at = Set(Utc::now());
         e.update(&w.tx).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 

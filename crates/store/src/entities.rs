@@ -4,6 +4,7 @@ pub mod account;
 pub mod alert_notice;
 pub mod alert_subscription;
 pub mod api_token;
+pub mod audit_event;
 pub mod basket_line;
 pub mod delivery_round;
 pub mod directory_entry;

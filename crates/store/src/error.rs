@@ -67,7 +67,22 @@ pub enum StoreError {
     },
     /// The database failed; nothing the caller did wrong.
     #[error("database error")]
-    Db(#[from] DbErr),
+    Db(#[source] DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    /// A database failure; no connection free in the pool in time is [`StoreError::Unavailable`]
+    /// (503, try again), not a failure: the database is stuck or overloaded (the work of the
+    /// request so far was read-only, or rolled back with its transaction).
+    fn from(e: DbErr) -> Self {
+        match e {
+            DbErr::ConnectionAcquire(_) => Self::unavailable(
+                "the database is too busy to answer now: please try again",
+                2,
+            ),
+            e => Self::Db(e),
+        }
+    }
 }
 
 impl StoreError {

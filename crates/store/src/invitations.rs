@@ -270,6 +270,15 @@ impl Store {
         // The invitation and its mail (when there is an address) commit together.
         let w = self.write().await?;
         let row = row.insert(&w.tx).await?;
+        crate::audit::record(
+            &w.tx,
+            actor,
+            market_id,
+            crate::audit::kind::INVITATION,
+            format!("invitation {}", row.id),
+            format!("invited: {} ({})", row.name, row.role),
+        )
+        .await?;
         if let Some(email) = &row.email {
             let mail = crate::outbox::NewMail {
                 kind: crate::outbox::kind::INVITATION,
@@ -283,7 +292,7 @@ impl Store {
             };
             crate::outbox::enqueue_to_address(&w.tx, &mail, email, &row.name, "fr").await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         let invitation = self
             .invitation_views(vec![row])
             .await?
@@ -328,11 +337,24 @@ impl Store {
                 "this invitation was already accepted",
             ));
         }
-        invitation::Entity::delete_many()
+        let w = self.write().await?;
+        let deleted = invitation::Entity::delete_many()
             .filter(invitation::Column::Id.eq(id))
             .filter(invitation::Column::UsedAt.is_null())
-            .exec(self.db())
+            .exec(&w.tx)
             .await?;
+        if deleted.rows_affected == 1 {
+            crate::audit::record(
+                &w.tx,
+                actor,
+                found.market_id,
+                crate::audit::kind::INVITATION,
+                format!("invitation {id}"),
+                format!("withdrawn: {} ({})", found.name, found.role),
+            )
+            .await?;
+        }
+        w.commit().await?;
         Ok(())
     }
 
@@ -427,7 +449,7 @@ impl Store {
             .filter(invitation::Column::Id.eq(inv.id))
             .exec(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         self.open_session(account.id).await
     }
 

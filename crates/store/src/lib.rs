@@ -13,6 +13,7 @@
 //! converted to and from `domain::Money` / `domain::Quantity` here and nowhere else.
 
 mod accounts_admin;
+pub mod audit;
 mod auth;
 mod basket_cache;
 mod catalogue;
@@ -21,6 +22,7 @@ mod checkout;
 mod common_passwords;
 mod cycles;
 mod db;
+pub mod deadline;
 mod desk;
 mod directory;
 pub mod entities;
@@ -50,6 +52,7 @@ mod slots;
 mod text;
 mod venues;
 
+pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use auth::{Actor, MIN_PASSWORD_CHARS, NewAccount, Role, TokenGrant, hash_password};
 pub use catalogue::{
     HOST_KINDS, MarketView, NewMarket, NewPickupPoint, NewProducer, NewProduct, PickupPointView,

@@ -68,6 +68,8 @@ struct Job {
     idempotency: Option<IdempotencyKey>,
     /// After this, the basket is not written any more: its caller is answered "try again".
     deadline: Instant,
+    /// When it was handed to the writer.
+    handed: Instant,
     reply: oneshot::Sender<(Prepared, Result<Written, StoreError>)>,
 }
 
@@ -145,13 +147,39 @@ impl OrderWriter {
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(Prepared, Written), StoreError> {
         let (reply, answer) = oneshot::channel();
-        let deadline = Instant::now() + MAX_WAIT;
+        // The request's own deadline, when sooner (see `deadline`): a basket the writer has
+        // not begun to write by then is turned away, unwritten.
+        let request = crate::deadline::current();
+        let mut deadline = Instant::now() + MAX_WAIT;
+        if let Some(r) = &request {
+            deadline = deadline.min(r.at());
+            // From here the basket may be written: the request must not be cut any more.
+            r.shield(true);
+        }
         let job = Job {
             prepared,
             idempotency,
             deadline,
+            handed: Instant::now(),
             reply,
         };
+        let outcome = self.hand_over(job, answer, deadline).await;
+        if let Some(r) = &request {
+            // Still shielded once written (a 201 or a replay must be answered); free to be cut
+            // again when nothing was.
+            let written = matches!(outcome, Ok((_, Written::Placed(_) | Written::DuplicateKey)));
+            r.shield(written);
+        }
+        outcome
+    }
+
+    /// Sends `job` and waits for the writer's answer.
+    async fn hand_over(
+        &self,
+        job: Job,
+        answer: oneshot::Receiver<(Prepared, Result<Written, StoreError>)>,
+        deadline: Instant,
+    ) -> Result<(Prepared, Written), StoreError> {
         // A full queue waits too, but no longer than the basket's deadline.
         match tokio::time::timeout_at(deadline.into(), self.jobs.send(job)).await {
             Ok(Ok(())) => {}
@@ -280,8 +308,7 @@ async fn run(
     }
 }
 
-/// Records a batch's size and how long each of its baskets waited for it (handed over at its
-/// deadline less [`MAX_WAIT`]).
+/// Records a batch's size and how long each of its baskets waited for it.
 fn record_batch(batch: &[Job], began: Instant) {
     #[expect(
         clippy::cast_precision_loss,
@@ -290,8 +317,7 @@ fn record_batch(batch: &[Job], began: Instant) {
     metrics::histogram!(crate::ops::WRITER_BATCH_SIZE).record(batch.len() as f64);
     let waited = metrics::histogram!(crate::ops::WRITER_WAIT);
     for job in batch {
-        let handed = job.deadline.checked_sub(MAX_WAIT).unwrap_or(began);
-        waited.record(began.saturating_duration_since(handed).as_secs_f64());
+        waited.record(began.saturating_duration_since(job.handed).as_secs_f64());
     }
 }
 

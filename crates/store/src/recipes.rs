@@ -247,7 +247,7 @@ impl Store {
             }
             added += 1;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(added)
     }
 

@@ -563,6 +563,32 @@ impl Store {
             ));
         }
         let w = self.write().await?;
+        let kg = |q: &[i64]| match q {
+            [] => "—".to_owned(),
+            q => q
+                .iter()
+                .map(|m| format!("{} kg", crate::audit::quantity(*m)))
+                .collect::<Vec<_>>()
+                .join(" + "),
+        };
+        let before: Vec<i64> = line_weight::Entity::find()
+            .filter(line_weight::Column::OrderLineId.eq(line_id))
+            .order_by_asc(line_weight::Column::Piece)
+            .all(&w.tx)
+            .await?
+            .into_iter()
+            .map(|l| l.weight_milli)
+            .collect();
+        let after: Vec<i64> = weights.iter().map(|q| q.milli()).collect();
+        crate::audit::record(
+            &w.tx,
+            actor,
+            c.market_id,
+            crate::audit::kind::WEIGHT,
+            format!("{}, basket {}", product.name, o.id),
+            format!("{} → {}", kg(&before), kg(&after)),
+        )
+        .await?;
         line_weight::Entity::delete_many()
             .filter(line_weight::Column::OrderLineId.eq(line_id))
             .exec(&w.tx)
@@ -582,7 +608,7 @@ impl Store {
             .await?;
         // The last piece of the basket weighed: its consumer learns the final amount.
         crate::mail::notices::enqueue_final_amount(&w.tx, c.market_id, &o).await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -643,6 +669,23 @@ impl Store {
         {
             return Ok(());
         }
+        let mut detail = format!("{} → {}", o.collection, collection.as_str());
+        if let Some(p) = &paid {
+            detail.push_str(&format!(
+                ", {} {} €",
+                p.method.as_str(),
+                crate::audit::euros(p.amount.cents())
+            ));
+        }
+        crate::audit::record(
+            &w.tx,
+            actor,
+            market_id,
+            crate::audit::kind::CHECKOUT,
+            format!("basket {order_id}"),
+            detail,
+        )
+        .await?;
         let basket = o.clone();
         let mut m: order::ActiveModel = o.into();
         m.collection = Set(collection.as_str().to_owned());
@@ -678,7 +721,7 @@ impl Store {
             self.issue_receipt_in(&w.tx, &basket, market_id, actor.account_id, total)
                 .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -756,7 +799,20 @@ impl Store {
             .one(&w.tx)
             .await?
             .ok_or_else(not_found)?;
-        w.tx.commit().await?;
+        crate::audit::record(
+            &w.tx,
+            actor,
+            c.market_id,
+            crate::audit::kind::CHECKOUT,
+            format!("basket {}, payment {payment_id}", o.id),
+            format!(
+                "{} {} € voided: {reason}",
+                p.method,
+                crate::audit::euros(p.amount_cents)
+            ),
+        )
+        .await?;
+        w.commit().await?;
         payment_view(p)
     }
 }

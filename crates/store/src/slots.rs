@@ -231,7 +231,7 @@ impl Store {
             .insert(&w.tx)
             .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let slots = distribution_slot::Entity::find()
             .filter(distribution_slot::Column::CycleId.eq(cycle_id))
@@ -308,7 +308,7 @@ impl Store {
                 "only this market's coordinators can move a slot",
             ));
         }
-        let updated = self.write_slot_change(&c, s, change).await?;
+        let updated = self.write_slot_change(actor, &c, s, change).await?;
         let view = load_slots(self.db(), vec![updated])
             .await?
             .pop()
@@ -323,13 +323,14 @@ impl Store {
     /// consumers are told it moved; moved back, it is as planned again.
     pub(crate) async fn write_slot_change(
         &self,
+        actor: &Actor,
         c: &crate::entities::order_cycle::Model,
         s: distribution_slot::Model,
         change: SlotChange,
     ) -> Result<distribution_slot::Model, StoreError> {
         let w = self.write().await?;
-        let updated = self.slot_change_in(&w.tx, c, s, change).await?;
-        w.tx.commit().await?;
+        let updated = self.slot_change_in(&w.tx, actor, c, s, change).await?;
+        w.commit().await?;
         self.sales.changed();
         Ok(updated)
     }
@@ -339,6 +340,7 @@ impl Store {
     pub(crate) async fn slot_change_in(
         &self,
         tx: &impl sea_orm::ConnectionTrait,
+        actor: &Actor,
         c: &crate::entities::order_cycle::Model,
         s: distribution_slot::Model,
         change: SlotChange,
@@ -369,6 +371,16 @@ impl Store {
             ));
         }
         let planned = s.moved_from.unwrap_or(s.starts_at);
+        let detail = slot_change_detail(&s, starts_at, &change);
+        crate::audit::record(
+            tx,
+            actor,
+            c.market_id,
+            crate::audit::kind::SLOT,
+            format!("slot {}, {}", s.id, c.name),
+            detail,
+        )
+        .await?;
         let before = s.clone();
         let mut m: distribution_slot::ActiveModel = s.into();
         m.starts_at = Set(starts_at);
@@ -385,5 +397,36 @@ impl Store {
         // together.
         crate::mail::notices::enqueue_slot_changed(tx, c.market_id, &before, &updated).await?;
         Ok(updated)
+    }
+}
+
+/// What a change does to a slot, for the audit trail: its start (UTC), cancelled or not, its
+/// note.
+fn slot_change_detail(
+    s: &distribution_slot::Model,
+    starts_at: chrono::DateTime<chrono::Utc>,
+    change: &SlotChange,
+) -> String {
+    let mut parts = Vec::new();
+    if starts_at != s.starts_at {
+        let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        parts.push(format!("{} → {}", f(s.starts_at), f(starts_at)));
+    }
+    match change.cancelled {
+        Some(true) if !s.cancelled => parts.push("cancelled".to_owned()),
+        Some(false) if s.cancelled => parts.push("no longer cancelled".to_owned()),
+        _ => {}
+    }
+    if let Some(note) = change
+        .note
+        .as_deref()
+        .filter(|n| Some(*n) != s.note.as_deref())
+    {
+        parts.push(format!("note: {note}"));
+    }
+    if parts.is_empty() {
+        "unchanged".to_owned()
+    } else {
+        parts.join(", ")
     }
 }

@@ -438,9 +438,9 @@ impl Store {
                 cancelled: Some(cancelled),
                 note: Some(reason.clone()),
             };
-            changed.push(self.slot_change_in(&w.tx, c, s, change).await?);
+            changed.push(self.slot_change_in(&w.tx, actor, c, s, change).await?);
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         let baskets = self
             .basket_counts(changed.iter().map(|s| s.id))

@@ -9,6 +9,7 @@
 
 mod api;
 mod compress;
+mod deadline;
 mod error;
 mod headers;
 mod ops;

@@ -51,6 +51,10 @@ pub fn app_with(store: Store, options: WebOptions) -> impl Endpoint {
     let docs = api.swagger_ui();
     let (ready_store, metrics_store) = (store_for_ops.clone(), store_for_ops);
     let backlog = crate::ops::BacklogCache::default();
+    let limit = options.request_timeout;
+    let api = api.around(move |ep, req| async move {
+        crate::deadline::within(&ep, req, limit, crate::deadline::Answer::Json).await
+    });
     Route::new()
         .nest("/api/v1", api)
         .at("/api/openapi.json", spec)

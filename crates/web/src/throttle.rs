@@ -30,8 +30,8 @@ const PER_ACCOUNT: Quota = Quota::per_hour(nonzero(120)).allow_burst(nonzero(10)
 /// Past this many remembered keys, the keys back to a fresh state are forgotten.
 const KEYS_MAX: usize = 100_000;
 
-/// How the server reads its clients' addresses.
-#[derive(Clone, Copy, Debug, Default)]
+/// How the server reads its clients' addresses, and how long it gives a request.
+#[derive(Clone, Copy, Debug)]
 pub struct WebOptions {
     /// Take the client's address from the last `X-Forwarded-For` entry (the one the reverse
     /// proxy in front of Halle appended) instead of the socket's peer. Off by default: a
@@ -43,6 +43,27 @@ pub struct WebOptions {
     /// The directory map's tile server, as Leaflet takes it
     /// (`https://tile.example.org/{z}/{x}/{y}.png`); no map (the list alone) when `None`.
     pub map_tiles: Option<&'static str>,
+    /// The longest a request may take (an upload, two minutes at least): past it, it is
+    /// answered 503 (`unavailable`, a page in the visitor's words for pages) and dropped, so
+    /// that a stuck database does not hold connections. A basket already in the order writer's
+    /// hands is waited for instead (see `store::deadline`).
+    pub request_timeout: std::time::Duration,
+}
+
+impl WebOptions {
+    /// The default [`WebOptions::request_timeout`]: 10 s, far above what any page takes.
+    pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self {
+            trust_proxy: false,
+            shop_in_full: false,
+            map_tiles: None,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// The login and sign-up throttle.

@@ -354,7 +354,7 @@ impl Store {
                 RowAction::Refused(_) => {}
             }
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         self.sales.changed();
         Ok(ImportOutcome {
             created,

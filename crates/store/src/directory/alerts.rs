@@ -268,7 +268,7 @@ impl Store {
             }],
         )
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(AlertSignup {
             id: s.id,
             confirm_token,
@@ -310,7 +310,7 @@ impl Store {
         } else {
             s
         };
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(view(s))
     }
 
@@ -345,7 +345,7 @@ impl Store {
         } else {
             s
         };
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(view(s))
     }
 

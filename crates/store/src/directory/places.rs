@@ -280,7 +280,7 @@ impl Store {
                 .exec_without_returning(&w.tx)
                 .await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(dataset.imported)
     }
 

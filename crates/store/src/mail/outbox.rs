@@ -401,7 +401,7 @@ impl Store {
             ))
             .await?;
         if res.rows_affected() == 0 {
-            w.tx.commit().await?;
+            w.commit().await?;
             return Ok((claim, Vec::new()));
         }
         let rows = outbox::Entity::find()
@@ -410,7 +410,7 @@ impl Store {
             .order_by_asc(outbox::Column::Id)
             .all(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok((claim, rows))
     }
 
@@ -491,7 +491,7 @@ impl Store {
             };
             w.tx.execute_raw(statement(backend, sql, values)).await?;
         }
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 

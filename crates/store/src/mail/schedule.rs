@@ -208,7 +208,7 @@ impl Store {
         )
         .exec_without_returning(&w.tx)
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(settings)
     }
 
@@ -319,7 +319,7 @@ impl Store {
         for c in cycles {
             let w = self.write().await?;
             written += enqueue_picking_lists(&w.tx, c.id).await?;
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(written)
     }
@@ -431,7 +431,7 @@ impl Store {
         )
         .exec_without_returning(&w.tx)
         .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -481,7 +481,7 @@ impl Store {
         let res =
             w.tx.execute_raw(statement(self.db().get_database_backend(), sql, values))
                 .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(res.rows_affected())
     }
 }

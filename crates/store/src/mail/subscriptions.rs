@@ -113,7 +113,7 @@ impl Store {
             )
             .exec_without_returning(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(view(market_id, wishes))
     }
 
@@ -204,7 +204,7 @@ impl Store {
             .filter(mail_subscription::Column::Id.eq(row.id))
             .exec(&w.tx)
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(row.market_id)
     }
 }

@@ -355,7 +355,7 @@ impl Store {
                 }
                 _ => {}
             }
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(())
     }
@@ -549,7 +549,7 @@ impl Store {
                 },
             )
             .await?;
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(payment_view(&self.intent_row(r.id).await?))
     }
@@ -650,7 +650,7 @@ impl Store {
                 },
             )
             .await?;
-            w.tx.commit().await?;
+            w.commit().await?;
         }
         Ok(())
     }

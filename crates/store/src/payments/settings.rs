@@ -250,7 +250,7 @@ impl Store {
             Some(_) => row.update(&w.tx).await?,
             None => row.insert(&w.tx).await?,
         };
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(view(market_id, Some(&saved)))
     }
 

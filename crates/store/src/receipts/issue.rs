@@ -195,7 +195,7 @@ impl Store {
         let r = self
             .issue_receipt_in(&w.tx, &o, market_id, actor.account_id, draft.total.cents())
             .await?;
-        w.tx.commit().await?;
+        w.commit().await?;
         Ok(view(&r))
     }
 

@@ -1,8 +1,12 @@
 //! Markets, with their pickup points, producers and cycles.
 
 use poem::http::HeaderMap;
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
-use store::{NewCycle, NewMarket, NewPickupPoint, NewProducer, NewSlot, Store};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use store::{AuditFilter, NewCycle, NewMarket, NewPickupPoint, NewProducer, NewSlot, Store};
 
 use super::{
     BearerAuth, Tag,
@@ -12,7 +16,7 @@ use super::{
     },
     viewer,
 };
-use crate::ApiError;
+use crate::{ApiError, error::ErrorBody};
 
 pub(crate) struct MarketsApi {
     pub(crate) store: Store,
@@ -44,6 +48,49 @@ enum CycleCreated {
     /// Created, as a draft: open it with `POST /cycles/{id}/open`.
     #[oai(status = 201)]
     Created(Json<CycleDto>),
+}
+
+/// One staff action of a market's audit trail.
+#[derive(Object)]
+struct AuditEntryDto {
+    id: i64,
+    /// When.
+    at: chrono::DateTime<chrono::Utc>,
+    /// Who: the account; null for the system itself (the demo's loader).
+    #[oai(nullable)]
+    actor_id: Option<i64>,
+    /// Who: its name at the time.
+    actor_name: String,
+    /// `price`, `stock`, `weight`, `checkout`, `cycle`, `slot` or `invitation`.
+    kind: String,
+    /// What it was done to (`Carottes, Semaine 48`).
+    subject: String,
+    /// What changed (`2.50 → 3.10`).
+    detail: String,
+}
+
+/// A page of a market's audit trail, newest first.
+#[derive(Object)]
+struct AuditPageDto {
+    entries: Vec<AuditEntryDto>,
+    /// This page, from 1.
+    page: u64,
+    /// Whether an older page follows.
+    has_next: bool,
+}
+
+/// A day of the audit filter (`YYYY-MM-DD`).
+fn audit_day(value: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    value
+        .map(|v| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+                ApiError::Unprocessable(ErrorBody::new(
+                    "invalid_dates",
+                    format!("{v} is not a day (YYYY-MM-DD)"),
+                ))
+            })
+        })
+        .transpose()
 }
 
 pub(crate) fn new_slot(s: super::dto::NewSlotRequest) -> NewSlot {
@@ -263,5 +310,55 @@ impl MarketsApi {
             )
             .await?;
         Ok(CycleCreated::Created(Json(c.into())))
+    }
+
+    /// A market's audit trail (its coordinators): who changed a price, a stock, a weight, a
+    /// check-out, a cycle's state, a slot or an invitation, and when; newest first, 50 a page,
+    /// by kind and days (UTC, both included).
+    #[oai(
+        path = "/markets/:id/audit",
+        method = "get",
+        operation_id = "market_audit_trail"
+    )]
+    async fn audit_trail(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        kind: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        page: Query<Option<i64>>,
+    ) -> Result<Json<AuditPageDto>, ApiError> {
+        let actor = auth.actor(&self.store).await?;
+        let page = match page.0 {
+            None => 1,
+            Some(p) => u64::try_from(p).map_err(|_| {
+                ApiError::Unprocessable(ErrorBody::new("invalid_page", "pages start at 1"))
+            })?,
+        };
+        let filter = AuditFilter {
+            kind: kind.0,
+            from: audit_day(from.0.as_deref())?,
+            to: audit_day(to.0.as_deref())?,
+            page,
+        };
+        let trail = self.store.audit_trail(&actor, id.0, &filter).await?;
+        Ok(Json(AuditPageDto {
+            entries: trail
+                .entries
+                .into_iter()
+                .map(|e| AuditEntryDto {
+                    id: e.id,
+                    at: e.at,
+                    actor_id: e.actor_id,
+                    actor_name: e.actor_name,
+                    kind: e.kind,
+                    subject: e.subject,
+                    detail: e.detail,
+                })
+                .collect(),
+            page: trail.page,
+            has_next: trail.has_next,
+        }))
     }
 }

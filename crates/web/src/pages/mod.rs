@@ -44,6 +44,7 @@
 //! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
 //! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
 //! | `/desk/mail` | what the market's mail sent to whom, what failed and why (`?state=`) |
+//! | `/desk/audit` | who changed a price, a stock, a weight, a check-out, a cycle, a slot (`?kind=&from=&to=&page=`) |
 //! | `/unsubscribe/{token}` | an announcement's unsubscribe link; POST is also RFC 8058's one-click |
 //! | `/admin`, `/admin/markets/{id}[/invitations]` | admins: markets, their coordinators |
 //! | `/admin/markets/{id}/desk` | POST: an admin works at that market's desk |
@@ -111,6 +112,7 @@ pub(crate) fn routes(
     site.map_tiles = options.map_tiles;
     let site = Arc::new(site);
     let style_path = site.style.1;
+    let limit = options.request_timeout;
     Ok(Route::new()
         .at("/", get(account::home))
         .at("/photos/:file", get(product_photo))
@@ -271,6 +273,10 @@ pub(crate) fn routes(
             get(mail::settings_form).post(mail::settings),
         )
         .at(style_path, get(stylesheet))
+        .at("/desk/audit", get(desk::audit::list))
+        .around(move |ep, req| async move {
+            crate::deadline::within(&ep, req, limit, crate::deadline::Answer::Page).await
+        })
         .around(html_errors)
         .data(site)
         .with(poem::middleware::CookieJarManager::new())

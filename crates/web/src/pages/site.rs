@@ -228,14 +228,18 @@ impl Site {
             "error-title",
             json!({ "message": message }),
         );
-        if let PageError::Store(StoreError::Busy {
-            retry_after_secs, ..
-        }) = e
-        {
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                poem::http::HeaderValue::from(*retry_after_secs),
-            );
+        let retry_after = match e {
+            PageError::Store(StoreError::Busy {
+                retry_after_secs, ..
+            }) => Some(*retry_after_secs),
+            PageError::Store(StoreError::Unavailable {
+                retry_after_secs, ..
+            }) => Some(u64::from(*retry_after_secs)),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, poem::http::HeaderValue::from(secs));
         }
         r
     }

@@ -7,6 +7,7 @@
 //! `/admin` (see `admin.rs`), may open any cycle's desk page, and work at the desk of the market
 //! they choose there (the visitor then gives them that market).
 
+pub(crate) mod audit;
 pub(crate) mod cycles;
 pub(crate) mod places;
 pub(crate) mod rounds;

@@ -1,0 +1,25 @@
+# The staff's audit trail (/desk/audit).
+audit-title = Audit trail
+audit-lead = Who changed what, and when, at { $market }: prices, stocks, weights, check-outs, cycle states, slots and invitations.
+audit-filter-kind = Kind of change
+audit-filter-from = From
+audit-filter-to = To
+audit-filter-button = Filter
+audit-kind-all = All
+audit-kind-price = Price
+audit-kind-stock = Stock
+audit-kind-weight = Weight
+audit-kind-checkout = Check-out
+audit-kind-cycle = Cycle state
+audit-kind-slot = Slot
+audit-kind-invitation = Invitation
+audit-caption = Changes, newest first (page { $page })
+audit-col-when = When
+audit-col-who = Who
+audit-col-what = What
+audit-col-change = Change
+audit-none = No change for this filter.
+audit-pages = Pages of the trail
+audit-newer = Newer
+audit-older = Older
+desk-audit-link = Audit trail

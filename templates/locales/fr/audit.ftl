@@ -1,0 +1,25 @@
+# Le journal des actions de l'équipe (/desk/audit).
+audit-title = Journal des modifications
+audit-lead = Qui a changé quoi, et quand, au marché { $market } : prix, stocks, pesées, retraits des paniers, états des cycles, créneaux et invitations.
+audit-filter-kind = Type de modification
+audit-filter-from = Du
+audit-filter-to = Au
+audit-filter-button = Filtrer
+audit-kind-all = Toutes
+audit-kind-price = Prix
+audit-kind-stock = Stock
+audit-kind-weight = Pesée
+audit-kind-checkout = Retrait d'un panier
+audit-kind-cycle = État d'un cycle
+audit-kind-slot = Créneau
+audit-kind-invitation = Invitation
+audit-caption = Modifications, les plus récentes d'abord (page { $page })
+audit-col-when = Quand
+audit-col-who = Qui
+audit-col-what = Quoi
+audit-col-change = Modification
+audit-none = Aucune modification pour ce filtre.
+audit-pages = Pages du journal
+audit-newer = Plus récentes
+audit-older = Plus anciennes
+desk-audit-link = Journal des modifications
