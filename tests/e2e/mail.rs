@@ -122,7 +122,7 @@ impl Drop for Smtp {
 }
 
 /// A worker on `app`'s store sending to `port`, quick to retry.
-fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
+pub fn worker(app: &TestApp, port: u16, max_attempts: i32) -> mail::Worker {
     mail::MailConfig {
         smtp: mail::SmtpSettings {
             host: "127.0.0.1".into(),
@@ -194,12 +194,12 @@ async fn desk_mail(app: &TestApp, w: &World) -> Vec<Value> {
     .expect("a list")
 }
 
-fn header(m: &mailparse::ParsedMail<'_>, name: &str) -> String {
+pub fn header(m: &mailparse::ParsedMail<'_>, name: &str) -> String {
     m.headers.get_first_value(name).unwrap_or_default()
 }
 
 /// The text and HTML parts of a `multipart/alternative` message.
-fn parts(m: &mailparse::ParsedMail<'_>) -> (String, String) {
+pub fn parts(m: &mailparse::ParsedMail<'_>) -> (String, String) {
     assert_eq!(m.ctype.mimetype, "multipart/alternative");
     assert_eq!(m.subparts.len(), 2, "text then HTML");
     assert_eq!(m.subparts[0].ctype.mimetype, "text/plain");

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use store::Store;
 use web::Application;
 
+mod digests;
 mod mail_args;
 
 /// The demo market, built into the binary so that `halle demo` works from anywhere.
@@ -448,7 +449,9 @@ async fn serve(
     println!("Halle listening on http://{}", app.addr());
     admin::tell_if_no_admin(&store).await;
     let mailer = mail.start(&store, &format!("http://{}", app.addr()))?;
+    let digests = digests::start(store.clone());
     app.run_until(shutdown()).await.context("server failed")?;
+    digests.abort();
     // Requests still in flight after the grace period may have handed baskets to the writer:
     // those are written (or not) and answered before the process ends.
     store.shutdown().await;

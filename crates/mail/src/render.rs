@@ -102,6 +102,9 @@ mod tests {
             store::outbox::kind::ORDER_CANCELLED,
             store::outbox::kind::CYCLE_OPEN,
             store::outbox::kind::INVITATION,
+            store::outbox::kind::DIRECTORY_ALERT_CONFIRM,
+            store::outbox::kind::DIRECTORY_ALERT,
+            store::outbox::kind::DIRECTORY_ALERT_DIGEST,
         ] {
             for lang in ["fr", "en"] {
                 assert!(r.knows(kind, lang), "{lang}/{kind} is missing a part");
