@@ -13,20 +13,23 @@
 //! one-click unsubscribe link (RFC 8058); nothing goes to the unconfirmed or the unsubscribed.
 //!
 //! Matching a publication: the subscriptions whose centre lies in the bounding box of the
-//! largest radius (100 km) around the producer, confirmed and not unsubscribed, whose
-//! categories meet the producer's (or who chose none), then each one's own radius exactly.
+//! largest radius (100 km) around the producer (the index), within the band of latitude and
+//! longitude its own radius allows, confirmed and not unsubscribed, whose categories meet the
+//! producer's (or who chose none), then each one's own radius exactly; only then are the
+//! matches' addresses read.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use distribution::directory::{
-    BoundingBox, MAX_RADIUS_KM, MIN_RADIUS_KM, Point, distance_km, is_postcode, unwrap_slugs,
-    wrap_slugs,
+    BoundingBox, EARTH_RADIUS_KM, MAX_RADIUS_KM, MIN_RADIUS_KM, Point, distance_km, is_postcode,
+    unwrap_slugs, wrap_slugs,
 };
 use domain::Category;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TryInsertResult, sea_query::OnConflict,
+    QueryOrder, QuerySelect, Set, TryInsertResult,
+    sea_query::{Expr, OnConflict},
 };
 
 use super::categories_of;
@@ -224,40 +227,79 @@ pub(crate) async fn match_producer(
         categories =
             categories.add(alert_subscription::Column::Categories.like(format!("%,{c},%")));
     }
-    let candidates: Vec<Candidate> = alert_subscription::Entity::find()
+    // Each subscription's own radius bounds its distance in latitude and in longitude (the
+    // widest a box of it can be is the 100 km one's): a row outside that band cannot match,
+    // so PostgreSQL drops it instead of sending it. The margin only ever widens the band.
+    use sea_orm::sea_query::ExprTrait;
+    let km_lat = EARTH_RADIUS_KM.recip().to_degrees() * 1.0001;
+    let widest = bbox
+        .min_lat
+        .abs()
+        .max(bbox.max_lat.abs())
+        .to_radians()
+        .cos();
+    let km_lon = km_lat / widest.max(1e-6);
+    let band = |col: alert_subscription::Column, centre: f64, per_km: f64| {
+        let reach = Expr::col(alert_subscription::Column::RadiusKm).mul(per_km);
+        Condition::all()
+            .add(Expr::col(col).gte(Expr::val(centre).sub(reach.clone())))
+            .add(Expr::col(col).lte(Expr::val(centre).add(reach)))
+    };
+    let near: Vec<(i64, f64)> = alert_subscription::Entity::find()
         .select_only()
         .columns([
             alert_subscription::Column::Id,
             alert_subscription::Column::Latitude,
             alert_subscription::Column::Longitude,
             alert_subscription::Column::RadiusKm,
-            alert_subscription::Column::Email,
-            alert_subscription::Column::Language,
-            alert_subscription::Column::WeeklyDigest,
-            alert_subscription::Column::UnsubscribeToken,
         ])
         .filter(alert_subscription::Column::Latitude.between(bbox.min_lat, bbox.max_lat))
         .filter(alert_subscription::Column::Longitude.between(bbox.min_lon, bbox.max_lon))
+        .filter(band(alert_subscription::Column::Latitude, at.lat, km_lat))
+        .filter(band(alert_subscription::Column::Longitude, at.lon, km_lon))
         .filter(alert_subscription::Column::ConfirmedAt.is_not_null())
         .filter(alert_subscription::Column::UnsubscribedAt.is_null())
         .filter(categories)
-        .into_model::<Candidate>()
+        .into_model::<Spot>()
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            let d = distance_km(
+                Point {
+                    lat: c.latitude,
+                    lon: c.longitude,
+                },
+                at,
+            );
+            (d <= f64::from(c.radius_km)).then_some((c.id, d))
+        })
+        .collect();
+    // Then the addresses of those who match only.
+    let mut candidates: HashMap<i64, Candidate> = HashMap::new();
+    for chunk in near.chunks(1000) {
+        let found = alert_subscription::Entity::find()
+            .select_only()
+            .columns([
+                alert_subscription::Column::Id,
+                alert_subscription::Column::Email,
+                alert_subscription::Column::Language,
+                alert_subscription::Column::WeeklyDigest,
+                alert_subscription::Column::UnsubscribeToken,
+            ])
+            .filter(alert_subscription::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .into_model::<Candidate>()
+            .all(db)
+            .await?;
+        candidates.extend(found.into_iter().map(|c| (c.id, c)));
+    }
     let link = format!("/directory/producers/{}", p.id);
     let mut notices = Vec::new();
     let mut mails = Vec::new();
-    for c in candidates {
-        let d = distance_km(
-            Point {
-                lat: c.latitude,
-                lon: c.longitude,
-            },
-            at,
-        );
-        if d > f64::from(c.radius_km) {
+    for (id, d) in near {
+        let Some(c) = candidates.remove(&id) else {
             continue;
-        }
+        };
         let distance_m = (d * 1000.0).round() as i32;
         // The weekly digest sends the others later; these go now, through the outbox.
         if !c.weekly_digest {
@@ -293,13 +335,20 @@ pub(crate) async fn match_producer(
     queue_notice(db, notices).await
 }
 
-/// A subscription a publication may concern (inside the box, confirmed, categories met).
+/// A subscription a publication may concern (inside the bands, confirmed, categories met):
+/// what measuring it needs.
 #[derive(sea_orm::FromQueryResult)]
-struct Candidate {
+struct Spot {
     id: i64,
     latitude: f64,
     longitude: f64,
     radius_km: i32,
+}
+
+/// A subscription a publication concerns: where and how to write.
+#[derive(sea_orm::FromQueryResult)]
+struct Candidate {
+    id: i64,
     email: String,
     language: String,
     weekly_digest: bool,
