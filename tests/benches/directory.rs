@@ -8,7 +8,10 @@
 //! 1. a real Halle server (in this process) and `DIR_CLIENTS` (200) concurrent HTTP clients
 //!    searching `/api/v1/directory/search` by distance with filters (by postcode when the places
 //!    dataset is installed, else by coordinates; radius 5–100 km; categories, label, "collect
-//!    near here"), each one query after the other for `DIR_SECONDS` (10): p50, p99, req/s;
+//!    near here"), each one query after the other for `DIR_SECONDS` (10): p50, p99, req/s
+//!    (closed loop: the mean latency is clients / throughput, by Little's law); with
+//!    `DIR_RATE=N`, then the same clients sending N queries a second together, at a steady
+//!    pace (open loop: the latency at that load);
 //! 2. the same queries answered in-process by the indexed search (`Store::search_directory`)
 //!    and by the brute-force scan of every producer and point (`Store::search_directory_scan`),
 //!    side by side at the same concurrency for `DIR_SCAN_QUERIES` (600) queries each;
@@ -229,8 +232,9 @@ fn report(label: &str, mut times: Vec<Duration>, wall: Duration, errors: usize) 
     );
 }
 
-/// `clients` HTTP clients, each sending queries one after the other until `seconds` passed.
-async fn over_http(base: &str, qs: Arc<Vec<Query>>, clients: usize, seconds: u64) {
+/// `clients` HTTP clients, each sending queries one after the other until `seconds` passed;
+/// with `rate` (queries a second, all clients together), each at a steady pace instead.
+async fn over_http(base: &str, qs: Arc<Vec<Query>>, clients: usize, seconds: u64, rate: usize) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -244,7 +248,18 @@ async fn over_http(base: &str, qs: Arc<Vec<Query>>, clients: usize, seconds: u64
         tokio::spawn(async move {
             let (mut times, mut errors) = (Vec::new(), 0);
             let mut i = c * 7;
+            let mut ticker = (rate > 0).then(|| {
+                let p = Duration::from_secs_f64(clients as f64 / rate as f64);
+                // Spread the clients' first queries over one period.
+                let start = tokio::time::Instant::now() + p.mul_f64(c as f64 / clients as f64);
+                let mut t = tokio::time::interval_at(start, p);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
             while Instant::now() < until {
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
                 let url = format!("{base}{}", qs[i % qs.len()].path());
                 i += 1;
                 let t = Instant::now();
@@ -266,8 +281,13 @@ async fn over_http(base: &str, qs: Arc<Vec<Query>>, clients: usize, seconds: u64
         all.extend(t);
         errors += e;
     }
+    let pace = if rate > 0 {
+        format!(", {rate}/s")
+    } else {
+        String::new()
+    };
     report(
-        &format!("HTTP, indexed, {clients} clients"),
+        &format!("HTTP, indexed, {clients} clients{pace}"),
         all,
         started.elapsed(),
         errors,
@@ -537,14 +557,13 @@ fn main() {
         tokio::spawn(app.run());
         let clients = setting("DIR_CLIENTS", 200);
         // Warm the caches (PostgreSQL's and the connections') without recording.
-        over_http(&base, qs.clone(), clients.min(20), 2).await;
-        over_http(
-            &base,
-            qs.clone(),
-            clients,
-            setting("DIR_SECONDS", 10) as u64,
-        )
-        .await;
+        let seconds = setting("DIR_SECONDS", 10) as u64;
+        over_http(&base, qs.clone(), clients.min(20), 2, 0).await;
+        over_http(&base, qs.clone(), clients, seconds, 0).await;
+        let rate = setting("DIR_RATE", 0);
+        if rate > 0 {
+            over_http(&base, qs.clone(), clients, seconds, rate).await;
+        }
         let total = setting("DIR_SCAN_QUERIES", 600);
         in_store(&store, qs.clone(), clients, total, false).await;
         in_store(&store, qs.clone(), clients, total, true).await;
