@@ -71,22 +71,23 @@ fn alert_mail(
     }
 }
 
-/// Writes alert mails to the outbox, in the caller's transaction, a chunk a statement; a row
-/// whose unique key is taken (the same producer published again) is skipped.
-async fn enqueue_alert_mails(
+/// Inserts `rows` in the caller's transaction, `chunk` a statement, skipping every row whose
+/// unique key `taken` is already there; how many were written.
+async fn insert_new<A>(
     db: &impl ConnectionTrait,
-    rows: Vec<outbox::ActiveModel>,
-) -> Result<u64, StoreError> {
+    rows: Vec<A>,
+    chunk: usize,
+    taken: OnConflict,
+) -> Result<u64, StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
     let mut written = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        let r = outbox::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(outbox::Column::UniqueKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
+        let some: Vec<A> = rows.by_ref().take(chunk).collect();
+        let r = A::Entity::insert_many(some)
+            .on_conflict(taken.clone())
             .try_insert()
             .exec_without_returning(db)
             .await?;
@@ -95,6 +96,18 @@ async fn enqueue_alert_mails(
         }
     }
     Ok(written)
+}
+
+/// Writes alert mails to the outbox, in the caller's transaction; a row whose unique key is
+/// taken (the same producer published again) is skipped.
+async fn enqueue_alert_mails(
+    db: &impl ConnectionTrait,
+    rows: Vec<outbox::ActiveModel>,
+) -> Result<u64, StoreError> {
+    let taken = OnConflict::column(outbox::Column::UniqueKey)
+        .do_nothing()
+        .to_owned();
+    insert_new(db, rows, 500, taken).await
 }
 
 /// A sign-up.
@@ -187,27 +200,13 @@ pub(crate) async fn queue_notice(
     db: &impl ConnectionTrait,
     rows: Vec<alert_notice::ActiveModel>,
 ) -> Result<u64, StoreError> {
-    let mut written = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
-        let r = alert_notice::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    alert_notice::Column::SubscriptionId,
-                    alert_notice::Column::ProducerId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .try_insert()
-            .exec_without_returning(db)
-            .await?;
-        if let TryInsertResult::Inserted(n) = r {
-            written += n;
-        }
-    }
-    Ok(written)
+    let taken = OnConflict::columns([
+        alert_notice::Column::SubscriptionId,
+        alert_notice::Column::ProducerId,
+    ])
+    .do_nothing()
+    .to_owned();
+    insert_new(db, rows, 1000, taken).await
 }
 
 /// The confirmed subscribers a producer's publication concerns, recorded once each.

@@ -159,6 +159,18 @@ fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
     });
 }
 
+/// The page's hits in its order, each made of its measure and its row read by id (a row gone
+/// meanwhile is left out).
+fn in_page_order<R, H>(
+    page: Vec<(i64, Point, f64)>,
+    mut rows: HashMap<i64, R>,
+    hit: impl Fn(i64, Point, f64, R) -> H,
+) -> Vec<H> {
+    page.into_iter()
+        .filter_map(|(id, point, d)| rows.remove(&id).map(|r| hit(id, point, d, r)))
+        .collect()
+}
+
 /// How a search reaches the rows: through the bounding box on the indexes, or (the benchmark's
 /// reference) by reading every producer and point and measuring each.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -355,7 +367,7 @@ impl Store {
         if page.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows: HashMap<i64, ProducerRow> = producer::Entity::find()
+        let rows: HashMap<i64, ProducerRow> = producer::Entity::find()
             .select_only()
             .columns([
                 producer::Column::Id,
@@ -382,22 +394,17 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(page
-            .into_iter()
-            .filter_map(|(id, point, d)| {
-                rows.remove(&id).map(|r| ProducerHit {
-                    id,
-                    categories: categories_of(&r.categories),
-                    labels: labels_of(&r.labels),
-                    name: r.name,
-                    city: r.city,
-                    postal_code: r.postal_code,
-                    point,
-                    farm_gate: r.farm_gate,
-                    distance_km: d,
-                })
-            })
-            .collect())
+        Ok(in_page_order(page, rows, |id, point, d, r| ProducerHit {
+            id,
+            categories: categories_of(&r.categories),
+            labels: labels_of(&r.labels),
+            name: r.name,
+            city: r.city,
+            postal_code: r.postal_code,
+            point,
+            farm_gate: r.farm_gate,
+            distance_km: d,
+        }))
     }
 
     /// The page's pickup points, whole, in the order given.
@@ -409,7 +416,7 @@ impl Store {
         if page.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows: HashMap<i64, PointRow> = pickup_point::Entity::find()
+        let rows: HashMap<i64, PointRow> = pickup_point::Entity::find()
             .select_only()
             .columns([
                 pickup_point::Column::Id,
@@ -434,22 +441,17 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(page
-            .into_iter()
-            .filter_map(|(id, point, d)| {
-                rows.remove(&id).map(|r| PointHit {
-                    next_slot: next.get(&id).copied(),
-                    id,
-                    name: r.name,
-                    address: r.address,
-                    city: r.city,
-                    postal_code: r.postal_code,
-                    point,
-                    market_name: r.market_name,
-                    timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
-                    distance_km: d,
-                })
-            })
-            .collect())
+        Ok(in_page_order(page, rows, |id, point, d, r| PointHit {
+            next_slot: next.get(&id).copied(),
+            id,
+            name: r.name,
+            address: r.address,
+            city: r.city,
+            postal_code: r.postal_code,
+            point,
+            market_name: r.market_name,
+            timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+            distance_km: d,
+        }))
     }
 }
