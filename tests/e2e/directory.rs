@@ -367,6 +367,7 @@ both!(
     search_by_postcode_town_and_coordinates,
     alerts_opt_in_match_and_unsubscribe,
     a_recipe_looks_around_a_postcode_or_a_town,
+    alert_mails_confirm_match_digest_and_unsubscribe,
 );
 
 /// The recipe page's "near here" box takes a postcode or a town, like the directory.
@@ -391,5 +392,202 @@ async fn a_recipe_looks_around_a_postcode_or_a_town(db: Db) {
         .await
         .expect(422)
         .contains("id=\"q-error\"");
+    app.cleanup().await;
+}
+
+/// Alert mails through the outbox and the real SMTP server: the confirmation link mailed at
+/// sign-up confirms; a publication mails each confirmed matching subscriber once (publishing
+/// again mails nobody), with List-Unsubscribe; the unconfirmed get the confirmation only; the
+/// mailed one-click unsubscribe stops the mail; the weekly digest goes once a week.
+async fn alert_mails_confirm_match_digest_and_unsubscribe(db: Db) {
+    use std::time::Duration;
+
+    use mailparse::MailHeaderMap;
+
+    use crate::mail::{Smtp, header, parts, worker};
+
+    let app = app_with_places(db).await;
+    let w = app.world().await;
+    let smtp = Smtp::start();
+    let mailer = worker(&app, smtp.port, 10);
+    let to = |email: &str| {
+        let email = email.to_owned();
+        smtp.messages()
+            .into_iter()
+            .filter(move |raw| {
+                mailparse::parse_mail(raw).is_ok_and(|m| header(&m, "To").contains(&email))
+            })
+            .collect::<Vec<_>>()
+    };
+    let link_in = |text: &str, path: &str| -> String {
+        let start = format!("{}{path}", app.base);
+        text.split_whitespace()
+            .find(|w| w.starts_with(&start))
+            .unwrap_or_else(|| panic!("a link to {start} in {text}"))
+            .strip_prefix(&app.base)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    // Ana (immediate mail) and Ben (never confirms) sign up through the form.
+    for email in ["ana@example.org", "ben@example.org"] {
+        let mut v = app.visit("fr");
+        v.get("/directory/alerts").await.expect(200);
+        let page = v
+            .post(
+                "/directory/alerts",
+                &[
+                    ("email", email),
+                    ("postcode", "79000"),
+                    ("radius", "50"),
+                    ("categories", "vegetables"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status.as_u16(), 303, "{}", page.html);
+    }
+    // Cleo chose the weekly digest, in English.
+    let cleo = app
+        .store
+        .subscribe_alerts(store::AlertRequest {
+            email: "cleo@example.org".into(),
+            postcode: "79000".into(),
+            radius_km: 50,
+            categories: Vec::new(),
+            weekly_digest: true,
+            language: "en".into(),
+        })
+        .await
+        .expect("a sign-up");
+    app.store
+        .confirm_alerts(&cleo.confirm_token)
+        .await
+        .expect("confirmed");
+    smtp.wait_for(3, Duration::from_secs(20)).await;
+    let confirmation = to("ana@example.org");
+    assert_eq!(confirmation.len(), 1);
+    let m = mailparse::parse_mail(&confirmation[0]).expect("a message");
+    assert!(header(&m, "Subject").contains("Confirmez"));
+    assert!(m.headers.get_first_value("List-Unsubscribe").is_none());
+    let (text, html) = parts(&m);
+    let link = link_in(&text, "/directory/alerts/confirm/");
+    assert!(html.contains(&link), "{html}");
+    // The link's page shows a button; pressing it confirms.
+    let mut ana = app.visit("fr");
+    ana.get(&link)
+        .await
+        .expect(200)
+        .contains("Confirmer mon inscription");
+    let page = ana.post(&link, &[]).await;
+    assert_eq!(page.status.as_u16(), 303, "{}", page.html);
+
+    // Le Tallud's farm, 33.9 km from Niort, vegetables: Ana gets one mail now, Cleo later.
+    let mut producer = logged_in(&app, w.producer.id).await;
+    publish(
+        &mut producer,
+        w.producer_id,
+        &[("categories", "vegetables")],
+    )
+    .await;
+    smtp.wait_for(4, Duration::from_secs(20)).await;
+    let got = to("ana@example.org");
+    assert_eq!(got.len(), 2);
+    let m = mailparse::parse_mail(&got[1]).expect("a message");
+    assert!(
+        header(&m, "Subject").contains("Les Jardins du Thouet"),
+        "{}",
+        header(&m, "Subject")
+    );
+    let (text, html) = parts(&m);
+    for body in [&text, &html] {
+        assert!(body.contains("33,9 km"), "{body}");
+    }
+    let page = link_in(&text, "/directory/producers/");
+    ana.get(&page)
+        .await
+        .expect(200)
+        .contains("Les Jardins du Thouet");
+    let unsubscribe = header(&m, "List-Unsubscribe");
+    let url = unsubscribe
+        .trim()
+        .strip_prefix('<')
+        .and_then(|u| u.strip_suffix('>'))
+        .expect("List-Unsubscribe is <URL>")
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("{}/directory/alerts/unsubscribe/", app.base)),
+        "{url}"
+    );
+    assert!(text.contains(&url) && html.contains(&url));
+    assert_eq!(
+        header(&m, "List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    // Published again: nobody is mailed twice.
+    publish(
+        &mut producer,
+        w.producer_id,
+        &[("categories", "vegetables"), ("summary", "Encore")],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.messages().len(), 4);
+    assert_eq!(to("ben@example.org").len(), 1, "the confirmation only");
+
+    // The one-click POST, as a mail client sends it: no cookie, no form token.
+    let path = url.strip_prefix(&app.base).unwrap_or_default().to_owned();
+    let one_click = app
+        .visit("fr")
+        .post_raw(&path, &[("List-Unsubscribe", "One-Click")])
+        .await;
+    assert_eq!(one_click.status.as_u16(), 303, "{}", one_click.html);
+    assert!(one_click.location().contains("done=alerts-unsubscribed"));
+    ana.get(&path)
+        .await
+        .expect(200)
+        .contains("Ces alertes sont désactivées");
+    let niort = niort_producer(&app, &w).await;
+    let mut coordinator = logged_in(&app, w.coordinator.id).await;
+    publish(&mut coordinator, niort, &[("categories", "vegetables")]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        to("ana@example.org").len(),
+        2,
+        "no more mail once unsubscribed"
+    );
+
+    // The weekly digest: nothing during the week the producers were matched; the next week
+    // one message with both, in English; run again that week, nothing more.
+    let now = chrono::Utc::now();
+    assert_eq!(app.store.send_alert_digests(now).await.expect("digest"), 0);
+    let next_week = now + chrono::Duration::days(7);
+    assert_eq!(
+        app.store
+            .send_alert_digests(next_week)
+            .await
+            .expect("digest"),
+        1
+    );
+    assert_eq!(
+        app.store
+            .send_alert_digests(next_week)
+            .await
+            .expect("digest"),
+        0
+    );
+    smtp.wait_for(5, Duration::from_secs(20)).await;
+    let got = to("cleo@example.org");
+    assert_eq!(got.len(), 2, "the confirmation, then the digest");
+    let m = mailparse::parse_mail(&got[1]).expect("a message");
+    assert!(header(&m, "Subject").contains("new producers"));
+    assert!(header(&m, "List-Unsubscribe").contains("/directory/alerts/unsubscribe/"));
+    let (text, _) = parts(&m);
+    assert!(
+        text.contains("Les Jardins du Thouet") && text.contains("Fromagerie du Marais"),
+        "{text}"
+    );
+    assert!(text.contains("33.9 km"), "{text}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 5);
+    mailer.stop().await;
     app.cleanup().await;
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use store::Store;
 use web::Application;
 
+mod digests;
 mod mail_args;
 
 /// The demo market, built into the binary so that `halle demo` works from anywhere.
@@ -487,8 +488,10 @@ async fn serve(
     let mailer = mail.start(&store, &format!("http://{}", app.addr()))?;
     let payment_work = tokio::spawn(payment_work(store.clone()));
     let scheduler = mail.start_schedule(&store);
+    let digests = digests::start(store.clone());
     app.run_until(shutdown()).await.context("server failed")?;
     payment_work.abort();
+    digests.abort();
     if let Some(s) = scheduler {
         s.stop().await;
     }

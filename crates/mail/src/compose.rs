@@ -168,7 +168,8 @@ impl Composer {
             "market_url": ctx.market.as_ref().map(|m| format!("{base}/m/{}", m.slug)).unwrap_or_else(|| format!("{base}/")),
             "base_url": base,
             "payload": ctx.payload,
-            "unsubscribe_url": ctx.unsubscribe_token.as_ref().map(|t| format!("{base}/unsubscribe/{t}")),
+            "unsubscribe_url": ctx.unsubscribe_token.as_ref().map(|t| format!("{base}/unsubscribe/{t}"))
+                .or_else(|| ctx.payload.get("unsubscribe_path").and_then(Value::as_str).map(|p| format!("{base}{p}"))),
         });
         if let Some(o) = &ctx.order {
             let lines: Vec<Value> = o
@@ -263,7 +264,57 @@ impl Composer {
         if ctx.mail.kind == kind::FINAL_AMOUNT {
             final_amount_data(&mut data, &ctx.payload, lang);
         }
+        self.alert_data(ctx, lang, &mut data);
         data
+    }
+
+    /// What the directory's alert mails add: absolute links, distances in km in the
+    /// recipient's language.
+    fn alert_data(&self, ctx: &MailContext, lang: Lang, data: &mut Value) {
+        let base = &self.base_url;
+        let km = |m: Option<i64>| {
+            let km = format!("{:.1}", m.unwrap_or(0) as f64 / 1000.0);
+            if lang == Lang::Fr {
+                km.replace('.', ",")
+            } else {
+                km
+            }
+        };
+        let url = |p: &Value, key: &str| {
+            p.get(key)
+                .and_then(Value::as_str)
+                .map(|p| format!("{base}{p}"))
+        };
+        match ctx.mail.kind.as_str() {
+            kind::DIRECTORY_ALERT_CONFIRM => {
+                data["confirm_url"] = json!(url(&ctx.payload, "confirm_path"));
+            }
+            kind::DIRECTORY_ALERT => {
+                data["producer_url"] = json!(url(&ctx.payload, "producer_path"));
+                data["distance"] = json!(km(ctx.payload.get("distance_m").and_then(Value::as_i64)));
+            }
+            kind::DIRECTORY_ALERT_DIGEST => {
+                let producers: Vec<Value> = ctx
+                    .payload
+                    .get("producers")
+                    .and_then(Value::as_array)
+                    .map(|list| {
+                        list.iter()
+                            .map(|p| {
+                                json!({
+                                    "name": p.get("name").cloned().unwrap_or_default(),
+                                    "city": p.get("city").cloned().unwrap_or_default(),
+                                    "url": url(p, "path"),
+                                    "distance": km(p.get("distance_m").and_then(Value::as_i64)),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                data["producers"] = json!(producers);
+            }
+            _ => {}
+        }
     }
 
     /// Renders `ctx` and builds its message.

@@ -109,6 +109,9 @@ mod tests {
             store::outbox::kind::PICKUP_DAY_BEFORE,
             store::outbox::kind::PICKUP_HOURS_BEFORE,
             store::outbox::kind::PICKING_LIST,
+            store::outbox::kind::DIRECTORY_ALERT_CONFIRM,
+            store::outbox::kind::DIRECTORY_ALERT,
+            store::outbox::kind::DIRECTORY_ALERT_DIGEST,
         ] {
             for lang in ["fr", "en"] {
                 assert!(r.knows(kind, lang), "{lang}/{kind} is missing a part");

@@ -5,31 +5,110 @@
 //! What a subscriber is owed is recorded as an `alert_notices` row, by [`queue_notice`]: its
 //! confirmation link first, then one notice per producer whose entry is published within its
 //! radius (at most one per subscriber and producer, whatever is published again). The mail
-//! outbox (issue 9) sends them; until it lands, admins read them on `/admin/alerts`. A
-//! subscriber who chose the weekly digest has its notices sent together once a week by the
-//! outbox; the choice is stored with the subscription.
+//! outbox sends them: each notice becomes a message in the same transaction (the confirmation
+//! link; "a new producer near you", once per subscription and producer), and admins read the
+//! notices on `/admin/alerts`. A subscriber who chose the weekly digest gets its matches
+//! together: [`Store::send_alert_digests`] (run hourly by `halle serve`) mails each one, once
+//! per week, the producers matched before that week began. Every alert message carries the
+//! one-click unsubscribe link (RFC 8058); nothing goes to the unconfirmed or the unsubscribed.
 //!
 //! Matching a publication: the subscriptions whose centre lies in the bounding box of the
-//! largest radius (100 km) around the producer, confirmed and not unsubscribed, whose
-//! categories meet the producer's (or who chose none), then each one's own radius exactly.
+//! largest radius (100 km) around the producer (the index), within the band of latitude and
+//! longitude its own radius allows, confirmed and not unsubscribed, whose categories meet the
+//! producer's (or who chose none), then each one's own radius exactly; only then are the
+//! matches' addresses read.
 
-use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
 use distribution::directory::{
-    BoundingBox, MAX_RADIUS_KM, MIN_RADIUS_KM, Point, distance_km, is_postcode, unwrap_slugs,
-    wrap_slugs,
+    BoundingBox, EARTH_RADIUS_KM, MAX_RADIUS_KM, MIN_RADIUS_KM, Point, distance_km, is_postcode,
+    unwrap_slugs, wrap_slugs,
 };
 use domain::Category;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TryInsertResult, sea_query::OnConflict,
+    QueryOrder, QuerySelect, Set, TryInsertResult,
+    sea_query::{Expr, OnConflict},
 };
 
 use super::categories_of;
 use crate::{
     Actor, Role, Store, StoreError,
     auth::{normalise_email, token_hash},
-    entities::{alert_notice, alert_subscription, directory_entry, producer},
+    entities::{alert_notice, alert_subscription, directory_entry, outbox, producer},
+    outbox::{NewMail, enqueue_to_address, kind},
 };
+
+/// The page of an alert's unsubscribe link.
+fn unsubscribe_path(token: &str) -> String {
+    format!("/directory/alerts/unsubscribe/{token}")
+}
+
+/// A mail to a subscriber's address, in its language, once only (`unique_key`).
+fn alert_mail(
+    kind: &'static str,
+    email: &str,
+    language: &str,
+    unique_key: String,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        market_id: Set(None),
+        account_id: Set(None),
+        recipient: Set(email.to_owned()),
+        recipient_name: Set(String::new()),
+        language: Set(language.to_owned()),
+        kind: Set(kind.to_owned()),
+        unique_key: Set(Some(unique_key)),
+        payload: Set(payload.to_string()),
+        state: Set(crate::outbox::PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Inserts `rows` in the caller's transaction, `chunk` a statement, skipping every row whose
+/// unique key `taken` is already there; how many were written.
+async fn insert_new<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    chunk: usize,
+    taken: OnConflict,
+) -> Result<u64, StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut written = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let some: Vec<A> = rows.by_ref().take(chunk).collect();
+        let r = A::Entity::insert_many(some)
+            .on_conflict(taken.clone())
+            .try_insert()
+            .exec_without_returning(db)
+            .await?;
+        if let TryInsertResult::Inserted(n) = r {
+            written += n;
+        }
+    }
+    Ok(written)
+}
+
+/// Writes alert mails to the outbox, in the caller's transaction; a row whose unique key is
+/// taken (the same producer published again) is skipped.
+async fn enqueue_alert_mails(
+    db: &impl ConnectionTrait,
+    rows: Vec<outbox::ActiveModel>,
+) -> Result<u64, StoreError> {
+    let taken = OnConflict::column(outbox::Column::UniqueKey)
+        .do_nothing()
+        .to_owned();
+    insert_new(db, rows, 500, taken).await
+}
 
 /// A sign-up.
 #[derive(Clone, Debug)]
@@ -121,27 +200,13 @@ pub(crate) async fn queue_notice(
     db: &impl ConnectionTrait,
     rows: Vec<alert_notice::ActiveModel>,
 ) -> Result<u64, StoreError> {
-    let mut written = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
-        let r = alert_notice::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    alert_notice::Column::SubscriptionId,
-                    alert_notice::Column::ProducerId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .try_insert()
-            .exec_without_returning(db)
-            .await?;
-        if let TryInsertResult::Inserted(n) = r {
-            written += n;
-        }
-    }
-    Ok(written)
+    let taken = OnConflict::columns([
+        alert_notice::Column::SubscriptionId,
+        alert_notice::Column::ProducerId,
+    ])
+    .do_nothing()
+    .to_owned();
+    insert_new(db, rows, 1000, taken).await
 }
 
 /// The confirmed subscribers a producer's publication concerns, recorded once each.
@@ -161,7 +226,25 @@ pub(crate) async fn match_producer(
         categories =
             categories.add(alert_subscription::Column::Categories.like(format!("%,{c},%")));
     }
-    let candidates: Vec<(i64, f64, f64, i32)> = alert_subscription::Entity::find()
+    // Each subscription's own radius bounds its distance in latitude and in longitude (the
+    // widest a box of it can be is the 100 km one's): a row outside that band cannot match,
+    // so PostgreSQL drops it instead of sending it. The margin only ever widens the band.
+    use sea_orm::sea_query::ExprTrait;
+    let km_lat = EARTH_RADIUS_KM.recip().to_degrees() * 1.0001;
+    let widest = bbox
+        .min_lat
+        .abs()
+        .max(bbox.max_lat.abs())
+        .to_radians()
+        .cos();
+    let km_lon = km_lat / widest.max(1e-6);
+    let band = |col: alert_subscription::Column, centre: f64, per_km: f64| {
+        let reach = Expr::col(alert_subscription::Column::RadiusKm).mul(per_km);
+        Condition::all()
+            .add(Expr::col(col).gte(Expr::val(centre).sub(reach.clone())))
+            .add(Expr::col(col).lte(Expr::val(centre).add(reach)))
+    };
+    let near: Vec<(i64, f64)> = alert_subscription::Entity::find()
         .select_only()
         .columns([
             alert_subscription::Column::Id,
@@ -171,30 +254,115 @@ pub(crate) async fn match_producer(
         ])
         .filter(alert_subscription::Column::Latitude.between(bbox.min_lat, bbox.max_lat))
         .filter(alert_subscription::Column::Longitude.between(bbox.min_lon, bbox.max_lon))
+        .filter(band(alert_subscription::Column::Latitude, at.lat, km_lat))
+        .filter(band(alert_subscription::Column::Longitude, at.lon, km_lon))
         .filter(alert_subscription::Column::ConfirmedAt.is_not_null())
         .filter(alert_subscription::Column::UnsubscribedAt.is_null())
         .filter(categories)
-        .into_tuple()
+        .into_model::<Spot>()
         .all(db)
-        .await?;
-    let link = format!("/directory/producers/{}", p.id);
-    let rows: Vec<alert_notice::ActiveModel> = candidates
+        .await?
         .into_iter()
-        .filter_map(|(id, lat, lon, radius)| {
-            let d = distance_km(Point { lat, lon }, at);
-            (d <= f64::from(radius)).then(|| alert_notice::ActiveModel {
-                subscription_id: Set(id),
-                producer_id: Set(Some(p.id)),
-                kind: Set("match".into()),
-                distance_m: Set(Some((d * 1000.0).round() as i32)),
-                link: Set(link.clone()),
-                created_at: Set(now),
-                sent_at: Set(None),
-                ..Default::default()
-            })
+        .filter_map(|c| {
+            let d = distance_km(
+                Point {
+                    lat: c.latitude,
+                    lon: c.longitude,
+                },
+                at,
+            );
+            (d <= f64::from(c.radius_km)).then_some((c.id, d))
         })
         .collect();
-    queue_notice(db, rows).await
+    // Then the addresses of those who match only.
+    let mut candidates: HashMap<i64, Candidate> = HashMap::new();
+    for chunk in near.chunks(1000) {
+        let found = alert_subscription::Entity::find()
+            .select_only()
+            .columns([
+                alert_subscription::Column::Id,
+                alert_subscription::Column::Email,
+                alert_subscription::Column::Language,
+                alert_subscription::Column::WeeklyDigest,
+                alert_subscription::Column::UnsubscribeToken,
+            ])
+            .filter(alert_subscription::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .into_model::<Candidate>()
+            .all(db)
+            .await?;
+        candidates.extend(found.into_iter().map(|c| (c.id, c)));
+    }
+    let link = format!("/directory/producers/{}", p.id);
+    let mut notices = Vec::new();
+    let mut mails = Vec::new();
+    for (id, d) in near {
+        let Some(c) = candidates.remove(&id) else {
+            continue;
+        };
+        let distance_m = (d * 1000.0).round() as i32;
+        // The weekly digest sends the others later; these go now, through the outbox.
+        if !c.weekly_digest {
+            mails.push(alert_mail(
+                kind::DIRECTORY_ALERT,
+                &c.email,
+                &c.language,
+                format!("{}:{}:{}", kind::DIRECTORY_ALERT, c.id, p.id),
+                serde_json::json!({
+                    "subscription_id": c.id,
+                    "producer_id": p.id,
+                    "producer_name": p.name,
+                    "producer_city": p.city,
+                    "producer_path": link,
+                    "distance_m": distance_m,
+                    "unsubscribe_path": unsubscribe_path(&c.unsubscribe_token),
+                }),
+                now,
+            ));
+        }
+        notices.push(alert_notice::ActiveModel {
+            subscription_id: Set(c.id),
+            producer_id: Set(Some(p.id)),
+            kind: Set("match".into()),
+            distance_m: Set(Some(distance_m)),
+            link: Set(link.clone()),
+            created_at: Set(now),
+            sent_at: Set((!c.weekly_digest).then_some(now)),
+            ..Default::default()
+        });
+    }
+    enqueue_alert_mails(db, mails).await?;
+    queue_notice(db, notices).await
+}
+
+/// A subscription a publication may concern (inside the bands, confirmed, categories met):
+/// what measuring it needs.
+#[derive(sea_orm::FromQueryResult)]
+struct Spot {
+    id: i64,
+    latitude: f64,
+    longitude: f64,
+    radius_km: i32,
+}
+
+/// A subscription a publication concerns: where and how to write.
+#[derive(sea_orm::FromQueryResult)]
+struct Candidate {
+    id: i64,
+    email: String,
+    language: String,
+    weekly_digest: bool,
+    unsubscribe_token: String,
+}
+
+/// Monday 00:00 UTC of `now`'s ISO week, and the week's name (`2026-W49`).
+fn week_of(now: DateTime<Utc>) -> (DateTime<Utc>, String) {
+    let days = i64::from(now.weekday().num_days_from_monday());
+    let start = (now - Duration::days(days))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    let w = now.iso_week();
+    (start, format!("{}-W{:02}", w.year(), w.week()))
 }
 
 fn invalid(code: &'static str, message: &str) -> StoreError {
@@ -263,9 +431,26 @@ impl Store {
                 distance_m: Set(None),
                 link: Set(format!("/directory/alerts/confirm/{confirm_token}")),
                 created_at: Set(now),
-                sent_at: Set(None),
+                sent_at: Set(Some(now)),
                 ..Default::default()
             }],
+        )
+        .await?;
+        enqueue_to_address(
+            &w.tx,
+            &NewMail {
+                kind: kind::DIRECTORY_ALERT_CONFIRM,
+                market_id: None,
+                unique_key: Some(format!("{}:{}", kind::DIRECTORY_ALERT_CONFIRM, s.id)),
+                payload: serde_json::json!({
+                    "confirm_path": format!("/directory/alerts/confirm/{confirm_token}"),
+                    "postcode": s.postcode,
+                    "radius_km": s.radius_km,
+                }),
+            },
+            &s.email,
+            "",
+            language,
         )
         .await?;
         w.commit().await?;
@@ -347,6 +532,147 @@ impl Store {
         };
         w.commit().await?;
         Ok(view(s))
+    }
+
+    /// The weekly digest: each confirmed, still subscribed subscriber who chose it and has
+    /// matches recorded before the start of `now`'s week (Monday 00:00 UTC) not yet mailed
+    /// gets one message listing those producers (still in the directory), at most one per
+    /// week whatever the number of runs; its notices are then marked sent. Returns how many
+    /// messages were written to the outbox.
+    pub async fn send_alert_digests(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let (week_start, week) = week_of(now);
+        let w = self.write().await?;
+        let pending = alert_notice::Entity::find()
+            .filter(alert_notice::Column::Kind.eq("match"))
+            .filter(alert_notice::Column::SentAt.is_null())
+            .filter(alert_notice::Column::CreatedAt.lt(week_start))
+            .order_by_asc(alert_notice::Column::DistanceM)
+            .all(&w.tx)
+            .await?;
+        if pending.is_empty() {
+            w.commit().await?;
+            return Ok(0);
+        }
+        let mut by_subscription: BTreeMap<i64, Vec<alert_notice::Model>> = BTreeMap::new();
+        for n in pending {
+            by_subscription
+                .entry(n.subscription_id)
+                .or_default()
+                .push(n);
+        }
+        let subscribers: HashMap<i64, alert_subscription::Model> = self
+            .in_chunks(by_subscription.keys().copied().collect(), |ids| {
+                alert_subscription::Entity::find()
+                    .filter(alert_subscription::Column::Id.is_in(ids))
+                    .filter(alert_subscription::Column::WeeklyDigest.eq(true))
+                    .filter(alert_subscription::Column::ConfirmedAt.is_not_null())
+                    .filter(alert_subscription::Column::UnsubscribedAt.is_null())
+                    .all(&w.tx)
+            })
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let producer_ids: Vec<i64> = by_subscription
+            .values()
+            .flatten()
+            .filter_map(|n| n.producer_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let visible: std::collections::HashSet<i64> = self
+            .in_chunks(producer_ids.clone(), |ids| {
+                directory_entry::Entity::find()
+                    .filter(directory_entry::Column::ProducerId.is_in(ids))
+                    .filter(directory_entry::Column::Published.eq(true))
+                    .filter(directory_entry::Column::Hidden.eq(false))
+                    .all(&w.tx)
+            })
+            .await?
+            .into_iter()
+            .map(|e| e.producer_id)
+            .collect();
+        let producers: HashMap<i64, producer::Model> = self
+            .in_chunks(producer_ids, |ids| {
+                producer::Entity::find()
+                    .filter(producer::Column::Id.is_in(ids))
+                    .all(&w.tx)
+            })
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut written = 0;
+        for (subscription_id, notices) in by_subscription {
+            let Some(s) = subscribers.get(&subscription_id) else {
+                continue;
+            };
+            let listed: Vec<serde_json::Value> = notices
+                .iter()
+                .filter_map(|n| {
+                    let p = producers.get(&n.producer_id?)?;
+                    visible.contains(&p.id).then(|| {
+                        serde_json::json!({
+                            "name": p.name,
+                            "city": p.city,
+                            "path": n.link,
+                            "distance_m": n.distance_m,
+                        })
+                    })
+                })
+                .collect();
+            let mailed = listed.is_empty()
+                || enqueue_alert_mails(
+                    &w.tx,
+                    vec![alert_mail(
+                        kind::DIRECTORY_ALERT_DIGEST,
+                        &s.email,
+                        &s.language,
+                        format!("{}:{}:{week}", kind::DIRECTORY_ALERT_DIGEST, s.id),
+                        serde_json::json!({
+                            "subscription_id": s.id,
+                            "producers": listed,
+                            "unsubscribe_path": unsubscribe_path(&s.unsubscribe_token),
+                        }),
+                        // Due at once, even when `now` is a date to come (a test's next week).
+                        now.min(Utc::now()),
+                    )],
+                )
+                .await?
+                    == 1;
+            if !mailed {
+                // This week's digest already went: these wait for next week's.
+                continue;
+            }
+            written += u64::from(!listed.is_empty());
+            alert_notice::Entity::update_many()
+                .col_expr(
+                    alert_notice::Column::SentAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(
+                    alert_notice::Column::Id
+                        .is_in(notices.iter().map(|n| n.id).collect::<Vec<_>>()),
+                )
+                .exec(&w.tx)
+                .await?;
+        }
+        w.commit().await?;
+        Ok(written)
+    }
+
+    /// Runs `query` on `ids` a thousand at a time (SQLite takes at most 32766 parameters) and
+    /// gathers the rows.
+    async fn in_chunks<T, F, Fut>(&self, ids: Vec<i64>, query: F) -> Result<Vec<T>, StoreError>
+    where
+        F: Fn(Vec<i64>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
+    {
+        let mut all = Vec::new();
+        for chunk in ids.chunks(1000) {
+            all.extend(query(chunk.to_vec()).await?);
+        }
+        Ok(all)
     }
 
     /// The latest notices owed to subscribers, newest first (admins only; 403 otherwise).

@@ -5,8 +5,9 @@
 //!
 //! The database filters on the radius's bounding box (indexed latitude and longitude, see
 //! `distribution::directory`), the entry's flags and the filters; the exact distance is then
-//! computed for each row left, which drops the box's corners, and sorts. A page is
-//! [`PAGE_SIZE`] results of each kind.
+//! computed for each row left, which drops the box's corners, and sorts. Only ids and
+//! coordinates are read for every row in the box; names, addresses and categories are read
+//! afterwards for the page's rows only. A page is [`PAGE_SIZE`] results of each kind.
 
 use std::collections::{HashMap, HashSet};
 
@@ -109,19 +110,36 @@ pub struct SearchResults {
     pub next_page: Option<u32>,
 }
 
+/// A producer inside the box that passes the filters: only what measuring needs.
+#[derive(FromQueryResult)]
+struct ProducerSpot {
+    id: i64,
+    latitude: f64,
+    longitude: f64,
+}
+
+/// The rest of a producer on the page.
 #[derive(FromQueryResult)]
 struct ProducerRow {
     id: i64,
     name: String,
     city: String,
     postal_code: String,
-    latitude: f64,
-    longitude: f64,
     categories: String,
     labels: String,
     farm_gate: bool,
 }
 
+/// A pickup point inside the box: only what measuring and "collect near here" need.
+#[derive(FromQueryResult)]
+struct PointSpot {
+    id: i64,
+    latitude: f64,
+    longitude: f64,
+    market_id: i64,
+}
+
+/// The rest of a pickup point on the page.
 #[derive(FromQueryResult)]
 struct PointRow {
     id: i64,
@@ -129,9 +147,6 @@ struct PointRow {
     address: String,
     city: String,
     postal_code: String,
-    latitude: f64,
-    longitude: f64,
-    market_id: i64,
     market_name: String,
     timezone: String,
 }
@@ -142,6 +157,18 @@ fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
         let (db, ib) = key(b);
         da.total_cmp(&db).then(ia.cmp(&ib))
     });
+}
+
+/// The page's hits in its order, each made of its measure and its row read by id (a row gone
+/// meanwhile is left out).
+fn in_page_order<R, H>(
+    page: Vec<(i64, Point, f64)>,
+    mut rows: HashMap<i64, R>,
+    hit: impl Fn(i64, Point, f64, R) -> H,
+) -> Vec<H> {
+    page.into_iter()
+        .filter_map(|(id, point, d)| rows.remove(&id).map(|r| hit(id, point, d, r)))
+        .collect()
 }
 
 /// How a search reaches the rows: through the bounding box on the indexes, or (the benchmark's
@@ -183,51 +210,35 @@ impl Store {
         }
         let radius = f64::from(s.radius_km);
         let bbox = BoundingBox::around(s.center, radius);
+        let measure = |lat: f64, lon: f64| {
+            let point = Point { lat, lon };
+            let d = distance_km(s.center, point);
+            (d <= radius).then_some((point, d))
+        };
 
-        // Pickup points first: "collect near here" needs their markets.
-        let mut q = pickup_point::Entity::find()
-            .select_only()
-            .columns([
-                pickup_point::Column::Id,
-                pickup_point::Column::Name,
-                pickup_point::Column::Address,
-                pickup_point::Column::City,
-                pickup_point::Column::PostalCode,
-                pickup_point::Column::Latitude,
-                pickup_point::Column::Longitude,
-                pickup_point::Column::MarketId,
-            ])
-            .column_as(market::Column::Name, "market_name")
-            .column(market::Column::Timezone)
-            .join(
-                JoinType::InnerJoin,
-                pickup_point::Entity::belongs_to(market::Entity)
-                    .from(pickup_point::Column::MarketId)
-                    .to(market::Column::Id)
-                    .into(),
-            );
+        // Pickup points first: "collect near here" needs their markets. Only ids and
+        // coordinates are read for all of them; names and addresses for the page's only.
+        let mut q = pickup_point::Entity::find().select_only().columns([
+            pickup_point::Column::Id,
+            pickup_point::Column::Latitude,
+            pickup_point::Column::Longitude,
+            pickup_point::Column::MarketId,
+        ]);
         if method == Method::BoundingBox {
             q = q
                 .filter(pickup_point::Column::Latitude.between(bbox.min_lat, bbox.max_lat))
                 .filter(pickup_point::Column::Longitude.between(bbox.min_lon, bbox.max_lon));
         }
-        let rows = q.into_model::<PointRow>().all(self.db()).await?;
-        let rows: Vec<(PointRow, f64)> = rows
+        let spots: Vec<(PointSpot, Point, f64)> = q
+            .into_model::<PointSpot>()
+            .all(self.db())
+            .await?
             .into_iter()
-            .filter_map(|r| {
-                let d = distance_km(
-                    s.center,
-                    Point {
-                        lat: r.latitude,
-                        lon: r.longitude,
-                    },
-                );
-                (d <= radius).then_some((r, d))
-            })
+            .filter_map(|r| measure(r.latitude, r.longitude).map(|(p, d)| (r, p, d)))
             .collect();
         let slots = upcoming_slots(
             self,
-            rows.iter().map(|(r, _)| r.id).collect(),
+            spots.iter().map(|(r, _, _)| r.id).collect(),
             now,
             Some(now + Duration::days(COLLECT_DAYS)),
         )
@@ -237,74 +248,63 @@ impl Store {
             next.entry(slot.pickup_point_id)
                 .or_insert((slot.starts_at, slot.ends_at));
         }
-        let collect_markets: HashSet<i64> = rows
+        let collect_markets: HashSet<i64> = spots
             .iter()
-            .filter(|(r, _)| next.contains_key(&r.id))
-            .map(|(r, _)| r.market_id)
+            .filter(|(r, _, _)| next.contains_key(&r.id))
+            .map(|(r, _, _)| r.market_id)
             .collect();
-        let mut points: Vec<PointHit> = rows
+        let mut points: Vec<(i64, Point, f64)> = spots
             .into_iter()
-            .filter(|(r, _)| !s.collect_near || next.contains_key(&r.id))
-            .map(|(r, d)| PointHit {
-                next_slot: next.get(&r.id).copied(),
-                id: r.id,
-                name: r.name,
-                address: r.address,
-                city: r.city,
-                postal_code: r.postal_code,
-                point: Point {
-                    lat: r.latitude,
-                    lon: r.longitude,
-                },
-                market_name: r.market_name,
-                timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
-                distance_km: d,
-            })
+            .filter(|(r, _, _)| !s.collect_near || next.contains_key(&r.id))
+            .map(|(r, p, d)| (r.id, p, d))
             .collect();
-        sort_by_distance(&mut points, |p| (p.distance_km, p.id));
+        sort_by_distance(&mut points, |&(id, _, d)| (d, id));
 
         let mut producers = if s.collect_near && collect_markets.is_empty() {
             Vec::new()
         } else {
             self.producers_near(s, method, &bbox, &collect_markets)
                 .await?
+                .into_iter()
+                .filter_map(|r| measure(r.latitude, r.longitude).map(|(p, d)| (r.id, p, d)))
+                .collect()
         };
-        sort_by_distance(&mut producers, |p| (p.distance_km, p.id));
+        sort_by_distance(&mut producers, |&(id, _, d)| (d, id));
 
         let start = (s.page as usize).saturating_mul(PAGE_SIZE);
         let more = producers.len() > start + PAGE_SIZE || points.len() > start + PAGE_SIZE;
         let page = |total: usize| start.min(total)..(start + PAGE_SIZE).min(total);
         let (producers_total, points_total) = (producers.len(), points.len());
+        let producers = self
+            .producer_hits(producers.drain(page(producers_total)).collect())
+            .await?;
+        let points = self
+            .point_hits(points.drain(page(points_total)).collect(), &next)
+            .await?;
         Ok(SearchResults {
-            producers: producers.drain(page(producers_total)).collect(),
+            producers,
             producers_total,
-            points: points.drain(page(points_total)).collect(),
+            points,
             points_total,
             next_page: more.then_some(s.page + 1),
         })
     }
 
+    /// The published, visible producers inside the box (or anywhere, for the scan) that pass
+    /// the filters, unmeasured.
     async fn producers_near(
         &self,
         s: &DirectorySearch,
         method: Method,
         bbox: &BoundingBox,
         collect_markets: &HashSet<i64>,
-    ) -> Result<Vec<ProducerHit>, StoreError> {
+    ) -> Result<Vec<ProducerSpot>, StoreError> {
         let mut q = producer::Entity::find()
             .select_only()
             .columns([
                 producer::Column::Id,
-                producer::Column::Name,
-                producer::Column::City,
-                producer::Column::PostalCode,
                 producer::Column::Latitude,
                 producer::Column::Longitude,
-            ])
-            .columns([
-                directory_entry::Column::Categories,
-                directory_entry::Column::Labels,
-                directory_entry::Column::FarmGate,
             ])
             .join(
                 JoinType::InnerJoin,
@@ -335,48 +335,123 @@ impl Store {
             }
             q = q.filter(any);
         }
-        let rows = q.into_model::<ProducerRow>().all(self.db()).await?;
-        let selling: Option<HashSet<i64>> = if s.collect_near {
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let mut selling = HashSet::new();
-            // In chunks: SQLite takes at most 32766 parameters.
-            for chunk in ids.chunks(10_000) {
-                let found = market_producer::Entity::find()
-                    .filter(market_producer::Column::ProducerId.is_in(chunk.to_vec()))
-                    .filter(
-                        market_producer::Column::MarketId
-                            .is_in(collect_markets.iter().copied().collect::<Vec<_>>()),
-                    )
-                    .all(self.db())
-                    .await?;
-                selling.extend(found.into_iter().map(|m| m.producer_id));
-            }
-            Some(selling)
-        } else {
-            None
-        };
-        let radius = f64::from(s.radius_km);
+        let rows = q.into_model::<ProducerSpot>().all(self.db()).await?;
+        if !s.collect_near {
+            return Ok(rows);
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut selling = HashSet::new();
+        // In chunks: SQLite takes at most 32766 parameters.
+        for chunk in ids.chunks(10_000) {
+            let found = market_producer::Entity::find()
+                .filter(market_producer::Column::ProducerId.is_in(chunk.to_vec()))
+                .filter(
+                    market_producer::Column::MarketId
+                        .is_in(collect_markets.iter().copied().collect::<Vec<_>>()),
+                )
+                .all(self.db())
+                .await?;
+            selling.extend(found.into_iter().map(|m| m.producer_id));
+        }
         Ok(rows
             .into_iter()
-            .filter(|r| selling.as_ref().is_none_or(|set| set.contains(&r.id)))
-            .filter_map(|r| {
-                let point = Point {
-                    lat: r.latitude,
-                    lon: r.longitude,
-                };
-                let d = distance_km(s.center, point);
-                (d <= radius).then(|| ProducerHit {
-                    id: r.id,
-                    categories: categories_of(&r.categories),
-                    labels: labels_of(&r.labels),
-                    name: r.name,
-                    city: r.city,
-                    postal_code: r.postal_code,
-                    point,
-                    farm_gate: r.farm_gate,
-                    distance_km: d,
-                })
-            })
+            .filter(|r| selling.contains(&r.id))
             .collect())
+    }
+
+    /// The page's producers, whole, in the order given.
+    async fn producer_hits(
+        &self,
+        page: Vec<(i64, Point, f64)>,
+    ) -> Result<Vec<ProducerHit>, StoreError> {
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: HashMap<i64, ProducerRow> = producer::Entity::find()
+            .select_only()
+            .columns([
+                producer::Column::Id,
+                producer::Column::Name,
+                producer::Column::City,
+                producer::Column::PostalCode,
+            ])
+            .columns([
+                directory_entry::Column::Categories,
+                directory_entry::Column::Labels,
+                directory_entry::Column::FarmGate,
+            ])
+            .join(
+                JoinType::InnerJoin,
+                producer::Entity::belongs_to(directory_entry::Entity)
+                    .from(producer::Column::Id)
+                    .to(directory_entry::Column::ProducerId)
+                    .into(),
+            )
+            .filter(producer::Column::Id.is_in(page.iter().map(|(id, _, _)| *id)))
+            .into_model::<ProducerRow>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        Ok(in_page_order(page, rows, |id, point, d, r| ProducerHit {
+            id,
+            categories: categories_of(&r.categories),
+            labels: labels_of(&r.labels),
+            name: r.name,
+            city: r.city,
+            postal_code: r.postal_code,
+            point,
+            farm_gate: r.farm_gate,
+            distance_km: d,
+        }))
+    }
+
+    /// The page's pickup points, whole, in the order given.
+    async fn point_hits(
+        &self,
+        page: Vec<(i64, Point, f64)>,
+        next: &HashMap<i64, (DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<Vec<PointHit>, StoreError> {
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: HashMap<i64, PointRow> = pickup_point::Entity::find()
+            .select_only()
+            .columns([
+                pickup_point::Column::Id,
+                pickup_point::Column::Name,
+                pickup_point::Column::Address,
+                pickup_point::Column::City,
+                pickup_point::Column::PostalCode,
+            ])
+            .column_as(market::Column::Name, "market_name")
+            .column(market::Column::Timezone)
+            .join(
+                JoinType::InnerJoin,
+                pickup_point::Entity::belongs_to(market::Entity)
+                    .from(pickup_point::Column::MarketId)
+                    .to(market::Column::Id)
+                    .into(),
+            )
+            .filter(pickup_point::Column::Id.is_in(page.iter().map(|(id, _, _)| *id)))
+            .into_model::<PointRow>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        Ok(in_page_order(page, rows, |id, point, d, r| PointHit {
+            next_slot: next.get(&id).copied(),
+            id,
+            name: r.name,
+            address: r.address,
+            city: r.city,
+            postal_code: r.postal_code,
+            point,
+            market_name: r.market_name,
+            timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+            distance_km: d,
+        }))
     }
 }

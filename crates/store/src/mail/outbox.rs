@@ -45,11 +45,13 @@ pub mod kind {
     /// To someone invited to a market's staff: the one-time link.
     pub const INVITATION: &str = "invitation";
     /// Announcements and reminders: they carry `List-Unsubscribe`; the others do not.
-    pub const ANNOUNCEMENTS: [&str; 4] = [
+    pub const ANNOUNCEMENTS: &[&str] = &[
         CYCLE_OPEN,
         CLOSING_REMINDER,
         PICKUP_DAY_BEFORE,
         PICKUP_HOURS_BEFORE,
+        DIRECTORY_ALERT,
+        DIRECTORY_ALERT_DIGEST,
     ];
     /// To an account that asked for a new password: the one-time link (transactional).
     pub const PASSWORD_RESET: &str = "password_reset";
@@ -70,6 +72,12 @@ pub mod kind {
     pub const PICKUP_HOURS_BEFORE: &str = "pickup_hours_before";
     /// To each producer when a cycle closes: its picking list, in the body and as a PDF.
     pub const PICKING_LIST: &str = "picking_list";
+    /// To someone who asked for the directory's alerts: the confirmation link (double opt-in).
+    pub const DIRECTORY_ALERT_CONFIRM: &str = "directory_alert_confirm";
+    /// To a confirmed alert subscriber: a producer just published its entry near them.
+    pub const DIRECTORY_ALERT: &str = "directory_alert";
+    /// To a confirmed alert subscriber who chose the weekly digest: last week's new producers.
+    pub const DIRECTORY_ALERT_DIGEST: &str = "directory_alert_digest";
 }
 
 /// What to send, to whom is said by the `enqueue*` function called.

@@ -4,7 +4,8 @@
 //! there yet (`/admin/alerts`: the notices recorded).
 //!
 //! A link's page never changes anything by being opened (a mail scanner follows links): the
-//! button posts.
+//! button posts. The unsubscribe POST is also the one-click of every alert mail's
+//! `List-Unsubscribe` header, so it asks for no session nor CSRF token.
 
 use std::sync::Arc;
 
@@ -209,14 +210,15 @@ pub(crate) async fn unsubscribe_page(
     answer(&site, &v, r)
 }
 
-/// Unsubscribes.
+/// Unsubscribes: the page's button, or a mail client's RFC 8058 one-click POST
+/// (`List-Unsubscribe=One-Click`, no cookie, no form token). The token in the path is the
+/// secret, and all it can do is unsubscribe: no CSRF token is asked for.
 #[handler]
 pub(crate) async fn unsubscribe(
     site: Data<&Arc<Site>>,
-    sub: Submission,
+    v: Visitor,
     token: Path<String>,
 ) -> Response {
-    let Submission { visitor: v, .. } = sub;
     let r = async {
         token_ok(&token)?;
         site.store.unsubscribe_alerts(&token).await?;
