@@ -25,7 +25,7 @@ both!(
 );
 
 /// The world's market takes cards through `api_url`, and Stripe's events come back to `app`.
-async fn online_market(app: &TestApp, w: &World, api_url: &str) -> User {
+pub(crate) async fn online_market(app: &TestApp, w: &World, api_url: &str) -> User {
     let admin = app.user(Role::Admin, None, None).await;
     let settings = app
         .put(
@@ -41,7 +41,7 @@ async fn online_market(app: &TestApp, w: &World, api_url: &str) -> User {
     admin
 }
 
-async fn order(app: &TestApp, w: &World, consumer: &User, lines: Value) -> i64 {
+pub(crate) async fn order(app: &TestApp, w: &World, consumer: &User, lines: Value) -> i64 {
     app.post(
         &format!("/api/v1/cycles/{}/orders", w.cycle_id),
         consumer.t(),
@@ -53,7 +53,7 @@ async fn order(app: &TestApp, w: &World, consumer: &User, lines: Value) -> i64 {
         .unwrap()
 }
 
-async fn online(app: &TestApp, who: &User, order_id: i64) -> Value {
+pub(crate) async fn online(app: &TestApp, who: &User, order_id: i64) -> Value {
     app.get(
         &format!("/api/v1/orders/{order_id}/payments/online"),
         who.t(),

@@ -12,28 +12,14 @@ use store::{Role, entities::online_payment as op};
 use crate::{
     both,
     helpers::{Db, TestApp, User, World},
-    stripe_support::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET},
+    payments::{online, online_market, order},
+    stripe_support::LocalStripe,
 };
 
 both!(
     a_hold_about_to_expire_is_captured_then_the_difference_refunded_after_weighing,
     a_release_that_failed_is_retried_until_stripe_answers,
 );
-
-/// The world's market takes cards through `api_url`; the admin who set it.
-async fn online_market(app: &TestApp, w: &World, api_url: &str) -> User {
-    let admin = app.user(Role::Admin, None, None).await;
-    app.put(
-        &format!("/api/v1/markets/{}/payment-settings", w.market_id),
-        admin.t(),
-        json!({"mode": "both", "secret_key": SECRET_KEY, "publishable_key": PUBLISHABLE_KEY,
-               "webhook_secret": WEBHOOK_SECRET, "api_url": api_url,
-               "js_url": format!("{api_url}/js.stripe.com/v3/"), "weight_margin_percent": "15"}),
-    )
-    .await
-    .expect(200);
-    admin
-}
 
 /// A basket of `lines` by a new consumer, paid by card and authorised: (consumer, order, intent).
 async fn authorised(
@@ -43,16 +29,7 @@ async fn authorised(
     lines: Value,
 ) -> (User, i64, String) {
     let consumer = app.user(Role::Consumer, None, None).await;
-    let id = app
-        .post(
-            &format!("/api/v1/cycles/{}/orders", w.cycle_id),
-            consumer.t(),
-            json!({"slot_id": w.slots[0], "lines": lines}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_i64()
-        .unwrap();
+    let id = order(app, w, &consumer, lines).await;
     let pay = app
         .post(
             &format!("/api/v1/orders/{id}/payment"),
@@ -74,16 +51,6 @@ async fn authorised(
         .expect(200);
     assert_eq!(rows[0]["status"], "authorised");
     (consumer, id, intent)
-}
-
-async fn online(app: &TestApp, who: &User, order_id: i64) -> Value {
-    app.get(
-        &format!("/api/v1/orders/{order_id}/payments/online"),
-        who.t(),
-    )
-    .await
-    .expect(200)[0]
-        .clone()
 }
 
 async fn a_hold_about_to_expire_is_captured_then_the_difference_refunded_after_weighing(db: Db) {
