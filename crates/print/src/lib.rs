@@ -210,6 +210,25 @@ fn stem(parts: &[String]) -> String {
         .join("-")
 }
 
+/// The file name of per-cycle documents: `one-cycle-12-<whose>` for a single item,
+/// `many-cycle-12` for several (the first one's cycle), `many` for none.
+fn cycle_stem<T>(
+    items: &[T],
+    (one, many): (&str, &str),
+    cycle_id: impl Fn(&T) -> i64,
+    whose: impl Fn(&T) -> Vec<String>,
+) -> String {
+    match items {
+        [item] => {
+            let mut parts = vec![one.to_owned(), format!("cycle-{}", cycle_id(item))];
+            parts.extend(whose(item));
+            stem(&parts)
+        }
+        [first, ..] => stem(&[many.to_owned(), format!("cycle-{}", cycle_id(first))]),
+        [] => many.to_owned(),
+    }
+}
+
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, PrintError> {
     Ok(serde_json::to_vec_pretty(value)?)
 }
@@ -229,15 +248,12 @@ pub fn picking_lists(
         Lang::Fr => ("liste-de-preparation", "listes-de-preparation"),
         Lang::En => ("picking-list", "picking-lists"),
     };
-    let name = match lists {
-        [one] => stem(&[
-            base.0.into(),
-            format!("cycle-{}", one.cycle.id),
-            format::slug(&one.producer_name),
-        ]),
-        [first, ..] => stem(&[base.1.into(), format!("cycle-{}", first.cycle.id)]),
-        [] => base.1.to_string(),
-    };
+    let name = cycle_stem(
+        lists,
+        base,
+        |l| l.cycle.id,
+        |l| vec![format::slug(&l.producer_name)],
+    );
     let bytes = match format {
         Format::Json => json(lists)?,
         Format::Csv => csv_out::picking(lists, lang)?,
@@ -256,15 +272,12 @@ pub fn labels(lists: &[PickingList], format: Format, lang: Lang) -> Result<Rende
         Lang::Fr => "etiquettes",
         Lang::En => "labels",
     };
-    let name = match lists {
-        [one] => stem(&[
-            base.into(),
-            format!("cycle-{}", one.cycle.id),
-            format::slug(&one.producer_name),
-        ]),
-        [first, ..] => stem(&[base.into(), format!("cycle-{}", first.cycle.id)]),
-        [] => base.to_string(),
-    };
+    let name = cycle_stem(
+        lists,
+        (base, base),
+        |l| l.cycle.id,
+        |l| vec![format::slug(&l.producer_name)],
+    );
     let bytes = match format {
         Format::Json => json(lists)?,
         Format::Csv => csv_out::labels(lists, lang)?,
@@ -288,20 +301,21 @@ pub fn distribution_sheets(
         Lang::Fr => ("feuille-de-distribution", "feuilles-de-distribution"),
         Lang::En => ("distribution-sheet", "distribution-sheets"),
     };
-    let name = match sheets {
-        [one] => stem(&[
-            base.0.into(),
-            format!("cycle-{}", one.cycle.id),
-            format::slug(&one.slot.pickup_point_name),
-            one.slot
-                .starts_at
-                .with_timezone(&one.cycle.timezone)
-                .format("%Y-%m-%d")
-                .to_string(),
-        ]),
-        [first, ..] => stem(&[base.1.into(), format!("cycle-{}", first.cycle.id)]),
-        [] => base.1.to_string(),
-    };
+    let name = cycle_stem(
+        sheets,
+        base,
+        |s| s.cycle.id,
+        |s| {
+            vec![
+                format::slug(&s.slot.pickup_point_name),
+                s.slot
+                    .starts_at
+                    .with_timezone(&s.cycle.timezone)
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ]
+        },
+    );
     let bytes = match format {
         Format::Json => json(sheets)?,
         Format::Csv => csv_out::sheets(sheets, lang)?,

@@ -11,7 +11,9 @@ use distribution::{Receipt, Settlement};
 
 pub use texts::MoneyTexts;
 
-use crate::{Format, Lang, PrintError, Rendered, format, html, json, pdf, rendered, stem};
+use crate::{
+    Format, Lang, PrintError, Rendered, cycle_stem, format, html, json, pdf, rendered, stem,
+};
 
 /// A basket's receipt: market, consumer, number and date, the lines (quantity, unit price,
 /// VAT rate, amount), the VAT breakdown per rate and how it was paid.
@@ -47,15 +49,12 @@ pub fn settlements(
         Lang::Fr => ("releve", "releves"),
         Lang::En => ("settlement", "settlements"),
     };
-    let name = match list {
-        [one] => stem(&[
-            base.0.into(),
-            format!("cycle-{}", one.cycle.id),
-            format::slug(&one.producer_name),
-        ]),
-        [first, ..] => stem(&[base.1.into(), format!("cycle-{}", first.cycle.id)]),
-        [] => base.1.to_string(),
-    };
+    let name = cycle_stem(
+        list,
+        base,
+        |s| s.cycle.id,
+        |s| vec![format::slug(&s.producer_name)],
+    );
     let bytes = match format {
         Format::Json => json(list)?,
         Format::Csv => csv::settlements(list, lang)?,
