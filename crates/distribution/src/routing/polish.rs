@@ -87,6 +87,16 @@ impl<'a> Router<'a> {
         }
     }
 
+    /// The vehicle's room: crates, then grams.
+    pub fn capacity(&self) -> &[i32] {
+        &self.search.net.capacity
+    }
+
+    /// Whether a round is feasible for this vehicle.
+    pub fn fits(&mut self, order: &[Activity]) -> bool {
+        self.search.feasible_order(order)
+    }
+
     /// Kilometres of a round, start to end.
     pub fn km(&self, order: &[Activity]) -> f64 {
         self.search.length(&to_blocks(self.search.net, order))
