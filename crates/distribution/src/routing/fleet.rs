@@ -22,10 +22,16 @@
 //! related to a seed shipment by their farm and point, a run of one round, or a whole round)
 //! and put back at their cheapest feasible places, the rounds they change polished by the local
 //! search of the `polish` submodule, the result kept when it carries more shipments or is shorter
-//! (a shrinking tolerance lets it move through slightly longer plans). The generator is seeded
-//! with a constant and the budget is a number of iterations set by the round's size: the same
-//! request gives the same plan on every run. Each round is finally polished by the iterated local
-//! search, and shipments left out are tried once more.
+//! (a shrinking tolerance lets it move through slightly longer plans); one iteration in ten first
+//! exchanges runs of whole trips (the stretches between two moments a vehicle is empty) between
+//! two vehicles. Four times during the search and at its end, shipments still left out are fought
+//! for: inserted again, swapped in by ejecting one or two carried shipments near them, and made
+//! room for by exchanging runs of trips between each pair of vehicles (with vehicles of several
+//! sizes, the trips that need the larger one may have fallen to the smaller). Each round is
+//! finally polished by the iterated local search. The generator is seeded with a constant and the
+//! budget is a number of iterations set by the round's size; rounds above 16 shipments are
+//! searched twice from two seeds, the best plan kept: the same request gives the same plan on
+//! every run. The code is in the `search` submodule.
 
 mod search;
 
@@ -45,6 +51,9 @@ pub const MAX_VEHICLES: usize = 20;
 /// Rounds of at most this many shipments are searched [`RESTARTS`] times, from other seeds.
 const SMALL_ROUND: usize = 16;
 const RESTARTS: u64 = 8;
+/// Larger rounds are searched this many times: one search's result varies by some percent with
+/// its seed (BENCHMARKS.md), the best of two much less.
+const LARGE_RESTARTS: u64 = 2;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -74,13 +83,13 @@ pub struct FleetSearch {
 }
 
 impl Default for FleetSearch {
-    /// The planner's: 10 iterations per shipment, at most 1,000: under a second of CPU at 100
-    /// to 130 stops with 2 to 4 vehicles. Six times as many cost six times as much and were no
-    /// better on the planted rounds of the benchmark (BENCHMARKS.md).
+    /// The planner's: 20 iterations per shipment, at most 2,000 (in each of the two searches
+    /// of a round above 16 shipments): about a second of CPU at 100 to 130 stops with 2 to 4
+    /// vehicles (BENCHMARKS.md).
     fn default() -> Self {
         Self {
-            iterations_per_shipment: 10,
-            max_iterations: 1_000,
+            iterations_per_shipment: 20,
+            max_iterations: 2_000,
             seed: 0x4841_4c4c_4546,
         }
     }
@@ -230,7 +239,7 @@ pub fn plan_fleet_with(
     let restarts = if net.jobs.len() <= SMALL_ROUND {
         RESTARTS
     } else {
-        1
+        LARGE_RESTARTS
     };
     let mut best: Option<(Vec<Vec<Activity>>, Vec<usize>, f64)> = None;
     for restart in 0..restarts {

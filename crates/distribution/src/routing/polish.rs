@@ -87,11 +87,6 @@ impl<'a> Router<'a> {
         }
     }
 
-    /// The vehicle's room: crates, then grams.
-    pub fn capacity(&self) -> &[i32] {
-        &self.search.net.capacity
-    }
-
     /// Whether a round is feasible for this vehicle.
     pub fn fits(&mut self, order: &[Activity]) -> bool {
         self.search.feasible_order(order)

@@ -16,7 +16,7 @@ const TOLERANCE: f64 = 0.01;
 /// Candidates longer than this (a fraction) above the acceptance line are not polished.
 const PROMISING: f64 = 0.03;
 /// Left-out jobs are swapped in by ejecting one or two of this many carried jobs nearest them.
-const EJECT_NEAR: usize = 24;
+const EJECT_NEAR: usize = 10;
 /// One iteration in this many first exchanges two vehicles' rounds.
 const SWAP_ONE_IN: usize = 10;
 /// The search fights for the jobs its best plan leaves out this many times.
@@ -192,7 +192,13 @@ impl<'a> Search<'a> {
                     let mut trial = sol.clone();
                     let mut changed = vec![false; vehicles];
                     if self.cross(&mut trial, (v, sv), (w, sw), &mut changed) {
-                        self.retry_left(&mut trial, changed);
+                        let left = std::mem::take(&mut trial.left);
+                        self.insert(&mut trial, &left, &mut changed);
+                        if trial.left.len() == sol.left.len() {
+                            // Only for room: no shorter plan is looked for here.
+                            continue;
+                        }
+                        self.settle(&mut trial, &changed);
                         if trial.beats(sol, EPSILON) {
                             *sol = trial;
                             return self.exchanges(sol);
@@ -212,6 +218,7 @@ impl<'a> Search<'a> {
         self.retry_left(sol, vec![false; self.routers.len()]);
         if !sol.left.is_empty() {
             self.exchanges(sol);
+            self.swap_in(sol);
         }
     }
 
