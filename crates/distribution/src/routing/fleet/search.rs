@@ -5,7 +5,7 @@
 
 use super::super::network::{Activity, END, Network, START};
 use super::super::polish::{Router, Seeded, kicks_for};
-use super::FleetSearch;
+use super::{EPSILON, FleetSearch};
 
 /// Iterations of the large neighbourhood search at least, whatever the round's size.
 const ITERATIONS_MIN: usize = 1_000;
@@ -17,12 +17,10 @@ const TOLERANCE: f64 = 0.01;
 const PROMISING: f64 = 0.03;
 /// Left-out jobs are swapped in by ejecting one or two of this many carried jobs nearest them.
 const EJECT_NEAR: usize = 10;
-/// One iteration in this many first exchanges two vehicles' rounds.
+/// One iteration in this many first exchanges runs of whole trips between two vehicles.
 const SWAP_ONE_IN: usize = 10;
 /// The search fights for the jobs its best plan leaves out this many times.
 const CHECKS: usize = 4;
-/// Rounding noise is not a gain.
-const EPSILON: f64 = 1e-7;
 
 /// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
 #[derive(Clone)]
