@@ -65,6 +65,7 @@ mod network;
 mod polish;
 mod ruin;
 mod solver;
+mod timing;
 
 pub use fleet::{
     FleetPlan, FleetSearch, MAX_VEHICLES, Vehicle, VehicleRound, check_fleet_plan, plan_fleet,
