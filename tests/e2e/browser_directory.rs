@@ -155,29 +155,19 @@ async fn the_directory_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
         b.look(&name("coordinates")).await;
 
         // Bad input: the form again, the error next to its field, never a 500.
-        b.fill(place, "Nulle-Part-Sur-Mer").await;
-        b.click(search).await;
-        error_next_to(
-            &b,
-            "q",
-            t(
-                "Code postal ou commune inconnus",
-                "Unknown postcode or town",
-            ),
-        )
-        .await;
-        b.look(&name("error-place")).await;
-        b.fill(place, "00000").await;
-        b.click(search).await;
-        error_next_to(
-            &b,
-            "q",
-            t(
-                "Code postal ou commune inconnus",
-                "Unknown postcode or town",
-            ),
-        )
-        .await;
+        let unknown = t(
+            "Code postal ou commune inconnus",
+            "Unknown postcode or town",
+        );
+        for (typed, page) in [
+            ("Nulle-Part-Sur-Mer", "error-place"),
+            ("00000", "error-postcode"),
+        ] {
+            b.fill(place, typed).await;
+            b.click(search).await;
+            error_next_to(&b, "q", unknown).await;
+            b.look(&name(page)).await;
+        }
         // The radius is chosen from a list: out of range only by a link edited by hand.
         b.goto("/directory?q=79200&radius=500").await;
         error_next_to(
