@@ -188,7 +188,18 @@ async fn the_directory_passes_axe_and_fits_a_phone_in_both_languages(db: Db) {
             .await;
         b.assert_shows(t("Fromages", "Cheese")).await;
         b.assert_shows("Salle des fêtes de l'Hôtel de Ville").await;
+        // It gave no phone, email or website: no empty "Contact" heading.
+        let headings = b
+            .js("return [...document.querySelectorAll('main h2')].map(h => h.id).join(' ')")
+            .await;
+        assert_eq!(headings, "markets points", "{headings}");
         b.look(&name("producer")).await;
+        // A demo farm that gave them: its contact, as links.
+        b.goto("/directory?q=79200&radius=10").await;
+        b.click("Les Jardins du Thouet").await;
+        b.assert_shows("Contact").await;
+        b.look(&name("producer-contact")).await;
+        b.goto(&format!("/directory/producers/{niort}")).await;
         b.click("Salle des fêtes de l'Hôtel de Ville").await;
         b.assert_shows("Fromagerie du Marais").await;
         b.look(&name("point")).await;
