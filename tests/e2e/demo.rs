@@ -8,7 +8,8 @@ use crate::{
     helpers::{Db, TestApp},
 };
 
-const DEMO: &str = include_str!("../../fixtures/demo.json");
+/// The demo market `halle demo` loads.
+pub(crate) const DEMO: &str = include_str!("../../fixtures/demo.json");
 
 both!(
     the_demo_market_has_a_closed_and_an_open_cycle,

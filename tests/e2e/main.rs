@@ -14,6 +14,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod browser_account;
+mod browser_directory;
 mod browser_harness;
 mod browser_pay;
 mod browser_recipes;
