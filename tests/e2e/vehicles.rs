@@ -434,8 +434,8 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
     v.get(&round)
         .await
         .expect(200)
-        .contains("Véhicule\u{a0}: Kangoo")
-        .contains("Véhicule\u{a0}: Camion frigo");
+        .contains("Véhicule : Kangoo")
+        .contains("Véhicule : Camion frigo");
     // Archived: gone from the form.
     v.post(&format!("/desk/vehicles/{}/archive", ids[1]), &[])
         .await
