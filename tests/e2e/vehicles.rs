@@ -10,6 +10,8 @@ use store::{Role, entities::delivery_round};
 
 use crate::{
     both,
+    browser::{Browser, Lang},
+    browser_roles::log_in,
     helpers::{Db, PASSWORD, TestApp, World},
 };
 
@@ -18,6 +20,7 @@ both!(
     a_round_is_shared_among_the_market_s_vehicles,
     a_round_planned_before_vehicles_came_still_reads,
     the_desk_keeps_the_market_s_vehicles_and_plans_with_them,
+    the_vehicles_form_passes_axe_on_a_phone,
 );
 
 /// Three baskets: 6.3 kg for the first slot, 4.1 kg for the second (one crate each, from the
@@ -443,5 +446,31 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
     let page = v.get(&cycle).await;
     page.expect(200);
     assert!(!page.html.contains(&format!("name=\"vehicle\" value=\"{}\"", ids[1])));
+    app.cleanup().await;
+}
+
+/// The vehicles' page in a real browser, French, on a phone without JavaScript: the form, its
+/// errors next to their fields, a vehicle added; axe-core and the 360 px check on each.
+async fn the_vehicles_form_passes_axe_on_a_phone(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let w = app.world().await;
+    let b = Browser::phone(&app).await;
+    log_in(&app, &b, &w.coordinator, Lang::Fr).await;
+    b.goto("/desk/vehicles").await;
+    b.assert_shows("Aucun véhicule").await;
+    b.look("vehicles-fr").await;
+    b.fill("capacity_crates", "0").await;
+    b.click("Ajouter le véhicule").await;
+    b.assert_shows("Indiquez un nombre de caisses entre 1 et 10 000.")
+        .await;
+    b.look("vehicles-errors-fr").await;
+    b.fill("name", "Camion frigo").await;
+    b.fill("capacity_crates", "60").await;
+    b.fill("capacity_kg", "1200").await;
+    b.click("Ajouter le véhicule").await;
+    b.assert_shows("Le véhicule est enregistré.").await;
+    b.assert_shows("Archiver Camion frigo").await;
+    b.look("vehicles-saved-fr").await;
+    b.close().await;
     app.cleanup().await;
 }
