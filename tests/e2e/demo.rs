@@ -113,7 +113,10 @@ async fn the_demo_weeks_lists_and_sheets_add_up_in_every_format(db: Db) {
     let cycle = demo.closed_cycle_id;
     // The market's two vehicles, for rounds shared among them.
     let vehicles = app
-        .get(&format!("/api/v1/markets/{}/vehicles", demo.market_id), token)
+        .get(
+            &format!("/api/v1/markets/{}/vehicles", demo.market_id),
+            token,
+        )
         .await
         .expect(200);
     let names: Vec<&str> = vehicles

@@ -95,12 +95,36 @@ async fn vehicles_are_kept_by_their_market_s_coordinators_only(db: Db) {
     let id = kangoo["id"].as_i64().unwrap();
     // Bad input: a code for each.
     for (body, status, code) in [
-        (json!({"name": "  ", "capacity_crates": 5}), 400, "invalid_request"),
-        (json!({"name": "Vélo", "capacity_crates": 0}), 400, "invalid_request"),
-        (json!({"name": "Vélo", "capacity_crates": 10001}), 400, "invalid_request"),
-        (json!({"name": "Vélo", "capacity_crates": 2, "capacity_kg": "-5"}), 422, "invalid_capacity"),
-        (json!({"name": "Vélo", "capacity_crates": 2, "capacity_kg": "0.0001"}), 422, "invalid_capacity"),
-        (json!({"name": "kangoo", "capacity_crates": 2}), 409, "duplicate_name"),
+        (
+            json!({"name": "  ", "capacity_crates": 5}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"name": "Vélo", "capacity_crates": 0}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"name": "Vélo", "capacity_crates": 10001}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"name": "Vélo", "capacity_crates": 2, "capacity_kg": "-5"}),
+            422,
+            "invalid_capacity",
+        ),
+        (
+            json!({"name": "Vélo", "capacity_crates": 2, "capacity_kg": "0.0001"}),
+            422,
+            "invalid_capacity",
+        ),
+        (
+            json!({"name": "kangoo", "capacity_crates": 2}),
+            409,
+            "duplicate_name",
+        ),
     ] {
         app.post(&list, coordinator, body)
             .await
@@ -121,7 +145,11 @@ async fn vehicles_are_kept_by_their_market_s_coordinators_only(db: Db) {
     assert_eq!(all.as_array().unwrap().len(), 1);
     for _ in 0..2 {
         let archived = app
-            .post(&format!("/api/v1/vehicles/{id}/archive"), coordinator, json!({}))
+            .post(
+                &format!("/api/v1/vehicles/{id}/archive"),
+                coordinator,
+                json!({}),
+            )
             .await
             .expect(200);
         assert_eq!(archived["archived"], true);
@@ -144,7 +172,9 @@ async fn vehicles_are_kept_by_their_market_s_coordinators_only(db: Db) {
     }
     let other = app.world().await;
     let stranger = other.coordinator.t();
-    app.get(&list, stranger).await.expect_error(403, "forbidden");
+    app.get(&list, stranger)
+        .await
+        .expect_error(403, "forbidden");
     app.post(&list, stranger, json!({"name": "X", "capacity_crates": 2}))
         .await
         .expect_error(403, "forbidden");
@@ -155,10 +185,16 @@ async fn vehicles_are_kept_by_their_market_s_coordinators_only(db: Db) {
     )
     .await
     .expect_error(404, "not_found");
-    app.post(&format!("/api/v1/vehicles/{id}/archive"), w.producer.t(), json!({}))
+    app.post(
+        &format!("/api/v1/vehicles/{id}/archive"),
+        w.producer.t(),
+        json!({}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.get(&list, None)
         .await
-        .expect_error(404, "not_found");
-    app.get(&list, None).await.expect_error(401, "unauthenticated");
+        .expect_error(401, "unauthenticated");
     app.cleanup().await;
 }
 
@@ -172,12 +208,18 @@ fn num(v: &Value) -> f64 {
 /// Crates and kg carried by a vehicle's round, checked against its capacity at every stop.
 fn within(vehicle: &Value) -> (u64, f64) {
     let crates = vehicle["capacity_crates"].as_u64().unwrap();
-    let kg = Some(&vehicle["capacity_kg"]).filter(|k| !k.is_null()).map(num);
+    let kg = Some(&vehicle["capacity_kg"])
+        .filter(|k| !k.is_null())
+        .map(num);
     for stop in vehicle["stops"].as_array().unwrap() {
         assert!(stop["load_crates"].as_u64().unwrap() <= crates, "{stop}");
         let load = num(&stop["load_kg"]);
         if let Some(kg) = kg {
-            assert!(load <= kg + 1e-9, "{} carries {load} kg of {kg}", vehicle["name"]);
+            assert!(
+                load <= kg + 1e-9,
+                "{} carries {load} kg of {kg}",
+                vehicle["name"]
+            );
         }
     }
     let delivered = vehicle["stops"]
@@ -186,10 +228,7 @@ fn within(vehicle: &Value) -> (u64, f64) {
         .iter()
         .flat_map(|s| s["dropped"].as_array().unwrap().clone())
         .count();
-    (
-        u64::try_from(delivered).unwrap(),
-        num(&vehicle["kg"]),
-    )
+    (u64::try_from(delivered).unwrap(), num(&vehicle["kg"]))
 }
 
 async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
@@ -208,7 +247,11 @@ async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
     assert_eq!(alone["unassigned"].as_array().unwrap().len(), 1, "{alone}");
     // Both together carry everything, each within its crates and kg.
     let created = app
-        .post(&rounds, coordinator, round_body(&w, Some(vec![small, large])))
+        .post(
+            &rounds,
+            coordinator,
+            round_body(&w, Some(vec![small, large])),
+        )
         .await
         .expect(201);
     assert_eq!(created["unassigned"], json!([]), "{created}");
@@ -224,7 +267,10 @@ async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
         .fold((0, 0.0), |(d, k), (d1, k1)| (d + d1, k + k1));
     assert_eq!(delivered, 2, "{plan}");
     assert!((kg - 10.4).abs() < 1e-9, "{kg} kg carried in all");
-    assert!(plan.get("stops").is_none(), "several vehicles: no top-level stops");
+    assert!(
+        plan.get("stops").is_none(),
+        "several vehicles: no top-level stops"
+    );
     // Planned again: the same plan.
     let again = app
         .post(&format!("{path}/replan"), coordinator, json!({}))
@@ -234,21 +280,34 @@ async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
     assert_eq!(app.get(&path, coordinator).await.expect(200), plan);
     // The round sheet names both vehicles in every format.
     for format in ["html", "csv", "json"] {
-        let (status, _, bytes) = app.bytes(&format!("{path}?format={format}"), coordinator).await;
+        let (status, _, bytes) = app
+            .bytes(&format!("{path}?format={format}"), coordinator)
+            .await;
         assert_eq!(status, 200);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.contains("Kangoo") && text.contains("Camion frigo"), "{format}: {text}");
+        assert!(
+            text.contains("Kangoo") && text.contains("Camion frigo"),
+            "{format}: {text}"
+        );
     }
     let (status, ct, pdf) = app.bytes(&format!("{path}?format=pdf"), coordinator).await;
     assert_eq!(status, 200);
     assert!(ct.starts_with("application/pdf") && pdf.starts_with(b"%PDF"));
     // An archived vehicle: refused for a new round, left out when planned again.
-    app.post(&format!("/api/v1/vehicles/{small}/archive"), coordinator, json!({}))
-        .await
-        .expect(200);
-    app.post(&rounds, coordinator, round_body(&w, Some(vec![small, large])))
-        .await
-        .expect_error(422, "vehicle_archived");
+    app.post(
+        &format!("/api/v1/vehicles/{small}/archive"),
+        coordinator,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &rounds,
+        coordinator,
+        round_body(&w, Some(vec![small, large])),
+    )
+    .await
+    .expect_error(422, "vehicle_archived");
     let replanned = app
         .post(&format!("{path}/replan"), coordinator, json!({}))
         .await
@@ -267,12 +326,20 @@ async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
-    app.post(&rounds, coordinator, round_body(&w, Some(vec![large, foreign])))
-        .await
-        .expect_error(422, "unknown_vehicle");
-    app.post(&rounds, coordinator, round_body(&w, Some(vec![large, large])))
-        .await
-        .expect_error(422, "invalid_round");
+    app.post(
+        &rounds,
+        coordinator,
+        round_body(&w, Some(vec![large, foreign])),
+    )
+    .await
+    .expect_error(422, "unknown_vehicle");
+    app.post(
+        &rounds,
+        coordinator,
+        round_body(&w, Some(vec![large, large])),
+    )
+    .await
+    .expect_error(422, "invalid_round");
     app.post(&rounds, coordinator, round_body(&w, Some(vec![])))
         .await
         .expect_error(422, "invalid_round");
@@ -294,7 +361,10 @@ async fn a_round_is_shared_among_the_market_s_vehicles(db: Db) {
         .await
         .expect(200);
     assert_eq!(one["stops"], one["vehicles"][0]["stops"]);
-    assert_eq!(one["stops"].as_array().unwrap().first().unwrap()["kind"], "start");
+    assert_eq!(
+        one["stops"].as_array().unwrap().first().unwrap()["kind"],
+        "start"
+    );
     app.cleanup().await;
 }
 
@@ -354,7 +424,11 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
     let wrong = v
         .post(
             "/desk/vehicles",
-            &[("name", ""), ("capacity_crates", "0"), ("capacity_kg", "-3")],
+            &[
+                ("name", ""),
+                ("capacity_crates", "0"),
+                ("capacity_kg", "-3"),
+            ],
         )
         .await;
     wrong
@@ -365,14 +439,22 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
     for (name, crates, kg) in [("Kangoo", "20", "5"), ("Camion frigo", "60", "6,5")] {
         v.post(
             "/desk/vehicles",
-            &[("name", name), ("capacity_crates", crates), ("capacity_kg", kg)],
+            &[
+                ("name", name),
+                ("capacity_crates", crates),
+                ("capacity_kg", kg),
+            ],
         )
         .await
         .expect(303);
     }
     v.post(
         "/desk/vehicles",
-        &[("name", "KANGOO"), ("capacity_crates", "3"), ("capacity_kg", "")],
+        &[
+            ("name", "KANGOO"),
+            ("capacity_crates", "3"),
+            ("capacity_kg", ""),
+        ],
     )
     .await
     .expect(409)
@@ -397,7 +479,11 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
     v.get(&edit).await.expect(200).contains("value=\"Kangoo\"");
     v.post(
         &edit,
-        &[("name", "Kangoo"), ("capacity_crates", "21"), ("capacity_kg", "5")],
+        &[
+            ("name", "Kangoo"),
+            ("capacity_crates", "21"),
+            ("capacity_kg", "5"),
+        ],
     )
     .await
     .expect(303);
@@ -445,7 +531,11 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
         .expect(303);
     let page = v.get(&cycle).await;
     page.expect(200);
-    assert!(!page.html.contains(&format!("name=\"vehicle\" value=\"{}\"", ids[1])));
+    assert!(
+        !page
+            .html
+            .contains(&format!("name=\"vehicle\" value=\"{}\"", ids[1]))
+    );
     app.cleanup().await;
 }
 

@@ -809,8 +809,8 @@ fn nothing_to_print_still_gives_a_document() {
                 format,
                 Lang::En
             ))
-                .bytes
-                .is_empty()
+            .bytes
+            .is_empty()
         );
     }
 }
@@ -958,7 +958,10 @@ fn a_round_with_two_vehicles_names_both_in_every_format() {
         Format::Html,
         Lang::Fr,
     )));
-    assert!(html.contains("<h2>Véhicule\u{a0}: Kangoo (20\u{a0}caisses · 400\u{a0}kg)</h2>"), "{html}");
+    assert!(
+        html.contains("<h2>Véhicule\u{a0}: Kangoo (20\u{a0}caisses · 400\u{a0}kg)</h2>"),
+        "{html}"
+    );
     let csv = text(&ok(round(
         &plan,
         "Jeudi",
@@ -967,10 +970,9 @@ fn a_round_with_two_vehicles_names_both_in_every_format() {
         Lang::Fr,
     )));
     assert!(csv.contains("\r\nCamion frigo;1;Collecte;"), "{csv}");
-    let json: serde_json::Value = serde_json::from_slice(
-        &ok(round(&plan, "", chrono_tz::UTC, Format::Json, Lang::En)).bytes,
-    )
-    .unwrap_or_default();
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(round(&plan, "", chrono_tz::UTC, Format::Json, Lang::En)).bytes)
+            .unwrap_or_default();
     assert_eq!(json["vehicles"].as_array().map(Vec::len), Some(2));
     assert!(json.get("stops").is_none());
 }

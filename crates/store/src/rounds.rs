@@ -256,7 +256,9 @@ impl Store {
                 "a round collects from 1 to 200 producers and delivers to 1 to 100 slots",
             ));
         }
-        let vehicles = self.vehicles_of(&def, c.market_id, Archived::Refuse).await?;
+        let vehicles = self
+            .vehicles_of(&def, c.market_id, Archived::Refuse)
+            .await?;
         let (req, timezone) = self.round_request(cycle_id, &def).await?;
         let plan = self.plan(req, vehicles).await?;
         let definition =

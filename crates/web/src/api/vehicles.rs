@@ -117,7 +117,11 @@ impl VehiclesApi {
 
     /// Change a vehicle's name and capacity (its market's coordinators). Rounds already
     /// planned keep it as it was; a round planned again takes it as it is.
-    #[oai(path = "/vehicles/:id", method = "put", operation_id = "update_vehicle")]
+    #[oai(
+        path = "/vehicles/:id",
+        method = "put",
+        operation_id = "update_vehicle"
+    )]
     async fn update_vehicle(
         &self,
         auth: BearerAuth,

@@ -172,7 +172,12 @@ fn field_of(e: &StoreError) -> &'static str {
     }
 }
 
-async fn save(site: &Site, v: &Visitor, form: &Form, editing: Option<i64>) -> Result<Response, PageError> {
+async fn save(
+    site: &Site,
+    v: &Visitor,
+    form: &Form,
+    editing: Option<i64>,
+) -> Result<Response, PageError> {
     let actor = v.with_role(&[Role::Coordinator])?;
     let (market, _) = my_market(site, actor).await?;
     let input = match input_of(site, v.lang, form) {
