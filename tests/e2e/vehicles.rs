@@ -13,6 +13,7 @@ use crate::{
     browser::{Browser, Lang},
     browser_roles::log_in,
     helpers::{Db, PASSWORD, TestApp, World},
+    pages_desk::paris,
 };
 
 both!(
@@ -494,10 +495,7 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
         .expect(200)
         .contains("name=\"vehicle\"")
         .contains("Camion frigo");
-    let departure = (chrono::Utc::now() + chrono::Duration::days(3))
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .format("%Y-%m-%dT%H:%M")
-        .to_string();
+    let departure = paris(chrono::Utc::now() + chrono::Duration::days(3));
     let producer = w.producer_id.to_string();
     let (s0, s1) = (w.slots[0].to_string(), w.slots[1].to_string());
     let planned = v
