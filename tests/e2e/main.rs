@@ -59,3 +59,4 @@ mod spec;
 pub mod stripe_support;
 mod timeouts;
 mod tokens;
+mod vehicles;

@@ -50,6 +50,7 @@ mod sessions;
 mod shop;
 mod slots;
 mod text;
+mod vehicles;
 mod venues;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
@@ -95,4 +96,5 @@ pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
 pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
+pub use vehicles::{MAX_VEHICLE_CRATES, VehicleInput, VehicleView};
 pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};
