@@ -31,6 +31,7 @@ mod m20261206_000002_mail_schedule;
 mod m20261206_000003_payment_jobs;
 mod m20261206_000004_receipts;
 mod m20261206_000006_audit;
+mod m20261207_000001_directory_version;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_receipts::Migration),
             Box::new(m20261206_000002_mail_schedule::Migration),
             Box::new(m20261206_000006_audit::Migration),
+            Box::new(m20261207_000001_directory_version::Migration),
         ]
     }
 }

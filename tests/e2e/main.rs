@@ -58,3 +58,4 @@ mod spec;
 pub mod stripe_support;
 mod timeouts;
 mod tokens;
+mod directory_index;
