@@ -101,7 +101,8 @@ impl MigrationTrait for Migration {
                 }
             }
         }
-        db.execute_unprepared("DROP TABLE directory_version").await?;
+        db.execute_unprepared("DROP TABLE directory_version")
+            .await?;
         Ok(())
     }
 }

@@ -79,7 +79,11 @@ async fn same_answers(store: &Store, queries: &[DirectorySearch]) -> usize {
         let sql = store.search_directory_sql(q).await.expect("by the box");
         let scan = store.search_directory_scan(q).await.expect("by the scan");
         assert_eq!(said(&memory), said(&sql), "memory and SQL differ for {q:?}");
-        assert_eq!(said(&memory), said(&scan), "memory and scan differ for {q:?}");
+        assert_eq!(
+            said(&memory),
+            said(&scan),
+            "memory and scan differ for {q:?}"
+        );
         found += memory.producers_total + memory.points_total;
     }
     found
@@ -270,7 +274,11 @@ async fn the_index_answers_as_the_database_does(db: Db) {
 }
 
 /// Searches `store` until `ok` holds, for three seconds at most; how long it took.
-async fn until(store: &Store, s: &DirectorySearch, ok: impl Fn(&SearchResults) -> bool) -> Duration {
+async fn until(
+    store: &Store,
+    s: &DirectorySearch,
+    ok: impl Fn(&SearchResults) -> bool,
+) -> Duration {
     let started = Instant::now();
     loop {
         let r = store.search_directory(s).await.expect("a search");
@@ -323,7 +331,10 @@ async fn a_change_shows_in_the_next_search_here_and_soon_on_another_node(db: Db)
         .await
         .expect("published");
     assert_eq!(producers(&here(&parthenay).await), [w.producer_id]);
-    until(&other.store, &parthenay, |r| producers(r) == [w.producer_id]).await;
+    until(&other.store, &parthenay, |r| {
+        producers(r) == [w.producer_id]
+    })
+    .await;
 
     // Hidden by an admin: gone from the next search here, soon there.
     app.store
@@ -386,7 +397,8 @@ async fn a_change_shows_in_the_next_search_here_and_soon_on_another_node(db: Db)
     };
     assert_eq!(points(&here(&plain).await), [point_id], "the new point");
     assert!(points(&here(&niort).await).is_empty(), "no slot yet");
-    let starts = Utc::now() + chrono::Duration::days(2);
+    // After the cycle closes (in three days), within the two weeks.
+    let starts = Utc::now() + chrono::Duration::days(4) + chrono::Duration::hours(3);
     app.post(
         &format!("/api/v1/cycles/{}/slots", w.cycle_id),
         w.coordinator.t(),

@@ -27,8 +27,8 @@ use domain::{Category, CycleState};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub use alerts::{AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView};
-pub use places::{Located, PlacesDataset, PlacesImported};
 pub use index::DIRECTORY_RECHECK;
+pub use places::{Located, PlacesDataset, PlacesImported};
 pub use search::{COLLECT_DAYS, DirectorySearch, PAGE_SIZE, PointHit, ProducerHit, SearchResults};
 
 use crate::{

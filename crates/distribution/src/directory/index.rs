@@ -44,11 +44,7 @@ impl PlaceIndex {
 
     /// The places within `radius_km` of `center` (edge included), each with its distance from
     /// the centre (`distance_km(center, place)`), in no particular order.
-    pub fn within(
-        &self,
-        center: Point,
-        radius_km: f64,
-    ) -> impl Iterator<Item = (usize, f64)> + '_ {
+    pub fn within(&self, center: Point, radius_km: f64) -> impl Iterator<Item = (usize, f64)> + '_ {
         let b = BoundingBox::around(center, radius_km);
         let envelope = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
         self.tree.locate_in_envelope(envelope).filter_map(move |g| {
@@ -86,9 +82,27 @@ mod tests {
         assert_eq!(index.len(), all.len());
         for (center, r) in [
             (all[0], 5.0),
-            (Point { lat: 46.5, lon: -0.3 }, 41.0),
-            (Point { lat: 45.0, lon: 0.5 }, 100.0),
-            (Point { lat: 50.0, lon: 5.0 }, 20.0),
+            (
+                Point {
+                    lat: 46.5,
+                    lon: -0.3,
+                },
+                41.0,
+            ),
+            (
+                Point {
+                    lat: 45.0,
+                    lon: 0.5,
+                },
+                100.0,
+            ),
+            (
+                Point {
+                    lat: 50.0,
+                    lon: 5.0,
+                },
+                20.0,
+            ),
         ] {
             let mut found: Vec<(usize, f64)> = index.within(center, r).collect();
             found.sort_by_key(|&(i, _)| i);
@@ -106,6 +120,17 @@ mod tests {
     fn an_empty_index_finds_nothing() {
         let index = PlaceIndex::new([]);
         assert!(index.is_empty());
-        assert_eq!(index.within(Point { lat: 46.0, lon: 0.0 }, 100.0).count(), 0);
+        assert_eq!(
+            index
+                .within(
+                    Point {
+                        lat: 46.0,
+                        lon: 0.0
+                    },
+                    100.0
+                )
+                .count(),
+            0
+        );
     }
 }

@@ -33,8 +33,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use distribution::directory::index::PlaceIndex;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
 };
 
 use super::{

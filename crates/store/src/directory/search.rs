@@ -138,7 +138,9 @@ pub(super) struct ProducerRow {
 
 impl ProducerRow {
     /// The columns read, producer's then entry's (joined on the producer).
-    pub(super) fn select(q: sea_orm::Select<producer::Entity>) -> sea_orm::Select<producer::Entity> {
+    pub(super) fn select(
+        q: sea_orm::Select<producer::Entity>,
+    ) -> sea_orm::Select<producer::Entity> {
         q.select_only()
             .columns([
                 producer::Column::Id,
@@ -327,7 +329,8 @@ pub(super) fn search_snapshot(
             .within(s.center, radius)
             .filter(|&(i, _)| {
                 let p = &snap.producers[i];
-                (s.categories.is_empty() || s.categories.iter().any(|c| p.hit.categories.contains(c)))
+                (s.categories.is_empty()
+                    || s.categories.iter().any(|c| p.hit.categories.contains(c)))
                     && (s.labels.is_empty() || s.labels.iter().any(|l| p.hit.labels.contains(l)))
                     && (!s.collect_near || p.markets.iter().any(|m| collect_markets.contains(m)))
             })
