@@ -48,6 +48,14 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use store::{DirectorySearch, EntryInput, Role, Store};
 use web::Application;
 
+#[path = "../support/wrk_time.rs"]
+mod wrk_time;
+#[path = "../support/xorshift.rs"]
+mod xorshift;
+
+use wrk_time::millis;
+use xorshift::Rng;
+
 const PRODUCERS: i64 = 20_000;
 const MARKETS: i64 = 100;
 const POINTS: i64 = 5_000;
@@ -117,26 +125,6 @@ fn setting(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A tiny deterministic generator (xorshift): the same queries on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0
-    }
 }
 
 /// One query: where (a postcode or coordinates), and the search.
@@ -234,20 +222,6 @@ fn report(label: &str, mut times: Vec<Duration>, wall: Duration, errors: usize) 
         percentile(&times, 0.50),
         percentile(&times, 0.99),
     );
-}
-
-/// wrk's "1.23ms", "456.00us", "1.02s" in milliseconds.
-fn millis(v: &str) -> f64 {
-    let (number, factor) = if let Some(n) = v.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (v, 1.0)
-    };
-    number.trim().parse::<f64>().unwrap_or(f64::NAN) * factor
 }
 
 /// wrk with `connections` connections for `seconds`, cycling through the queries (a Lua

@@ -27,31 +27,16 @@ both!(
     a_change_shows_in_the_next_search_here_and_soon_on_another_node,
 );
 
-/// A tiny deterministic generator (xorshift).
-struct Rng(u64);
+#[path = "../support/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+use xorshift::Rng;
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0
-    }
-
-    /// A place around Parthenay and Niort (46.2-47.0 N, 0.8 W-0.2 E).
-    fn place(&mut self) -> Point {
-        Point {
-            lat: 46.2 + 0.8 * self.unit(),
-            lon: -0.8 + 1.0 * self.unit(),
-        }
+/// A place around Parthenay and Niort (46.2-47.0 N, 0.8 W-0.2 E).
+fn place(rng: &mut Rng) -> Point {
+    Point {
+        lat: 46.2 + 0.8 * rng.unit(),
+        lon: -0.8 + 1.0 * rng.unit(),
     }
 }
 
@@ -96,7 +81,7 @@ async fn generate(store: &Store, markets: [i64; 2], cycle_id: i64) {
     let now = Utc::now();
     let producers: Vec<producer::ActiveModel> = (0..300)
         .map(|i| {
-            let at = rng.place();
+            let at = place(&mut rng);
             producer::ActiveModel {
                 name: Set(format!("Ferme générée {i}")),
                 farmer_name: Set("Paysan".into()),
@@ -168,7 +153,7 @@ async fn generate(store: &Store, markets: [i64; 2], cycle_id: i64) {
         .unwrap();
     let points: Vec<pickup_point::ActiveModel> = (0..60)
         .map(|i| {
-            let at = rng.place();
+            let at = place(&mut rng);
             pickup_point::ActiveModel {
                 market_id: Set(markets[i % 2]),
                 name: Set(format!("Point généré {i}")),
@@ -229,7 +214,7 @@ fn queries(n: usize) -> Vec<DirectorySearch> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     (0..n)
         .map(|_| DirectorySearch {
-            center: rng.place(),
+            center: place(&mut rng),
             radius_km: [5, 10, 20, 30, 50, 100][rng.below(6)],
             categories: match rng.below(3) {
                 0 => vec![Category::ALL[rng.below(Category::ALL.len())]],
