@@ -25,6 +25,7 @@ mod contract;
 mod cycle_flow;
 mod demo;
 mod directory;
+mod directory_index;
 mod faults;
 mod idempotency;
 mod isolation;

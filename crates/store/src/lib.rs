@@ -66,10 +66,10 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use desk::RoundSummary;
 pub use directory::{
-    AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DirectoryEntry,
-    DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located, MAX_ENTRY_TEXT,
-    MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots, ProducerHit,
-    SearchResults,
+    AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DIRECTORY_RECHECK,
+    DirectoryEntry, DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located,
+    MAX_ENTRY_TEXT, MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots,
+    ProducerHit, SearchResults,
 };
 pub use error::StoreError;
 pub use invitations::{
