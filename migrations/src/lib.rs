@@ -31,6 +31,8 @@ mod m20261206_000002_mail_schedule;
 mod m20261206_000003_payment_jobs;
 mod m20261206_000004_receipts;
 mod m20261206_000006_audit;
+mod m20261207_000001_vehicles;
+mod m20261207_000002_directory_version;
 
 /// Runs every migration of Halle, in order.
 pub struct Migrator;
@@ -60,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_receipts::Migration),
             Box::new(m20261206_000002_mail_schedule::Migration),
             Box::new(m20261206_000006_audit::Migration),
+            Box::new(m20261207_000001_vehicles::Migration),
+            Box::new(m20261207_000002_directory_version::Migration),
         ]
     }
 }

@@ -29,7 +29,12 @@
   document.querySelectorAll("[data-map-lat]").forEach(function (el) {
     var at = [parseFloat(el.dataset.mapLat), parseFloat(el.dataset.mapLon)];
     var link = el.querySelector("a");
-    var marker = window.L.marker(at, { title: link ? link.textContent : "" }).addTo(map);
+    // A pin drawn by the stylesheet (.map-pin): Leaflet's default one is an image the server
+    // does not serve. Producers and pickup points in two colours, as their lists' headings say.
+    var list = el.parentElement && el.parentElement.previousElementSibling;
+    var kind = list && list.id === "points" ? " point" : "";
+    var pin = window.L.divIcon({ className: "map-pin" + kind, iconSize: [20, 20] });
+    var marker = window.L.marker(at, { icon: pin, title: link ? link.textContent : "" }).addTo(map);
     if (link) { marker.bindPopup(link.cloneNode(true)); }
     bounds.push(at);
   });

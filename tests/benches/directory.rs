@@ -5,18 +5,22 @@
 //! takes more than two minutes).
 //!
 //! Then, in one run:
-//! 1. a real Halle server (in this process) and `DIR_CLIENTS` (200) concurrent HTTP clients
-//!    searching `/api/v1/directory/search` by distance with filters (by postcode when the places
-//!    dataset is installed, else by coordinates; radius 5–100 km; categories, label, "collect
-//!    near here"), each one query after the other for `DIR_SECONDS` (10): p50, p99, req/s
-//!    (closed loop: the mean latency is clients / throughput, by Little's law); with
-//!    `DIR_RATE=N`, then the same clients sending N queries a second together, at a steady
-//!    pace (open loop: the latency at that load);
-//! 2. the same queries answered in-process by the indexed search (`Store::search_directory`)
-//!    and by the brute-force scan of every producer and point (`Store::search_directory_scan`),
-//!    side by side at the same concurrency for `DIR_SCAN_QUERIES` (600) queries each;
-//! 3. on a sample of `DIR_CHECK` (100) queries, both answers compared (ids, order, totals);
-//! 4. `DIR_PUBLISH` (30) new producers published one after the other: the time to save the
+//! 1. the directory loaded into memory (the first search after the data is written: the time
+//!    to read it and build its R-trees);
+//! 2. a real Halle server (in this process) loaded by `wrk` (`-t2`, `DIR_CLIENTS` (200)
+//!    connections, `DIR_SECONDS` (10), closed loop: each connection sends its next query when
+//!    the last is answered) with a Lua script cycling through 2,000 searches of
+//!    `/api/v1/directory/search` (by postcode when the places dataset is installed, else by
+//!    coordinates; radius 5–100 km; categories, label, "collect near here"): p50, p99, req/s.
+//!    wrk is C and light: the client side no longer eats the server's CPU as 200 in-process
+//!    Rust clients did (tests/tools/install-bench-tools installs it);
+//! 3. the same queries answered in-process, side by side at the same concurrency for
+//!    `DIR_SCAN_QUERIES` (600) queries each: from memory (`Store::search_directory`), by the SQL
+//!    bounding box (`Store::search_directory_sql`) and by the brute-force scan of every
+//!    producer and point (`Store::search_directory_scan`);
+//! 4. on a sample of `DIR_CHECK` (100) queries, the three answers compared whole (ids, names,
+//!    distances, next slots, totals, next page);
+//! 5. `DIR_PUBLISH` (30) new producers published one after the other: the time to save the
 //!    entry and record (and queue the mail of) every matching subscriber, against a count of
 //!    the matches computed here over all 100,000 subscriptions.
 //!
@@ -43,6 +47,14 @@ use domain::Category;
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use store::{DirectorySearch, EntryInput, Role, Store};
 use web::Application;
+
+#[path = "../support/wrk_time.rs"]
+mod wrk_time;
+#[path = "../support/xorshift.rs"]
+mod xorshift;
+
+use wrk_time::millis;
+use xorshift::Rng;
 
 const PRODUCERS: i64 = 20_000;
 const MARKETS: i64 = 100;
@@ -113,26 +125,6 @@ fn setting(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A tiny deterministic generator (xorshift): the same queries on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0
-    }
 }
 
 /// One query: where (a postcode or coordinates), and the search.
@@ -232,70 +224,67 @@ fn report(label: &str, mut times: Vec<Duration>, wall: Duration, errors: usize) 
     );
 }
 
-/// `clients` HTTP clients, each sending queries one after the other until `seconds` passed;
-/// with `rate` (queries a second, all clients together), each at a steady pace instead.
-async fn over_http(base: &str, qs: Arc<Vec<Query>>, clients: usize, seconds: u64, rate: usize) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let runs = (0..clients).map(|c| {
-        let http = http.clone();
-        let qs = qs.clone();
-        let base = base.to_owned();
-        tokio::spawn(async move {
-            let (mut times, mut errors) = (Vec::new(), 0);
-            let mut i = c * 7;
-            let mut ticker = (rate > 0).then(|| {
-                let p = Duration::from_secs_f64(clients as f64 / rate as f64);
-                // Spread the clients' first queries over one period.
-                let start = tokio::time::Instant::now() + p.mul_f64(c as f64 / clients as f64);
-                let mut t = tokio::time::interval_at(start, p);
-                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                t
-            });
-            while Instant::now() < until {
-                if let Some(t) = ticker.as_mut() {
-                    t.tick().await;
-                }
-                let url = format!("{base}{}", qs[i % qs.len()].path());
-                i += 1;
-                let t = Instant::now();
-                match http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                    }
-                    _ => errors += 1,
-                }
-                times.push(t.elapsed());
-            }
-            (times, errors)
-        })
-    });
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for r in futures_util::future::join_all(runs).await {
-        let (t, e) = r.unwrap();
-        all.extend(t);
-        errors += e;
+/// wrk with `connections` connections for `seconds`, cycling through the queries (a Lua
+/// script: each of its two threads walks the list from its own starting point).
+fn over_http(base: &str, qs: &[Query], connections: usize, seconds: u64, label: &str) {
+    let script = std::env::temp_dir().join(format!("halle-directory-{}.lua", std::process::id()));
+    let mut lua = String::from("paths = {\n");
+    for q in qs {
+        lua += &format!("  \"{}\",\n", q.path());
     }
-    let pace = if rate > 0 {
-        format!(", {rate}/s")
-    } else {
-        String::new()
+    lua += "}\ni = 0\nsetup = function(thread) thread:set(\"i\", math.random(#paths)) end\n\
+            request = function()\n  i = (i % #paths) + 1\n  return wrk.format(\"GET\", paths[i])\nend\n";
+    std::fs::write(&script, lua).unwrap();
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(base)
+        .output()
+        .expect("wrk runs (tests/tools/install-bench-tools)");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "wrk failed: {text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
     };
-    report(
-        &format!("HTTP, indexed, {clients} clients{pace}"),
-        all,
-        started.elapsed(),
-        errors,
+    let requests: f64 = field("Requests/sec:").parse().unwrap_or(f64::NAN);
+    let errors = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("Non-2xx or 3xx responses:"))
+        .map_or("0".to_owned(), |v| v.trim().to_owned());
+    let socket = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("Socket errors:"))
+        .map_or("none".to_owned(), |v| v.trim().to_owned());
+    println!(
+        "{label:<44} {requests:>8.0} req/s  p50 {:>8.1} ms  p99 {:>8.1} ms  non-2xx {errors}  socket errors {socket}",
+        millis(&field("50%")),
+        millis(&field("99%")),
     );
 }
 
-/// `total` queries through the store, `clients` at a time, by the index or by the scan.
-async fn in_store(store: &Store, qs: Arc<Vec<Query>>, clients: usize, total: usize, scan: bool) {
+/// How a search is answered, in process.
+#[derive(Clone, Copy)]
+enum Way {
+    Memory,
+    Sql,
+    Scan,
+}
+
+/// `total` queries through the store, `clients` at a time, one way.
+async fn in_store(store: &Store, qs: Arc<Vec<Query>>, clients: usize, total: usize, way: Way) {
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let runs = (0..clients).map(|_| {
@@ -309,10 +298,10 @@ async fn in_store(store: &Store, qs: Arc<Vec<Query>>, clients: usize, total: usi
                 }
                 let s = &qs[i % qs.len()].search;
                 let t = Instant::now();
-                let r = if scan {
-                    store.search_directory_scan(s).await
-                } else {
-                    store.search_directory(s).await
+                let r = match way {
+                    Way::Memory => store.search_directory(s).await,
+                    Way::Sql => store.search_directory_sql(s).await,
+                    Way::Scan => store.search_directory_scan(s).await,
                 };
                 times.push(t.elapsed());
                 errors += usize::from(r.is_err());
@@ -327,10 +316,10 @@ async fn in_store(store: &Store, qs: Arc<Vec<Query>>, clients: usize, total: usi
         all.extend(t);
         errors += e;
     }
-    let label = if scan {
-        "store, brute-force scan"
-    } else {
-        "store, indexed (bounding box)"
+    let label = match way {
+        Way::Memory => "store, in memory (R-tree)",
+        Way::Sql => "store, SQL bounding box",
+        Way::Scan => "store, SQL brute-force scan",
     };
     report(
         &format!("{label}, {clients} at a time"),
@@ -340,31 +329,24 @@ async fn in_store(store: &Store, qs: Arc<Vec<Query>>, clients: usize, total: usi
     );
 }
 
-/// Both methods' answers to the same queries, compared.
+/// The three ways' answers to the same queries, compared whole.
 async fn compare(store: &Store, qs: &[Query]) {
-    let mut equal = 0;
     let mut found = 0;
     for q in qs {
         let a = store.search_directory(&q.search).await.unwrap();
-        let b = store.search_directory_scan(&q.search).await.unwrap();
-        let ids = |r: &store::SearchResults| {
-            (
-                r.producers.iter().map(|p| p.id).collect::<Vec<_>>(),
-                r.points.iter().map(|p| p.id).collect::<Vec<_>>(),
-                r.producers_total,
-                r.points_total,
-            )
-        };
-        assert!(
-            ids(&a) == ids(&b),
-            "indexed and brute force differ for {}",
-            q.path()
-        );
-        equal += 1;
-        found += a.producers_total;
+        let b = store.search_directory_sql(&q.search).await.unwrap();
+        let c = store.search_directory_scan(&q.search).await.unwrap();
+        let (a, b, c) = (format!("{a:?}"), format!("{b:?}"), format!("{c:?}"));
+        assert!(a == b, "memory and SQL differ for {}", q.path());
+        assert!(a == c, "memory and the scan differ for {}", q.path());
+        found += store
+            .search_directory(&q.search)
+            .await
+            .unwrap()
+            .producers_total;
     }
     println!(
-        "indexed == brute force on {equal} of {} queries ({found} producers found in all)",
+        "memory == SQL bounding box == brute force on {} queries ({found} producers found in all)",
         qs.len()
     );
 }
@@ -550,23 +532,40 @@ fn main() {
         }
         let qs = Arc::new(queries(&store, 2_000, with_places).await);
 
+        // The first search loads the directory into memory.
+        let t = Instant::now();
+        store.search_directory(&qs[0].search).await.unwrap();
+        println!(
+            "directory loaded into memory (first search)  {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+
         let app = Application::bind("127.0.0.1:0", store.clone())
             .await
             .unwrap();
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run());
         let clients = setting("DIR_CLIENTS", 200);
-        // Warm the caches (PostgreSQL's and the connections') without recording.
         let seconds = setting("DIR_SECONDS", 10) as u64;
-        over_http(&base, qs.clone(), clients.min(20), 2, 0).await;
-        over_http(&base, qs.clone(), clients, seconds, 0).await;
-        let rate = setting("DIR_RATE", 0);
-        if rate > 0 {
-            over_http(&base, qs.clone(), clients, seconds, rate).await;
-        }
+        // wrk blocks: on a thread of its own, the server keeps the runtime's.
+        let (b, q) = (base.clone(), qs.clone());
+        tokio::task::spawn_blocking(move || {
+            // Warm the caches (PostgreSQL's, the connections') without recording.
+            over_http(&b, &q, 20, 2, "HTTP warm-up, 20 connections (not a figure)");
+            over_http(
+                &b,
+                &q,
+                clients,
+                seconds,
+                &format!("HTTP (wrk), memory, {clients} connections"),
+            );
+        })
+        .await
+        .unwrap();
         let total = setting("DIR_SCAN_QUERIES", 600);
-        in_store(&store, qs.clone(), clients, total, false).await;
-        in_store(&store, qs.clone(), clients, total, true).await;
+        for way in [Way::Memory, Way::Sql, Way::Scan] {
+            in_store(&store, qs.clone(), clients, total, way).await;
+        }
         compare(&store, &qs[..setting("DIR_CHECK", 100).min(qs.len())]).await;
         publish(&store, setting("DIR_PUBLISH", 30)).await;
 

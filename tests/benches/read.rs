@@ -41,6 +41,11 @@ use sea_orm::ConnectionTrait;
 use store::Store;
 use web::Application;
 
+#[path = "../support/wrk_time.rs"]
+mod wrk_time;
+
+use wrk_time::millis;
+
 const DEMO: &str = include_str!("../../fixtures/demo.json");
 
 fn setting(name: &str, default: &str) -> String {
@@ -131,20 +136,6 @@ fn wrk(url: &str, headers: &[(String, String)], seconds: u64) -> Run {
         p99_ms: millis(&p99),
         errors,
     }
-}
-
-/// wrk's "1.23ms", "456.00us", "1.02s" in milliseconds.
-fn millis(v: &str) -> f64 {
-    let (number, factor) = if let Some(n) = v.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (v, 1.0)
-    };
-    number.trim().parse::<f64>().unwrap_or(f64::NAN) * factor
 }
 
 fn free_port() -> u16 {

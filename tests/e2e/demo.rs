@@ -8,7 +8,8 @@ use crate::{
     helpers::{Db, TestApp},
 };
 
-const DEMO: &str = include_str!("../../fixtures/demo.json");
+/// The demo market `halle demo` loads.
+pub(crate) const DEMO: &str = include_str!("../../fixtures/demo.json");
 
 both!(
     the_demo_market_has_a_closed_and_an_open_cycle,
@@ -111,6 +112,21 @@ async fn the_demo_weeks_lists_and_sheets_add_up_in_every_format(db: Db) {
         .await;
     let token = Some(coordinator.as_str());
     let cycle = demo.closed_cycle_id;
+    // The market's two vehicles, for rounds shared among them.
+    let vehicles = app
+        .get(
+            &format!("/api/v1/markets/{}/vehicles", demo.market_id),
+            token,
+        )
+        .await
+        .expect(200);
+    let names: Vec<&str> = vehicles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Camion frigo", "Kangoo"]);
 
     let sheets = app
         .get(&format!("/api/v1/cycles/{cycle}/sheets"), token)

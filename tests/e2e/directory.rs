@@ -11,15 +11,21 @@ use store::entities::{alert_notice, alert_subscription};
 
 use crate::{
     both,
-    helpers::{Db, PASSWORD, TestApp, World},
+    helpers::{Db, PASSWORD, TestApp, User, World},
     pages_support::Visit,
 };
 
 /// Niort's centre as the places dataset has it.
-const NIORT: (f64, f64) = (46.32313, -0.45877);
+pub(crate) const NIORT: (f64, f64) = (46.32313, -0.45877);
 
 async fn app_with_places(db: Db) -> TestApp {
     let app = TestApp::spawn(db).await;
+    import_places(&app).await;
+    app
+}
+
+/// Loads the places dataset (postcodes and towns with coordinates) into `app`'s database.
+pub(crate) async fn import_places(app: &TestApp) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("places");
     assert!(
         store::PlacesDataset::present(&dir),
@@ -31,10 +37,10 @@ async fn app_with_places(db: Db) -> TestApp {
         .await
         .expect("places imported");
     assert!(done.postcodes > 5_000, "{done:?}");
-    app
 }
 
-async fn logged_in(app: &TestApp, account_id: i64) -> Visit {
+/// A visit (French) logged in as the account `account_id`.
+pub(crate) async fn logged_in(app: &TestApp, account_id: i64) -> Visit {
     let email = app
         .store
         .actor(account_id)
@@ -48,10 +54,15 @@ async fn logged_in(app: &TestApp, account_id: i64) -> Visit {
 
 /// A producer of the world's market in Niort, with its id.
 async fn niort_producer(app: &TestApp, w: &World) -> i64 {
+    niort_producer_of(app, w.market_id, &w.coordinator).await
+}
+
+/// A cheese maker in Niort, "Fromagerie du Marais", added to `market_id` by its coordinator.
+pub(crate) async fn niort_producer_of(app: &TestApp, market_id: i64, coordinator: &User) -> i64 {
     let p = app
         .post(
-            &format!("/api/v1/markets/{}/producers", w.market_id),
-            w.coordinator.t(),
+            &format!("/api/v1/markets/{market_id}/producers"),
+            coordinator.t(),
             json!({"name": "Fromagerie du Marais", "farmer_name": "Lou", "address": "Rue Ricard", "postal_code": "79000",
                    "city": "Niort", "latitude": NIORT.0, "longitude": NIORT.1}),
         )
@@ -61,7 +72,7 @@ async fn niort_producer(app: &TestApp, w: &World) -> i64 {
 }
 
 /// Saves an entry through its form, published.
-async fn publish(v: &mut Visit, producer_id: i64, fields: &[(&str, &str)]) {
+pub(crate) async fn publish(v: &mut Visit, producer_id: i64, fields: &[(&str, &str)]) {
     let path = format!("/directory/producers/{producer_id}/edit");
     v.get(&path).await.expect(200);
     let mut all = vec![("published", "1")];
@@ -295,12 +306,8 @@ async fn alerts_opt_in_match_and_unsubscribe(db: Db) {
     assert!(!page.html.contains("cleo@example.org</td>\n<td><a"));
 
     // Unsubscribed (one button on the link's page): a new producer near Niort matches nobody.
-    let token = alert_subscription::Entity::find()
-        .filter(alert_subscription::Column::Email.eq("ana@example.org"))
-        .one(app.store.db())
+    let token = subscription(&app, "ana@example.org")
         .await
-        .unwrap()
-        .unwrap()
         .unsubscribe_token;
     let path = format!("/directory/alerts/unsubscribe/{token}");
     confirmed.get(&path).await.expect(200);
@@ -325,22 +332,32 @@ async fn alerts_opt_in_match_and_unsubscribe(db: Db) {
     app.cleanup().await;
 }
 
-/// Follows the confirmation link recorded for `email` and presses its button.
-async fn confirm(app: &TestApp, v: &mut Visit, email: &str) {
-    let s = alert_subscription::Entity::find()
-        .filter(alert_subscription::Column::Email.eq(email))
-        .one(app.store.db())
-        .await
-        .unwrap()
-        .unwrap();
-    let link = alert_notice::Entity::find()
+/// The confirmation link recorded for `email` (a path).
+pub(crate) async fn confirm_link(app: &TestApp, email: &str) -> String {
+    let s = subscription(app, email).await;
+    alert_notice::Entity::find()
         .filter(alert_notice::Column::SubscriptionId.eq(s.id))
         .filter(alert_notice::Column::Kind.eq("confirm"))
         .one(app.store.db())
         .await
         .unwrap()
         .unwrap()
-        .link;
+        .link
+}
+
+/// The alert subscription of `email`.
+pub(crate) async fn subscription(app: &TestApp, email: &str) -> alert_subscription::Model {
+    alert_subscription::Entity::find()
+        .filter(alert_subscription::Column::Email.eq(email))
+        .one(app.store.db())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Follows the confirmation link recorded for `email` and presses its button.
+async fn confirm(app: &TestApp, v: &mut Visit, email: &str) {
+    let link = confirm_link(app, email).await;
     v.get(&link)
         .await
         .expect(200)

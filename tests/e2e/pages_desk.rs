@@ -32,7 +32,7 @@ fn token_in(html: &str) -> String {
 }
 
 /// A `datetime-local` value in Paris time (the markets' default time zone).
-fn paris(at: chrono::DateTime<Utc>) -> String {
+pub(crate) fn paris(at: chrono::DateTime<Utc>) -> String {
     at.with_timezone(&chrono_tz::Europe::Paris)
         .format("%Y-%m-%dT%H:%M")
         .to_string()

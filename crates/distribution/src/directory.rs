@@ -2,12 +2,15 @@
 //! filters on before measuring, the key town names are compared by, and the labels a producer
 //! may show.
 //!
-//! The spatial method: a search is a latitude/longitude box on plain indexed columns (which
-//! both SQLite and PostgreSQL answer from a B-tree), then the exact haversine distance of each
-//! row left, sorted. The box is the radius's circle's bounding box, so nothing inside the
-//! circle is missed; at a 100 km radius it holds some 27 % more area than the circle, which
-//! the exact distance then drops. No extension (earthdistance, PostGIS) and no index to keep
-//! in memory (an R-tree) is needed, and the same query runs on both databases.
+//! The spatial method: a search is the radius's circle's bounding box, then the exact
+//! haversine distance of each place in it, sorted. The box holds every point of the circle, so
+//! nothing inside is missed; at a 100 km radius it holds some 27 % more area than the circle,
+//! which the exact distance then drops. The box is asked of an R-tree kept in memory
+//! ([`index::PlaceIndex`], what the store's searches use) or, for the SQL reference path, of
+//! plain indexed latitude and longitude columns (a B-tree on SQLite and PostgreSQL alike; no
+//! extension such as earthdistance or PostGIS).
+
+pub mod index;
 
 use serde::{Deserialize, Serialize};
 

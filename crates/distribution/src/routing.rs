@@ -65,6 +65,7 @@ mod network;
 mod polish;
 mod ruin;
 mod solver;
+mod timing;
 
 pub use fleet::{
     FleetPlan, FleetSearch, MAX_VEHICLES, Vehicle, VehicleRound, check_fleet_plan, plan_fleet,
@@ -495,6 +496,47 @@ pub fn plan_round_exact(req: &RoundRequest) -> Result<RoundPlan, RoutingError> {
 /// kilometres consistent with [`road_km`] and with each other.
 pub fn check_plan(req: &RoundRequest, plan: &RoundPlan) -> Result<(), String> {
     check::check(req, plan)
+}
+
+impl RoundPlan {
+    /// Crates collected over the round (what the vehicle is loaded with, in all).
+    pub fn loaded_crates(&self) -> u32 {
+        self.stops
+            .iter()
+            .flat_map(|s| &s.picked_up)
+            .map(|c| c.crates)
+            .sum()
+    }
+
+    /// Kilograms collected over the round.
+    pub fn loaded_kg(&self) -> Decimal {
+        self.stops
+            .iter()
+            .flat_map(|s| &s.picked_up)
+            .map(|c| c.kg)
+            .sum()
+    }
+}
+
+impl FleetPlan {
+    /// A one-vehicle plan as a fleet of one: its shipments left out become the fleet's.
+    pub fn of_one(vehicle: Vehicle, mut plan: RoundPlan) -> Self {
+        let unassigned = std::mem::take(&mut plan.unassigned);
+        Self {
+            total_km: plan.total_km,
+            rounds: vec![VehicleRound { vehicle, plan }],
+            unassigned,
+        }
+    }
+
+    /// Minutes of the longest vehicle's round (they leave together).
+    pub fn total_minutes(&self) -> u32 {
+        self.rounds
+            .iter()
+            .map(|r| r.plan.total_minutes)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[cfg(test)]

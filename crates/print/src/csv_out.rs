@@ -31,7 +31,7 @@
 //! crates on board; kg on board; load; unload; note`.
 
 use chrono_tz::Tz;
-use distribution::routing::RoundPlan;
+use distribution::routing::FleetPlan;
 use distribution::{DistributionSheet, PickingList};
 use rust_decimal::Decimal;
 
@@ -212,17 +212,23 @@ pub(crate) fn sheets(sheets: &[DistributionSheet], lang: Lang) -> Result<Vec<u8>
     finish(w)
 }
 
-/// One row per stop, then one per pickup left unplanned.
-pub(crate) fn round(plan: &RoundPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, PrintError> {
+/// One row per stop, then one per pickup left unplanned. A round with named vehicles begins
+/// each row with the vehicle's name (a round's one ad-hoc vehicle: the columns as they were).
+pub(crate) fn round(plan: &FleetPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, PrintError> {
     let t = Texts::of(lang);
     let v = view::round(plan, "", tz, lang);
+    let named = plan.rounds.iter().any(|r| !r.vehicle.name.is_empty());
     let mut w = writer(lang);
     let km_prev = format!("{} (km)", t.distance);
     let km_total = format!("{} {} (km)", t.total, t.distance.to_lowercase());
     let crates = format!("{} ({})", t.load, t.crates);
     let kg = format!("{} (kg)", t.load);
     let note = t.reason;
-    w.write_record(header(&[
+    let mut titles: Vec<&str> = Vec::new();
+    if named {
+        titles.push(t.vehicle);
+    }
+    titles.extend([
         t.stop,
         t.kind,
         t.place,
@@ -235,47 +241,53 @@ pub(crate) fn round(plan: &RoundPlan, tz: Tz, lang: Lang) -> Result<Vec<u8>, Pri
         t.kind_collect,
         t.kind_deliver,
         note,
-    ]))?;
-    for (stop, sv) in plan.stops.iter().zip(&v.stops) {
-        let (load, unload): (Vec<&String>, Vec<&String>) =
-            sv.actions.iter().partition(|a| a.starts_with('+'));
-        let join = |items: Vec<&String>| {
-            items
-                .into_iter()
-                .map(|s| s.replace('\u{a0}', " "))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        };
-        w.write_record([
-            stop.sequence.to_string().as_str(),
-            &text(&sv.kind),
-            &text(&stop.place.name),
-            &format::csv_date_time(stop.arrival, tz),
-            &format::csv_date_time(stop.departure, tz),
-            &decimal(km_decimal(stop.km_from_previous), lang),
-            &decimal(km_decimal(stop.km_total), lang),
-            &stop.load_crates.to_string(),
-            &decimal(stop.load_kg, lang),
-            &text(&join(load)),
-            &text(&join(unload)),
-            "",
-        ])?;
+    ]);
+    w.write_record(header(&titles))?;
+    for (r, vv) in plan.rounds.iter().zip(&v.vehicles) {
+        for (stop, sv) in r.plan.stops.iter().zip(&vv.stops) {
+            let (load, unload): (Vec<&String>, Vec<&String>) =
+                sv.actions.iter().partition(|a| a.starts_with('+'));
+            let join = |items: Vec<&String>| {
+                items
+                    .into_iter()
+                    .map(|s| s.replace('\u{a0}', " "))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            let mut row: Vec<String> = Vec::new();
+            if named {
+                row.push(text(&r.vehicle.name).into_owned());
+            }
+            row.extend([
+                stop.sequence.to_string(),
+                text(&sv.kind).into_owned(),
+                text(&stop.place.name).into_owned(),
+                format::csv_date_time(stop.arrival, tz),
+                format::csv_date_time(stop.departure, tz),
+                decimal(km_decimal(stop.km_from_previous), lang),
+                decimal(km_decimal(stop.km_total), lang),
+                stop.load_crates.to_string(),
+                decimal(stop.load_kg, lang),
+                text(&join(load)).into_owned(),
+                text(&join(unload)).into_owned(),
+                String::new(),
+            ]);
+            w.write_record(&row)?;
+        }
     }
     for u in &v.unassigned {
-        w.write_record([
-            "",
-            t.unassigned,
-            &text(&format!("{} → {}", u.producer, u.slot)),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            &text(&u.reason),
-        ])?;
+        let mut row: Vec<String> = Vec::new();
+        if named {
+            row.push(String::new());
+        }
+        row.extend([
+            String::new(),
+            t.unassigned.to_string(),
+            text(&format!("{} → {}", u.producer, u.slot)).into_owned(),
+        ]);
+        row.extend(std::iter::repeat_n(String::new(), 8));
+        row.push(text(&u.reason).into_owned());
+        w.write_record(&row)?;
     }
     finish(w)
 }

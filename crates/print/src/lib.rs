@@ -39,7 +39,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono_tz::Tz;
-use distribution::routing::RoundPlan;
+use distribution::routing::{FleetPlan, Stop, Unassigned};
 use distribution::{DistributionSheet, PickingList};
 use serde::Serialize;
 use thiserror::Error;
@@ -328,11 +328,75 @@ pub fn distribution_sheets(
     Ok(rendered(format, &name, bytes))
 }
 
-/// A delivery round: the stops in order with times in `tz`, what to load and
-/// unload at each, distances and the load on board, then the pickups that
-/// could not be planned. `title` names the round (a driver, a day).
+/// One vehicle's round in a round's JSON.
+#[derive(serde::Serialize)]
+struct VehicleJson<'a> {
+    /// The vehicle's name (empty for a round's one ad-hoc vehicle).
+    name: &'a str,
+    /// Crates it holds.
+    capacity_crates: u32,
+    /// Kilograms it carries, if that binds.
+    capacity_kg: Option<rust_decimal::Decimal>,
+    /// Its stops in order.
+    stops: &'a [Stop],
+    /// Its kilometres.
+    total_km: f64,
+    /// Its minutes, from the departure to the end.
+    total_minutes: u32,
+    /// Crates it loads over the round.
+    crates: u32,
+    /// Kilograms it loads over the round.
+    kg: rust_decimal::Decimal,
+}
+
+/// A round as JSON: each vehicle's round, the totals, the shipments left out. A round of one
+/// vehicle also has that vehicle's `stops` at the top, as before rounds had vehicles.
+#[derive(serde::Serialize)]
+struct RoundJson<'a> {
+    vehicles: Vec<VehicleJson<'a>>,
+    total_km: f64,
+    total_minutes: u32,
+    crates: u32,
+    kg: rust_decimal::Decimal,
+    unassigned: &'a [Unassigned],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stops: Option<&'a [Stop]>,
+}
+
+fn round_json(plan: &FleetPlan) -> RoundJson<'_> {
+    let vehicles: Vec<VehicleJson<'_>> = plan
+        .rounds
+        .iter()
+        .map(|r| VehicleJson {
+            name: &r.vehicle.name,
+            capacity_crates: r.vehicle.capacity_crates,
+            capacity_kg: r.vehicle.capacity_kg,
+            stops: &r.plan.stops,
+            total_km: r.plan.total_km,
+            total_minutes: r.plan.total_minutes,
+            crates: r.plan.loaded_crates(),
+            kg: r.plan.loaded_kg(),
+        })
+        .collect();
+    RoundJson {
+        total_km: plan.total_km,
+        total_minutes: plan.total_minutes(),
+        crates: vehicles.iter().map(|v| v.crates).sum(),
+        kg: vehicles.iter().map(|v| v.kg).sum(),
+        stops: match plan.rounds.as_slice() {
+            [one] => Some(&one.plan.stops),
+            _ => None,
+        },
+        vehicles,
+        unassigned: &plan.unassigned,
+    }
+}
+
+/// A delivery round: for each vehicle, the stops in order with times in `tz`,
+/// what to load and unload at each, distances and the load on board; then the
+/// pickups that could not be planned. `title` names the round (a driver, a day).
 pub fn round(
-    plan: &RoundPlan,
+    plan: &FleetPlan,
     title: &str,
     tz: Tz,
     format: Format,
@@ -342,18 +406,17 @@ pub fn round(
         Lang::Fr => "tournee",
         Lang::En => "round",
     };
-    let date = plan
-        .stops
-        .first()
-        .map(|s| s.arrival.with_timezone(&tz).format("%Y-%m-%d").to_string())
+    let first = view::first_arrival(plan);
+    let date = first
+        .map(|a| a.with_timezone(&tz).format("%Y-%m-%d").to_string())
         .unwrap_or_default();
     let name = stem(&[base.into(), format::slug(title), date]);
     let bytes = match format {
-        Format::Json => json(plan)?,
+        Format::Json => json(&round_json(plan))?,
         Format::Csv => csv_out::round(plan, tz, lang)?,
         Format::Html => html::render(html::T_ROUND, &view::round(plan, title, tz, lang))?,
         Format::Pdf => {
-            let timestamp = plan.stops.first().map_or(0, |s| s.arrival.timestamp());
+            let timestamp = first.map_or(0, |a| a.timestamp());
             pdf::round(&view::round(plan, title, tz, lang), pdf::Meta { timestamp })?
         }
     };

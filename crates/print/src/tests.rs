@@ -1,7 +1,9 @@
 //! Tests of the public API on small values built by hand.
 
 use chrono::{DateTime, TimeZone, Utc};
-use distribution::routing::{Cargo, Place, RoundPlan, Stop, StopKind, Unassigned};
+use distribution::routing::{
+    Cargo, FleetPlan, Place, RoundPlan, Stop, StopKind, Unassigned, Vehicle,
+};
 use distribution::{
     Collection, CycleInfo, DistributionSheet, Label, Payment, PaymentMethod, PickItem, PickPoint,
     PickProduct, PickingList, ProducerCrate, SheetBasket, SheetLine, SheetTotals, SlotInfo,
@@ -284,6 +286,39 @@ fn cargo(producer: i64, slot: i64) -> Cargo {
     }
 }
 
+/// A round's one ad-hoc vehicle (no name), as rounds planned without the market's vehicles.
+fn ad_hoc() -> Vehicle {
+    Vehicle {
+        name: String::new(),
+        capacity_crates: 10,
+        capacity_kg: None,
+    }
+}
+
+/// The round of [`plan`] in one ad-hoc vehicle.
+pub(crate) fn fleet() -> FleetPlan {
+    FleetPlan::of_one(ad_hoc(), plan())
+}
+
+/// Two named vehicles: the second one's round is the first one's, its left-out shipments the
+/// fleet's.
+fn two_vehicles() -> FleetPlan {
+    let mut one = fleet();
+    let mut second = one.rounds[0].clone();
+    one.rounds[0].vehicle = Vehicle {
+        name: "Kangoo".into(),
+        capacity_crates: 20,
+        capacity_kg: Some(dec!(400)),
+    };
+    second.vehicle = Vehicle {
+        name: "Camion frigo".into(),
+        capacity_crates: 60,
+        capacity_kg: Some(dec!(1200)),
+    };
+    one.rounds.push(second);
+    one
+}
+
 pub(crate) fn plan() -> RoundPlan {
     let stop =
         |sequence: u32, kind, place: Place, producer, slot, minute: u32, picked, dropped| Stop {
@@ -375,7 +410,7 @@ fn every_document_renders_the_same_bytes_twice_in_every_format_and_language() {
         list("Les Poules d'Anaïs", 3, 1, &["Adam"]),
     ];
     let sheets = vec![sheet(&["Zoé Martin", "Élodie Durand"]), sheet(&["Adam"])];
-    let plan = plan();
+    let plan = fleet();
     for format in FORMATS {
         for lang in LANGS {
             let renders: [&dyn Fn() -> Result<Rendered, PrintError>; 4] = [
@@ -597,7 +632,7 @@ fn the_picking_list_html_has_totals_then_one_block_per_point_and_page_breaks() {
 #[test]
 fn the_round_html_names_places_cargo_and_unplanned_pickups() {
     let html = text(&ok(round(
-        &plan(),
+        &fleet(),
         "Jeudi nord",
         chrono_tz::Europe::Paris,
         Format::Html,
@@ -677,7 +712,7 @@ fn the_picking_list_csv_has_one_row_per_product_and_point() {
         "\u{feff}Order no.,Consumer,Pickup point,Slot,Producer,Product,Unit,Quantity\r\n"
     ));
     let round_csv = text(&ok(round(
-        &plan(),
+        &fleet(),
         "x",
         chrono_tz::Europe::Paris,
         Format::Csv,
@@ -698,7 +733,7 @@ fn json_is_the_pretty_printed_input() {
     assert_eq!(r.content_type, "application/json");
     let expected = serde_json::to_vec_pretty(&lists).unwrap_or_default();
     assert_eq!(r.bytes, expected);
-    let p = plan();
+    let p = fleet();
     let r = ok(round(
         &p,
         "x",
@@ -706,7 +741,14 @@ fn json_is_the_pretty_printed_input() {
         Format::Json,
         Lang::Fr,
     ));
-    assert_eq!(r.bytes, serde_json::to_vec_pretty(&p).unwrap_or_default());
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap_or_default();
+    // A round of one vehicle keeps its stops at the top, as before rounds had vehicles.
+    let stops: serde_json::Value =
+        serde_json::from_slice(&serde_json::to_vec(&p.rounds[0].plan.stops).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(json["stops"], stops);
+    assert_eq!(json["vehicles"][0]["crates"], 3);
+    assert_eq!(json["unassigned"][0]["producer_id"], 9);
 }
 
 #[test]
@@ -731,7 +773,7 @@ fn file_names_are_ascii_slugs_with_the_format_s_extension() {
     );
     assert_eq!(
         ok(round(
-            &plan(),
+            &fleet(),
             "Jeudi nord",
             chrono_tz::Europe::Paris,
             Format::Json,
@@ -760,9 +802,15 @@ fn nothing_to_print_still_gives_a_document() {
     };
     for format in FORMATS {
         assert!(
-            !ok(round(&empty_round, "", chrono_tz::UTC, format, Lang::En))
-                .bytes
-                .is_empty()
+            !ok(round(
+                &FleetPlan::of_one(ad_hoc(), empty_round.clone()),
+                "",
+                chrono_tz::UTC,
+                format,
+                Lang::En
+            ))
+            .bytes
+            .is_empty()
         );
     }
 }
@@ -881,4 +929,50 @@ fn names_in_every_csv_are_neutralised_and_numbers_are_not() {
     let labels = text(&ok(labels(&lists, Format::Csv, Lang::Fr)));
     assert!(labels.contains("\"'=HYPERLINK("), "{labels}");
     assert!(labels.contains(";'@Ferme;"), "{labels}");
+}
+
+#[test]
+fn a_round_with_two_vehicles_names_both_in_every_format() {
+    let plan = two_vehicles();
+    for format in FORMATS {
+        let r = ok(round(
+            &plan,
+            "Jeudi",
+            chrono_tz::Europe::Paris,
+            format,
+            Lang::Fr,
+        ));
+        if format == Format::Pdf {
+            assert!(r.bytes.starts_with(b"%PDF"));
+            continue;
+        }
+        let body = text(&r);
+        for name in ["Kangoo", "Camion frigo"] {
+            assert!(body.contains(name), "{format}: {name} missing");
+        }
+    }
+    let html = text(&ok(round(
+        &plan,
+        "Jeudi",
+        chrono_tz::Europe::Paris,
+        Format::Html,
+        Lang::Fr,
+    )));
+    assert!(
+        html.contains("<h2>Véhicule\u{a0}: Kangoo (20\u{a0}caisses · 400\u{a0}kg)</h2>"),
+        "{html}"
+    );
+    let csv = text(&ok(round(
+        &plan,
+        "Jeudi",
+        chrono_tz::Europe::Paris,
+        Format::Csv,
+        Lang::Fr,
+    )));
+    assert!(csv.contains("\r\nCamion frigo;1;Collecte;"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(round(&plan, "", chrono_tz::UTC, Format::Json, Lang::En)).bytes)
+            .unwrap_or_default();
+    assert_eq!(json["vehicles"].as_array().map(Vec::len), Some(2));
+    assert!(json.get("stops").is_none());
 }

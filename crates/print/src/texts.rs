@@ -128,6 +128,10 @@ pub struct Texts {
     pub crate_one: &'static str,
     /// "Not planned" (unassigned pickups).
     pub unassigned: &'static str,
+    /// "Vehicle" (a section of a round with several).
+    pub vehicle: &'static str,
+    /// "Carried" (crates and kg a vehicle loads over its round).
+    pub carried: &'static str,
     /// "Reason".
     pub reason: &'static str,
     /// "Start".
@@ -220,6 +224,8 @@ pub const FR: Texts = Texts {
     crates: "caisses",
     crate_one: "caisse",
     unassigned: "Non planifié",
+    vehicle: "Véhicule",
+    carried: "Chargé",
     reason: "Raison",
     kind_start: "Départ",
     kind_collect: "Collecte",
@@ -297,6 +303,8 @@ pub const EN: Texts = Texts {
     crates: "crates",
     crate_one: "crate",
     unassigned: "Not planned",
+    vehicle: "Vehicle",
+    carried: "Carried",
     reason: "Reason",
     kind_start: "Start",
     kind_collect: "Collect",

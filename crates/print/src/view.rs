@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
-use distribution::routing::{RoundPlan, StopKind};
+use distribution::routing::{FleetPlan, StopKind};
 use distribution::{
     Collection, DistributionSheet, Label, PickItem, PickingList, SheetBasket, SheetLine,
 };
@@ -280,14 +280,27 @@ pub(crate) struct RoundDoc {
     pub heading: String,
     /// Date of the first stop, or empty.
     pub date: String,
-    /// `Distance : 42,0 km · Durée : 2 h 05`.
+    /// `Distance : 42,0 km · Durée : 2 h 05` (all the vehicles).
     pub summary: String,
-    /// The stops.
-    pub stops: Vec<StopView>,
+    /// One section per vehicle.
+    pub vehicles: Vec<VehicleView>,
     /// Pickups that could not be planned.
     pub unassigned: Vec<UnassignedView>,
     /// Whether there are any.
     pub has_unassigned: bool,
+}
+
+/// One vehicle's round.
+#[derive(Debug, Serialize)]
+pub(crate) struct VehicleView {
+    /// `Véhicule : Kangoo (20 caisses · 400 kg)`, or empty for a round's one ad-hoc vehicle.
+    pub heading: String,
+    /// The vehicle's name (empty for the ad-hoc one).
+    pub name: String,
+    /// Its distance, duration and what it carries.
+    pub summary: String,
+    /// Its stops.
+    pub stops: Vec<StopView>,
 }
 
 /// One stop of a round.
@@ -662,14 +675,15 @@ fn kg_decimal(value: Decimal, lang: Lang) -> String {
     }
 }
 
-/// Builds the round view.
-pub(crate) fn round(plan: &RoundPlan, title: &str, tz: Tz, lang: Lang) -> RoundDoc {
+/// Builds the round view: one section per vehicle.
+pub(crate) fn round(plan: &FleetPlan, title: &str, tz: Tz, lang: Lang) -> RoundDoc {
     let t = Texts::of(lang);
+    let c = colon(lang);
     // The plan names places, not producers or slots: learn the names from
     // the stops that collect from a producer or deliver to a slot.
     let mut producers: BTreeMap<i64, String> = BTreeMap::new();
     let mut slots: BTreeMap<i64, String> = BTreeMap::new();
-    for stop in &plan.stops {
+    for stop in plan.rounds.iter().flat_map(|r| &r.plan.stops) {
         match stop.kind {
             StopKind::Collect => {
                 if let Some(id) = stop.producer_id {
@@ -693,53 +707,83 @@ pub(crate) fn round(plan: &RoundPlan, title: &str, tz: Tz, lang: Lang) -> RoundD
             .unwrap_or_else(|| format!("#{id}"))
     };
     let slot_name = |id: i64| slots.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    let stops = plan
-        .stops
+    let stop_view = |s: &distribution::routing::Stop| {
+        let kind = match s.kind {
+            StopKind::Start => t.kind_start,
+            StopKind::Collect => t.kind_collect,
+            StopKind::Deliver => t.kind_deliver,
+            StopKind::End => t.kind_end,
+        };
+        let arrival = format::time_of_day(s.arrival, tz);
+        let departure = format::time_of_day(s.departure, tz);
+        let time = if arrival == departure {
+            arrival
+        } else {
+            format!("{arrival}–{departure}")
+        };
+        let mut actions = Vec::new();
+        for c in &s.picked_up {
+            actions.push(format!(
+                "+ {} · {} → {}",
+                t.crates_count(c.crates),
+                kg_decimal(c.kg, lang),
+                slot_name(c.slot_id)
+            ));
+        }
+        for c in &s.dropped {
+            actions.push(format!(
+                "− {} · {} ({})",
+                t.crates_count(c.crates),
+                kg_decimal(c.kg, lang),
+                producer_name(c.producer_id)
+            ));
+        }
+        StopView {
+            sequence: s.sequence.to_string(),
+            kind: kind.to_string(),
+            place: s.place.name.clone(),
+            time,
+            km_from_previous: format::km(s.km_from_previous, lang),
+            km_total: format::km(s.km_total, lang),
+            load: format!(
+                "{} · {}",
+                t.crates_count(s.load_crates),
+                kg_decimal(s.load_kg, lang)
+            ),
+            actions,
+        }
+    };
+    let vehicles = plan
+        .rounds
         .iter()
-        .map(|s| {
-            let kind = match s.kind {
-                StopKind::Start => t.kind_start,
-                StopKind::Collect => t.kind_collect,
-                StopKind::Deliver => t.kind_deliver,
-                StopKind::End => t.kind_end,
-            };
-            let arrival = format::time_of_day(s.arrival, tz);
-            let departure = format::time_of_day(s.departure, tz);
-            let time = if arrival == departure {
-                arrival
-            } else {
-                format!("{arrival}–{departure}")
-            };
-            let mut actions = Vec::new();
-            for c in &s.picked_up {
-                actions.push(format!(
-                    "+ {} · {} → {}",
-                    t.crates_count(c.crates),
-                    kg_decimal(c.kg, lang),
-                    slot_name(c.slot_id)
-                ));
-            }
-            for c in &s.dropped {
-                actions.push(format!(
-                    "− {} · {} ({})",
-                    t.crates_count(c.crates),
-                    kg_decimal(c.kg, lang),
-                    producer_name(c.producer_id)
-                ));
-            }
-            StopView {
-                sequence: s.sequence.to_string(),
-                kind: kind.to_string(),
-                place: s.place.name.clone(),
-                time,
-                km_from_previous: format::km(s.km_from_previous, lang),
-                km_total: format::km(s.km_total, lang),
-                load: format!(
+        .map(|r| {
+            let v = &r.vehicle;
+            let capacity = match v.capacity_kg {
+                Some(kg) => format!(
                     "{} · {}",
-                    t.crates_count(s.load_crates),
-                    kg_decimal(s.load_kg, lang)
+                    t.crates_count(v.capacity_crates),
+                    kg_decimal(kg, lang)
                 ),
-                actions,
+                None => t.crates_count(v.capacity_crates),
+            };
+            VehicleView {
+                heading: if v.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}{c} {} ({capacity})", t.vehicle, v.name)
+                },
+                name: v.name.clone(),
+                summary: format!(
+                    "{}{c} {} · {}{c} {} · {}{c} {} · {}",
+                    t.distance,
+                    format::km(r.plan.total_km, lang),
+                    t.duration,
+                    format::duration(r.plan.total_minutes, lang),
+                    t.carried,
+                    t.crates_count(r.plan.loaded_crates()),
+                    kg_decimal(r.plan.loaded_kg(), lang)
+                ),
+                stops: r.plan.stops.iter().map(stop_view).collect(),
             }
         })
         .collect();
@@ -752,7 +796,6 @@ pub(crate) fn round(plan: &RoundPlan, title: &str, tz: Tz, lang: Lang) -> RoundD
             reason: u.reason.clone(),
         })
         .collect();
-    let c = colon(lang);
     let heading = if title.is_empty() {
         t.round_title.to_string()
     } else {
@@ -762,20 +805,27 @@ pub(crate) fn round(plan: &RoundPlan, title: &str, tz: Tz, lang: Lang) -> RoundD
         t,
         title: heading.clone(),
         heading,
-        date: plan
-            .stops
-            .first()
-            .map(|s| format::long_date(s.arrival.with_timezone(&tz).date_naive(), lang))
+        date: first_arrival(plan)
+            .map(|a| format::long_date(a.with_timezone(&tz).date_naive(), lang))
             .unwrap_or_default(),
         summary: format!(
             "{}{c} {} · {}{c} {}",
             t.distance,
             format::km(plan.total_km, lang),
             t.duration,
-            format::duration(plan.total_minutes, lang)
+            format::duration(plan.total_minutes(), lang)
         ),
-        stops,
+        vehicles,
         has_unassigned: !unassigned.is_empty(),
         unassigned,
     }
+}
+
+/// When the round begins: its first stop's arrival (the vehicles leave together).
+pub(crate) fn first_arrival(plan: &FleetPlan) -> Option<chrono::DateTime<chrono::Utc>> {
+    plan.rounds
+        .iter()
+        .filter_map(|r| r.plan.stops.first())
+        .map(|s| s.arrival)
+        .min()
 }

@@ -863,6 +863,8 @@ impl Store {
         }
         .insert(self.db())
         .await?;
+        // Written outside a `WriteTx`: the directory in memory is told here.
+        self.directory.written();
         Ok(pickup_point_view(p))
     }
 }

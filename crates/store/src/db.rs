@@ -80,6 +80,8 @@ pub struct Store {
     pub(crate) sales: Arc<crate::sale_cache::SaleCache>,
     /// What each cycle shows, for its readers (see `read_cache`).
     pub(crate) shown: Arc<crate::read_cache::ReadCache>,
+    /// The directory searches read (see `directory::index`).
+    pub(crate) directory: Arc<crate::directory::index::DirectoryIndex>,
     /// Password hashing and checking (argon2id, 19 MiB each): one per core at once.
     pub(crate) hashing: Arc<Gate>,
     /// Route planning and document rendering: one less than the cores at once (at least one),
@@ -91,6 +93,8 @@ pub struct Store {
 pub(crate) struct WriteTx<'a> {
     pub(crate) tx: DatabaseTransaction,
     _gate: Option<MutexGuard<'a, ()>>,
+    /// Told of the commit: the directory in memory checks its version before the next search.
+    directory: &'a crate::directory::index::DirectoryIndex,
 }
 
 impl WriteTx<'_> {
@@ -102,7 +106,10 @@ impl WriteTx<'_> {
     /// once it took effect (see `deadline`): cut then, it could be answered 503 for a change
     /// that is in the database.
     pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        crate::deadline::committing(self.tx.commit()).await
+        let directory = self.directory;
+        let done = crate::deadline::committing(self.tx.commit()).await;
+        directory.written();
+        done
     }
 }
 
@@ -225,6 +232,7 @@ impl Store {
             writer,
             sales: Arc::default(),
             shown,
+            directory: Arc::default(),
             hashing: Arc::new(Gate::new(
                 "password checks",
                 cores(),
@@ -316,6 +324,10 @@ impl Store {
             ..Default::default()
         };
         let tx = self.db.begin_with_options(options).await?;
-        Ok(WriteTx { tx, _gate: gate })
+        Ok(WriteTx {
+            tx,
+            _gate: gate,
+            directory: &self.directory,
+        })
     }
 }

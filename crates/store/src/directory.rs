@@ -6,12 +6,15 @@
 //! - `places`: postcodes and towns to coordinates (`halle places import`).
 //! - this file: entries, kept by the producer and by its markets' coordinators; hidden by admins.
 //! - `search`: producers and pickup points within a radius, with filters.
+//! - `index`: the directory kept in memory that searches read (R-trees), checked against a
+//!   version row the database keeps.
 //! - `alerts`: sign-up with double opt-in, unsubscribe, and the matches a publication records.
 //!
 //! Distances and boxes are computed by `distribution::directory` (pure).
 
 mod alerts;
 pub(crate) mod demo;
+pub(crate) mod index;
 mod places;
 mod search;
 
@@ -24,6 +27,7 @@ use domain::{Category, CycleState};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub use alerts::{AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView};
+pub use index::DIRECTORY_RECHECK;
 pub use places::{Located, PlacesDataset, PlacesImported};
 pub use search::{COLLECT_DAYS, DirectorySearch, PAGE_SIZE, PointHit, ProducerHit, SearchResults};
 
@@ -415,7 +419,7 @@ impl Store {
     ) -> Result<Vec<PointSlots>, StoreError> {
         let slots = upcoming_slots(
             self,
-            points.iter().map(|p| p.id).collect(),
+            Some(points.iter().map(|p| p.id).collect()),
             Utc::now(),
             None,
         )
@@ -443,16 +447,16 @@ impl Store {
     }
 }
 
-/// The slots of `points` starting from `from` (until `until`), not cancelled, in cycles that
-/// are not drafts, soonest first.
+/// The slots of `points` (of every point: `None`) starting from `from` (until `until`), not
+/// cancelled, in cycles that are not drafts, soonest first.
 pub(crate) async fn upcoming_slots(
     store: &Store,
-    points: Vec<i64>,
+    points: Option<Vec<i64>>,
     from: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Result<Vec<distribution_slot::Model>, StoreError> {
     use sea_orm::{JoinType, QuerySelect};
-    if points.is_empty() {
+    if points.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
     }
     let mut q = distribution_slot::Entity::find()
@@ -464,9 +468,11 @@ pub(crate) async fn upcoming_slots(
                 .into(),
         )
         .filter(order_cycle::Column::State.ne(CycleState::Draft.as_str()))
-        .filter(distribution_slot::Column::PickupPointId.is_in(points))
         .filter(distribution_slot::Column::Cancelled.eq(false))
         .filter(distribution_slot::Column::StartsAt.gte(from));
+    if let Some(points) = points {
+        q = q.filter(distribution_slot::Column::PickupPointId.is_in(points));
+    }
     if let Some(until) = until {
         q = q.filter(distribution_slot::Column::StartsAt.lt(until));
     }

@@ -38,4 +38,5 @@ pub mod recipe_ingredient;
 pub mod session;
 pub mod slot_rule;
 pub mod stripe_event;
+pub mod vehicle;
 pub mod venue_closure;

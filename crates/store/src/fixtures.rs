@@ -28,6 +28,9 @@ pub const DEMO_PASSWORD: &str = "demo";
 #[derive(Deserialize)]
 struct Demo {
     market: DemoMarket,
+    /// The market's vehicles, for co-delivery rounds shared among them.
+    #[serde(default)]
+    vehicles: Vec<DemoVehicle>,
     pickup_points: Vec<DemoPoint>,
     producers: Vec<DemoProducer>,
     accounts: Vec<DemoAccount>,
@@ -42,6 +45,13 @@ struct DemoMarket {
     city: String,
     latitude: f64,
     longitude: f64,
+}
+
+#[derive(Deserialize)]
+struct DemoVehicle {
+    name: String,
+    capacity_crates: u32,
+    capacity_kg: Option<rust_decimal::Decimal>,
 }
 
 #[derive(Deserialize)]
@@ -219,6 +229,20 @@ pub async fn load_demo(
             },
         )
         .await?;
+
+    for v in &demo.vehicles {
+        store
+            .create_vehicle(
+                &bootstrap,
+                market.id,
+                crate::VehicleInput {
+                    name: v.name.clone(),
+                    capacity_crates: v.capacity_crates,
+                    capacity_kg: v.capacity_kg,
+                },
+            )
+            .await?;
+    }
 
     let mut points = Vec::new();
     let mut point_ids = HashMap::new();

@@ -50,6 +50,7 @@ mod sessions;
 mod shop;
 mod slots;
 mod text;
+mod vehicles;
 mod venues;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
@@ -65,10 +66,10 @@ pub use cycles::{
 pub use db::{Backend, Store, StoreOptions};
 pub use desk::RoundSummary;
 pub use directory::{
-    AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DirectoryEntry,
-    DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located, MAX_ENTRY_TEXT,
-    MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots, ProducerHit,
-    SearchResults,
+    AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DIRECTORY_RECHECK,
+    DirectoryEntry, DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located,
+    MAX_ENTRY_TEXT, MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots,
+    ProducerHit, SearchResults,
 };
 pub use error::StoreError;
 pub use invitations::{
@@ -95,4 +96,5 @@ pub use rounds::{NewRound, RoundPlace, RoundView};
 pub use sessions::{LANGUAGES, RECHECK, SESSION_DAYS, Session, SessionGrant};
 pub use shop::{BasketProblem, CurrentBasket, CycleLabel};
 pub use slots::{SlotChange, SlotConsumer, SlotRuleView};
+pub use vehicles::{MAX_VEHICLE_CRATES, VehicleInput, VehicleView};
 pub use venues::{Flagged, Venue, VenueClosure, VenueFlag, VenueSlot};

@@ -7,12 +7,18 @@
 //! up to a second for 50 stops, on a blocking thread behind the store's CPU gate). Reading a
 //! round reads the stored plan; `replan_round` computes it again from the definition and the
 //! cycle's orders as they are now, on a coordinator's explicit request.
+//!
+//! A round goes in one ad-hoc vehicle (the capacity given with it) or in several of the market's
+//! vehicles (`vehicle_ids`, planned by `distribution::routing::plan_fleet`). Either way the plan
+//! is stored as a `FleetPlan` (one ad-hoc vehicle: a fleet of one, its name empty); plans stored
+//! before vehicles came, a bare `RoundPlan`, read back as a fleet of one. Planned again, a round
+//! takes its vehicles as they are now and leaves out the archived ones.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use distribution::routing::{
-    DropPoint, Farm, Place, RoundPlan, RoundRequest, Shipment, plan_round,
+    DropPoint, Farm, FleetPlan, Place, RoundPlan, RoundRequest, Shipment, Vehicle, plan_fleet,
 };
 use domain::Unit;
 use rust_decimal::Decimal;
@@ -24,6 +30,7 @@ use crate::{
     catalogue::corrupt,
     entities::{delivery_round, distribution_slot, market, pickup_point, producer},
     reports::LineFilter,
+    vehicles::Archived,
 };
 
 /// A place given by name and coordinates (a depot, a farm).
@@ -48,10 +55,15 @@ pub struct NewRound {
     pub end: RoundPlace,
     /// When it leaves.
     pub departure: DateTime<Utc>,
-    /// How many crates it carries.
+    /// How many crates the ad-hoc vehicle carries (not used with `vehicle_ids`).
+    #[serde(default)]
     pub capacity_crates: u32,
-    /// How many kg it carries, if that binds.
+    /// How many kg it carries, if that binds (not used with `vehicle_ids`).
+    #[serde(default)]
     pub capacity_kg: Option<Decimal>,
+    /// The market's vehicles to plan with, instead of one ad-hoc vehicle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_ids: Option<Vec<i64>>,
     /// Average speed, km/h (45 when absent).
     pub speed_kmh: Option<f64>,
     /// The producers to collect from.
@@ -71,8 +83,30 @@ pub struct RoundView {
     pub name: String,
     /// The market's time zone, for printing times.
     pub timezone: chrono_tz::Tz,
-    /// The ordered stops.
-    pub plan: RoundPlan,
+    /// Each vehicle's ordered stops, and the shipments none carries.
+    pub plan: FleetPlan,
+}
+
+impl NewRound {
+    /// The one ad-hoc vehicle of a round without `vehicle_ids` (no name: the round's).
+    fn ad_hoc(&self) -> Vehicle {
+        Vehicle {
+            name: String::new(),
+            capacity_crates: self.capacity_crates,
+            capacity_kg: self.capacity_kg,
+        }
+    }
+}
+
+/// A stored plan: a `FleetPlan`, or a `RoundPlan` stored before rounds had vehicles (read as
+/// the fleet of its one ad-hoc vehicle).
+fn read_plan(stored: &str, def: &NewRound) -> Result<FleetPlan, StoreError> {
+    if let Ok(plan) = serde_json::from_str::<FleetPlan>(stored) {
+        return Ok(plan);
+    }
+    let old: RoundPlan =
+        serde_json::from_str(stored).map_err(|e| corrupt("round plan", e.to_string()))?;
+    Ok(FleetPlan::of_one(def.ad_hoc(), old))
 }
 
 /// Estimated kg of a line, to load the vehicle: weights and volumes as they are (1 L ≈ 1 kg),
@@ -200,7 +234,7 @@ impl Store {
         cycle_id: i64,
         def: NewRound,
     ) -> Result<RoundView, StoreError> {
-        self.coordinated_cycle(actor, cycle_id).await?;
+        let c = self.coordinated_cycle(actor, cycle_id).await?;
         crate::text::check_all([
             ("name", Some(def.name.as_str())),
             ("start.name", Some(&def.start.name)),
@@ -222,8 +256,11 @@ impl Store {
                 "a round collects from 1 to 200 producers and delivers to 1 to 100 slots",
             ));
         }
+        let vehicles = self
+            .vehicles_of(&def, c.market_id, Archived::Refuse)
+            .await?;
         let (req, timezone) = self.round_request(cycle_id, &def).await?;
-        let plan = self.plan(req).await?;
+        let plan = self.plan(req, vehicles).await?;
         let definition =
             serde_json::to_string(&def).map_err(|e| corrupt("round definition", e.to_string()))?;
         let planned =
@@ -247,10 +284,36 @@ impl Store {
         })
     }
 
+    /// The vehicles a round is planned with: the market's named in `vehicle_ids`, or the one
+    /// ad-hoc vehicle of the definition.
+    async fn vehicles_of(
+        &self,
+        def: &NewRound,
+        market_id: i64,
+        archived: Archived,
+    ) -> Result<Vec<Vehicle>, StoreError> {
+        match &def.vehicle_ids {
+            Some(ids) => self.round_vehicles(market_id, ids, archived).await,
+            None => {
+                if def.capacity_crates == 0 {
+                    return Err(StoreError::invalid(
+                        "invalid_field",
+                        "capacity_crates is required (above 0) when no vehicle_ids are given",
+                    ));
+                }
+                Ok(vec![def.ad_hoc()])
+            }
+        }
+    }
+
     /// Plans a round on a blocking thread, behind the CPU gate.
-    async fn plan(&self, req: RoundRequest) -> Result<RoundPlan, StoreError> {
+    async fn plan(
+        &self,
+        req: RoundRequest,
+        vehicles: Vec<Vehicle>,
+    ) -> Result<FleetPlan, StoreError> {
         self.cpu
-            .run(move || plan_round(&req))
+            .run(move || plan_fleet(&req, &vehicles))
             .await?
             .map_err(|e| StoreError::invalid("unsolvable_round", e.to_string()))
     }
@@ -260,10 +323,11 @@ impl Store {
         let (r, market_id) = self.staff_round(actor, id).await?;
         let Some(stored) = r.plan.as_deref() else {
             // Every round is stored with its plan; one without is planned and kept once.
-            return self.replan(r).await;
+            return self.replan(r, market_id).await;
         };
-        let plan: RoundPlan =
-            serde_json::from_str(stored).map_err(|e| corrupt("round plan", e.to_string()))?;
+        let def: NewRound = serde_json::from_str(&r.request)
+            .map_err(|e| corrupt("round definition", e.to_string()))?;
+        let plan = read_plan(stored, &def)?;
         let m = market::Entity::find_by_id(market_id)
             .one(self.db())
             .await?
@@ -287,7 +351,7 @@ impl Store {
                 "only this market's coordinators can plan its rounds",
             ));
         }
-        self.replan(r).await
+        self.replan(r, market_id).await
     }
 
     /// A round and its market, for the market's staff (anyone else: 404, as if it did not
@@ -308,11 +372,16 @@ impl Store {
         Ok((r, c.market_id))
     }
 
-    async fn replan(&self, r: delivery_round::Model) -> Result<RoundView, StoreError> {
+    async fn replan(
+        &self,
+        r: delivery_round::Model,
+        market_id: i64,
+    ) -> Result<RoundView, StoreError> {
         let def: NewRound = serde_json::from_str(&r.request)
             .map_err(|e| corrupt("round definition", e.to_string()))?;
+        let vehicles = self.vehicles_of(&def, market_id, Archived::Skip).await?;
         let (req, timezone) = self.round_request(r.cycle_id, &def).await?;
-        let plan = self.plan(req).await?;
+        let plan = self.plan(req, vehicles).await?;
         let planned =
             serde_json::to_string(&plan).map_err(|e| corrupt("round plan", e.to_string()))?;
         let (id, cycle_id, name) = (r.id, r.cycle_id, r.name.clone());
@@ -326,5 +395,37 @@ impl Store {
             timezone,
             plan,
         })
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests stop loudly")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_stored_before_vehicles_reads_as_a_fleet_of_one() {
+        let def: NewRound = serde_json::from_str(
+            r#"{"name":"Jeudi","start":{"name":"D","latitude":46.6,"longitude":-0.3},
+                "end":{"name":"D","latitude":46.6,"longitude":-0.3},
+                "departure":"2026-12-10T07:00:00Z","capacity_crates":12,"capacity_kg":"300",
+                "speed_kmh":null,"producer_ids":[1],"slot_ids":[2]}"#,
+        )
+        .unwrap();
+        let old = r#"{"stops":[],"total_km":12.5,"total_minutes":40,
+            "unassigned":[{"producer_id":1,"slot_id":2,"reason":"too many crates"}]}"#;
+        let plan = read_plan(old, &def).unwrap();
+        assert_eq!(plan.rounds.len(), 1);
+        assert_eq!(plan.rounds[0].vehicle.capacity_crates, 12);
+        assert_eq!(plan.rounds[0].vehicle.capacity_kg, Some(Decimal::from(300)));
+        assert!(plan.rounds[0].vehicle.name.is_empty());
+        assert!(plan.rounds[0].plan.unassigned.is_empty());
+        assert_eq!(plan.unassigned.len(), 1);
+        assert!((plan.total_km - 12.5).abs() < 1e-9);
+        assert_eq!(plan.total_minutes(), 40);
+        // And a fleet plan reads back as written.
+        let fleet = serde_json::to_string(&plan).unwrap();
+        assert_eq!(read_plan(&fleet, &def).unwrap(), plan);
+        assert!(def.vehicle_ids.is_none());
     }
 }

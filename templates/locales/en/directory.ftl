@@ -1,5 +1,6 @@
 # The regional directory: search by distance, producers' entries, pickup points, alerts.
 directory-title = Producers' directory
+directory-home-link = Find producers and pickup points near me
 directory-intro = Find producers and pickup points around you, across every market of this site.
 directory-alerts-link = Tell me when a producer starts near me
 directory-field-q = Postcode, town or coordinates

@@ -1,5 +1,6 @@
 # L'annuaire régional : recherche par distance, fiches des producteurs, points de retrait, alertes.
 directory-title = Annuaire des producteurs
+directory-home-link = Trouver les producteurs et les points de retrait autour de chez moi
 directory-intro = Trouvez les producteurs et les points de retrait autour de chez vous, dans tous les marchés de ce site.
 directory-alerts-link = Être prévenu quand un producteur s'installe près de chez moi
 directory-field-q = Code postal, commune ou coordonnées

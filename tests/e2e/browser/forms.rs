@@ -210,7 +210,8 @@ impl Browser {
             .client
             .execute(
                 "const e = arguments[0]; e.scrollIntoView({ block: 'center' });
-                 const r = e.getBoundingClientRect();
+                 // A link wrapped over two lines: the middle of its box may be beside both.
+                 const r = e.getClientRects()[0] || e.getBoundingClientRect();
                  return [r.left + r.width / 2, r.top + r.height / 2];",
                 vec![element],
             )

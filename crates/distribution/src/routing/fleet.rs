@@ -22,16 +22,24 @@
 //! related to a seed shipment by their farm and point, a run of one round, or a whole round)
 //! and put back at their cheapest feasible places, the rounds they change polished by the local
 //! search of the `polish` submodule, the result kept when it carries more shipments or is shorter
-//! (a shrinking tolerance lets it move through slightly longer plans). The generator is seeded
-//! with a constant and the budget is a number of iterations set by the round's size: the same
-//! request gives the same plan on every run. Each round is finally polished by the iterated local
-//! search, and shipments left out are tried once more.
+//! (a shrinking tolerance lets it move through slightly longer plans); one iteration in ten first
+//! exchanges runs of whole trips (the stretches between two moments a vehicle is empty) between
+//! two vehicles. Four times during the search and at its end, shipments still left out are fought
+//! for: inserted again, swapped in by ejecting one or two carried shipments near them, and made
+//! room for by exchanging runs of trips between each pair of vehicles (with vehicles of several
+//! sizes, the trips that need the larger one may have fallen to the smaller). Each round is
+//! finally polished by the iterated local search. The generator is seeded with a constant and the
+//! budget is a number of iterations set by the round's size; rounds above 16 shipments are
+//! searched twice from two seeds, the best plan kept: the same request gives the same plan on
+//! every run. The code is in the `search` submodule.
+
+mod search;
 
 use rust_decimal::Decimal;
+use search::Search;
 use serde::{Deserialize, Serialize};
 
-use super::network::{Activity, END, LeftOut, Network, START, capacity_of};
-use super::polish::{Router, Seeded, kicks_for};
+use super::network::{Activity, LeftOut, Network, capacity_of};
 use super::{
     EXACT_MAX_SHIPMENTS, RoundPlan, RoundRequest, RoutingError, Unassigned, canonical, check,
     exact, in_request_order, plan_round,
@@ -40,17 +48,12 @@ use super::{
 /// The most vehicles a round may have.
 pub const MAX_VEHICLES: usize = 20;
 
-/// Iterations of the large neighbourhood search at least, whatever the round's size.
-const ITERATIONS_MIN: usize = 1_000;
-/// At most this many shipments taken out at once.
-const MAX_REMOVED: usize = 10;
-/// The search accepts plans up to this much longer than the best (a fraction), shrinking to 0.
-const TOLERANCE: f64 = 0.01;
 /// Rounds of at most this many shipments are searched [`RESTARTS`] times, from other seeds.
 const SMALL_ROUND: usize = 16;
 const RESTARTS: u64 = 8;
-/// Candidates longer than this (a fraction) above the acceptance line are not polished.
-const PROMISING: f64 = 0.03;
+/// Larger rounds are searched this many times: one search's result varies by some percent with
+/// its seed (BENCHMARKS.md), the best of two much less.
+const LARGE_RESTARTS: u64 = 2;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -80,13 +83,13 @@ pub struct FleetSearch {
 }
 
 impl Default for FleetSearch {
-    /// The planner's: 10 iterations per shipment, at most 1,000: under a second of CPU at 100
-    /// to 130 stops with 2 to 4 vehicles. Six times as many cost six times as much and were no
-    /// better on the planted rounds of the benchmark (BENCHMARKS.md).
+    /// The planner's: 20 iterations per shipment, at most 2,000 (in each of the two searches
+    /// of a round above 16 shipments): about a second of CPU at 100 to 130 stops with 2 to 4
+    /// vehicles (BENCHMARKS.md).
     fn default() -> Self {
         Self {
-            iterations_per_shipment: 10,
-            max_iterations: 1_000,
+            iterations_per_shipment: 20,
+            max_iterations: 2_000,
             seed: 0x4841_4c4c_4546,
         }
     }
@@ -236,7 +239,7 @@ pub fn plan_fleet_with(
     let restarts = if net.jobs.len() <= SMALL_ROUND {
         RESTARTS
     } else {
-        1
+        LARGE_RESTARTS
     };
     let mut best: Option<(Vec<Vec<Activity>>, Vec<usize>, f64)> = None;
     for restart in 0..restarts {
@@ -379,277 +382,6 @@ pub fn check_fleet_plan(
         ));
     }
     Ok(())
-}
-
-/// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
-#[derive(Clone)]
-struct Solution {
-    orders: Vec<Vec<Activity>>,
-    left: Vec<usize>,
-    km: f64,
-}
-
-impl Solution {
-    /// Carries more jobs, or as many in fewer kilometres (by more than `slack` km).
-    fn beats(&self, other: &Solution, slack: f64) -> bool {
-        self.left.len() < other.left.len()
-            || (self.left.len() == other.left.len() && self.km < other.km - slack)
-    }
-}
-
-/// The fleet search: one [`Router`] per vehicle.
-pub(super) struct Search<'a> {
-    net: &'a Network,
-    routers: Vec<Router<'a>>,
-    budget: FleetSearch,
-}
-
-impl<'a> Search<'a> {
-    /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity).
-    pub fn new(net: &'a Network, nets: &'a [Network], budget: FleetSearch) -> Self {
-        Self {
-            net,
-            routers: nets.iter().map(Router::new).collect(),
-            budget,
-        }
-    }
-
-    fn km(&self, orders: &[Vec<Activity>]) -> f64 {
-        self.routers.iter().zip(orders).map(|(r, o)| r.km(o)).sum()
-    }
-
-    /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
-    /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
-    fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
-        for &job in jobs {
-            let mut best: Option<(f64, usize, Vec<Activity>)> = None;
-            for (v, router) in self.routers.iter_mut().enumerate() {
-                if let Some((cost, order)) = router.insertion(&sol.orders[v], job)
-                    && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
-                {
-                    best = Some((cost, v, order));
-                }
-            }
-            match best {
-                Some((_, v, order)) => {
-                    sol.orders[v] = order;
-                    changed[v] = true;
-                }
-                None => sol.left.push(job),
-            }
-        }
-    }
-
-    /// Windows closing first, then the farthest from the start and end first.
-    fn construction_order(&self) -> Vec<usize> {
-        let net = self.net;
-        let closes = |j: usize| {
-            let job = &net.jobs[j];
-            let end = |l: usize| net.locations[l].window.map_or(f64::INFINITY, |w| w.1);
-            end(job.pickup).min(end(job.delivery))
-        };
-        let far = |j: usize| net.km(START, net.jobs[j].pickup) + net.km(net.jobs[j].delivery, END);
-        let mut jobs: Vec<usize> = (0..net.jobs.len()).collect();
-        jobs.sort_by(|&a, &b| {
-            closes(a)
-                .total_cmp(&closes(b))
-                .then(far(b).total_cmp(&far(a)))
-                .then(a.cmp(&b))
-        });
-        jobs
-    }
-
-    /// Polishes the changed rounds with the local search, and totals the kilometres.
-    fn settle(&mut self, sol: &mut Solution, changed: &[bool]) {
-        for (v, router) in self.routers.iter_mut().enumerate() {
-            if changed[v] {
-                sol.orders[v] = router.descend(&sol.orders[v]);
-            }
-        }
-        sol.km = self.km(&sol.orders);
-    }
-
-    /// Takes a few jobs out (returned), by one of four removals.
-    fn ruin(&self, sol: &mut Solution, rng: &mut Seeded, changed: &mut [bool]) -> Vec<usize> {
-        let net = self.net;
-        let assigned: Vec<(usize, usize)> = sol
-            .orders
-            .iter()
-            .enumerate()
-            .flat_map(|(v, o)| o.iter().filter(|a| a.pickup).map(move |a| (a.job, v)))
-            .collect();
-        if assigned.is_empty() {
-            return Vec::new();
-        }
-        // A third of the jobs at most, but up to 4 in small rounds: swapping which shipment is
-        // left out often takes moving three or four others between the vehicles.
-        let most = assigned
-            .len()
-            .div_ceil(3)
-            .max(4)
-            .min(assigned.len())
-            .min(MAX_REMOVED);
-        let how_many = 1 + rng.below(most);
-        let mut chosen: Vec<usize> = match rng.below(10) {
-            // Random jobs.
-            0..=1 => {
-                let mut pool: Vec<usize> = assigned.iter().map(|(j, _)| *j).collect();
-                let mut chosen = Vec::new();
-                while chosen.len() < how_many && !pool.is_empty() {
-                    chosen.push(pool.swap_remove(rng.below(pool.len())));
-                }
-                chosen
-            }
-            // A seed and the jobs whose farm and point are nearest its own, in any vehicle.
-            // When jobs are left out, half the time one of them is the seed: the jobs in its
-            // way make room for it.
-            2..=5 => {
-                let seed = if !sol.left.is_empty() && rng.below(2) == 0 {
-                    sol.left[rng.below(sol.left.len())]
-                } else {
-                    assigned[rng.below(assigned.len())].0
-                };
-                let (sp, sd) = (net.jobs[seed].pickup, net.jobs[seed].delivery);
-                let mut others: Vec<(f64, usize)> = assigned
-                    .iter()
-                    .map(|&(j, _)| {
-                        let (p, d) = (net.jobs[j].pickup, net.jobs[j].delivery);
-                        (net.km(sp, p) + net.km(sd, d), j)
-                    })
-                    .collect();
-                others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                others.into_iter().take(how_many).map(|(_, j)| j).collect()
-            }
-            // A run of one vehicle's round.
-            6..=8 => {
-                let v = assigned[rng.below(assigned.len())].1;
-                let order = &sol.orders[v];
-                let length = (2 * how_many).min(order.len());
-                let from = rng.below(order.len() - length + 1);
-                let mut chosen: Vec<usize> = Vec::new();
-                for a in &order[from..from + length] {
-                    if !chosen.contains(&a.job) {
-                        chosen.push(a.job);
-                    }
-                }
-                chosen
-            }
-            // A whole round: its jobs go to the others, or come back.
-            _ => {
-                let v = assigned[rng.below(assigned.len())].1;
-                sol.orders[v]
-                    .iter()
-                    .filter(|a| a.pickup)
-                    .map(|a| a.job)
-                    .collect()
-            }
-        };
-        chosen.sort_unstable();
-        chosen.dedup();
-        for (v, order) in sol.orders.iter_mut().enumerate() {
-            let before = order.len();
-            order.retain(|a| chosen.binary_search(&a.job).is_err());
-            changed[v] |= order.len() != before;
-        }
-        chosen
-    }
-
-    /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
-    /// neighbourhood search, final polish. Returns each vehicle's order and the jobs left out.
-    pub fn run(
-        &mut self,
-        start: Option<(Vec<Vec<Activity>>, Vec<usize>)>,
-    ) -> (Vec<Vec<Activity>>, Vec<usize>) {
-        let vehicles = self.routers.len();
-        let first = self.construction_order();
-        let sol = match start {
-            Some((orders, left)) => Solution {
-                km: self.km(&orders),
-                orders,
-                left,
-            },
-            None => {
-                let mut sol = Solution {
-                    orders: vec![Vec::new(); vehicles],
-                    left: Vec::new(),
-                    km: 0.0,
-                };
-                let mut changed = vec![false; vehicles];
-                self.insert(&mut sol, &first, &mut changed);
-                self.settle(&mut sol, &changed);
-                sol
-            }
-        };
-        let mut changed = vec![false; vehicles];
-
-        let mut best = sol.clone();
-        let mut current = sol;
-        let mut rng = Seeded(self.budget.seed);
-        let net = self.net;
-        let penalty = 2.0
-            * net
-                .jobs
-                .iter()
-                .map(|j| {
-                    net.km(START, j.pickup) + net.km(j.pickup, j.delivery) + net.km(j.delivery, END)
-                })
-                .fold(0.0, f64::max);
-        let jobs = self.net.jobs.len();
-        let iterations = (jobs * self.budget.iterations_per_shipment)
-            .max(ITERATIONS_MIN)
-            .min(self.budget.max_iterations.max(ITERATIONS_MIN));
-        for it in 0..iterations {
-            let mut candidate = current.clone();
-            changed.iter_mut().for_each(|c| *c = false);
-            let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
-            let mut removed = std::mem::take(&mut candidate.left);
-            removed.extend(ruined);
-            // The left-out jobs first, a third of the time; else in the construction's order,
-            // or shuffled.
-            let how = rng.below(3);
-            if how == 1 {
-                let rank = |j: &usize| first.iter().position(|f| f == j).unwrap_or(usize::MAX);
-                removed.sort_by_key(rank);
-            } else if how == 2 {
-                for i in (1..removed.len()).rev() {
-                    removed.swap(i, rng.below(i + 1));
-                }
-            }
-            self.insert(&mut candidate, &removed, &mut changed);
-            let tolerance = TOLERANCE * best.km * (1.0 - it as f64 / iterations as f64);
-            // The local search only for candidates that may be kept: it costs the most.
-            candidate.km = self.km(&candidate.orders);
-            if candidate.left.len() >= best.left.len()
-                && candidate.km + penalty * (candidate.left.len() - best.left.len()) as f64
-                    > (best.km + tolerance) * (1.0 + PROMISING)
-            {
-                continue;
-            }
-            self.settle(&mut candidate, &changed);
-            if candidate.beats(&best, EPSILON) {
-                best = candidate.clone();
-            }
-            // A job left out costs more than any detour, but not infinitely: the search may
-            // drop one for a while to rearrange the rounds.
-            let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
-            if penalised(&candidate) < penalised(&best) + tolerance {
-                current = candidate;
-            }
-        }
-
-        // The iterated local search on each round, then the left-out jobs once more.
-        let mut sol = best;
-        for (v, router) in self.routers.iter_mut().enumerate() {
-            sol.orders[v] = router.polish(&sol.orders[v], kicks_for(sol.orders[v].len()));
-        }
-        if !sol.left.is_empty() {
-            let left = std::mem::take(&mut sol.left);
-            let mut changed = vec![false; vehicles];
-            self.insert(&mut sol, &left, &mut changed);
-            self.settle(&mut sol, &changed);
-        }
-        (sol.orders, sol.left)
-    }
 }
 
 #[cfg(test)]

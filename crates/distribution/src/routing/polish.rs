@@ -20,6 +20,7 @@
 use std::rc::Rc;
 
 use super::network::{Activity, END, Network, START};
+use super::timing::{Prefix, Schedule};
 
 /// Kicks of the iterated local search per block of the round…
 const KICKS_PER_BLOCK: usize = 10;
@@ -28,9 +29,6 @@ const KICKS_MIN: usize = 100;
 const KICKS_MAX: usize = 1_500;
 /// The double bridge cuts within a window of at most this many blocks.
 const KICK_SPAN: usize = 30;
-/// A shipment whose this many cheapest positions all break a constraint is left out: checking
-/// every position of a long round costs its cube.
-const MAX_INSERTION_TRIES: usize = 2_000;
 /// Moves are tried towards this many nearest locations of a stop.
 const NEIGHBOURS: usize = 12;
 /// A move must gain at least this much (km) to be taken: rounding noise is not a gain.
@@ -87,6 +85,11 @@ impl<'a> Router<'a> {
         Self {
             search: Search::new(net),
         }
+    }
+
+    /// Whether a round is feasible for this vehicle.
+    pub fn fits(&mut self, order: &[Activity]) -> bool {
+        self.search.feasible_order(order)
     }
 
     /// Kilometres of a round, start to end.
@@ -197,6 +200,11 @@ pub(super) fn reinsert(
     (flatten(&blocks), still)
 }
 
+/// Blocks as the checks see them: a location and what is done there.
+fn visits(blocks: &[Block]) -> impl DoubleEndedIterator<Item = (usize, &[Activity])> {
+    blocks.iter().map(|b| (b.location, b.activities.as_slice()))
+}
+
 fn to_blocks(net: &Network, order: &[Activity]) -> Vec<Block> {
     order
         .iter()
@@ -231,72 +239,14 @@ fn normalised(blocks: Vec<Block>) -> Vec<Block> {
     out
 }
 
-/// A feasible route's clock and loads, to rule out insertions cheaply: `departure[i]` and
-/// `load[i]` after position `i` (0 the start, `i` the route's activity `i - 1`), and the latest
-/// departure from position `i` that keeps every later window (the start of the route excluded:
-/// nothing to keep before the first activity).
-struct Schedule {
-    /// The location of each position, the end's last.
-    at: Vec<usize>,
-    departure: Vec<f64>,
-    load: Vec<Vec<i64>>,
-    latest: Vec<f64>,
-}
-
-impl Schedule {
-    fn of(net: &Network, locations: &[usize], route: &[Activity]) -> Self {
-        let len = route.len();
-        let mut departure = vec![0.0; len + 1];
-        let mut load = vec![vec![0_i64; net.capacity.len()]; len + 1];
-        for i in 1..=len {
-            departure[i] = net
-                .advance(locations[i - 1], departure[i - 1], locations[i])
-                .unwrap_or(f64::INFINITY);
-            let a = route[i - 1];
-            let sign = if a.pickup { 1 } else { -1 };
-            let mut here = load[i - 1].clone();
-            here.iter_mut()
-                .zip(&net.jobs[a.job].load)
-                .for_each(|(h, l)| *h += sign * i64::from(*l));
-            load[i] = here;
-        }
-        // latest[i]: the latest departure from position i keeping positions i + 1.. in time.
-        let mut latest = vec![f64::INFINITY; len + 2];
-        for i in (0..len).rev() {
-            let (here, next) = (locations[i], locations[i + 1]);
-            latest[i] = if here == next {
-                latest[i + 1]
-            } else {
-                let l = &net.locations[next];
-                let close = l.window.map_or(f64::INFINITY, |w| w.1);
-                close.min(latest[i + 1] - l.service) - net.drive(here, next)
-            };
-        }
-        Self {
-            at: locations.to_vec(),
-            departure,
-            load,
-            latest,
-        }
-    }
-
-    /// Whether leaving `from` at `time`, the vehicle can still make position `next` and all the
-    /// positions after it in time: a necessary condition only (their times only get later).
-    fn keeps(&self, net: &Network, from: usize, time: f64, next: usize) -> bool {
-        if next >= self.departure.len() {
-            return true;
-        }
-        net.advance(from, time, self.at[next])
-            .is_some_and(|t| t <= self.latest[next] + 1e-6)
-    }
-}
-
 struct Search<'a> {
     net: &'a Network,
     /// Scratch: status of each job while checking (0 waiting, 1 on board, 2 delivered).
     status: Vec<u8>,
     /// The nearest other locations of each location, nearest first.
     near: Vec<Vec<usize>>,
+    /// The round being improved, indexed for the moves' checks.
+    prefix: Prefix,
 }
 
 impl<'a> Search<'a> {
@@ -314,6 +264,7 @@ impl<'a> Search<'a> {
             net,
             status: vec![0; net.jobs.len()],
             near,
+            prefix: Prefix::new(net),
         }
     }
 
@@ -347,17 +298,35 @@ impl<'a> Search<'a> {
 
     /// Pickups before deliveries, capacity after every activity, windows with the plan's clock.
     fn feasible(&mut self, blocks: &[Block]) -> bool {
+        self.feasible_visits(visits(blocks))
+    }
+
+    /// [`Self::feasible`] on a plain order of activities.
+    fn feasible_order(&mut self, order: &[Activity]) -> bool {
+        let net = self.net;
+        self.feasible_visits(
+            order
+                .iter()
+                .map(|a| (net.location(*a), std::slice::from_ref(a))),
+        )
+    }
+
+    /// The check itself, on the visits in order: a location and what is done there.
+    fn feasible_visits<'b>(
+        &mut self,
+        visits: impl Iterator<Item = (usize, &'b [Activity])>,
+    ) -> bool {
         let net = self.net;
         self.status.iter_mut().for_each(|s| *s = 0);
         let mut load = vec![0_i64; net.capacity.len()];
         let (mut at, mut time) = (START, 0.0);
-        for block in blocks {
-            let Some(next) = net.advance(at, time, block.location) else {
+        for (location, activities) in visits {
+            let Some(next) = net.advance(at, time, location) else {
                 return false;
             };
-            at = block.location;
+            at = location;
             time = next;
-            for a in block.activities.iter() {
+            for a in activities {
                 let job = &net.jobs[a.job];
                 let status = &mut self.status[a.job];
                 if a.pickup {
@@ -402,8 +371,12 @@ impl<'a> Search<'a> {
         (route, left_out)
     }
 
-    /// The cheapest feasible insertion of `job` into `route` (among the
-    /// [`MAX_INSERTION_TRIES`] cheapest positions): the kilometres added and the new route.
+    /// The cheapest feasible insertion of `job` into `route`: the kilometres added and the new
+    /// route. Every pair of positions is checked in constant time against the route's
+    /// [`Schedule`] (the clock shifted by the pickup is carried along the delivery's positions),
+    /// pickup positions cheapest first, so that those whose own detour already costs more than
+    /// the best pair found are skipped (distances obey the triangle inequality). The chosen pair
+    /// is checked in full once more.
     fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
         let net = self.net;
         let pickup = Activity { job, pickup: true };
@@ -414,8 +387,6 @@ impl<'a> Search<'a> {
             .chain(std::iter::once(END))
             .collect();
         // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
-        // Positions that break the capacity or a window for sure are not candidates (see
-        // `Schedule`); the others are checked in full.
         let len = route.len();
         let schedule = Schedule::of(net, &locations, route);
         let load = &net.jobs[job].load;
@@ -425,67 +396,79 @@ impl<'a> Search<'a> {
                 .zip(&net.capacity)
                 .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c))
         };
+        let mut pickups: Vec<(f64, usize)> = (0..=len)
+            .map(|p| {
+                let (x, y) = (locations[p], locations[p + 1]);
+                (net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y), p)
+            })
+            .collect();
+        pickups.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-        for p in 0..=len {
+        let mut bound = f64::INFINITY;
+        let mut peak = vec![0_i64; schedule.dims];
+        for (add_p, p) in pickups {
+            if add_p > bound + EPSILON {
+                break;
+            }
             let (x, y) = (locations[p], locations[p + 1]);
-            let mut peak = schedule.load[p].clone();
+            peak.copy_from_slice(schedule.load(p));
             if !fits(&peak) {
                 continue;
             }
             let Some(collected) = net.advance(x, schedule.departure[p], p_loc) else {
                 continue;
             };
-            let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
             let together = net
                 .advance(p_loc, collected, d_loc)
                 .is_some_and(|t| schedule.keeps(net, d_loc, t, p + 1));
             if together {
                 let cost =
                     net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
-                candidates.push((cost, p, p));
+                if cost <= bound + EPSILON {
+                    bound = bound.min(cost);
+                    candidates.push((cost, p, p));
+                }
             }
             if !schedule.keeps(net, p_loc, collected, p + 1) {
                 continue;
             }
+            // The clock after each later position, with the pickup in.
+            let (mut at, mut time) = (p_loc, collected);
             for d in p + 1..=len {
+                let (u, v) = (locations[d], locations[d + 1]);
+                let Some(t) = net.advance(at, time, u) else {
+                    break;
+                };
+                (at, time) = (u, t);
                 peak.iter_mut()
-                    .zip(&schedule.load[d])
+                    .zip(schedule.load(d))
                     .for_each(|(m, l)| *m = (*m).max(*l));
                 if !fits(&peak) {
                     break;
                 }
-                let (u, v) = (locations[d], locations[d + 1]);
-                // The vehicle reaches position d no earlier than it does now.
+                let cost = add_p + net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
+                if cost > bound + EPSILON {
+                    continue;
+                }
                 let delivered = net
-                    .advance(u, schedule.departure[d], d_loc)
+                    .advance(u, time, d_loc)
                     .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1));
                 if delivered {
-                    let add_d = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
-                    candidates.push((add_p + add_d, p, d));
+                    bound = bound.min(cost);
+                    candidates.push((cost, p, d));
                 }
             }
         }
-        let by_cost = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
-            a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
-        };
-        // The cheapest usually fits: sort the others only when it does not.
-        if let Some(at) =
-            (0..candidates.len()).min_by(|&x, &y| by_cost(&candidates[x], &candidates[y]))
-        {
-            candidates.swap(0, at);
-        }
-        for k in 0..candidates.len().min(MAX_INSERTION_TRIES) {
-            if k == 1 {
-                candidates[1..].sort_by(by_cost);
-            }
-            let (cost, p, d) = candidates[k];
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        // The schedule's checks allow a microsecond: the full check has the last word.
+        for (cost, p, d) in candidates {
             let mut candidate = Vec::with_capacity(len + 2);
             candidate.extend_from_slice(&route[..p]);
             candidate.push(pickup);
             candidate.extend_from_slice(&route[p..d]);
             candidate.push(delivery);
             candidate.extend_from_slice(&route[d..]);
-            if self.feasible(&to_blocks(net, &candidate)) {
+            if self.feasible_order(&candidate) {
                 return Some((cost, candidate));
             }
         }
@@ -524,6 +507,7 @@ impl<'a> Search<'a> {
     /// their two new edges join near neighbours, and shorten it, are tried.
     fn two_opt(&mut self, blocks: &[Block]) -> Option<Vec<Block>> {
         let n = blocks.len();
+        self.prefix.index(self.net, visits(blocks));
         let positions = self.positions(blocks);
         let mut tries: Vec<(usize, usize)> = Vec::new();
         for i in 0..n {
@@ -550,12 +534,14 @@ impl<'a> Search<'a> {
             let (a, b) = (Self::before(blocks, i), blocks[i].location);
             let (c, d) = (blocks[j].location, Self::after(blocks, j));
             let delta = self.km(a, c) + self.km(b, d) - self.km(a, b) - self.km(c, d);
-            if delta < -EPSILON {
+            if delta < -EPSILON
+                && self
+                    .prefix
+                    .keeps(self.net, i, visits(&blocks[i..=j]).rev(), j + 1)
+            {
                 let mut candidate = blocks.to_vec();
                 candidate[i..=j].reverse();
-                if self.feasible(&candidate) {
-                    return Some(normalised(candidate));
-                }
+                return Some(normalised(candidate));
             }
         }
         None
@@ -565,6 +551,7 @@ impl<'a> Search<'a> {
     /// when shorter and feasible; only next to near neighbours of the run's ends.
     fn or_opt(&mut self, blocks: &[Block]) -> Option<Vec<Block>> {
         let n = blocks.len();
+        self.prefix.index(self.net, visits(blocks));
         let positions = self.positions(blocks);
         let mut places: Vec<usize> = Vec::new();
         for len in 1..=3.min(n) {
@@ -611,17 +598,48 @@ impl<'a> Search<'a> {
                             (first, last)
                         };
                         let added = self.km(x, head) + self.km(tail, y) - base;
-                        if added - removed < -EPSILON {
-                            let candidate = moved(blocks, i, len, q, reversed);
-                            if self.feasible(&candidate) {
-                                return Some(normalised(candidate));
-                            }
+                        if added - removed < -EPSILON
+                            && self.keeps_moved(blocks, i, len, q, reversed)
+                        {
+                            return Some(normalised(moved(blocks, i, len, q, reversed)));
                         }
                     }
                 }
             }
         }
         None
+    }
+
+    /// Whether [`moved`]`(blocks, i, len, q, reversed)` is feasible, on the indexed `blocks`.
+    fn keeps_moved(
+        &mut self,
+        blocks: &[Block],
+        i: usize,
+        len: usize,
+        q: usize,
+        reversed: bool,
+    ) -> bool {
+        let (net, run) = (self.net, &blocks[i..i + len]);
+        // Backwards: the run goes before block q, and q..i shift after it; forwards (q > i +
+        // len): i + len..q shift before it.
+        match (q < i, reversed) {
+            (true, false) => {
+                let region = visits(run).chain(visits(&blocks[q..i]));
+                self.prefix.keeps(net, q, region, i + len)
+            }
+            (true, true) => {
+                let region = visits(run).rev().chain(visits(&blocks[q..i]));
+                self.prefix.keeps(net, q, region, i + len)
+            }
+            (false, false) => {
+                let region = visits(&blocks[i + len..q]).chain(visits(run));
+                self.prefix.keeps(net, i, region, q)
+            }
+            (false, true) => {
+                let region = visits(&blocks[i + len..q]).chain(visits(run).rev());
+                self.prefix.keeps(net, i, region, q)
+            }
+        }
     }
 
     /// Moves one activity out of its block into another block at the same location, when the

@@ -729,7 +729,7 @@ fn basket_group(w: &mut Writer, table: &Table, basket: &BasketView, t: &crate::t
     }
 }
 
-/// The round: one row per stop, then the pickups left out.
+/// The round: for each vehicle its heading, then one row per stop; then the pickups left out.
 pub(crate) fn round(doc: &RoundDoc, meta: Meta) -> Result<Vec<u8>, PrintError> {
     let t = doc.t;
     let mut w = writer(MARGINS, t.page)?;
@@ -766,21 +766,18 @@ pub(crate) fn round(doc: &RoundDoc, meta: Meta) -> Result<Vec<u8>, PrintError> {
     );
     table.style = Style::regular(9.5);
     table.max_lines = 8;
-    table.begin(&mut w, 30.0);
-    for s in &doc.stops {
-        table.row(
-            &mut w,
-            &[
-                Cell::Styled(s.sequence.clone(), Style::bold(10.0)),
-                Cell::Styled(s.time.clone(), Style::bold(10.0)),
-                Cell::Text(s.kind.clone()),
-                Cell::Styled(s.place.clone(), Style::bold(9.5)),
-                Cell::Text(s.actions.join("\n")),
-                Cell::TwoLines(s.km_from_previous.clone(), s.km_total.clone()),
-                Cell::Text(s.load.clone()),
-                Cell::Check,
-            ],
-        );
+    for vehicle in &doc.vehicles {
+        if !vehicle.heading.is_empty() {
+            w.running = format!("{} — {} ({})", doc.heading, vehicle.name, t.continued);
+            heading(&mut w, &vehicle.heading, 60.0);
+            let width = w.width();
+            let lines = w.wrap(&vehicle.summary, width, META, 3);
+            let h = lines.len() as f32 * META.line_height();
+            let (x, y) = (w.margins.left, w.y);
+            w.lines_at(x, width, y, META, Align::Left, &lines);
+            w.y += h + 3.0;
+        }
+        round_stops(&mut w, &table, &vehicle.stops);
     }
     if doc.has_unassigned {
         w.running = format!("{} — {} ({})", doc.heading, t.unassigned, t.continued);
@@ -804,4 +801,24 @@ pub(crate) fn round(doc: &RoundDoc, meta: Meta) -> Result<Vec<u8>, PrintError> {
         }
     }
     assemble(w, &doc.title, meta)
+}
+
+/// A vehicle's stops, under the table's header.
+fn round_stops(w: &mut Writer, table: &Table, stops: &[crate::view::StopView]) {
+    table.begin(w, 30.0);
+    for s in stops {
+        table.row(
+            w,
+            &[
+                Cell::Styled(s.sequence.clone(), Style::bold(10.0)),
+                Cell::Styled(s.time.clone(), Style::bold(10.0)),
+                Cell::Text(s.kind.clone()),
+                Cell::Styled(s.place.clone(), Style::bold(9.5)),
+                Cell::Text(s.actions.join("\n")),
+                Cell::TwoLines(s.km_from_previous.clone(), s.km_total.clone()),
+                Cell::Text(s.load.clone()),
+                Cell::Check,
+            ],
+        );
+    }
 }

@@ -1,13 +1,16 @@
 //! Search by distance: producers and pickup points within a radius of a point, filtered by
 //! category, label and "I can collect near here" (a pickup point within the radius with a slot
 //! in the next [`COLLECT_DAYS`] days, of a market the producer sells through), sorted by
-//! great-circle distance.
+//! great-circle distance, then by id. A page is [`PAGE_SIZE`] results of each kind.
 //!
-//! The database filters on the radius's bounding box (indexed latitude and longitude, see
-//! `distribution::directory`), the entry's flags and the filters; the exact distance is then
-//! computed for each row left, which drops the box's corners, and sorts. Only ids and
-//! coordinates are read for every row in the box; names, addresses and categories are read
-//! afterwards for the page's rows only. A page is [`PAGE_SIZE`] results of each kind.
+//! [`Store::search_directory`] answers from the directory kept in memory (`index`: an R-tree
+//! of the listed producers and of the pickup points, with what a hit shows and the points'
+//! coming slots): the radius's bounding box asked of the tree, the exact distance, the filters,
+//! the sort and the page, with no query. Two SQL paths give the same answer and stay as the
+//! references the tests and the benchmark compare it with: [`Store::search_directory_sql`]
+//! (the bounding box on the indexed latitude and longitude columns, then the exact distance;
+//! only ids and coordinates read for every row in the box, the rest for the page's rows) and
+//! [`Store::search_directory_scan`] (every producer and point measured).
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,7 +22,7 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect,
 };
 
-use super::{categories_of, labels_of, upcoming_slots};
+use super::{Span, categories_of, index::Snapshot, labels_of, upcoming_slots};
 use crate::{
     Store, StoreError,
     entities::{directory_entry, market, market_producer, pickup_point, producer},
@@ -118,16 +121,66 @@ struct ProducerSpot {
     longitude: f64,
 }
 
-/// The rest of a producer on the page.
+/// A producer as a hit shows it (read for the page's rows, or for every listed producer by the
+/// in-memory index).
 #[derive(FromQueryResult)]
-struct ProducerRow {
-    id: i64,
+pub(super) struct ProducerRow {
+    pub(super) id: i64,
     name: String,
     city: String,
     postal_code: String,
+    pub(super) latitude: f64,
+    pub(super) longitude: f64,
     categories: String,
     labels: String,
     farm_gate: bool,
+}
+
+impl ProducerRow {
+    /// The columns read, producer's then entry's (joined on the producer).
+    pub(super) fn select(
+        q: sea_orm::Select<producer::Entity>,
+    ) -> sea_orm::Select<producer::Entity> {
+        q.select_only()
+            .columns([
+                producer::Column::Id,
+                producer::Column::Name,
+                producer::Column::City,
+                producer::Column::PostalCode,
+                producer::Column::Latitude,
+                producer::Column::Longitude,
+            ])
+            .columns([
+                directory_entry::Column::Categories,
+                directory_entry::Column::Labels,
+                directory_entry::Column::FarmGate,
+            ])
+            .join(
+                JoinType::InnerJoin,
+                producer::Entity::belongs_to(directory_entry::Entity)
+                    .from(producer::Column::Id)
+                    .to(directory_entry::Column::ProducerId)
+                    .into(),
+            )
+    }
+
+    /// The hit, `d` km away.
+    pub(super) fn hit(self, d: f64) -> ProducerHit {
+        ProducerHit {
+            id: self.id,
+            categories: categories_of(&self.categories),
+            labels: labels_of(&self.labels),
+            point: Point {
+                lat: self.latitude,
+                lon: self.longitude,
+            },
+            name: self.name,
+            city: self.city,
+            postal_code: self.postal_code,
+            farm_gate: self.farm_gate,
+            distance_km: d,
+        }
+    }
 }
 
 /// A pickup point inside the box: only what measuring and "collect near here" need.
@@ -139,16 +192,67 @@ struct PointSpot {
     market_id: i64,
 }
 
-/// The rest of a pickup point on the page.
+/// A pickup point as a hit shows it, with its market (read for the page's rows, or for every
+/// point by the in-memory index).
 #[derive(FromQueryResult)]
-struct PointRow {
-    id: i64,
+pub(super) struct PointRow {
+    pub(super) id: i64,
     name: String,
     address: String,
     city: String,
     postal_code: String,
+    pub(super) latitude: f64,
+    pub(super) longitude: f64,
+    pub(super) market_id: i64,
     market_name: String,
     timezone: String,
+}
+
+impl PointRow {
+    /// The columns read, point's then market's (joined on the point).
+    pub(super) fn select(
+        q: sea_orm::Select<pickup_point::Entity>,
+    ) -> sea_orm::Select<pickup_point::Entity> {
+        q.select_only()
+            .columns([
+                pickup_point::Column::Id,
+                pickup_point::Column::Name,
+                pickup_point::Column::Address,
+                pickup_point::Column::City,
+                pickup_point::Column::PostalCode,
+                pickup_point::Column::Latitude,
+                pickup_point::Column::Longitude,
+                pickup_point::Column::MarketId,
+            ])
+            .column_as(market::Column::Name, "market_name")
+            .column(market::Column::Timezone)
+            .join(
+                JoinType::InnerJoin,
+                pickup_point::Entity::belongs_to(market::Entity)
+                    .from(pickup_point::Column::MarketId)
+                    .to(market::Column::Id)
+                    .into(),
+            )
+    }
+
+    /// The hit, `d` km away, its next slot `next`.
+    pub(super) fn hit(self, d: f64, next: Option<Span>) -> PointHit {
+        PointHit {
+            next_slot: next,
+            id: self.id,
+            point: Point {
+                lat: self.latitude,
+                lon: self.longitude,
+            },
+            name: self.name,
+            address: self.address,
+            city: self.city,
+            postal_code: self.postal_code,
+            market_name: self.market_name,
+            timezone: self.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+            distance_km: d,
+        }
+    }
 }
 
 fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
@@ -164,11 +268,99 @@ fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
 fn in_page_order<R, H>(
     page: Vec<(i64, Point, f64)>,
     mut rows: HashMap<i64, R>,
-    hit: impl Fn(i64, Point, f64, R) -> H,
+    hit: impl Fn(f64, R) -> H,
 ) -> Vec<H> {
     page.into_iter()
-        .filter_map(|(id, point, d)| rows.remove(&id).map(|r| hit(id, point, d, r)))
+        .filter_map(|(id, _, d)| rows.remove(&id).map(|r| hit(d, r)))
         .collect()
+}
+
+/// The range of a page's results among `total`, and whether more pages follow.
+fn page_of(page: u32, total: usize) -> std::ops::Range<usize> {
+    let start = (page as usize).saturating_mul(PAGE_SIZE);
+    start.min(total)..start.saturating_add(PAGE_SIZE).min(total)
+}
+
+/// `invalid_radius` outside 5 to 100 km.
+fn check_radius(s: &DirectorySearch) -> Result<(), StoreError> {
+    use distribution::directory::{MAX_RADIUS_KM, MIN_RADIUS_KM};
+    if !(MIN_RADIUS_KM..=MAX_RADIUS_KM).contains(&s.radius_km) {
+        return Err(StoreError::invalid(
+            "invalid_radius",
+            format!("the radius is {MIN_RADIUS_KM} to {MAX_RADIUS_KM} km"),
+        ));
+    }
+    Ok(())
+}
+
+/// A search answered from a snapshot of the directory (see `index`): the same steps as the
+/// SQL path below, on the rows in memory, so the same answer, without a query.
+pub(super) fn search_snapshot(
+    snap: &Snapshot,
+    s: &DirectorySearch,
+    now: DateTime<Utc>,
+) -> SearchResults {
+    let radius = f64::from(s.radius_km);
+    let until = now + Duration::days(COLLECT_DAYS);
+    let mut collect_markets = HashSet::new();
+    let mut points: Vec<(usize, f64, Option<Span>)> = Vec::new();
+    for (i, d) in snap.point_places.within(s.center, radius) {
+        let p = &snap.points[i];
+        // Slots are kept soonest first: the first not yet begun, if it is soon enough.
+        let next = p
+            .slots
+            .iter()
+            .find(|(start, _)| *start >= now)
+            .filter(|(start, _)| *start < until)
+            .copied();
+        if next.is_some() {
+            collect_markets.insert(p.market_id);
+        }
+        if !s.collect_near || next.is_some() {
+            points.push((i, d, next));
+        }
+    }
+    sort_by_distance(&mut points, |&(i, d, _)| (d, snap.points[i].hit.id));
+
+    let mut producers: Vec<(usize, f64)> = if s.collect_near && collect_markets.is_empty() {
+        Vec::new()
+    } else {
+        snap.producer_places
+            .within(s.center, radius)
+            .filter(|&(i, _)| {
+                let p = &snap.producers[i];
+                (s.categories.is_empty()
+                    || s.categories.iter().any(|c| p.hit.categories.contains(c)))
+                    && (s.labels.is_empty() || s.labels.iter().any(|l| p.hit.labels.contains(l)))
+                    && (!s.collect_near || p.markets.iter().any(|m| collect_markets.contains(m)))
+            })
+            .collect()
+    };
+    sort_by_distance(&mut producers, |&(i, d)| (d, snap.producers[i].hit.id));
+
+    let (producers_total, points_total) = (producers.len(), points.len());
+    let more = page_of(s.page, producers_total).end < producers_total
+        || page_of(s.page, points_total).end < points_total;
+    SearchResults {
+        producers: producers
+            .drain(page_of(s.page, producers_total))
+            .map(|(i, d)| ProducerHit {
+                distance_km: d,
+                ..snap.producers[i].hit.clone()
+            })
+            .collect(),
+        producers_total,
+        points: points
+            .drain(page_of(s.page, points_total))
+            .map(|(i, d, next)| PointHit {
+                distance_km: d,
+                next_slot: next,
+                ..snap.points[i].hit.clone()
+            })
+            .collect(),
+        points_total,
+        next_page: more.then_some(s.page + 1),
+    }
 }
 
 /// How a search reaches the rows: through the bounding box on the indexes, or (the benchmark's
@@ -181,8 +373,20 @@ enum Method {
 
 impl Store {
     /// Producers and pickup points within `s.radius_km` of `s.center`, filtered, nearest first,
-    /// one page of each. `invalid_radius` outside 5 to 100 km.
+    /// one page of each, answered from memory (see `index`: no query while the directory has
+    /// not changed). `invalid_radius` outside 5 to 100 km.
     pub async fn search_directory(&self, s: &DirectorySearch) -> Result<SearchResults, StoreError> {
+        check_radius(s)?;
+        let snap = self.directory_snapshot().await?;
+        Ok(search_snapshot(&snap, s, Utc::now()))
+    }
+
+    /// The same answer as [`Store::search_directory`] asked of the database: the bounding box on
+    /// the indexed coordinates, then the exact distance (the benchmark's second reference).
+    pub async fn search_directory_sql(
+        &self,
+        s: &DirectorySearch,
+    ) -> Result<SearchResults, StoreError> {
         self.search_with(s, Method::BoundingBox, Utc::now()).await
     }
 
@@ -201,13 +405,7 @@ impl Store {
         method: Method,
         now: DateTime<Utc>,
     ) -> Result<SearchResults, StoreError> {
-        use distribution::directory::{MAX_RADIUS_KM, MIN_RADIUS_KM};
-        if !(MIN_RADIUS_KM..=MAX_RADIUS_KM).contains(&s.radius_km) {
-            return Err(StoreError::invalid(
-                "invalid_radius",
-                format!("the radius is {MIN_RADIUS_KM} to {MAX_RADIUS_KM} km"),
-            ));
-        }
+        check_radius(s)?;
         let radius = f64::from(s.radius_km);
         let bbox = BoundingBox::around(s.center, radius);
         let measure = |lat: f64, lon: f64| {
@@ -238,12 +436,12 @@ impl Store {
             .collect();
         let slots = upcoming_slots(
             self,
-            spots.iter().map(|(r, _, _)| r.id).collect(),
+            Some(spots.iter().map(|(r, _, _)| r.id).collect()),
             now,
             Some(now + Duration::days(COLLECT_DAYS)),
         )
         .await?;
-        let mut next: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+        let mut next: HashMap<i64, Span> = HashMap::new();
         for slot in slots {
             next.entry(slot.pickup_point_id)
                 .or_insert((slot.starts_at, slot.ends_at));
@@ -271,15 +469,14 @@ impl Store {
         };
         sort_by_distance(&mut producers, |&(id, _, d)| (d, id));
 
-        let start = (s.page as usize).saturating_mul(PAGE_SIZE);
-        let more = producers.len() > start + PAGE_SIZE || points.len() > start + PAGE_SIZE;
-        let page = |total: usize| start.min(total)..(start + PAGE_SIZE).min(total);
         let (producers_total, points_total) = (producers.len(), points.len());
+        let more = page_of(s.page, producers_total).end < producers_total
+            || page_of(s.page, points_total).end < points_total;
         let producers = self
-            .producer_hits(producers.drain(page(producers_total)).collect())
+            .producer_hits(producers.drain(page_of(s.page, producers_total)).collect())
             .await?;
         let points = self
-            .point_hits(points.drain(page(points_total)).collect(), &next)
+            .point_hits(points.drain(page_of(s.page, points_total)).collect(), &next)
             .await?;
         Ok(SearchResults {
             producers,
@@ -367,26 +564,7 @@ impl Store {
         if page.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: HashMap<i64, ProducerRow> = producer::Entity::find()
-            .select_only()
-            .columns([
-                producer::Column::Id,
-                producer::Column::Name,
-                producer::Column::City,
-                producer::Column::PostalCode,
-            ])
-            .columns([
-                directory_entry::Column::Categories,
-                directory_entry::Column::Labels,
-                directory_entry::Column::FarmGate,
-            ])
-            .join(
-                JoinType::InnerJoin,
-                producer::Entity::belongs_to(directory_entry::Entity)
-                    .from(producer::Column::Id)
-                    .to(directory_entry::Column::ProducerId)
-                    .into(),
-            )
+        let rows: HashMap<i64, ProducerRow> = ProducerRow::select(producer::Entity::find())
             .filter(producer::Column::Id.is_in(page.iter().map(|(id, _, _)| *id)))
             .into_model::<ProducerRow>()
             .all(self.db())
@@ -394,46 +572,19 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(in_page_order(page, rows, |id, point, d, r| ProducerHit {
-            id,
-            categories: categories_of(&r.categories),
-            labels: labels_of(&r.labels),
-            name: r.name,
-            city: r.city,
-            postal_code: r.postal_code,
-            point,
-            farm_gate: r.farm_gate,
-            distance_km: d,
-        }))
+        Ok(in_page_order(page, rows, |d, r| r.hit(d)))
     }
 
     /// The page's pickup points, whole, in the order given.
     async fn point_hits(
         &self,
         page: Vec<(i64, Point, f64)>,
-        next: &HashMap<i64, (DateTime<Utc>, DateTime<Utc>)>,
+        next: &HashMap<i64, Span>,
     ) -> Result<Vec<PointHit>, StoreError> {
         if page.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: HashMap<i64, PointRow> = pickup_point::Entity::find()
-            .select_only()
-            .columns([
-                pickup_point::Column::Id,
-                pickup_point::Column::Name,
-                pickup_point::Column::Address,
-                pickup_point::Column::City,
-                pickup_point::Column::PostalCode,
-            ])
-            .column_as(market::Column::Name, "market_name")
-            .column(market::Column::Timezone)
-            .join(
-                JoinType::InnerJoin,
-                pickup_point::Entity::belongs_to(market::Entity)
-                    .from(pickup_point::Column::MarketId)
-                    .to(market::Column::Id)
-                    .into(),
-            )
+        let rows: HashMap<i64, PointRow> = PointRow::select(pickup_point::Entity::find())
             .filter(pickup_point::Column::Id.is_in(page.iter().map(|(id, _, _)| *id)))
             .into_model::<PointRow>()
             .all(self.db())
@@ -441,17 +592,9 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(in_page_order(page, rows, |id, point, d, r| PointHit {
-            next_slot: next.get(&id).copied(),
-            id,
-            name: r.name,
-            address: r.address,
-            city: r.city,
-            postal_code: r.postal_code,
-            point,
-            market_name: r.market_name,
-            timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
-            distance_km: d,
+        Ok(in_page_order(page, rows, |d, r| {
+            let next = next.get(&r.id).copied();
+            r.hit(d, next)
         }))
     }
 }

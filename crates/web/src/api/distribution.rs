@@ -123,12 +123,20 @@ struct RoundRequestDto {
     end: PlaceRequest,
     /// When it leaves.
     departure: chrono::DateTime<chrono::Utc>,
-    /// Crates it carries.
-    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
-    capacity_crates: u32,
-    /// Kilograms it carries, if that binds.
+    /// Crates the one vehicle carries; required unless `vehicle_ids` are given.
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "4294967295"))
+    )]
+    capacity_crates: Option<u32>,
+    /// Kilograms it carries, if that binds (not used with `vehicle_ids`).
     #[oai(nullable)]
     capacity_kg: Option<Dec>,
+    /// The market's vehicles to share the round among (`GET /markets/{id}/vehicles`), 1 to
+    /// 20; each carries within its own crates and kilograms. Without them, the round goes in
+    /// one vehicle of `capacity_crates` and `capacity_kg`.
+    #[oai(nullable)]
+    vehicle_ids: Option<Vec<i64>>,
     /// Average speed in km/h (45 by default).
     #[oai(nullable)]
     speed_kmh: Option<f64>,
@@ -145,17 +153,36 @@ enum RoundCreated {
     Created(Json<RoundCreatedDto>),
 }
 
+/// One vehicle's part of a planned round.
+#[derive(Object)]
+struct VehicleRoundDto {
+    /// The vehicle's name (empty for a round's one ad-hoc vehicle).
+    name: String,
+    /// Kilometres.
+    total_km: f64,
+    /// Minutes from the departure to the end.
+    total_minutes: u32,
+    /// Number of stops, start and end included.
+    stops: usize,
+    /// Crates loaded over the round.
+    crates: u32,
+    /// Kilograms loaded over the round, e.g. "212.5".
+    kg: String,
+}
+
 /// A planned round.
 #[derive(Object)]
 struct RoundCreatedDto {
     /// Id.
     id: i64,
-    /// Kilometres in all.
+    /// Kilometres in all, every vehicle together.
     total_km: f64,
-    /// Minutes in all.
+    /// Minutes of the longest vehicle's round (they leave together).
     total_minutes: u32,
-    /// Number of stops, start and end included.
+    /// Number of stops, start and end included, every vehicle together.
     stops: usize,
+    /// Each vehicle's part, in the order of `vehicle_ids` (one for a round without them).
+    vehicles: Vec<VehicleRoundDto>,
     /// Shipments that could not be planned (capacity, time windows), with why.
     unassigned: Vec<String>,
 }
@@ -164,8 +191,21 @@ fn round_summary(round: &store::RoundView) -> RoundCreatedDto {
     RoundCreatedDto {
         id: round.id,
         total_km: round.plan.total_km,
-        total_minutes: round.plan.total_minutes,
-        stops: round.plan.stops.len(),
+        total_minutes: round.plan.total_minutes(),
+        stops: round.plan.rounds.iter().map(|r| r.plan.stops.len()).sum(),
+        vehicles: round
+            .plan
+            .rounds
+            .iter()
+            .map(|r| VehicleRoundDto {
+                name: r.vehicle.name.clone(),
+                total_km: r.plan.total_km,
+                total_minutes: r.plan.total_minutes,
+                stops: r.plan.stops.len(),
+                crates: r.plan.loaded_crates(),
+                kg: r.plan.loaded_kg().normalize().to_string(),
+            })
+            .collect(),
         unassigned: round
             .plan
             .unassigned
@@ -389,8 +429,9 @@ impl DistributionApi {
                     start: place(b.start),
                     end: place(b.end),
                     departure: b.departure,
-                    capacity_crates: b.capacity_crates,
+                    capacity_crates: b.capacity_crates.unwrap_or(0),
                     capacity_kg: b.capacity_kg.map(Into::into),
+                    vehicle_ids: b.vehicle_ids,
                     speed_kmh: b.speed_kmh,
                     producer_ids: b.producer_ids,
                     slot_ids: b.slot_ids,
@@ -400,8 +441,10 @@ impl DistributionApi {
         Ok(RoundCreated::Created(Json(round_summary(&round))))
     }
 
-    /// A round: ordered stops with arrival times, kilometres, load at each stop, and what comes
-    /// off at each delivery (the market's coordinators and volunteers).
+    /// A round: for each vehicle (`vehicles`: name, capacity, ordered stops with arrival
+    /// times, kilometres, load at each stop, what comes off at each delivery, crates and kg
+    /// loaded), the totals and the shipments left out with why (the market's coordinators and
+    /// volunteers). A round of one vehicle also has its `stops` at the top.
     #[oai(path = "/rounds/:id", method = "get", operation_id = "get_round")]
     async fn get_round(
         &self,

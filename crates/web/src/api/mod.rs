@@ -17,6 +17,7 @@ mod payments;
 mod receipts;
 mod recipes;
 mod slots;
+mod vehicles;
 
 use domain::{Category, Money, ProductPricing, Quantity, Unit, VatRate};
 use poem_openapi::{OpenApiService, SecurityScheme, Tags, auth::Bearer};
@@ -98,6 +99,7 @@ type Apis = (
     directory::DirectoryApi,
     recipes::RecipesApi,
     receipts::ReceiptsApi,
+    vehicles::VehiclesApi,
 );
 
 pub(crate) fn openapi_service(
@@ -137,7 +139,10 @@ pub(crate) fn openapi_service(
             recipes::RecipesApi {
                 store: store.clone(),
             },
-            receipts::ReceiptsApi { store },
+            receipts::ReceiptsApi {
+                store: store.clone(),
+            },
+            vehicles::VehiclesApi { store },
         ),
         "Halle",
         env!("CARGO_PKG_VERSION"),

@@ -41,6 +41,7 @@
 //! | `/desk/cycles/{id}/state`, `/slots`, `/rounds` | POST: move the cycle on, slots from rules, plan a round |
 //! | `/desk/rounds/{id}`, `/desk/rounds/{id}/round.{html,pdf,csv}`, `/replan` | a co-delivery round |
 //! | `/desk/points`, `/desk/points/rules` | pickup points and weekly slot rules |
+//! | `/desk/vehicles`, `/desk/vehicles/{id}[/archive]` | the market's vehicles for rounds: add, change, archive |
 //! | `/desk/staff`, `/desk/staff/invitations[/{id}/revoke]` | staff and producers; invite, revoke |
 //! | `/invitations/{token}` | public: accept an invitation (410 once used or expired) |
 //! | `/desk/mail` | what the market's mail sent to whom, what failed and why (`?state=`) |
@@ -211,6 +212,15 @@ pub(crate) fn routes(
             get(desk::places::list).post(desk::places::create_point),
         )
         .at("/desk/points/rules", post(desk::places::create_rule))
+        .at(
+            "/desk/vehicles",
+            get(desk::vehicles::list).post(desk::vehicles::create),
+        )
+        .at(
+            "/desk/vehicles/:id",
+            get(desk::vehicles::edit_form).post(desk::vehicles::update),
+        )
+        .at("/desk/vehicles/:id/archive", post(desk::vehicles::archive))
         .at("/desk/staff", get(desk::staff::list))
         .at("/desk/mail", get(mail::desk))
         .at(

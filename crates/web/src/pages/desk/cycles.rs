@@ -259,6 +259,31 @@ pub(super) async fn cycle_page(
         .iter()
         .map(|(file, label)| json!({ "file": file, "label": site.t(lang, label) }))
         .collect();
+    // The market's vehicles in use, checked again when the form comes back.
+    let chosen: HashSet<String> = round_form
+        .map(|f| {
+            f.pairs()
+                .filter(|(k, _)| *k == "vehicle")
+                .map(|(_, v)| v.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let vehicles: Vec<Value> = site
+        .store
+        .list_vehicles(actor, c.market_id)
+        .await?
+        .into_iter()
+        .filter(|v| !v.archived)
+        .map(|v| {
+            json!({
+                "id": v.id,
+                "name": v.name,
+                "crates": v.capacity_crates,
+                "kg": v.capacity_kg.map(|kg| kg.normalize().to_string()),
+                "checked": chosen.contains(&v.id.to_string()),
+            })
+        })
+        .collect();
     let round_form = match round_form {
         Some(f) => f.echo(),
         None => json!({
@@ -309,6 +334,7 @@ pub(super) async fn cycle_page(
             "commission": crate::pages::money::percent_text(commission_bp, lang),
             "rounds": rounds,
             "round_form": round_form,
+            "vehicles": vehicles,
             "errors": round_errors,
             "timezone": market.timezone,
         }),

@@ -12,6 +12,7 @@ pub(crate) mod cycles;
 pub(crate) mod places;
 pub(crate) mod rounds;
 pub(crate) mod staff;
+pub(crate) mod vehicles;
 
 use std::sync::Arc;
 

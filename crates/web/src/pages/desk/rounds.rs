@@ -51,15 +51,22 @@ fn round_of(form: &Form, tz: Tz) -> Result<NewRound, &'static str> {
         }
     })?;
     let departure = local_time(form.get("departure"), tz).ok_or("departure")?;
-    let capacity_crates = form
-        .get("capacity_crates")
-        .parse::<u32>()
-        .map_err(|_| "capacity_crates")?;
     let ids = |name: &str| -> Vec<i64> {
         form.pairs()
             .filter(|(k, _)| *k == name)
             .filter_map(|(_, v)| v.trim().parse().ok())
             .collect()
+    };
+    // The market's vehicles chosen, or one vehicle of the capacity given.
+    let vehicle_ids = Some(ids("vehicle")).filter(|v| !v.is_empty());
+    let capacity_crates = if vehicle_ids.is_some() && form.get("capacity_crates").is_empty() {
+        0
+    } else {
+        form.get("capacity_crates")
+            .parse::<u32>()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or("capacity_crates")?
     };
     let producer_ids = ids("producer");
     if producer_ids.is_empty() {
@@ -81,6 +88,7 @@ fn round_of(form: &Form, tz: Tz) -> Result<NewRound, &'static str> {
         departure,
         capacity_crates,
         capacity_kg: None,
+        vehicle_ids,
         speed_kmh: None,
         producer_ids,
         slot_ids,
@@ -156,19 +164,39 @@ pub(crate) async fn show_round(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>
         coordinator_of(actor, c.cycle.market_id)?;
         let lang = v.lang;
         let tz = round.timezone;
-        let stops: Vec<Value> = round
+        let several = round.plan.rounds.len() > 1;
+        let vehicles: Vec<Value> = round
             .plan
-            .stops
+            .rounds
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, r)| {
+                let stops: Vec<Value> = r
+                    .plan
+                    .stops
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "sequence": s.sequence,
+                            "kind": site.t(lang, &format!("desk-stop-{}", stop_kind(s.kind))),
+                            "place": s.place.name,
+                            "arrival": print::format::time_of_day(s.arrival, tz),
+                            "departure": print::format::time_of_day(s.departure, tz),
+                            "km": print::format::km(s.km_total, lang),
+                            "load": s.load_crates,
+                        })
+                    })
+                    .collect();
                 json!({
-                    "sequence": s.sequence,
-                    "kind": site.t(lang, &format!("desk-stop-{}", stop_kind(s.kind))),
-                    "place": s.place.name,
-                    "arrival": print::format::time_of_day(s.arrival, tz),
-                    "departure": print::format::time_of_day(s.departure, tz),
-                    "km": print::format::km(s.km_total, lang),
-                    "load": s.load_crates,
+                    "index": i + 1,
+                    "name": r.vehicle.name,
+                    "named": several || !r.vehicle.name.is_empty(),
+                    "km": print::format::km(r.plan.total_km, lang),
+                    "duration": print::format::duration(r.plan.total_minutes, lang),
+                    "crates": r.plan.loaded_crates(),
+                    "capacity": r.vehicle.capacity_crates,
+                    "kg": r.plan.loaded_kg().round_dp(1).normalize().to_string(),
+                    "stops": stops,
                 })
             })
             .collect();
@@ -189,8 +217,8 @@ pub(crate) async fn show_round(site: Data<&Arc<Site>>, v: Visitor, id: Path<i64>
                 "cycle_id": round.cycle_id,
                 "cycle": c.cycle.name,
                 "km": print::format::km(round.plan.total_km, lang),
-                "duration": print::format::duration(round.plan.total_minutes, lang),
-                "stops": stops,
+                "duration": print::format::duration(round.plan.total_minutes(), lang),
+                "vehicles": vehicles,
                 "unassigned": unassigned,
             }),
         ))

@@ -1,0 +1,479 @@
+//! The search of [`plan_fleet`](super::plan_fleet) for several vehicles: a cheapest-insertion
+//! construction, then a large neighbourhood search (ruin and recreate, each changed round polished
+//! by the local search of the `polish` module), then a last polish. Seeded and with a budget in
+//! iterations: the same request gives the same plan.
+
+use super::super::network::{Activity, END, Network, START};
+use super::super::polish::{Router, Seeded, kicks_for};
+use super::{EPSILON, FleetSearch};
+
+/// Iterations of the large neighbourhood search at least, whatever the round's size.
+const ITERATIONS_MIN: usize = 1_000;
+/// At most this many shipments taken out at once.
+const MAX_REMOVED: usize = 10;
+/// The search accepts plans up to this much longer than the best (a fraction), shrinking to 0.
+const TOLERANCE: f64 = 0.01;
+/// Candidates longer than this (a fraction) above the acceptance line are not polished.
+const PROMISING: f64 = 0.03;
+/// Left-out jobs are swapped in by ejecting one or two of this many carried jobs nearest them.
+const EJECT_NEAR: usize = 10;
+/// One iteration in this many first exchanges runs of whole trips between two vehicles.
+const SWAP_ONE_IN: usize = 10;
+/// The search fights for the jobs its best plan leaves out this many times.
+const CHECKS: usize = 4;
+
+/// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
+#[derive(Clone)]
+struct Solution {
+    orders: Vec<Vec<Activity>>,
+    left: Vec<usize>,
+    km: f64,
+}
+
+impl Solution {
+    /// Carries more jobs, or as many in fewer kilometres (by more than `slack` km).
+    fn beats(&self, other: &Solution, slack: f64) -> bool {
+        self.left.len() < other.left.len()
+            || (self.left.len() == other.left.len() && self.km < other.km - slack)
+    }
+}
+
+/// The fleet search: one [`Router`] per vehicle.
+pub(super) struct Search<'a> {
+    net: &'a Network,
+    routers: Vec<Router<'a>>,
+    budget: FleetSearch,
+}
+
+impl<'a> Search<'a> {
+    /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity).
+    pub fn new(net: &'a Network, nets: &'a [Network], budget: FleetSearch) -> Self {
+        Self {
+            net,
+            routers: nets.iter().map(Router::new).collect(),
+            budget,
+        }
+    }
+
+    fn km(&self, orders: &[Vec<Activity>]) -> f64 {
+        self.routers.iter().zip(orders).map(|(r, o)| r.km(o)).sum()
+    }
+
+    /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
+    /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
+    fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
+        for &job in jobs {
+            let mut best: Option<(f64, usize, Vec<Activity>)> = None;
+            for (v, router) in self.routers.iter_mut().enumerate() {
+                if let Some((cost, order)) = router.insertion(&sol.orders[v], job)
+                    && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
+                {
+                    best = Some((cost, v, order));
+                }
+            }
+            match best {
+                Some((_, v, order)) => {
+                    sol.orders[v] = order;
+                    changed[v] = true;
+                }
+                None => sol.left.push(job),
+            }
+        }
+    }
+
+    /// Brings left-out jobs in by ejection: for each, one or two of the carried jobs nearest it
+    /// (by farm and point) taken out, the left-out job inserted first, then those taken out put
+    /// back anywhere; kept when everything fits, whatever the kilometres (carrying more comes
+    /// first). Returns whether `sol` carries more.
+    fn swap_in(&mut self, sol: &mut Solution) -> bool {
+        let vehicles = self.routers.len();
+        let mut gained = false;
+        let mut i = 0;
+        'jobs: while i < sol.left.len() {
+            let job = sol.left[i];
+            let near = self.nearest_carried(sol, job, EJECT_NEAR);
+            let mut tries: Vec<Vec<usize>> = near.iter().map(|&k| vec![k]).collect();
+            for (a, &k) in near.iter().enumerate() {
+                tries.extend(near[a + 1..].iter().map(|&l| vec![k, l]));
+            }
+            for ejected in tries {
+                let mut trial = sol.clone();
+                trial.left.clear();
+                let mut changed = vec![false; vehicles];
+                for (v, order) in trial.orders.iter_mut().enumerate() {
+                    let before = order.len();
+                    order.retain(|a| !ejected.contains(&a.job));
+                    changed[v] = order.len() != before;
+                }
+                let jobs: Vec<usize> = std::iter::once(job).chain(ejected).collect();
+                self.insert(&mut trial, &jobs, &mut changed);
+                if trial.left.is_empty() {
+                    trial.left = sol.left.iter().copied().filter(|&j| j != job).collect();
+                    self.settle(&mut trial, &changed);
+                    *sol = trial;
+                    gained = true;
+                    i = 0;
+                    continue 'jobs;
+                }
+            }
+            i += 1;
+        }
+        gained
+    }
+
+    /// Where a vehicle's round can be cut into trips: the positions (0 to its length) where it
+    /// is empty.
+    fn trips(&self, order: &[Activity]) -> Vec<usize> {
+        let net = self.net;
+        let mut load = vec![0_i64; net.capacity.len()];
+        let mut cuts = vec![0];
+        for (i, a) in order.iter().enumerate() {
+            let sign = if a.pickup { 1 } else { -1 };
+            for (l, add) in load.iter_mut().zip(&net.jobs[a.job].load) {
+                *l += sign * i64::from(*add);
+            }
+            if load.iter().all(|l| *l == 0) {
+                cuts.push(i + 1);
+            }
+        }
+        cuts
+    }
+
+    /// Swaps trips between two vehicles: `v`'s activities `a..b` for `w`'s `c..d` (each run whole
+    /// trips, either may be empty), when both rounds stay feasible; returns whether it did.
+    fn cross(
+        &mut self,
+        sol: &mut Solution,
+        (v, (a, b)): (usize, (usize, usize)),
+        (w, (c, d)): (usize, (usize, usize)),
+        changed: &mut [bool],
+    ) -> bool {
+        if v == w || (a == b && c == d) {
+            return false;
+        }
+        let (ov, ow) = (&sol.orders[v], &sol.orders[w]);
+        let new_v: Vec<Activity> = [&ov[..a], &ow[c..d], &ov[b..]].concat();
+        let new_w: Vec<Activity> = [&ow[..c], &ov[a..b], &ow[d..]].concat();
+        if !(self.routers[v].fits(&new_v) && self.routers[w].fits(&new_w)) {
+            return false;
+        }
+        sol.orders[v] = new_v;
+        sol.orders[w] = new_w;
+        changed[v] = true;
+        changed[w] = true;
+        true
+    }
+
+    /// Each exchange of two vehicles' rounds or of one trip of each, the left-out jobs then tried
+    /// again (inserted, then swapped in); the best plan kept.
+    fn exchanges(&mut self, sol: &mut Solution) {
+        let vehicles = self.routers.len();
+        // Until no exchange carries more or shortens the plan (each kept one does one or the
+        // other: this ends).
+        for (v, w) in (0..vehicles).flat_map(|v| (v + 1..vehicles).map(move |w| (v, w))) {
+            {
+                let (tv, tw) = (self.trips(&sol.orders[v]), self.trips(&sol.orders[w]));
+                // Every run of whole trips (or none) of one for every run of the other.
+                let runs = |t: &[usize]| -> Vec<(usize, usize)> {
+                    (0..t.len())
+                        .flat_map(|a| (a..t.len()).map(move |b| (a, b)))
+                        .map(|(a, b)| (t[a], t[b]))
+                        .filter(|(a, b)| a < b || *a == 0)
+                        .collect()
+                };
+                let (rv, rw) = (runs(&tv), runs(&tw));
+                let swaps: Vec<_> = rv
+                    .iter()
+                    .flat_map(|&x| rw.iter().map(move |&y| (x, y)))
+                    .collect();
+                for (sv, sw) in swaps {
+                    let mut trial = sol.clone();
+                    let mut changed = vec![false; vehicles];
+                    if self.cross(&mut trial, (v, sv), (w, sw), &mut changed) {
+                        let left = std::mem::take(&mut trial.left);
+                        self.insert(&mut trial, &left, &mut changed);
+                        if trial.left.len() == sol.left.len() {
+                            // Only for room: no shorter plan is looked for here.
+                            continue;
+                        }
+                        self.settle(&mut trial, &changed);
+                        if trial.beats(sol, EPSILON) {
+                            *sol = trial;
+                            return self.exchanges(sol);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The left-out jobs inserted again, swapped in, then trips exchanged between vehicles to
+    /// make room for them.
+    fn carry_more(&mut self, sol: &mut Solution) {
+        if sol.left.is_empty() {
+            return;
+        }
+        self.retry_left(sol, vec![false; self.routers.len()]);
+        if !sol.left.is_empty() {
+            self.exchanges(sol);
+            self.swap_in(sol);
+        }
+    }
+
+    /// The left-out jobs inserted again, then swapped in.
+    fn retry_left(&mut self, trial: &mut Solution, mut changed: Vec<bool>) {
+        let left = std::mem::take(&mut trial.left);
+        self.insert(trial, &left, &mut changed);
+        self.settle(trial, &changed);
+        self.swap_in(trial);
+    }
+
+    /// The `count` carried jobs whose farm and point are nearest those of `job`.
+    fn nearest_carried(&self, sol: &Solution, job: usize, count: usize) -> Vec<usize> {
+        let net = self.net;
+        let (sp, sd) = (net.jobs[job].pickup, net.jobs[job].delivery);
+        let mut others: Vec<(f64, usize)> = sol
+            .orders
+            .iter()
+            .flatten()
+            .filter(|a| a.pickup)
+            .map(|a| {
+                let (p, d) = (net.jobs[a.job].pickup, net.jobs[a.job].delivery);
+                (net.km(sp, p) + net.km(sd, d), a.job)
+            })
+            .collect();
+        others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        others.into_iter().take(count).map(|(_, j)| j).collect()
+    }
+
+    /// Windows closing first, then the farthest from the start and end first.
+    fn construction_order(&self) -> Vec<usize> {
+        let net = self.net;
+        let closes = |j: usize| {
+            let job = &net.jobs[j];
+            let end = |l: usize| net.locations[l].window.map_or(f64::INFINITY, |w| w.1);
+            end(job.pickup).min(end(job.delivery))
+        };
+        let far = |j: usize| net.km(START, net.jobs[j].pickup) + net.km(net.jobs[j].delivery, END);
+        let mut jobs: Vec<usize> = (0..net.jobs.len()).collect();
+        jobs.sort_by(|&a, &b| {
+            closes(a)
+                .total_cmp(&closes(b))
+                .then(far(b).total_cmp(&far(a)))
+                .then(a.cmp(&b))
+        });
+        jobs
+    }
+
+    /// Polishes the changed rounds with the local search, and totals the kilometres.
+    fn settle(&mut self, sol: &mut Solution, changed: &[bool]) {
+        for (v, router) in self.routers.iter_mut().enumerate() {
+            if changed[v] {
+                sol.orders[v] = router.descend(&sol.orders[v]);
+            }
+        }
+        sol.km = self.km(&sol.orders);
+    }
+
+    /// Takes a few jobs out (returned), by one of four removals.
+    fn ruin(&self, sol: &mut Solution, rng: &mut Seeded, changed: &mut [bool]) -> Vec<usize> {
+        let net = self.net;
+        let assigned: Vec<(usize, usize)> = sol
+            .orders
+            .iter()
+            .enumerate()
+            .flat_map(|(v, o)| o.iter().filter(|a| a.pickup).map(move |a| (a.job, v)))
+            .collect();
+        if assigned.is_empty() {
+            return Vec::new();
+        }
+        // A third of the jobs at most, but up to 4 in small rounds: swapping which shipment is
+        // left out often takes moving three or four others between the vehicles.
+        let most = assigned
+            .len()
+            .div_ceil(3)
+            .max(4)
+            .min(assigned.len())
+            .min(MAX_REMOVED);
+        let how_many = 1 + rng.below(most);
+        let mut chosen: Vec<usize> = match rng.below(10) {
+            // Random jobs.
+            0..=1 => {
+                let mut pool: Vec<usize> = assigned.iter().map(|(j, _)| *j).collect();
+                let mut chosen = Vec::new();
+                while chosen.len() < how_many && !pool.is_empty() {
+                    chosen.push(pool.swap_remove(rng.below(pool.len())));
+                }
+                chosen
+            }
+            // A seed and the jobs whose farm and point are nearest its own, in any vehicle.
+            // When jobs are left out, half the time one of them is the seed: the jobs in its
+            // way make room for it.
+            2..=5 => {
+                let seed = if !sol.left.is_empty() && rng.below(2) == 0 {
+                    sol.left[rng.below(sol.left.len())]
+                } else {
+                    assigned[rng.below(assigned.len())].0
+                };
+                let (sp, sd) = (net.jobs[seed].pickup, net.jobs[seed].delivery);
+                let mut others: Vec<(f64, usize)> = assigned
+                    .iter()
+                    .map(|&(j, _)| {
+                        let (p, d) = (net.jobs[j].pickup, net.jobs[j].delivery);
+                        (net.km(sp, p) + net.km(sd, d), j)
+                    })
+                    .collect();
+                others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                others.into_iter().take(how_many).map(|(_, j)| j).collect()
+            }
+            // A run of one vehicle's round.
+            6..=8 => {
+                let v = assigned[rng.below(assigned.len())].1;
+                let order = &sol.orders[v];
+                let length = (2 * how_many).min(order.len());
+                let from = rng.below(order.len() - length + 1);
+                let mut chosen: Vec<usize> = Vec::new();
+                for a in &order[from..from + length] {
+                    if !chosen.contains(&a.job) {
+                        chosen.push(a.job);
+                    }
+                }
+                chosen
+            }
+            // A whole round: its jobs go to the others, or come back.
+            _ => {
+                let v = assigned[rng.below(assigned.len())].1;
+                sol.orders[v]
+                    .iter()
+                    .filter(|a| a.pickup)
+                    .map(|a| a.job)
+                    .collect()
+            }
+        };
+        chosen.sort_unstable();
+        chosen.dedup();
+        for (v, order) in sol.orders.iter_mut().enumerate() {
+            let before = order.len();
+            order.retain(|a| chosen.binary_search(&a.job).is_err());
+            changed[v] |= order.len() != before;
+        }
+        chosen
+    }
+
+    /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
+    /// neighbourhood search, final polish. Returns each vehicle's order and the jobs left out.
+    pub fn run(
+        &mut self,
+        start: Option<(Vec<Vec<Activity>>, Vec<usize>)>,
+    ) -> (Vec<Vec<Activity>>, Vec<usize>) {
+        let vehicles = self.routers.len();
+        let first = self.construction_order();
+        let sol = match start {
+            Some((orders, left)) => Solution {
+                km: self.km(&orders),
+                orders,
+                left,
+            },
+            None => {
+                let mut sol = Solution {
+                    orders: vec![Vec::new(); vehicles],
+                    left: Vec::new(),
+                    km: 0.0,
+                };
+                let mut changed = vec![false; vehicles];
+                self.insert(&mut sol, &first, &mut changed);
+                self.settle(&mut sol, &changed);
+                sol
+            }
+        };
+        let mut changed = vec![false; vehicles];
+
+        let mut best = sol.clone();
+        let mut current = sol;
+        let mut rng = Seeded(self.budget.seed);
+        let net = self.net;
+        let penalty = 2.0
+            * net
+                .jobs
+                .iter()
+                .map(|j| {
+                    net.km(START, j.pickup) + net.km(j.pickup, j.delivery) + net.km(j.delivery, END)
+                })
+                .fold(0.0, f64::max);
+        let jobs = self.net.jobs.len();
+        let iterations = (jobs * self.budget.iterations_per_shipment)
+            .max(ITERATIONS_MIN)
+            .min(self.budget.max_iterations.max(ITERATIONS_MIN));
+        let check_every = (iterations / CHECKS).max(1);
+        for it in 0..iterations {
+            // Now and then, jobs still left out are fought for harder, and the search goes on
+            // from there.
+            if it % check_every == check_every - 1 && !best.left.is_empty() {
+                let mut harder = best.clone();
+                self.carry_more(&mut harder);
+                if harder.beats(&best, EPSILON) {
+                    best = harder.clone();
+                    current = harder;
+                }
+            }
+            let mut candidate = current.clone();
+            changed.iter_mut().for_each(|c| *c = false);
+            if rng.below(SWAP_ONE_IN) == 0 {
+                let v = rng.below(vehicles);
+                let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
+                let (tv, tw) = (
+                    self.trips(&candidate.orders[v]),
+                    self.trips(&candidate.orders[w]),
+                );
+                let mut pick = |t: &[usize]| {
+                    let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
+                    (a.min(b), a.max(b))
+                };
+                let (sv, sw) = (pick(&tv), pick(&tw));
+                self.cross(&mut candidate, (v, sv), (w, sw), &mut changed);
+            }
+            let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
+            let mut removed = std::mem::take(&mut candidate.left);
+            removed.extend(ruined);
+            // The left-out jobs first, a third of the time; else in the construction's order,
+            // or shuffled.
+            let how = rng.below(3);
+            if how == 1 {
+                let rank = |j: &usize| first.iter().position(|f| f == j).unwrap_or(usize::MAX);
+                removed.sort_by_key(rank);
+            } else if how == 2 {
+                for i in (1..removed.len()).rev() {
+                    removed.swap(i, rng.below(i + 1));
+                }
+            }
+            self.insert(&mut candidate, &removed, &mut changed);
+            let tolerance = TOLERANCE * best.km * (1.0 - it as f64 / iterations as f64);
+            // The local search only for candidates that may be kept: it costs the most.
+            candidate.km = self.km(&candidate.orders);
+            if candidate.left.len() >= best.left.len()
+                && candidate.km + penalty * (candidate.left.len() - best.left.len()) as f64
+                    > (best.km + tolerance) * (1.0 + PROMISING)
+            {
+                continue;
+            }
+            self.settle(&mut candidate, &changed);
+            if candidate.beats(&best, EPSILON) {
+                best = candidate.clone();
+            }
+            // A job left out costs more than any detour, but not infinitely: the search may
+            // drop one for a while to rearrange the rounds.
+            let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
+            if penalised(&candidate) < penalised(&best) + tolerance {
+                current = candidate;
+            }
+        }
+
+        // The left-out jobs once more, then the iterated local search on each round.
+        let mut sol = best;
+        self.carry_more(&mut sol);
+        for (v, router) in self.routers.iter_mut().enumerate() {
+            sol.orders[v] = router.polish(&sol.orders[v], kicks_for(sol.orders[v].len()));
+        }
+        (sol.orders, sol.left)
+    }
+}

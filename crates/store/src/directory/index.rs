@@ -1,0 +1,259 @@
+//! The directory kept in memory, for searches by distance (`search::search_snapshot`): the
+//! published, visible producers (what a hit shows, their categories, labels and the markets
+//! they sell through) and every pickup point (what a hit shows, its market, its slots of the
+//! coming days), each kind in an R-tree (`distribution::directory::index`).
+//!
+//! A [`Snapshot`] is never changed: a load builds a new one and swaps it in, so readers never
+//! wait for a writer (they hold an `Arc` of the snapshot they began with). It is kept on these
+//! rules, like the cycles' read cache (`read_cache`):
+//! - *Versions.* The database keeps one row, `directory_version`, whose number goes up at the
+//!   commit of any transaction that writes an entry, a producer, a pickup point, a market, a
+//!   market's producers, a slot or a cycle (triggers: no write path can forget it, whoever
+//!   writes). A snapshot remembers the version read *before* it was loaded, so a write
+//!   committed during a load makes the next check load again rather than hide it.
+//! - *Local writes show on the very next search.* Every write transaction of this process
+//!   (`WriteTx::commit`) and every bump of the sale cache's generation marks the snapshot as
+//!   to be checked: the next search reads the version (one primary-key read) and loads again
+//!   if it moved, waiting for that load.
+//! - *Other nodes' writes show within [`DIRECTORY_RECHECK`] (plus one load).* A snapshot older
+//!   than that is checked by one search while the others keep being answered from it.
+//! - *Time.* Slots are loaded for [`COLLECT_DAYS`] plus [`SLOT_HORIZON_DAYS`] ahead, and the
+//!   snapshot is loaded again before that horizon runs short; "the next slot" is computed at
+//!   each search from the clock.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use distribution::directory::index::PlaceIndex;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
+};
+
+use super::{
+    COLLECT_DAYS, PointHit, ProducerHit, Span,
+    search::{PointRow, ProducerRow},
+    upcoming_slots,
+};
+use crate::{
+    Store, StoreError,
+    entities::{directory_entry, market_producer, pickup_point, producer},
+};
+
+/// How long a snapshot is used before the version is read again: another node's change shows
+/// within this (and the time of one load).
+pub const DIRECTORY_RECHECK: Duration = Duration::from_secs(1);
+
+/// Slots are loaded this many days past "collect near here"'s window; the snapshot is loaded
+/// again once that many days have passed since.
+const SLOT_HORIZON_DAYS: i64 = 1;
+
+/// A listed producer.
+pub(super) struct IndexedProducer {
+    /// What a hit shows (its distance set per search).
+    pub(super) hit: ProducerHit,
+    /// The markets it sells through.
+    pub(super) markets: Vec<i64>,
+}
+
+/// A pickup point.
+pub(super) struct IndexedPoint {
+    /// What a hit shows (its distance and next slot set per search).
+    pub(super) hit: PointHit,
+    /// Its market.
+    pub(super) market_id: i64,
+    /// Its slots from the load on, soonest first (not cancelled, of cycles that are not
+    /// drafts), up to [`COLLECT_DAYS`] + [`SLOT_HORIZON_DAYS`] ahead.
+    pub(super) slots: Vec<Span>,
+}
+
+/// The directory as of one load.
+pub(crate) struct Snapshot {
+    pub(super) producers: Vec<IndexedProducer>,
+    pub(super) producer_places: PlaceIndex,
+    pub(super) points: Vec<IndexedPoint>,
+    pub(super) point_places: PlaceIndex,
+    /// Past this the slots loaded may not cover a search's window.
+    valid_until: DateTime<Utc>,
+}
+
+/// A snapshot, with what it was loaded under.
+struct Held {
+    snapshot: Arc<Snapshot>,
+    /// `directory_version` read before the load (or the last check that found it unchanged).
+    version: i64,
+    /// [`DirectoryIndex::written`] and the sale cache's generation, read before that.
+    written: u64,
+    generation: u64,
+    checked_at: Instant,
+}
+
+/// The directory in memory, one per [`Store`].
+#[derive(Default)]
+pub(crate) struct DirectoryIndex {
+    held: RwLock<Option<Arc<Held>>>,
+    /// Bumped after every local write transaction's commit.
+    written: AtomicU64,
+    /// One check or load at a time.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl DirectoryIndex {
+    /// A local write committed: the next search checks the version first.
+    pub(crate) fn written(&self) {
+        self.written.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn held(&self) -> Option<Arc<Held>> {
+        self.held.read().ok().and_then(|h| h.clone())
+    }
+
+    /// True when `h` stands for every local write so far and its slots cover now.
+    fn current(&self, h: &Held, generation: u64) -> bool {
+        h.written == self.written.load(Ordering::Acquire)
+            && h.generation == generation
+            && Utc::now() < h.snapshot.valid_until
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Version {
+    version: i64,
+}
+
+async fn read_version(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let v = Version::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT version FROM directory_version WHERE id = 1",
+    ))
+    .one(db)
+    .await?;
+    Ok(v.map_or(0, |v| v.version))
+}
+
+impl Store {
+    /// The directory as searches see it now (see the module's header).
+    pub(crate) async fn directory_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        let ix = &self.directory;
+        if let Some(h) = ix.held()
+            && ix.current(&h, self.sales.generation())
+        {
+            if h.checked_at.elapsed() < DIRECTORY_RECHECK {
+                return Ok(h.snapshot.clone());
+            }
+            // Due for a check: one search makes it, the others are answered meanwhile.
+            let Ok(_one) = ix.loading.try_lock() else {
+                return Ok(h.snapshot.clone());
+            };
+            return self.check_directory(Some(h)).await;
+        }
+        let _one = ix.loading.lock().await;
+        // Another search may have checked while this one waited.
+        let held = ix.held();
+        if let Some(h) = &held
+            && ix.current(h, self.sales.generation())
+            && h.checked_at.elapsed() < DIRECTORY_RECHECK
+        {
+            return Ok(h.snapshot.clone());
+        }
+        self.check_directory(held).await
+    }
+
+    /// Reads the version and loads the directory again if it moved (or the slots run short).
+    /// Called holding `loading`.
+    async fn check_directory(&self, held: Option<Arc<Held>>) -> Result<Arc<Snapshot>, StoreError> {
+        let ix = &self.directory;
+        let written = ix.written.load(Ordering::Acquire);
+        let generation = self.sales.generation();
+        let checked_at = Instant::now();
+        let version = read_version(self.db()).await?;
+        let snapshot = match held {
+            Some(h) if h.version == version && Utc::now() < h.snapshot.valid_until => {
+                h.snapshot.clone()
+            }
+            _ => Arc::new(load(self, Utc::now()).await?),
+        };
+        if let Ok(mut slot) = ix.held.write() {
+            *slot = Some(Arc::new(Held {
+                snapshot: snapshot.clone(),
+                version,
+                written,
+                generation,
+                checked_at,
+            }));
+        }
+        Ok(snapshot)
+    }
+}
+
+/// Reads the directory: four queries, whatever its size.
+async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+    let db = store.db();
+    let rows = ProducerRow::select(producer::Entity::find())
+        .filter(directory_entry::Column::Published.eq(true))
+        .filter(directory_entry::Column::Hidden.eq(false))
+        .into_model::<ProducerRow>()
+        .all(db)
+        .await?;
+    let mut markets: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (m, p) in market_producer::Entity::find()
+        .select_only()
+        .columns([
+            market_producer::Column::MarketId,
+            market_producer::Column::ProducerId,
+        ])
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+    {
+        markets.entry(p).or_default().push(m);
+    }
+    let producers: Vec<IndexedProducer> = rows
+        .into_iter()
+        .map(|r| IndexedProducer {
+            markets: markets.remove(&r.id).unwrap_or_default(),
+            hit: r.hit(0.0),
+        })
+        .collect();
+
+    let valid_until = now + chrono::Duration::days(SLOT_HORIZON_DAYS);
+    let mut slots: HashMap<i64, Vec<Span>> = HashMap::new();
+    for s in upcoming_slots(
+        store,
+        None,
+        now,
+        Some(valid_until + chrono::Duration::days(COLLECT_DAYS)),
+    )
+    .await?
+    {
+        slots
+            .entry(s.pickup_point_id)
+            .or_default()
+            .push((s.starts_at, s.ends_at));
+    }
+    let points: Vec<IndexedPoint> = PointRow::select(pickup_point::Entity::find())
+        .into_model::<PointRow>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| IndexedPoint {
+            market_id: r.market_id,
+            slots: slots.remove(&r.id).unwrap_or_default(),
+            hit: r.hit(0.0, None),
+        })
+        .collect();
+
+    Ok(Snapshot {
+        producer_places: PlaceIndex::new(producers.iter().map(|p| p.hit.point)),
+        point_places: PlaceIndex::new(points.iter().map(|p| p.hit.point)),
+        producers,
+        points,
+        valid_until,
+    })
+}
