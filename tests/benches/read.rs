@@ -12,7 +12,8 @@
 //! cargo bench -p halle-tests --bench read  # both databases
 //! READ_DB=sqlite cargo bench -p halle-tests --bench read
 //! ```
-//! Settings: `READ_DB` (`both`, `sqlite`, `postgres`), `READ_ROUNDS` (2) alternations per
+//! Settings: `READ_DB` (`both`, `sqlite`, `postgres`), `READ_TARGETS` (the targets whose label
+//! starts with one of these, comma-separated: `shop` for the shop page's two), `READ_ROUNDS` (2) alternations per
 //! target, `READ_SECONDS` (10) per wrk run, `READ_WARMUP` (2) seconds of unrecorded load on
 //! each server first, `HALLE_TEST_PG_URL` for PostgreSQL. The server logs
 //! as `halle serve` does by default (a line per request; `RUST_LOG` as for `halle serve`), to a
@@ -78,12 +79,21 @@ fn targets(cycle: i64, cookie: &str) -> Vec<Target> {
     let path = format!("/api/v1/cycles/{cycle}");
     let shop = format!("/shop/{cycle}");
     let gzip = ("Accept-Encoding", "gzip");
+    let only = setting("READ_TARGETS", "");
     vec![
         Target::new("cycle JSON", path.clone(), &[]),
         Target::new("cycle JSON, gzip", path, &[gzip]),
         Target::new("shop page", shop.clone(), &[("Cookie", cookie)]),
         Target::new("shop page, gzip", shop, &[("Cookie", cookie), gzip]),
     ]
+    .into_iter()
+    .filter(|t| {
+        only.is_empty()
+            || only
+                .split(',')
+                .any(|w| !w.trim().is_empty() && t.label.starts_with(w.trim()))
+    })
+    .collect()
 }
 
 /// What one wrk run measured.

@@ -108,12 +108,15 @@ async fn the_kept_shop_page_is_the_full_render_byte_for_byte(db: Db) {
                 .contains(&format!("value=\"{}\"", fields[0].1));
             same_page(&kept, &same_browser_on(&v, &full).get(&shop).await);
         }
-        // gzip, from the kept deflated chunks: the same bytes once inflated.
-        let (zipped, html) = gzipped(&v, &shop).await;
-        assert_eq!(html, v.get(&shop).await.html, "the gzip of the kept page");
-        assert_eq!(html, same_browser_on(&v, &full).get(&shop).await.html);
-        eprintln!("{lang}: {} bytes, {} gzipped", html.len(), zipped);
-        assert!(zipped < 60_000, "{zipped} bytes gzipped");
+        // gzip, from the kept deflated chunks: the same bytes once inflated, twice (the page
+        // around the offers deflated, then kept).
+        for _ in 0..2 {
+            let (zipped, html) = gzipped(&v, &shop).await;
+            assert_eq!(html, v.get(&shop).await.html, "the gzip of the kept page");
+            assert_eq!(html, same_browser_on(&v, &full).get(&shop).await.html);
+            eprintln!("{lang}: {} bytes, {} gzipped", html.len(), zipped);
+            assert!(zipped < 60_000, "{zipped} bytes gzipped");
+        }
     }
     full.cleanup().await;
     app.cleanup().await;

@@ -6,7 +6,9 @@
 //! account), or [`SESSION_DAYS`] after it began.
 //!
 //! A session ended on any node (logout, password change) is refused at once everywhere, for
-//! reading as for writing: every request probes the session's row by its primary key. A page
+//! reading as for writing: every request probes the session's row by its primary key, in a
+//! query that begins after the request arrived (the probes of concurrent pages share one such
+//! query: `Probes`). A page
 //! that changes something reads the whole session afresh; a page that only shows takes the
 //! account and the rest from this node's copy when it was read less than [`RECHECK`] ago, so
 //! its check is that one probe of a single indexed row, the same as a bearer token's, instead
@@ -14,7 +16,7 @@
 
 use std::{
     collections::HashMap,
-    sync::RwLock,
+    sync::{Mutex, RwLock},
     time::{Duration as StdDuration, Instant},
 };
 
@@ -72,6 +74,30 @@ pub struct Session {
 #[derive(Default)]
 pub(crate) struct SessionCache {
     entries: RwLock<HashMap<String, (Session, Instant)>>,
+    /// The probes of pages waiting for their session's row.
+    probes: Mutex<Probes>,
+}
+
+/// Pages' probes of their session's row. A probe waits for the next query, one that begins
+/// after it arrived: a session ended anywhere before the probe is seen ended, as with a query
+/// of its own. While a query runs, the probes that arrive wait together for the next, which
+/// answers them all: under a rush, a query answers a few dozen pages instead of one.
+#[derive(Default)]
+struct Probes {
+    waiting: Vec<(String, tokio::sync::oneshot::Sender<Option<Option<Stand>>>)>,
+    /// A task is answering them.
+    running: bool,
+}
+
+/// At most this many sessions in one probing query.
+const PROBES_PER_QUERY: usize = 500;
+
+/// What a session's row says, as probed.
+#[derive(Clone, Debug)]
+struct Stand {
+    account_id: i64,
+    acting_for: Option<i64>,
+    expires_at: DateTime<Utc>,
 }
 
 impl SessionCache {
@@ -209,31 +235,109 @@ impl Store {
         Ok(Some(s))
     }
 
-    /// The session's row is still there, for the same account and member, unexpired: one
-    /// primary-key probe. False sends the caller to the database for the whole session.
+    /// The session's row is still there, for the same account and member, unexpired. False
+    /// sends the caller to the database for the whole session.
     async fn session_stands(&self, hash: &str, kept: &Session) -> Result<bool, StoreError> {
-        let backend = self.db().get_database_backend();
-        let sql = crate::orders::numbered(
-            backend,
-            "SELECT account_id, acting_for, expires_at FROM sessions WHERE id_hash = ?",
-        );
-        let row = self
-            .db()
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [hash.to_owned().into()],
-            ))
-            .await?;
-        let Some(row) = row else {
+        let Some(row) = self.probe_session(hash).await? else {
             self.sessions.forget(hash);
             return Ok(false);
         };
-        Ok(
-            row.try_get::<i64>("", "account_id")? == kept.actor.account_id
-                && row.try_get::<Option<i64>>("", "acting_for")? == kept.acting_for
-                && row.try_get::<DateTime<Utc>>("", "expires_at")? > Utc::now(),
-        )
+        Ok(row.account_id == kept.actor.account_id
+            && row.acting_for == kept.acting_for
+            && row.expires_at > Utc::now())
+    }
+
+    /// The session's row, by a query that began after this call did (so a session ended on
+    /// any node before it is seen ended). Probes made while a query runs wait for the next one
+    /// and share it: under a rush of pages, one query answers many (see [`Probes`]).
+    async fn probe_session(&self, hash: &str) -> Result<Option<Stand>, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lead = match self.sessions.probes.lock() {
+            Ok(mut p) => {
+                p.waiting.push((hash.to_owned(), tx));
+                !std::mem::replace(&mut p.running, true)
+            }
+            Err(_) => {
+                return self
+                    .probe_sessions(&[hash])
+                    .await
+                    .map(|mut m| m.remove(hash));
+            }
+        };
+        if lead {
+            let store = self.clone();
+            tokio::spawn(async move { store.run_probes().await });
+        }
+        match rx.await {
+            Ok(Some(found)) => Ok(found),
+            // The shared query failed (or never ran): this probe alone, to return its error.
+            _ => self
+                .probe_sessions(&[hash])
+                .await
+                .map(|mut m| m.remove(hash)),
+        }
+    }
+
+    /// Answers the waiting probes, a query for all those waiting at a time, until none wait.
+    async fn run_probes(&self) {
+        loop {
+            let batch = match self.sessions.probes.lock() {
+                Ok(mut p) if p.waiting.is_empty() => {
+                    p.running = false;
+                    return;
+                }
+                Ok(mut p) => std::mem::take(&mut p.waiting),
+                Err(_) => return,
+            };
+            let mut hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            let mut found = HashMap::new();
+            let mut failed = false;
+            for some in hashes.chunks(PROBES_PER_QUERY) {
+                match self.probe_sessions(some).await {
+                    Ok(rows) => found.extend(rows),
+                    Err(_) => failed = true,
+                }
+            }
+            for (hash, tx) in batch {
+                // A dropped receiver is a request that gave up: nothing to tell it.
+                let _ = tx.send((!failed).then(|| found.get(&hash).cloned()));
+            }
+        }
+    }
+
+    /// The rows of these sessions, by hash: one query.
+    async fn probe_sessions(&self, hashes: &[&str]) -> Result<HashMap<String, Stand>, StoreError> {
+        let backend = self.db().get_database_backend();
+        let marks = vec!["?"; hashes.len()].join(", ");
+        let sql = crate::orders::numbered(
+            backend,
+            &format!(
+                "SELECT id_hash, account_id, acting_for, expires_at FROM sessions \
+                 WHERE id_hash IN ({marks})"
+            ),
+        );
+        let rows = self
+            .db()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                hashes.iter().map(|h| (*h).to_owned().into()),
+            ))
+            .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            out.insert(
+                row.try_get("", "id_hash")?,
+                Stand {
+                    account_id: row.try_get("", "account_id")?,
+                    acting_for: row.try_get("", "acting_for")?,
+                    expires_at: row.try_get("", "expires_at")?,
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// Ends one session (logout), on every node at once.

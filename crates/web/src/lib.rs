@@ -14,6 +14,7 @@ mod error;
 mod headers;
 mod ops;
 mod pages;
+mod pieces;
 mod serve;
 mod startup;
 mod stripe_hook;

@@ -8,27 +8,36 @@
 //! filter, the page again after a refused form (typed text, errors), a sold-out offer kept in
 //! the basket. Both give the same bytes (tested in `tests/e2e/pages_shop_speed.rs`).
 //!
+//! The page around the offers (layout, the visitor's name, CSRF token, basket count) is kept
+//! too, per visitor ([`Around`], keyed by everything it is rendered from), so that a reload
+//! renders nothing: the answer is the kept prefix, slices of the kept offers with the basket's
+//! quantities between them, and the kept suffix, sent as they are (`crate::pieces`), not
+//! copied into one buffer.
+//!
 //! gzip: the kept HTML is also kept deflated, in chunks of about [`CHUNK_BYTES`] cut at holes,
 //! each a raw deflate stream of its own ending on a sync flush (byte-aligned, not final), so
 //! that chunks concatenate; and each chunk again piece by piece between its holes. A gzip
-//! answer is the page around the offers deflated per request (a few KB, fast level), the kept
+//! answer is the visitor's page around the offers deflated (once, kept with it), the kept
 //! chunks where the basket fills no hole, for the few chunks it does fill their pieces with the
-//! quantities between them as stored blocks, and the CRC-32 of the whole: nothing of the
-//! offers is deflated per request.
+//! quantities between them as stored blocks, and the CRC-32 of the whole, combined from each
+//! part's kept CRC (`crate::pieces::Crc`): nothing of the offers is deflated, copied or read
+//! per request.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
 };
 
+use bytes::Bytes;
 use domain::Quantity;
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression, FlushCompress, Status};
 use serde_json::{Value, json};
 
 use super::{
     super::{Site, i18n::Lang},
     offers::{ShopOffers, dot_decimal},
 };
+use crate::pieces::{Crc, Pieces};
 
 /// What marks a hole while rendering: never in a product's text (checked).
 const MARK: char = '\u{1}';
@@ -37,19 +46,38 @@ const MARK: char = '\u{1}';
 /// request.
 const CHUNK_BYTES: usize = 8 * 1024;
 
+/// A kept part, deflated, with its CRC.
+struct Part {
+    /// Raw deflate, ending on a sync flush (byte-aligned, not final); empty for nothing.
+    deflated: Bytes,
+    /// Of the part's HTML.
+    crc: Crc,
+}
+
+impl Part {
+    fn of(c: &mut Compress, bytes: &[u8]) -> Option<Self> {
+        let deflated = if bytes.is_empty() {
+            Vec::new()
+        } else {
+            deflate_piece(c, bytes, false)?
+        };
+        Some(Self {
+            deflated: Bytes::from(deflated),
+            crc: Crc::of(bytes),
+        })
+    }
+}
+
 /// A piece of the kept HTML, deflated.
 struct Chunk {
-    /// Its bytes in `KeptOffers::html`.
-    start: usize,
-    end: usize,
     /// Its holes, in `KeptOffers::holes`.
     holes: std::ops::Range<usize>,
-    /// Raw deflate, ending on a sync flush.
-    deflated: Vec<u8>,
+    /// All of it.
+    whole: Part,
     /// The same bytes cut at each of its holes (one more piece than holes), each deflated on
-    /// its own (empty for an empty piece): a chunk with a basket line in it is these pieces
-    /// with the quantities between them as stored blocks, nothing deflated per request.
-    pieces: Vec<Vec<u8>>,
+    /// its own: a chunk with a basket line in it is these pieces with the quantities between
+    /// them as stored blocks, nothing deflated per request.
+    pieces: Vec<Part>,
 }
 
 /// `bytes` as raw deflate of its own (`c` is reset first): ending on a sync flush
@@ -82,34 +110,32 @@ fn deflate_piece(c: &mut Compress, bytes: &[u8], last: bool) -> Option<Vec<u8>> 
 
 /// `bytes` (under 64 KB) as a stored deflate block, not final; the stream must be
 /// byte-aligned (it is after a sync flush or another stored block).
-fn stored(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
+fn stored(bytes: &[u8]) -> Option<Bytes> {
     let len = u16::try_from(bytes.len()).ok()?;
+    let mut out = Vec::with_capacity(bytes.len() + 5);
     out.push(0);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&(!len).to_le_bytes());
     out.extend_from_slice(bytes);
-    Some(())
+    Some(Bytes::from(out))
 }
 
-thread_local! {
-    /// Each worker's compressor for the page around the offers (fast: a few KB per answer).
-    static AROUND: std::cell::RefCell<Compress> =
-        std::cell::RefCell::new(Compress::new(Compression::fast(), false));
-}
+/// The gzip header: deflate, no name, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 /// The offers of one (cycle, version, language, logged in or not), rendered with holes.
 pub(crate) struct KeptOffers {
     /// The rendered offers, holes taken out.
-    html: String,
+    html: Bytes,
     /// Where each offer's ` value="..."` goes: (byte offset in `html`, offer id), in order.
     holes: Vec<(usize, i64)>,
+    /// Each orderable offer's hole, by offer id.
+    hole_of: HashMap<i64, usize>,
     /// Offers with nothing left: one kept in a basket takes the full render.
     sold_out: HashSet<i64>,
     /// `html` deflated, in chunks; empty if deflating failed (answers then go through the
     /// site's gzip).
     chunks: Vec<Chunk>,
-    /// Their deflated bytes in all.
-    deflated_len: usize,
     /// The page's `shop` context, without its producers.
     pub(crate) meta: Value,
     /// The cycle's name.
@@ -162,25 +188,24 @@ impl KeptOffers {
             return None;
         }
         let chunks = chunks_of(&html, &holes).unwrap_or_default();
-        let deflated_len = chunks.iter().map(|c| c.deflated.len()).sum();
+        let hole_of = holes
+            .iter()
+            .enumerate()
+            .map(|(i, (_, id))| (*id, i))
+            .collect();
         let mut meta = shop;
         if let Some(m) = meta.as_object_mut() {
             m.remove("producers");
         }
         Some(Self {
-            html,
+            html: Bytes::from(html),
             holes,
+            hole_of,
             sold_out,
             chunks,
-            deflated_len,
             meta,
             title: offers.name.clone(),
         })
-    }
-
-    /// The kept HTML's length.
-    pub(crate) fn len(&self) -> usize {
-        self.html.len()
     }
 
     /// Whether this basket can be shown from the kept HTML: not when a sold-out offer is in
@@ -189,87 +214,91 @@ impl KeptOffers {
         !lines.keys().any(|id| self.sold_out.contains(id))
     }
 
+    /// The holes the basket fills, in the page's order, with the attribute that fills each.
+    fn filled(&self, lines: &BTreeMap<i64, Quantity>) -> Vec<(usize, String)> {
+        let mut filled: Vec<(usize, String)> = lines
+            .iter()
+            .filter_map(|(id, q)| {
+                let hole = *self.hole_of.get(id)?;
+                Some((
+                    hole,
+                    format!(" value=\"{}\"", handlebars::html_escape(&dot_decimal(*q))),
+                ))
+            })
+            .collect();
+        filled.sort_unstable_by_key(|(hole, _)| *hole);
+        filled
+    }
+
     /// Appends the offers' HTML for a visitor whose basket holds `lines`.
     pub(crate) fn splice_into(&self, lines: &BTreeMap<i64, Quantity>, out: &mut String) {
-        self.splice_range(0, self.html.len(), 0..self.holes.len(), lines, out);
-    }
-
-    /// Appends `html[start..end]` with the quantities of `lines` in the holes `holes`.
-    fn splice_range(
-        &self,
-        start: usize,
-        end: usize,
-        holes: std::ops::Range<usize>,
-        lines: &BTreeMap<i64, Quantity>,
-        out: &mut String,
-    ) {
-        let mut from = start;
-        for (at, id) in self.holes.get(holes).unwrap_or_default() {
-            if let Some(q) = lines.get(id) {
-                out.push_str(&self.html[from..*at]);
-                out.push_str(" value=\"");
-                out.push_str(&handlebars::html_escape(&dot_decimal(*q)));
-                out.push('"');
-                from = *at;
-            }
+        let mut body = Pieces::default();
+        self.push_plain(lines, &mut body);
+        for b in body.into_parts() {
+            out.push_str(std::str::from_utf8(&b).unwrap_or_default());
         }
-        out.push_str(&self.html[from..end]);
     }
 
-    /// The gzip of `prefix`, the offers for `lines`, then `suffix`; `None` if deflating fails.
+    /// Appends the offers' HTML for `lines` to `body`: slices of the kept HTML, no copy.
+    fn push_plain(&self, lines: &BTreeMap<i64, Quantity>, body: &mut Pieces) {
+        let mut from = 0;
+        for (hole, value) in self.filled(lines) {
+            let at = self.holes[hole].0;
+            body.push(self.html.slice(from..at));
+            body.push(Bytes::from(value));
+            from = at;
+        }
+        body.push(self.html.slice(from..));
+    }
+
+    /// The whole page, plain: the page around the offers and the offers for `lines`.
+    pub(crate) fn plain_page(&self, around: &Around, lines: &BTreeMap<i64, Quantity>) -> Pieces {
+        let mut body = Pieces::default();
+        body.push(around.prefix.clone());
+        self.push_plain(lines, &mut body);
+        body.push(around.suffix.clone());
+        body
+    }
+
+    /// The whole page gzipped: the page around the offers deflated (kept with it), the kept
+    /// chunks, the basket's quantities as stored blocks, the CRC of the whole combined from the
+    /// parts'; `None` if deflating failed.
     pub(crate) fn gzip_page(
         &self,
-        prefix: &str,
+        around: &Around,
         lines: &BTreeMap<i64, Quantity>,
-        suffix: &str,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Pieces> {
         if self.chunks.is_empty() {
             return None;
         }
-        let html = self.html.as_bytes();
-        let mut crc = Crc::new();
-        // The header: deflate, no name, no time, unknown OS.
-        let mut out = Vec::with_capacity(self.deflated_len + 8 * 1024);
-        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-        let (head, tail) = AROUND.with(|c| {
-            let mut c = c.try_borrow_mut().ok()?;
-            Some((
-                deflate_piece(&mut c, prefix.as_bytes(), false)?,
-                deflate_piece(&mut c, suffix.as_bytes(), true)?,
-            ))
-        })?;
-        out.extend_from_slice(&head);
-        crc.update(prefix.as_bytes());
-        let mut value = String::new();
+        let gz = around.gzipped()?;
+        let mut body = Pieces::default();
+        body.push(gz.head.clone());
+        let mut crc = gz.prefix;
+        let filled = self.filled(lines);
+        let mut next = filled.iter().peekable();
         for c in &self.chunks {
-            let holes = self.holes.get(c.holes.clone()).unwrap_or_default();
-            if !holes.iter().any(|(_, id)| lines.contains_key(id)) {
-                out.extend_from_slice(&c.deflated);
-                crc.update(html.get(c.start..c.end)?);
+            if next.peek().is_none_or(|(hole, _)| !c.holes.contains(hole)) {
+                body.push(c.whole.deflated.clone());
+                crc = crc.then(&c.whole.crc);
                 continue;
             }
-            let mut from = c.start;
-            for (i, (at, id)) in holes.iter().enumerate() {
-                out.extend_from_slice(c.pieces.get(i)?);
-                crc.update(html.get(from..*at)?);
-                from = *at;
-                if let Some(q) = lines.get(id) {
-                    value.clear();
-                    value.push_str(" value=\"");
-                    value.push_str(&handlebars::html_escape(&dot_decimal(*q)));
-                    value.push('"');
-                    stored(&mut out, value.as_bytes())?;
-                    crc.update(value.as_bytes());
+            for (piece, hole) in c.pieces.iter().zip(c.holes.clone()) {
+                body.push(piece.deflated.clone());
+                crc = crc.then(&piece.crc);
+                if let Some((_, value)) = next.next_if(|(h, _)| *h == hole) {
+                    body.push(stored(value.as_bytes())?);
+                    crc = crc.then_bytes(value.as_bytes());
                 }
             }
-            out.extend_from_slice(c.pieces.get(holes.len())?);
-            crc.update(html.get(from..c.end)?);
+            let last = c.pieces.last()?;
+            body.push(last.deflated.clone());
+            crc = crc.then(&last.crc);
         }
-        out.extend_from_slice(&tail);
-        crc.update(suffix.as_bytes());
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        out.extend_from_slice(&crc.amount().to_le_bytes());
-        Some(out)
+        body.push(gz.tail.clone());
+        crc = crc.then(&gz.suffix);
+        body.push(Bytes::copy_from_slice(&crc.trailer()));
+        Some(body)
     }
 }
 
@@ -279,19 +308,17 @@ fn chunks_of(html: &str, holes: &[(usize, i64)]) -> Option<Vec<Chunk>> {
     let mut c = Compress::new(Compression::default(), false);
     let bytes = html.as_bytes();
     let mut chunk = |start: usize, end: usize, range: std::ops::Range<usize>| -> Option<Chunk> {
-        let deflated = deflate_piece(&mut c, bytes.get(start..end)?, false)?;
+        let whole = Part::of(&mut c, bytes.get(start..end)?)?;
         let mut pieces = Vec::new();
         let mut from = start;
         for (at, _) in holes.get(range.clone())? {
-            pieces.push(piece(&mut c, bytes.get(from..*at)?)?);
+            pieces.push(Part::of(&mut c, bytes.get(from..*at)?)?);
             from = *at;
         }
-        pieces.push(piece(&mut c, bytes.get(from..end)?)?);
+        pieces.push(Part::of(&mut c, bytes.get(from..end)?)?);
         Some(Chunk {
-            start,
-            end,
             holes: range,
-            deflated,
+            whole,
             pieces,
         })
     };
@@ -309,22 +336,77 @@ fn chunks_of(html: &str, holes: &[(usize, i64)]) -> Option<Vec<Chunk>> {
     Some(chunks)
 }
 
-/// A piece between holes, deflated (nothing for nothing).
-fn piece(c: &mut Compress, bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.is_empty() {
-        Some(Vec::new())
-    } else {
-        deflate_piece(c, bytes, false)
+/// The page around the offers for one visitor (its name, CSRF token, basket count…), as
+/// rendered once: the HTML before and after the offers, and (when a gzip answer first needs
+/// it) both deflated.
+pub(crate) struct Around {
+    prefix: Bytes,
+    suffix: Bytes,
+    gz: std::sync::OnceLock<Option<AroundGz>>,
+}
+
+/// The page around the offers, deflated.
+struct AroundGz {
+    /// The gzip header and the prefix, ending on a sync flush.
+    head: Bytes,
+    /// The suffix, ending the deflate stream.
+    tail: Bytes,
+    prefix: Crc,
+    suffix: Crc,
+}
+
+impl Around {
+    pub(crate) fn new(prefix: &str, suffix: &str) -> Self {
+        Self {
+            prefix: Bytes::copy_from_slice(prefix.as_bytes()),
+            suffix: Bytes::copy_from_slice(suffix.as_bytes()),
+            gz: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        // The deflated forms, when made, are smaller than the plain ones.
+        2 * (self.prefix.len() + self.suffix.len()) + 256
+    }
+
+    fn gzipped(&self) -> Option<&AroundGz> {
+        self.gz
+            .get_or_init(|| {
+                let mut c = Compress::new(Compression::default(), false);
+                let mut head = GZIP_HEADER.to_vec();
+                head.extend_from_slice(&deflate_piece(&mut c, &self.prefix, false)?);
+                Some(AroundGz {
+                    head: Bytes::from(head),
+                    tail: Bytes::from(deflate_piece(&mut c, &self.suffix, true)?),
+                    prefix: Crc::of(&self.prefix),
+                    suffix: Crc::of(&self.suffix),
+                })
+            })
+            .as_ref()
     }
 }
 
+/// The pages around the offers, by what they were rendered from: two generations, the older
+/// dropped when the newer holds [`AROUND_BYTES`].
+#[derive(Default)]
+struct Arounds {
+    new: HashMap<String, Arc<Around>>,
+    old: HashMap<String, Arc<Around>>,
+    new_bytes: usize,
+}
+
+/// What one generation of pages around the offers may hold (some 1,000 visitors' pages).
+const AROUND_BYTES: usize = 8 * 1024 * 1024;
+
 /// Key: (cycle, language, logged in).
-type Key = (i64, Lang, bool);
+pub(crate) type Key = (i64, Lang, bool);
 
 /// The kept offers of each (cycle, language, logged in or not), at the latest version seen.
 #[derive(Default)]
 pub(crate) struct KeptPages {
     kept: RwLock<HashMap<Key, (u64, Arc<KeptOffers>)>>,
+    /// Each visitor's page around the offers.
+    arounds: Mutex<Arounds>,
     /// One rendering at a time: the readers of a cycle that just changed (an order under a
     /// rush) wait for one rendering instead of each making its own.
     pub(crate) rendering: tokio::sync::Mutex<()>,
@@ -340,6 +422,34 @@ impl KeptPages {
         kept.get(&key)
             .filter(|(v, _)| *v == version)
             .map(|(_, k)| k.clone())
+    }
+
+    /// The page around the offers rendered from `key` (everything it shows), if kept.
+    pub(crate) fn around(&self, key: &str) -> Option<Arc<Around>> {
+        let mut a = self.arounds.lock().ok()?;
+        if let Some(found) = a.new.get(key) {
+            return Some(found.clone());
+        }
+        let found = a.old.remove(key)?;
+        let size = found.size();
+        a.new_bytes += size;
+        a.new.insert(key.to_owned(), found.clone());
+        Some(found)
+    }
+
+    /// Keeps the page around the offers rendered from `key`.
+    pub(crate) fn keep_around(&self, key: String, around: Arc<Around>) {
+        let Ok(mut a) = self.arounds.lock() else {
+            return;
+        };
+        let size = around.size() + key.len();
+        if a.new_bytes + size > AROUND_BYTES {
+            let new = std::mem::take(&mut a.new);
+            a.old = new;
+            a.new_bytes = 0;
+        }
+        a.new_bytes += size;
+        a.new.insert(key, around);
     }
 
     /// Keeps `offers` for `key` at `version` (a newer version replaces an older one only).

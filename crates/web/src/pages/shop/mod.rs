@@ -319,7 +319,16 @@ async fn render_shop(
         && state.errors.is_empty()
         && state.form_error.is_none();
     if plain && let Some(kept) = kept_shop(site, v, &shown, held.as_ref()).await? {
-        return Ok(kept_page(site, v, &state, held.as_ref(), &kept));
+        let key = (shown.view.cycle.id, v.lang, v.session.is_some());
+        return Ok(kept_page(
+            site,
+            v,
+            &state,
+            held.as_ref(),
+            &kept,
+            key,
+            shown.version,
+        ));
     }
     full_shop(site, v, &shown, held.as_ref(), state).await
 }
@@ -363,58 +372,79 @@ async fn kept_shop(
 /// Where the offers go in the page rendered around them (never in a page's text: checked).
 const OFFERS_GO_HERE: &str = "\u{1}halle-shop-offers\u{1}";
 
-/// The shop page from the kept offers: the page rendered around a mark, then the offers
-/// spliced in its place, or (`gzip`) deflated from the kept chunks.
+/// The shop page from the kept offers: the page around them for this visitor (rendered around
+/// a mark, once, then kept: see `kept::Around`), and the offers spliced into it as slices of the
+/// kept HTML, or (`gzip`) as the kept deflated chunks; nothing of the offers is copied.
 fn kept_page(
     site: &Site,
     v: &Visitor,
     state: &ShopState,
     held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
     kept: &kept::KeptOffers,
+    key: kept::Key,
+    version: u64,
 ) -> Response {
     let empty = BTreeMap::new();
     let lines = held.map_or(&empty, |(l, _)| l);
-    let around = ShopPart {
-        html: OFFERS_GO_HERE.to_owned(),
-        meta: kept.meta.clone(),
-        title: kept.title.clone(),
-    };
-    let Some(html) = site.page_html(v, "shop/shop", &kept.title, page_json(state, held, around))
-    else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let mut parts = html.split(OFFERS_GO_HERE);
-    let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
-        // The mark is not there once: the offers go in as a page's value would.
-        let mut offers = String::new();
-        kept.splice_into(lines, &mut offers);
-        return page_of(
-            site,
-            v,
-            state,
-            held,
-            ShopPart {
-                html: offers,
+    // Everything the page around the offers is rendered from, besides the kept offers'
+    // (cycle, version, language, logged in) and the templates.
+    let around_key = format!(
+        "{}|{version}|{}|{}|{}|{:?}|{}|{}",
+        key.0,
+        key.1.code(),
+        key.2,
+        state.status.as_u16(),
+        held.and_then(|(_, o)| *o),
+        lines.len(),
+        v.context(site),
+    );
+    let around = match site.shop_pages.around(&around_key) {
+        Some(a) => a,
+        None => {
+            let part = ShopPart {
+                html: OFFERS_GO_HERE.to_owned(),
                 meta: kept.meta.clone(),
                 title: kept.title.clone(),
-            },
-        );
+            };
+            let Some(html) =
+                site.page_html(v, "shop/shop", &kept.title, page_json(state, held, part))
+            else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            let mut parts = html.split(OFFERS_GO_HERE);
+            let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next())
+            else {
+                // The mark is not there once: the offers go in as a page's value would.
+                let mut offers = String::new();
+                kept.splice_into(lines, &mut offers);
+                return page_of(
+                    site,
+                    v,
+                    state,
+                    held,
+                    ShopPart {
+                        html: offers,
+                        meta: kept.meta.clone(),
+                        title: kept.title.clone(),
+                    },
+                );
+            };
+            let a = Arc::new(kept::Around::new(prefix, suffix));
+            site.shop_pages.keep_around(around_key, a.clone());
+            a
+        }
     };
     if state.gzip
-        && let Some(gz) = kept.gzip_page(prefix, lines, suffix)
+        && let Some(gz) = kept.gzip_page(&around, lines)
     {
-        let mut r = site.respond(v, state.status, gz);
+        let mut r = site.respond(v, state.status, gz.into_body());
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r.headers_mut()
             .append(header::VARY, HeaderValue::from_static("accept-encoding"));
         return r;
     }
-    let mut body = String::with_capacity(html.len() + kept.len() + 32 * lines.len());
-    body.push_str(prefix);
-    kept.splice_into(lines, &mut body);
-    body.push_str(suffix);
-    site.respond(v, state.status, body)
+    site.respond(v, state.status, kept.plain_page(&around, lines).into_body())
 }
 
 /// The offers rendered for this visitor alone: a filter, the form again after an error, a
