@@ -5,7 +5,10 @@
 //! its transaction, if it had one.
 //!
 //! Uploads (`multipart/form-data`) have longer ([`UPLOAD_LIMIT`]): their body is read, and a
-//! photo scaled down, within the request.
+//! photo scaled down, within the request. So has planning a co-delivery round (`POST
+//! …/rounds`, `POST …/rounds/{id}/replan`): the planner's search, on a blocking thread, takes
+//! a second or two for a hundred stops and several vehicles in a release build, and ten times
+//! as long in a debug build (`cargo run -p halle -- demo`).
 //!
 //! A basket in the order writer's hands is the exception (see `store::deadline`): the writer
 //! itself turns it away, unwritten, at the same deadline if its batch has not begun, and a
@@ -29,6 +32,14 @@ const RETRY_AFTER: u64 = 2;
 /// request. A stuck database still answers it 503 within the pool's acquire timeout.
 const UPLOAD_LIMIT: Duration = Duration::from_secs(120);
 
+/// Whether a request plans a round (see the module's documentation): it has
+/// [`UPLOAD_LIMIT`] too.
+fn plans_a_round(req: &Request) -> bool {
+    let path = req.uri().path();
+    req.method() == poem::http::Method::POST
+        && (path.ends_with("/rounds") || (path.contains("/rounds/") && path.ends_with("/replan")))
+}
+
 /// Who is asking: the answer's shape.
 #[derive(Clone, Copy)]
 pub(crate) enum Answer {
@@ -48,7 +59,7 @@ pub(crate) async fn within<E: Endpoint>(
     let upload = req
         .content_type()
         .is_some_and(|t| t.trim_start().starts_with("multipart/form-data"));
-    let limit = if upload {
+    let limit = if upload || plans_a_round(&req) {
         limit.max(UPLOAD_LIMIT)
     } else {
         limit
