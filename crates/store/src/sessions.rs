@@ -252,17 +252,19 @@ impl Store {
     /// and share it: under a rush of pages, one query answers many (see [`Probes`]).
     async fn probe_session(&self, hash: &str) -> Result<Option<Stand>, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        // The guard goes before any await (a future holding it could not move threads).
         let lead = match self.sessions.probes.lock() {
             Ok(mut p) => {
                 p.waiting.push((hash.to_owned(), tx));
-                !std::mem::replace(&mut p.running, true)
+                Some(!std::mem::replace(&mut p.running, true))
             }
-            Err(_) => {
-                return self
-                    .probe_sessions(&[hash])
-                    .await
-                    .map(|mut m| m.remove(hash));
-            }
+            Err(_) => None,
+        };
+        let Some(lead) = lead else {
+            return self
+                .probe_sessions(&[hash])
+                .await
+                .map(|mut m| m.remove(hash));
         };
         if lead {
             let store = self.clone();
@@ -281,13 +283,15 @@ impl Store {
     /// Answers the waiting probes, a query for all those waiting at a time, until none wait.
     async fn run_probes(&self) {
         loop {
-            let batch = match self.sessions.probes.lock() {
-                Ok(mut p) if p.waiting.is_empty() => {
+            let batch = {
+                let Ok(mut p) = self.sessions.probes.lock() else {
+                    return;
+                };
+                if p.waiting.is_empty() {
                     p.running = false;
                     return;
                 }
-                Ok(mut p) => std::mem::take(&mut p.waiting),
-                Err(_) => return,
+                std::mem::take(&mut p.waiting)
             };
             let mut hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
             hashes.sort_unstable();
