@@ -78,16 +78,20 @@ pub(crate) struct SessionCache {
     probes: Mutex<Probes>,
 }
 
-/// Pages' probes of their session's row. A probe waits for the next query, one that begins
-/// after it arrived: a session ended anywhere before the probe is seen ended, as with a query
-/// of its own. While a query runs, the probes that arrive wait together for the next, which
-/// answers them all: under a rush, a query answers a few dozen pages instead of one.
+/// Pages' probes of their session's row. A probe waits for a query that begins after it
+/// arrived: a session ended anywhere before the probe is seen ended, as with a query of its
+/// own. While [`PROBE_QUERIES`] queries run, the probes that arrive wait together for the next,
+/// which answers them all: under a rush, a query answers a few dozen pages instead of one.
 #[derive(Default)]
 struct Probes {
     waiting: Vec<(String, tokio::sync::oneshot::Sender<Option<Option<Stand>>>)>,
-    /// A task is answering them.
-    running: bool,
+    /// How many tasks answer them (at most [`PROBE_QUERIES`]).
+    running: usize,
 }
+
+/// At most this many probing queries at a time: a page's probe waits for one query at most
+/// (one begins as soon as one ends), and a query answers what came in while the others ran.
+const PROBE_QUERIES: usize = 4;
 
 /// At most this many sessions in one probing query.
 const PROBES_PER_QUERY: usize = 500;
@@ -256,7 +260,9 @@ impl Store {
         let lead = match self.sessions.probes.lock() {
             Ok(mut p) => {
                 p.waiting.push((hash.to_owned(), tx));
-                Some(!std::mem::replace(&mut p.running, true))
+                let lead = p.running < PROBE_QUERIES;
+                p.running += usize::from(lead);
+                Some(lead)
             }
             Err(_) => None,
         };
@@ -288,7 +294,7 @@ impl Store {
                     return;
                 };
                 if p.waiting.is_empty() {
-                    p.running = false;
+                    p.running -= 1;
                     return;
                 }
                 std::mem::take(&mut p.waiting)

@@ -45,9 +45,24 @@ impl PlaceIndex {
     /// The places within `radius_km` of `center` (edge included), each with its distance from
     /// the centre (`distance_km(center, place)`), in no particular order.
     pub fn within(&self, center: Point, radius_km: f64) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.within_where(center, radius_km, |_| true)
+    }
+
+    /// The places within `radius_km` of `center` that `keep` keeps, as [`Index::within`]:
+    /// `keep` is asked first, so that the distance (three trigonometric functions) is computed
+    /// only for the places a search's filters let through.
+    pub fn within_where<'a>(
+        &'a self,
+        center: Point,
+        radius_km: f64,
+        keep: impl Fn(usize) -> bool + 'a,
+    ) -> impl Iterator<Item = (usize, f64)> + 'a {
         let b = BoundingBox::around(center, radius_km);
         let envelope = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
         self.tree.locate_in_envelope(envelope).filter_map(move |g| {
+            if !keep(g.data) {
+                return None;
+            }
             let [lon, lat] = *g.geom();
             let d = distance_km(center, Point { lat, lon });
             (d <= radius_km).then_some((g.data, d))

@@ -255,6 +255,26 @@ impl PointRow {
     }
 }
 
+/// Puts the `end` nearest hits first, in order (distance, then id: a total order, so the same
+/// hits as a full sort), and the others after them in no order: a selection, then a sort of
+/// the page's hits and those before them only.
+fn nearest_first<T>(hits: &mut [T], end: usize, key: impl Fn(&T) -> (f64, i64)) {
+    let cmp = |a: &T, b: &T| {
+        let (da, ia) = key(a);
+        let (db, ib) = key(b);
+        da.total_cmp(&db).then(ia.cmp(&ib))
+    };
+    if end == 0 {
+        return;
+    }
+    if end < hits.len() {
+        hits.select_nth_unstable_by(end - 1, cmp);
+    }
+    if let Some(first) = hits.get_mut(..end.min(hits.len())) {
+        first.sort_unstable_by(cmp);
+    }
+}
+
 fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
     hits.sort_by(|a, b| {
         let (da, ia) = key(a);
@@ -320,14 +340,12 @@ pub(super) fn search_snapshot(
             points.push((i, d, next));
         }
     }
-    sort_by_distance(&mut points, |&(i, d, _)| (d, snap.points[i].hit.id));
 
     let mut producers: Vec<(usize, f64)> = if s.collect_near && collect_markets.is_empty() {
         Vec::new()
     } else {
         snap.producer_places
-            .within(s.center, radius)
-            .filter(|&(i, _)| {
+            .within_where(s.center, radius, |i| {
                 let p = &snap.producers[i];
                 (s.categories.is_empty()
                     || s.categories.iter().any(|c| p.hit.categories.contains(c)))
@@ -336,9 +354,19 @@ pub(super) fn search_snapshot(
             })
             .collect()
     };
-    sort_by_distance(&mut producers, |&(i, d)| (d, snap.producers[i].hit.id));
-
     let (producers_total, points_total) = (producers.len(), points.len());
+    // Only the hits up to the page's end need their order: the rest are counted, not sorted.
+    nearest_first(
+        &mut producers,
+        page_of(s.page, producers_total).end,
+        |&(i, d)| (d, snap.producers[i].hit.id),
+    );
+    nearest_first(
+        &mut points,
+        page_of(s.page, points_total).end,
+        |&(i, d, _)| (d, snap.points[i].hit.id),
+    );
+
     let more = page_of(s.page, producers_total).end < producers_total
         || page_of(s.page, points_total).end < points_total;
     SearchResults {
