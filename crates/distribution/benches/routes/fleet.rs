@@ -204,6 +204,49 @@ pub(super) fn fleet_small() {
     );
 }
 
+/// The best of 3 searches 3 times as long as the default, from other seeds: more shipments
+/// carried, then fewer kilometres.
+fn best_long_run(req: &RoundRequest, fleet: &[Vehicle]) -> FleetPlan {
+    let mut reference: Option<FleetPlan> = None;
+    let runs: u64 = std::env::var("LONG_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    if runs == 0 {
+        return plan_fleet(req, fleet).expect("plan");
+    }
+    for run in 0..runs {
+        let default = FleetSearch::default();
+        let long = FleetSearch {
+            iterations_per_shipment: 3 * default.iterations_per_shipment,
+            max_iterations: 3 * default.max_iterations,
+            seed: 0x5eed + run,
+        };
+        let (p, _, _) = timed_fleet(req, fleet, long);
+        check_fleet_plan(req, fleet, &p).expect("a valid plan");
+        let better = reference.as_ref().is_none_or(|r| {
+            p.unassigned.len() < r.unassigned.len()
+                || (p.unassigned.len() == r.unassigned.len() && p.total_km < r.total_km)
+        });
+        if better {
+            reference = Some(p);
+        }
+    }
+    reference.expect("three runs")
+}
+
+/// The same plan twice, and how much another listing order changes it (%).
+fn stable(req: &RoundRequest, fleet: &[Vehicle], plan: &FleetPlan, seed: u64) -> f64 {
+    let again = plan_fleet(req, fleet).expect("plan");
+    assert_eq!(*plan, again, "the same request gives the same plan");
+    let mut shuffled = req.clone();
+    Seeded(seed).shuffle(&mut shuffled.shipments);
+    Seeded(seed + 1).shuffle(&mut shuffled.farms);
+    let other = plan_fleet(&shuffled, fleet).expect("plan");
+    check_fleet_plan(&shuffled, fleet, &other).expect("a valid plan");
+    (other.total_km - plan.total_km).abs() / plan.total_km * 100.0
+}
+
 pub(super) fn fleet_large() {
     println!(
         "(f) 50-100 stops, 2-4 vehicles, binding capacity and windows, against the best of 3 searches 3 times as long"
@@ -232,32 +275,8 @@ pub(super) fn fleet_large() {
             .collect();
         let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
         check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
-        let again = plan_fleet(&req, &fleet).expect("plan");
-        assert_eq!(plan, again, "the same request gives the same plan");
-        let mut shuffled = req.clone();
-        Seeded(seed).shuffle(&mut shuffled.shipments);
-        Seeded(seed + 1).shuffle(&mut shuffled.farms);
-        let other = plan_fleet(&shuffled, &fleet).expect("plan");
-        check_fleet_plan(&shuffled, &fleet, &other).expect("a valid plan");
-        let spread = (other.total_km - plan.total_km).abs() / plan.total_km * 100.0;
-        let mut reference: Option<FleetPlan> = None;
-        for run in 0..3_u64 {
-            let long = FleetSearch {
-                iterations_per_shipment: 60,
-                max_iterations: 6_000,
-                seed: 0x5eed + run,
-            };
-            let (p, _, _) = timed_fleet(&req, &fleet, long);
-            check_fleet_plan(&req, &fleet, &p).expect("a valid plan");
-            let better = reference.as_ref().is_none_or(|r| {
-                p.unassigned.len() < r.unassigned.len()
-                    || (p.unassigned.len() == r.unassigned.len() && p.total_km < r.total_km)
-            });
-            if better {
-                reference = Some(p);
-            }
-        }
-        let reference = reference.expect("three runs");
+        let spread = stable(&req, &fleet, &plan, seed);
+        let reference = best_long_run(&req, &fleet);
         let gap = (plan.total_km - reference.total_km) / reference.total_km * 100.0;
         let stops: usize = plan.rounds.iter().map(|r| r.plan.stops.len() - 2).sum();
         println!(
@@ -387,4 +406,137 @@ pub(super) fn planted_windows() {
             wall.as_secs_f64() * 1000.0,
         );
     }
+}
+
+/// A planted instance like (f): each vehicle's route visits `blocks` blocks of `per_block` farms
+/// (1 to 4 crates of 8 to 16 kg each) then one point (the block's own slot, at one of 5 places
+/// within 20 km); the farms' windows the planted times ±15 minutes, the points open from the
+/// departure to 15 minutes after the planted time. Every other vehicle is exactly as heavy as
+/// its heaviest block allows (its crates 3 more), the others exactly as large in crates as their
+/// largest block (their kg 40 more): capacity and windows bind, and the planted plan carries
+/// everything, its kilometres an upper bound of the optimum.
+fn planted_binding(
+    seed: u64,
+    vehicles: usize,
+    blocks: usize,
+    per_block: usize,
+) -> (RoundRequest, Vec<Vehicle>, f64) {
+    let mut rng = Seeded(seed);
+    let depot = centre();
+    let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
+    let places: Vec<Place> = (0..5)
+        .map(|p| around(&mut rng, format!("point:{p}"), 46.65, -0.25, 20.0))
+        .collect();
+    let minutes = |m: f64| TimeDelta::milliseconds((m * 60_000.0) as i64);
+    let mut fleet = Vec::new();
+    let (mut producer, mut planted_km) = (0_i64, 0.0);
+    for v in 0..vehicles {
+        let mut at = depot.clone();
+        let mut clock = 0.0_f64;
+        let (mut crates_most, mut kg_most) = (0_u32, 0_u32);
+        for b in 0..blocks {
+            let angle = (v as f64 + (b as f64 + 0.5) / blocks as f64) / vehicles as f64
+                * std::f64::consts::TAU;
+            let (clat, clon) = (46.65 + 0.2 * angle.cos(), -0.25 + 0.28 * angle.sin());
+            let slot = (v * blocks + b) as i64 + 1;
+            let (mut crates_in, mut kg_in) = (0, 0);
+            for _ in 0..per_block {
+                producer += 1;
+                let farm = around(&mut rng, format!("farm:{producer}"), clat, clon, 8.0);
+                let km = road_km(&at, &farm, req.detour_factor);
+                planted_km += km;
+                clock += km / req.speed_kmh * 60.0;
+                req.farms.push(Farm {
+                    producer_id: producer,
+                    place: farm.clone(),
+                    window: Some((
+                        departure() + minutes(clock - 15.0),
+                        departure() + minutes(clock + 15.0),
+                    )),
+                });
+                clock += f64::from(req.collect_minutes);
+                let crates = 1 + rng.below(4) as u32;
+                let kg = crates * (8 + rng.below(9) as u32);
+                crates_in += crates;
+                kg_in += kg;
+                req.shipments.push(Shipment {
+                    producer_id: producer,
+                    slot_id: slot,
+                    crates,
+                    kg: Decimal::from(kg),
+                });
+                at = farm;
+            }
+            crates_most = crates_most.max(crates_in);
+            kg_most = kg_most.max(kg_in);
+            let point = places[rng.below(5) as usize].clone();
+            let km = road_km(&at, &point, req.detour_factor);
+            planted_km += km;
+            clock += km / req.speed_kmh * 60.0;
+            req.points.push(DropPoint {
+                slot_id: slot,
+                place: point.clone(),
+                window: Some((departure(), departure() + minutes(clock + 15.0))),
+            });
+            clock += f64::from(req.deliver_minutes);
+            at = point;
+        }
+        planted_km += road_km(&at, &depot, req.detour_factor);
+        fleet.push(if v % 2 == 0 {
+            vehicle(&format!("V{v}"), crates_most + 3, Some(i64::from(kg_most)))
+        } else {
+            vehicle(&format!("V{v}"), crates_most, Some(i64::from(kg_most) + 40))
+        });
+    }
+    (req, fleet, planted_km)
+}
+
+pub(super) fn planted_binding_set() {
+    println!(
+        "(h) 50-100 stops, 2-4 vehicles, capacity (kg or crates) and windows binding, around a planted plan; \
+         against the best known (planted plan or best of 3 long runs)"
+    );
+    let mut band = Band::new("planted (f)-like");
+    let mut carried_less = 0;
+    for (seed, vehicles, blocks, per_block) in [
+        (607_u64, 2, 4, 6),
+        (601, 2, 5, 6),
+        (603, 3, 4, 5),
+        (605, 4, 3, 5),
+        (602, 2, 6, 7),
+        (604, 3, 4, 7),
+        (606, 4, 3, 7),
+    ] {
+        let (req, fleet, planted_km) = planted_binding(seed, vehicles, blocks, per_block);
+        let n = req.shipments.len();
+        let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+        check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+        let spread = stable(&req, &fleet, &plan, seed);
+        let long = best_long_run(&req, &fleet);
+        let best = if long.unassigned.is_empty() {
+            long.total_km.min(planted_km)
+        } else {
+            planted_km
+        };
+        let gap = (plan.total_km - best) / best * 100.0;
+        println!(
+            "   {n} shipments, {vehicles} vehicles, {} stops planted: {:.1} km, {} left out; planted {planted_km:.1} km, \
+             long run {:.1} km, {} left out: gap to the best known {gap:5.2} %; CPU {:.0} ms (wall {:.0} ms); shuffled listing {spread:.2} %",
+            blocks * (per_block + 1) * vehicles,
+            plan.total_km,
+            plan.unassigned.len(),
+            long.total_km,
+            long.unassigned.len(),
+            took.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0,
+        );
+        if plan.unassigned.is_empty() {
+            band.gaps.push(gap);
+            band.times.push(took);
+        } else {
+            carried_less += 1;
+        }
+    }
+    band.print();
+    println!("   instances where the planner leaves shipments out (none need be): {carried_less}");
 }
