@@ -425,9 +425,9 @@ impl<'a> Search<'a> {
     /// The cheapest feasible insertion of `job` into `route`: the kilometres added and the new
     /// route. Every pair of positions is checked in constant time against the route's
     /// [`Schedule`] (the clock shifted by the pickup is carried along the delivery's positions),
-    /// pickup positions cheapest first, so that those whose own detour already costs more than
-    /// the best pair found are skipped (distances obey the triangle inequality). The chosen pair
-    /// is checked in full once more.
+    /// pickup positions by the least a pair starting there can cost, so that those that cannot
+    /// beat the best pair found (or `limit`) are skipped (distances obey the triangle
+    /// inequality). The chosen pair is checked in full once more.
     fn insertion(
         &mut self,
         route: &[Activity],

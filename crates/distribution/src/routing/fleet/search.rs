@@ -1,6 +1,6 @@
 //! The search of [`plan_fleet`](super::plan_fleet) for several vehicles: a cheapest-insertion
-//! construction, then a large neighbourhood search (ruin and recreate, each changed round polished
-//! by the local search of the `polish` module), then a last polish. Seeded and with a budget in
+//! construction, then SISR (string removals, insertion with blinks, simulated annealing; the first
+//! pass's large neighbourhood search kept behind [`SISR`] to compare), then a last polish. Seeded and with a budget in
 //! iterations: the same request gives the same plan.
 
 use super::super::network::{Activity, END, Network, START};
@@ -394,6 +394,39 @@ impl<'a> Search<'a> {
         chosen
     }
 
+    /// Fights for the jobs the best plan leaves out; the search goes on from there when it wins.
+    fn fight(&mut self, best: &mut Solution, current: &mut Solution) {
+        if best.left.is_empty() {
+            return;
+        }
+        let mut harder = best.clone();
+        self.carry_more(&mut harder);
+        if harder.beats(best, EPSILON) {
+            *best = harder.clone();
+            *current = harder;
+        }
+    }
+
+    /// One time in [`SWAP_ONE_IN`], exchanges a random run of whole trips between two vehicles.
+    fn random_cross(&mut self, candidate: &mut Solution, rng: &mut Seeded, changed: &mut [bool]) {
+        if rng.below(SWAP_ONE_IN) != 0 {
+            return;
+        }
+        let vehicles = self.routers.len();
+        let v = rng.below(vehicles);
+        let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
+        let (tv, tw) = (
+            self.trips(&candidate.orders[v]),
+            self.trips(&candidate.orders[w]),
+        );
+        let mut pick = |t: &[usize]| {
+            let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
+            (a.min(b), a.max(b))
+        };
+        let (sv, sw) = (pick(&tv), pick(&tw));
+        self.cross(candidate, (v, sv), (w, sw), changed);
+    }
+
     /// SISR's ruin: strings of activities (all of them, or with a run kept in the middle: the
     /// split string) taken out of the trips nearest a seed job, each trip (a stretch of a
     /// vehicle's round between two moments it is empty) at most once; a job is taken out whole,
@@ -605,30 +638,12 @@ impl<'a> Search<'a> {
                 for &j in &current.left {
                     absences[j] += 1;
                 }
-                if it % check_every == check_every - 1 && !best.left.is_empty() {
-                    let mut harder = best.clone();
-                    self.carry_more(&mut harder);
-                    if harder.beats(&best, EPSILON) {
-                        best = harder.clone();
-                        current = harder;
-                    }
+                if it % check_every == check_every - 1 {
+                    self.fight(&mut best, &mut current);
                 }
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
-                if rng.below(SWAP_ONE_IN) == 0 {
-                    let v = rng.below(vehicles);
-                    let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
-                    let (tv, tw) = (
-                        self.trips(&candidate.orders[v]),
-                        self.trips(&candidate.orders[w]),
-                    );
-                    let mut pick = |t: &[usize]| {
-                        let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
-                        (a.min(b), a.max(b))
-                    };
-                    let (sv, sw) = (pick(&tv), pick(&tw));
-                    self.cross(&mut candidate, (v, sv), (w, sw), &mut changed);
-                }
+                self.random_cross(&mut candidate, &mut rng, &mut changed);
                 let ruined = self.string_ruin(&mut candidate, &mut rng, &mut changed);
                 let mut removed = std::mem::take(&mut candidate.left);
                 removed.extend(ruined);
@@ -664,30 +679,12 @@ impl<'a> Search<'a> {
             for it in 0..iterations {
                 // Now and then, jobs still left out are fought for harder, and the search goes on
                 // from there.
-                if it % check_every == check_every - 1 && !best.left.is_empty() {
-                    let mut harder = best.clone();
-                    self.carry_more(&mut harder);
-                    if harder.beats(&best, EPSILON) {
-                        best = harder.clone();
-                        current = harder;
-                    }
+                if it % check_every == check_every - 1 {
+                    self.fight(&mut best, &mut current);
                 }
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
-                if rng.below(SWAP_ONE_IN) == 0 {
-                    let v = rng.below(vehicles);
-                    let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
-                    let (tv, tw) = (
-                        self.trips(&candidate.orders[v]),
-                        self.trips(&candidate.orders[w]),
-                    );
-                    let mut pick = |t: &[usize]| {
-                        let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
-                        (a.min(b), a.max(b))
-                    };
-                    let (sv, sw) = (pick(&tv), pick(&tw));
-                    self.cross(&mut candidate, (v, sv), (w, sw), &mut changed);
-                }
+                self.random_cross(&mut candidate, &mut rng, &mut changed);
                 let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
                 let mut removed = std::mem::take(&mut candidate.left);
                 removed.extend(ruined);
