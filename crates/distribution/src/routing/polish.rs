@@ -104,17 +104,10 @@ impl<'a> Router<'a> {
         self.search.length(&to_blocks(self.search.net, order))
     }
 
-    /// The cheapest feasible insertion of `job` into `route`: the kilometres it adds and the new
-    /// route; `None` when it fits nowhere.
-    pub fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
-        self.search
-            .insertion(route, job, &mut || false, f64::INFINITY)
-    }
-
-    /// [`Self::insertion`] with blinks: each feasible pair of positions is passed over when
-    /// `blink` says so (SISR's greedy insertion with blinks); only insertions adding at most
-    /// `limit` km are looked for (the best another vehicle offers).
-    pub fn insertion_blinking(
+    /// The cheapest feasible insertion of `job` into `route` adding at most `limit` km: the
+    /// kilometres it adds and the new route; `None` when it fits nowhere. Each feasible pair of
+    /// positions is passed over when `blink` says so (SISR's greedy insertion with blinks).
+    pub fn insertion(
         &mut self,
         route: &[Activity],
         job: usize,

@@ -96,10 +96,23 @@ impl<'a> Search<'a> {
     /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
     /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
     fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
+        self.place(sol, jobs, changed, &mut || false);
+    }
+
+    /// [`Self::insert`], a feasible place passed over when `blink` says so.
+    fn place(
+        &mut self,
+        sol: &mut Solution,
+        jobs: &[usize],
+        changed: &mut [bool],
+        blink: &mut dyn FnMut() -> bool,
+    ) {
         for &job in jobs {
             let mut best: Option<(f64, usize, Vec<Activity>)> = None;
             for (v, router) in self.routers.iter_mut().enumerate() {
-                if let Some((cost, order)) = router.insertion(&sol.orders[v], job)
+                // Only places cheaper than another vehicle's are looked for.
+                let limit = best.as_ref().map_or(f64::INFINITY, |(b, _, _)| *b);
+                if let Some((cost, order)) = router.insertion(&sol.orders[v], job, blink, limit)
                     && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
                 {
                     best = Some((cost, v, order));
@@ -559,26 +572,7 @@ impl<'a> Search<'a> {
         changed: &mut [bool],
         rng: &mut Seeded,
     ) {
-        for &job in jobs {
-            let mut best: Option<(f64, usize, Vec<Activity>)> = None;
-            for (v, router) in self.routers.iter_mut().enumerate() {
-                let mut blink = || rng.unit() < BLINK;
-                let limit = best.as_ref().map_or(f64::INFINITY, |(b, _, _)| *b);
-                if let Some((cost, order)) =
-                    router.insertion_blinking(&sol.orders[v], job, &mut blink, limit)
-                    && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
-                {
-                    best = Some((cost, v, order));
-                }
-            }
-            match best {
-                Some((_, v, order)) => {
-                    sol.orders[v] = order;
-                    changed[v] = true;
-                }
-                None => sol.left.push(job),
-            }
-        }
+        self.place(sol, jobs, changed, &mut || rng.unit() < BLINK);
     }
 
     /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
