@@ -101,7 +101,17 @@ impl<'a> Router<'a> {
 
     /// Kilometres of a round, start to end.
     pub fn km(&self, order: &[Activity]) -> f64 {
-        self.search.length(&to_blocks(self.search.net, order))
+        // As `length` on the order's blocks, without building them (the fleet search totals its
+        // rounds every iteration).
+        let net = self.search.net;
+        let mut at = START;
+        let mut km = 0.0;
+        for a in order {
+            let here = net.location(*a);
+            km += net.km(at, here);
+            at = here;
+        }
+        km + net.km(at, END)
     }
 
     /// The cheapest feasible insertion of `job` into `route` adding at most `limit` km: the
