@@ -96,20 +96,26 @@ impl<'a> Search<'a> {
     /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
     /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
     fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
-        self.place(sol, jobs, changed, &mut || false);
+        self.place(sol, jobs, changed, &mut || false, None);
     }
 
-    /// [`Self::insert`], a feasible place passed over when `blink` says so.
+    /// [`Self::insert`], a feasible place passed over when `blink` says so. With `tried`, the
+    /// jobs it marks (left out of rounds they fitted nowhere in) are tried only in the vehicles
+    /// it marks (the rounds changed since): a round with more in it has no more room or time.
     fn place(
         &mut self,
         sol: &mut Solution,
         jobs: &[usize],
         changed: &mut [bool],
         blink: &mut dyn FnMut() -> bool,
+        tried: Option<(&[bool], &[bool])>,
     ) {
         for &job in jobs {
             let mut best: Option<(f64, usize, Vec<Activity>)> = None;
             for (v, router) in self.routers.iter_mut().enumerate() {
+                if tried.is_some_and(|(jobs, vehicles)| jobs[job] && !vehicles[v]) {
+                    continue;
+                }
                 // Only places cheaper than another vehicle's are looked for.
                 let limit = best.as_ref().map_or(f64::INFINITY, |(b, _, _)| *b);
                 if let Some((cost, order)) = router.insertion(&sol.orders[v], job, blink, limit)
@@ -408,16 +414,19 @@ impl<'a> Search<'a> {
     }
 
     /// Fights for the jobs the best plan leaves out; the search goes on from there when it wins.
-    fn fight(&mut self, best: &mut Solution, current: &mut Solution) {
+    /// Returns whether it did.
+    fn fight(&mut self, best: &mut Solution, current: &mut Solution) -> bool {
         if best.left.is_empty() {
-            return;
+            return false;
         }
         let mut harder = best.clone();
         self.carry_more(&mut harder);
         if harder.beats(best, EPSILON) {
             *best = harder.clone();
             *current = harder;
+            return true;
         }
+        false
     }
 
     /// One time in [`SWAP_ONE_IN`], exchanges a random run of whole trips between two vehicles.
@@ -571,8 +580,9 @@ impl<'a> Search<'a> {
         jobs: &[usize],
         changed: &mut [bool],
         rng: &mut Seeded,
+        tried: Option<(&[bool], &[bool])>,
     ) {
-        self.place(sol, jobs, changed, &mut || rng.unit() < BLINK);
+        self.place(sol, jobs, changed, &mut || rng.unit() < BLINK, tried);
     }
 
     /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
@@ -628,27 +638,38 @@ impl<'a> Search<'a> {
             let cost = |s: &Solution| s.km + penalty * s.left.len() as f64;
             // How often each job was left out of the current plan (the paper's absences).
             let mut absences = vec![0_u64; jobs];
+            // Whether the current plan's left-out jobs were tried in its rounds as they are (not
+            // after a polish reordered them), and which jobs those are.
+            let mut fresh = false;
+            let mut was_left = vec![false; jobs];
             for it in 0..iterations {
                 for &j in &current.left {
                     absences[j] += 1;
                 }
-                if it % check_every == check_every - 1 {
-                    self.fight(&mut best, &mut current);
+                if it % check_every == check_every - 1 && self.fight(&mut best, &mut current) {
+                    fresh = false;
                 }
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
                 self.random_cross(&mut candidate, &mut rng, &mut changed);
                 let ruined = self.string_ruin(&mut candidate, &mut rng, &mut changed);
                 let mut removed = std::mem::take(&mut candidate.left);
+                was_left.iter_mut().for_each(|w| *w = false);
+                if fresh {
+                    removed.iter().for_each(|&j| was_left[j] = true);
+                }
+                let ruined_rounds = changed.clone();
                 removed.extend(ruined);
                 self.recreate_order(&mut removed, &mut rng);
-                self.insert_blinking(&mut candidate, &removed, &mut changed, &mut rng);
+                let tried = Some((was_left.as_slice(), ruined_rounds.as_slice()));
+                self.insert_blinking(&mut candidate, &removed, &mut changed, &mut rng, tried);
                 candidate.km = self.km(&candidate.orders);
                 if candidate.beats(&best, EPSILON) {
                     // A new best: its changed rounds polished by the local search.
                     self.settle(&mut candidate, &changed);
                     best = candidate.clone();
                     current = candidate;
+                    fresh = false;
                     continue;
                 }
                 let progress = it as f64 / iterations as f64;
@@ -667,6 +688,7 @@ impl<'a> Search<'a> {
                 };
                 if accept {
                     current = candidate;
+                    fresh = true;
                 }
             }
         } else {
