@@ -207,7 +207,8 @@ pub(super) fn fleet_small() {
 }
 
 /// The best of 3 searches 3 times as long as the default, from other seeds: more shipments
-/// carried, then fewer kilometres.
+/// carried, then fewer kilometres. `LONG_RUNS=n` in the environment runs n of them instead (0:
+/// the default plan stands in, to compare settings quickly).
 fn best_long_run(req: &RoundRequest, fleet: &[Vehicle]) -> FleetPlan {
     let mut reference: Option<FleetPlan> = None;
     let runs: u64 = std::env::var("LONG_RUNS")
