@@ -667,4 +667,7 @@ fn main() {
     if run("planted") {
         fleet::planted_windows();
     }
+    if run("planted-binding") {
+        fleet::planted_binding_set();
+    }
 }

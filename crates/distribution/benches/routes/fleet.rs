@@ -3,11 +3,13 @@
 //! (e) `fleet-small`: 6 to 8 shipments, 2 or 3 vehicles small in crates (and kg), points closing
 //!     2.5 to 3.75 hours after the departure or room only, 48 rounds against `plan_fleet_exact`.
 //! (f) `fleet-large`: 50 to 100 stops, 2 to 4 vehicles, binding capacity and windows, against the
-//!     best of 3 searches 3 times as long (60 iterations per shipment, at most 6,000, against the
-//!     default 20 and 2,000) from other seeds.
+//!     best of 3 searches 3 times as long as the default, from other seeds.
 //! (g) `planted`: more than 80 shipments with tight windows (±15 minutes at every farm) around a
 //!     planted feasible plan, one and two vehicles: how many shipments the planner leaves out,
 //!     when a plan carrying them all exists by construction.
+//! (h) `planted-binding`: 48 to 84 shipments, 2 to 4 vehicles full by weight or by crates, windows
+//!     around a planted plan (an upper bound of the optimum), against the planted plan and the
+//!     long runs of (f).
 
 use super::*;
 use distribution::routing::{
@@ -204,6 +206,50 @@ pub(super) fn fleet_small() {
     );
 }
 
+/// The best of 3 searches 3 times as long as the default, from other seeds: more shipments
+/// carried, then fewer kilometres. `LONG_RUNS=n` in the environment runs n of them instead (0:
+/// the default plan stands in, to compare settings quickly).
+fn best_long_run(req: &RoundRequest, fleet: &[Vehicle]) -> FleetPlan {
+    let mut reference: Option<FleetPlan> = None;
+    let runs: u64 = std::env::var("LONG_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    if runs == 0 {
+        return plan_fleet(req, fleet).expect("plan");
+    }
+    for run in 0..runs {
+        let default = FleetSearch::default();
+        let long = FleetSearch {
+            iterations_per_shipment: 3 * default.iterations_per_shipment,
+            max_iterations: 3 * default.max_iterations,
+            seed: 0x5eed + run,
+        };
+        let (p, _, _) = timed_fleet(req, fleet, long);
+        check_fleet_plan(req, fleet, &p).expect("a valid plan");
+        let better = reference.as_ref().is_none_or(|r| {
+            p.unassigned.len() < r.unassigned.len()
+                || (p.unassigned.len() == r.unassigned.len() && p.total_km < r.total_km)
+        });
+        if better {
+            reference = Some(p);
+        }
+    }
+    reference.expect("three runs")
+}
+
+/// The same plan twice, and how much another listing order changes it (%).
+fn stable(req: &RoundRequest, fleet: &[Vehicle], plan: &FleetPlan, seed: u64) -> f64 {
+    let again = plan_fleet(req, fleet).expect("plan");
+    assert_eq!(*plan, again, "the same request gives the same plan");
+    let mut shuffled = req.clone();
+    Seeded(seed).shuffle(&mut shuffled.shipments);
+    Seeded(seed + 1).shuffle(&mut shuffled.farms);
+    let other = plan_fleet(&shuffled, fleet).expect("plan");
+    check_fleet_plan(&shuffled, fleet, &other).expect("a valid plan");
+    (other.total_km - plan.total_km).abs() / plan.total_km * 100.0
+}
+
 pub(super) fn fleet_large() {
     println!(
         "(f) 50-100 stops, 2-4 vehicles, binding capacity and windows, against the best of 3 searches 3 times as long"
@@ -232,32 +278,8 @@ pub(super) fn fleet_large() {
             .collect();
         let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
         check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
-        let again = plan_fleet(&req, &fleet).expect("plan");
-        assert_eq!(plan, again, "the same request gives the same plan");
-        let mut shuffled = req.clone();
-        Seeded(seed).shuffle(&mut shuffled.shipments);
-        Seeded(seed + 1).shuffle(&mut shuffled.farms);
-        let other = plan_fleet(&shuffled, &fleet).expect("plan");
-        check_fleet_plan(&shuffled, &fleet, &other).expect("a valid plan");
-        let spread = (other.total_km - plan.total_km).abs() / plan.total_km * 100.0;
-        let mut reference: Option<FleetPlan> = None;
-        for run in 0..3_u64 {
-            let long = FleetSearch {
-                iterations_per_shipment: 60,
-                max_iterations: 6_000,
-                seed: 0x5eed + run,
-            };
-            let (p, _, _) = timed_fleet(&req, &fleet, long);
-            check_fleet_plan(&req, &fleet, &p).expect("a valid plan");
-            let better = reference.as_ref().is_none_or(|r| {
-                p.unassigned.len() < r.unassigned.len()
-                    || (p.unassigned.len() == r.unassigned.len() && p.total_km < r.total_km)
-            });
-            if better {
-                reference = Some(p);
-            }
-        }
-        let reference = reference.expect("three runs");
+        let spread = stable(&req, &fleet, &plan, seed);
+        let reference = best_long_run(&req, &fleet);
         let gap = (plan.total_km - reference.total_km) / reference.total_km * 100.0;
         let stops: usize = plan.rounds.iter().map(|r| r.plan.stops.len() - 2).sum();
         println!(
@@ -285,40 +307,77 @@ pub(super) fn fleet_large() {
     );
 }
 
+/// How a planted instance is drawn (see [`plant`]).
+struct Shape {
+    /// The points' places, within `points_km` of the depot.
+    points: usize,
+    points_km: f64,
+    /// How far the blocks' centres are from the depot, in degrees of latitude and longitude.
+    reach: (f64, f64),
+    /// The farms of a block within this of its centre.
+    farm_km: f64,
+    /// Crates per shipment: 1 to this.
+    crates_up_to: u64,
+    /// Kilograms per crate: `kg` plus below `kg_spread` (0: exactly `kg`).
+    kg: u32,
+    kg_spread: u64,
+    /// The points open this long before the planted time (`None`: at the departure) and close
+    /// this long after it, in minutes; the farms ±15 minutes.
+    point_opens: Option<f64>,
+    point_closes: f64,
+}
+
 /// A planted instance: each vehicle's route visits `blocks` blocks of `per_block` farms then one
-/// point (its own slot, at one of 4 places); every shipment of a block goes to its point. The
-/// windows are the planted times ±15 minutes at the farms, ±30 at the points, the capacity the
-/// largest block's load: the planted plan carries everything, by construction.
-fn planted(
+/// point (the block's own slot, at one of the shape's places); every shipment of a block goes to
+/// its point; the windows are the planted times ±15 minutes at the farms and as the shape says
+/// at the points: the planted plan carries everything, by construction. Returns the request, each
+/// vehicle's largest block in crates and in kg, and the planted plan's kilometres.
+fn plant(
     seed: u64,
-    vehicles: usize,
-    blocks: usize,
-    per_block: usize,
-) -> (RoundRequest, Vec<Vehicle>, f64) {
+    (vehicles, blocks, per_block): (usize, usize, usize),
+    shape: &Shape,
+) -> (RoundRequest, Vec<(u32, u32)>, f64) {
     let mut rng = Seeded(seed);
     let depot = centre();
     let mut req = RoundRequest::new(depot.clone(), depot.clone(), departure(), 0);
-    let places: Vec<Place> = (0..4)
-        .map(|p| around(&mut rng, format!("point:{p}"), 46.65, -0.25, 15.0))
+    let places: Vec<Place> = (0..shape.points)
+        .map(|p| {
+            around(
+                &mut rng,
+                format!("point:{p}"),
+                46.65,
+                -0.25,
+                shape.points_km,
+            )
+        })
         .collect();
     let minutes = |m: f64| TimeDelta::milliseconds((m * 60_000.0) as i64);
-    let mut fleet = Vec::new();
+    let mut largest = Vec::new();
     let mut producer = 0_i64;
     let mut planted_km = 0.0;
     for v in 0..vehicles {
         let mut at = depot.clone();
         let mut clock = 0.0_f64; // minutes after the departure, leaving `at`
-        let mut largest = 0_u32;
+        let (mut crates_most, mut kg_most) = (0_u32, 0_u32);
         // Each vehicle works one sector: the farms of a block around a centre in it.
         for b in 0..blocks {
             let angle = (v as f64 + (b as f64 + 0.5) / blocks as f64) / vehicles as f64
                 * std::f64::consts::TAU;
-            let (clat, clon) = (46.65 + 0.35 * angle.cos(), -0.25 + 0.5 * angle.sin());
+            let (clat, clon) = (
+                46.65 + shape.reach.0 * angle.cos(),
+                -0.25 + shape.reach.1 * angle.sin(),
+            );
             let slot = (v * blocks + b) as i64 + 1;
-            let mut load = 0;
+            let (mut crates_in, mut kg_in) = (0, 0);
             for _ in 0..per_block {
                 producer += 1;
-                let farm = around(&mut rng, format!("farm:{producer}"), clat, clon, 10.0);
+                let farm = around(
+                    &mut rng,
+                    format!("farm:{producer}"),
+                    clat,
+                    clon,
+                    shape.farm_km,
+                );
                 let km = road_km(&at, &farm, req.detour_factor);
                 planted_km += km;
                 clock += km / req.speed_kmh * 60.0;
@@ -331,36 +390,71 @@ fn planted(
                     )),
                 });
                 clock += f64::from(req.collect_minutes);
-                let crates = 1 + rng.below(3) as u32;
-                load += crates;
+                let crates = 1 + rng.below(shape.crates_up_to) as u32;
+                let per_crate = if shape.kg_spread == 0 {
+                    shape.kg
+                } else {
+                    shape.kg + rng.below(shape.kg_spread) as u32
+                };
+                crates_in += crates;
+                kg_in += crates * per_crate;
                 req.shipments.push(Shipment {
                     producer_id: producer,
                     slot_id: slot,
                     crates,
-                    kg: Decimal::from(crates * 10),
+                    kg: Decimal::from(crates * per_crate),
                 });
                 at = farm;
             }
-            largest = largest.max(load);
-            let point = places[rng.below(4) as usize].clone();
+            crates_most = crates_most.max(crates_in);
+            kg_most = kg_most.max(kg_in);
+            let point = places[rng.below(shape.points as u64) as usize].clone();
             let km = road_km(&at, &point, req.detour_factor);
             planted_km += km;
             clock += km / req.speed_kmh * 60.0;
+            let opens = shape
+                .point_opens
+                .map_or(departure(), |m| departure() + minutes(clock - m));
             req.points.push(DropPoint {
                 slot_id: slot,
                 place: point.clone(),
-                window: Some((
-                    departure() + minutes(clock - 30.0),
-                    departure() + minutes(clock + 30.0),
-                )),
+                window: Some((opens, departure() + minutes(clock + shape.point_closes))),
             });
             clock += f64::from(req.deliver_minutes);
             at = point;
         }
         planted_km += road_km(&at, &depot, req.detour_factor);
-        fleet.push(vehicle(&format!("V{v}"), largest, None));
+        largest.push((crates_most, kg_most));
     }
-    (req, fleet, planted_km)
+    (req, largest, planted_km)
+}
+
+/// (g): blocks of 7 to 12 farms, points ±30 minutes, each vehicle exactly as large in crates as
+/// its largest block, no weight limit.
+fn planted(
+    seed: u64,
+    vehicles: usize,
+    blocks: usize,
+    per_block: usize,
+) -> (RoundRequest, Vec<Vehicle>, f64) {
+    let shape = Shape {
+        points: 4,
+        points_km: 15.0,
+        reach: (0.35, 0.5),
+        farm_km: 10.0,
+        crates_up_to: 3,
+        kg: 10,
+        kg_spread: 0,
+        point_opens: Some(30.0),
+        point_closes: 30.0,
+    };
+    let (req, largest, km) = plant(seed, (vehicles, blocks, per_block), &shape);
+    let fleet = largest
+        .iter()
+        .enumerate()
+        .map(|(v, (crates, _))| vehicle(&format!("V{v}"), *crates, None))
+        .collect();
+    (req, fleet, km)
 }
 
 pub(super) fn planted_windows() {
@@ -387,4 +481,92 @@ pub(super) fn planted_windows() {
             wall.as_secs_f64() * 1000.0,
         );
     }
+}
+
+/// A planted instance like (f): blocks of 5 to 7 farms (1 to 4 crates of 8 to 16 kg each), 5
+/// point places within 20 km, the points open from the departure to 15 minutes after the planted
+/// time. Every other vehicle is exactly as heavy as its heaviest block allows (its crates 3 more),
+/// the others exactly as large in crates as their largest block (their kg 40 more): capacity and
+/// windows bind, and the planted plan carries everything, its kilometres an upper bound of the
+/// optimum.
+fn planted_binding(
+    seed: u64,
+    vehicles: usize,
+    blocks: usize,
+    per_block: usize,
+) -> (RoundRequest, Vec<Vehicle>, f64) {
+    let shape = Shape {
+        points: 5,
+        points_km: 20.0,
+        reach: (0.2, 0.28),
+        farm_km: 8.0,
+        crates_up_to: 4,
+        kg: 8,
+        kg_spread: 9,
+        point_opens: None,
+        point_closes: 15.0,
+    };
+    let (req, largest, km) = plant(seed, (vehicles, blocks, per_block), &shape);
+    let fleet = largest
+        .iter()
+        .enumerate()
+        .map(|(v, (crates, kg))| {
+            if v % 2 == 0 {
+                vehicle(&format!("V{v}"), crates + 3, Some(i64::from(*kg)))
+            } else {
+                vehicle(&format!("V{v}"), *crates, Some(i64::from(*kg) + 40))
+            }
+        })
+        .collect();
+    (req, fleet, km)
+}
+
+pub(super) fn planted_binding_set() {
+    println!(
+        "(h) 50-100 stops, 2-4 vehicles, capacity (kg or crates) and windows binding, around a planted plan; \
+         against the best known (planted plan or best of 3 long runs)"
+    );
+    let mut band = Band::new("planted (f)-like");
+    let mut carried_less = 0;
+    for (seed, vehicles, blocks, per_block) in [
+        (607_u64, 2, 4, 6),
+        (601, 2, 5, 6),
+        (603, 3, 4, 5),
+        (605, 4, 3, 5),
+        (602, 2, 6, 7),
+        (604, 3, 4, 7),
+        (606, 4, 3, 7),
+    ] {
+        let (req, fleet, planted_km) = planted_binding(seed, vehicles, blocks, per_block);
+        let n = req.shipments.len();
+        let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+        check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+        let spread = stable(&req, &fleet, &plan, seed);
+        let long = best_long_run(&req, &fleet);
+        let best = if long.unassigned.is_empty() {
+            long.total_km.min(planted_km)
+        } else {
+            planted_km
+        };
+        let gap = (plan.total_km - best) / best * 100.0;
+        println!(
+            "   {n} shipments, {vehicles} vehicles, {} stops planted: {:.1} km, {} left out; planted {planted_km:.1} km, \
+             long run {:.1} km, {} left out: gap to the best known {gap:5.2} %; CPU {:.0} ms (wall {:.0} ms); shuffled listing {spread:.2} %",
+            blocks * (per_block + 1) * vehicles,
+            plan.total_km,
+            plan.unassigned.len(),
+            long.total_km,
+            long.unassigned.len(),
+            took.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0,
+        );
+        if plan.unassigned.is_empty() {
+            band.gaps.push(gap);
+            band.times.push(took);
+        } else {
+            carried_less += 1;
+        }
+    }
+    band.print();
+    println!("   instances where the planner leaves shipments out (none need be): {carried_less}");
 }

@@ -18,19 +18,24 @@
 //! One vehicle: [`plan_round`](super::plan_round) with that vehicle's capacity. Several: the
 //! shipments in their canonical order (so that the listing order does not matter), each inserted
 //! where it costs the fewest kilometres over all the vehicles' rounds (windows closing first, the
-//! farthest first); then a large neighbourhood search: a few shipments taken out (at random,
-//! related to a seed shipment by their farm and point, a run of one round, or a whole round)
-//! and put back at their cheapest feasible places, the rounds they change polished by the local
-//! search of the `polish` submodule, the result kept when it carries more shipments or is shorter
-//! (a shrinking tolerance lets it move through slightly longer plans); one iteration in ten first
-//! exchanges runs of whole trips (the stretches between two moments a vehicle is empty) between
-//! two vehicles. Four times during the search and at its end, shipments still left out are fought
-//! for: inserted again, swapped in by ejecting one or two carried shipments near them, and made
-//! room for by exchanging runs of trips between each pair of vehicles (with vehicles of several
-//! sizes, the trips that need the larger one may have fallen to the smaller). Each round is
-//! finally polished by the iterated local search. The generator is seeded with a constant and the
-//! budget is a number of iterations set by the round's size; rounds above 16 shipments are
-//! searched twice from two seeds, the best plan kept: the same request gives the same plan on
+//! farthest first); then SISR (Christiaens & Vanden Berghe 2020, "Slack Induction by String
+//! Removals"): strings of consecutive activities (or split strings, a run kept in their middle)
+//! taken out of the trips nearest a seed shipment (a trip: the stretch of a vehicle's round between
+//! two moments it is empty), every shipment of a string taken out whole, pickup and delivery;
+//! then put back one by one at their cheapest feasible places over all the vehicles, each
+//! feasible place passed over with probability 0.01 (blinks), in a random, largest-first,
+//! farthest-first or nearest-first order. The result is accepted by simulated annealing on the
+//! kilometres (the temperature falling from 0.3 to 0.005 mean legs), except between plans leaving
+//! different shipments out: carrying more wins, else the plan whose left-out shipments were left
+//! out least often so far (the paper's absences). A new best plan's changed rounds are polished by
+//! the local search of the `polish` submodule; one iteration in ten first exchanges runs of whole
+//! trips between two vehicles. Four times during the search and at its end, shipments still left
+//! out are fought for: inserted again, swapped in by ejecting one or two carried shipments near
+//! them, and made room for by exchanging runs of trips between each pair of vehicles (with
+//! vehicles of several sizes, the trips that need the larger one may have fallen to the smaller).
+//! Each round is finally polished by the iterated local search. The generator is seeded with a
+//! constant and the budget is a number of iterations set by the round's size (small rounds are
+//! searched from several seeds, the best plan kept): the same request gives the same plan on
 //! every run. The code is in the `search` submodule.
 
 mod search;
@@ -51,9 +56,9 @@ pub const MAX_VEHICLES: usize = 20;
 /// Rounds of at most this many shipments are searched [`RESTARTS`] times, from other seeds.
 const SMALL_ROUND: usize = 16;
 const RESTARTS: u64 = 8;
-/// Larger rounds are searched this many times: one search's result varies by some percent with
-/// its seed (BENCHMARKS.md), the best of two much less.
-const LARGE_RESTARTS: u64 = 2;
+/// Larger rounds are searched this many times: the annealing gains more from one search twice as
+/// long than from the best of two (BENCHMARKS.md, 7 December, second pass).
+const LARGE_RESTARTS: u64 = 1;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -74,7 +79,7 @@ pub struct Vehicle {
 /// compare it with longer searches from other seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FleetSearch {
-    /// Iterations of the large neighbourhood search per shipment (at least 1,000 in all)…
+    /// Iterations of the search (SISR) per shipment (at least 1,000 in all)…
     pub iterations_per_shipment: usize,
     /// …and at most.
     pub max_iterations: usize,
@@ -83,13 +88,12 @@ pub struct FleetSearch {
 }
 
 impl Default for FleetSearch {
-    /// The planner's: 20 iterations per shipment, at most 2,000 (in each of the two searches
-    /// of a round above 16 shipments): about a second of CPU at 100 to 130 stops with 2 to 4
-    /// vehicles (BENCHMARKS.md).
+    /// The planner's: 100 iterations per shipment, at most 9,000: under 2 s of CPU at 100 to 130
+    /// stops with 2 to 4 vehicles (BENCHMARKS.md).
     fn default() -> Self {
         Self {
-            iterations_per_shipment: 20,
-            max_iterations: 2_000,
+            iterations_per_shipment: 100,
+            max_iterations: 9_000,
             seed: 0x4841_4c4c_4546,
         }
     }

@@ -17,6 +17,8 @@
 //!   number of kicks, a function of the round's size: the same round gives the same plan on every
 //!   run and every machine.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 
 use super::network::{Activity, END, Network, START};
@@ -50,6 +52,11 @@ impl Seeded {
     /// Uniform below `n` (n ≥ 1).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % (n.max(1) as u64)) as usize
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1_u64 << 53) as f64
     }
 }
 
@@ -94,13 +101,30 @@ impl<'a> Router<'a> {
 
     /// Kilometres of a round, start to end.
     pub fn km(&self, order: &[Activity]) -> f64 {
-        self.search.length(&to_blocks(self.search.net, order))
+        // As `length` on the order's blocks, without building them (the fleet search totals its
+        // rounds every iteration).
+        let net = self.search.net;
+        let mut at = START;
+        let mut km = 0.0;
+        for a in order {
+            let here = net.location(*a);
+            km += net.km(at, here);
+            at = here;
+        }
+        km + net.km(at, END)
     }
 
-    /// The cheapest feasible insertion of `job` into `route`: the kilometres it adds and the new
-    /// route; `None` when it fits nowhere.
-    pub fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
-        self.search.insertion(route, job)
+    /// The cheapest feasible insertion of `job` into `route` adding at most `limit` km: the
+    /// kilometres it adds and the new route; `None` when it fits nowhere. Each feasible pair of
+    /// positions is passed over when `blink` says so (SISR's greedy insertion with blinks).
+    pub fn insertion(
+        &mut self,
+        route: &[Activity],
+        job: usize,
+        blink: &mut dyn FnMut() -> bool,
+        limit: f64,
+    ) -> Option<(f64, Vec<Activity>)> {
+        self.search.insertion(route, job, blink, limit)
     }
 
     /// The local search only: improving moves until none is left.
@@ -247,7 +271,36 @@ struct Search<'a> {
     near: Vec<Vec<usize>>,
     /// The round being improved, indexed for the moves' checks.
     prefix: Prefix,
+    /// The last route insertions were checked against, its locations and schedule: a fleet
+    /// inserts each job into every vehicle's round, most of them unchanged since the last job.
+    indexed: Option<Indexed>,
 }
+
+/// A pickup position and what it adds, ordered by the kilometres then the position.
+struct Cheapest(f64, usize);
+
+impl PartialEq for Cheapest {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Cheapest {}
+
+impl PartialOrd for Cheapest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Cheapest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// A route, its locations (the start's and the end's around) and its [`Schedule`].
+type Indexed = (Vec<Activity>, Rc<Vec<usize>>, Rc<Schedule>);
 
 impl<'a> Search<'a> {
     fn new(net: &'a Network) -> Self {
@@ -265,6 +318,7 @@ impl<'a> Search<'a> {
             status: vec![0; net.jobs.len()],
             near,
             prefix: Prefix::new(net),
+            indexed: None,
         }
     }
 
@@ -363,7 +417,7 @@ impl<'a> Search<'a> {
     ) -> (Vec<Activity>, Vec<usize>) {
         let mut left_out = Vec::new();
         for &job in jobs {
-            match self.insertion(&route, job) {
+            match self.insertion(&route, job, &mut || false, f64::INFINITY) {
                 Some((_, longer)) => route = longer,
                 None => left_out.push(job),
             }
@@ -374,21 +428,23 @@ impl<'a> Search<'a> {
     /// The cheapest feasible insertion of `job` into `route`: the kilometres added and the new
     /// route. Every pair of positions is checked in constant time against the route's
     /// [`Schedule`] (the clock shifted by the pickup is carried along the delivery's positions),
-    /// pickup positions cheapest first, so that those whose own detour already costs more than
-    /// the best pair found are skipped (distances obey the triangle inequality). The chosen pair
-    /// is checked in full once more.
-    fn insertion(&mut self, route: &[Activity], job: usize) -> Option<(f64, Vec<Activity>)> {
+    /// pickup positions by the least a pair starting there can cost, so that those that cannot
+    /// beat the best pair found (or `limit`) are skipped (distances obey the triangle
+    /// inequality). The chosen pair is checked in full once more.
+    fn insertion(
+        &mut self,
+        route: &[Activity],
+        job: usize,
+        blink: &mut dyn FnMut() -> bool,
+        limit: f64,
+    ) -> Option<(f64, Vec<Activity>)> {
         let net = self.net;
         let pickup = Activity { job, pickup: true };
         let delivery = Activity { job, pickup: false };
         let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
-        let locations: Vec<usize> = std::iter::once(START)
-            .chain(route.iter().map(|a| net.location(*a)))
-            .chain(std::iter::once(END))
-            .collect();
+        let (locations, schedule) = self.indexed(route);
         // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
         let len = route.len();
-        let schedule = Schedule::of(net, &locations, route);
         let load = &net.jobs[job].load;
         let fits = |at: &[i64]| {
             at.iter()
@@ -396,21 +452,36 @@ impl<'a> Search<'a> {
                 .zip(&net.capacity)
                 .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c))
         };
-        let mut pickups: Vec<(f64, usize)> = (0..=len)
+        // The least the delivery can add at position d or later.
+        let mut cheapest_delivery = vec![f64::INFINITY; len + 2];
+        for d in (0..=len).rev() {
+            let (u, v) = (locations[d], locations[d + 1]);
+            let add = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
+            cheapest_delivery[d] = cheapest_delivery[d + 1].min(add);
+        }
+        // Pickup positions by the least a pair starting there can cost (right after each other,
+        // or the pickup's detour and the cheapest later delivery's), in a heap rather than
+        // sorted: the search stops after a few of them.
+        // Positions where the vehicle has no room for the job are left out at once.
+        let mut pickups: BinaryHeap<Reverse<Cheapest>> = (0..=len)
+            .filter(|&p| fits(schedule.load(p)))
             .map(|p| {
                 let (x, y) = (locations[p], locations[p + 1]);
-                (net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y), p)
+                let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
+                let together =
+                    net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
+                Reverse(Cheapest(together.min(add_p + cheapest_delivery[p + 1]), p))
             })
             .collect();
-        pickups.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-        let mut bound = f64::INFINITY;
+        let mut bound = limit;
         let mut peak = vec![0_i64; schedule.dims];
-        for (add_p, p) in pickups {
-            if add_p > bound + EPSILON {
+        while let Some(Reverse(Cheapest(least, p))) = pickups.pop() {
+            if least > bound + EPSILON {
                 break;
             }
             let (x, y) = (locations[p], locations[p + 1]);
+            let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
             peak.copy_from_slice(schedule.load(p));
             if !fits(&peak) {
                 continue;
@@ -424,7 +495,7 @@ impl<'a> Search<'a> {
             if together {
                 let cost =
                     net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
-                if cost <= bound + EPSILON {
+                if cost <= bound + EPSILON && !blink() {
                     bound = bound.min(cost);
                     candidates.push((cost, p, p));
                 }
@@ -432,14 +503,24 @@ impl<'a> Search<'a> {
             if !schedule.keeps(net, p_loc, collected, p + 1) {
                 continue;
             }
-            // The clock after each later position, with the pickup in.
-            let (mut at, mut time) = (p_loc, collected);
+            // The clock after each later position, with the pickup in; once it is back on the
+            // route's own time (the detour absorbed by a wait), it stays there.
+            let (mut at, mut time, mut synced) = (p_loc, collected, false);
             for d in p + 1..=len {
-                let (u, v) = (locations[d], locations[d + 1]);
-                let Some(t) = net.advance(at, time, u) else {
+                if add_p + cheapest_delivery[d] > bound + EPSILON {
+                    // No later position can do better than the best pair found.
                     break;
-                };
-                (at, time) = (u, t);
+                }
+                let (u, v) = (locations[d], locations[d + 1]);
+                if synced {
+                    time = schedule.departure[d];
+                } else {
+                    let Some(t) = net.advance(at, time, u) else {
+                        break;
+                    };
+                    (at, time) = (u, t);
+                    synced = time <= schedule.departure[d];
+                }
                 peak.iter_mut()
                     .zip(schedule.load(d))
                     .for_each(|(m, l)| *m = (*m).max(*l));
@@ -453,13 +534,14 @@ impl<'a> Search<'a> {
                 let delivered = net
                     .advance(u, time, d_loc)
                     .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1));
-                if delivered {
+                if delivered && !blink() {
                     bound = bound.min(cost);
                     candidates.push((cost, p, d));
                 }
             }
         }
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        candidates
+            .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         // The schedule's checks allow a microsecond: the full check has the last word.
         for (cost, p, d) in candidates {
             let mut candidate = Vec::with_capacity(len + 2);
@@ -473,6 +555,24 @@ impl<'a> Search<'a> {
             }
         }
         None
+    }
+
+    /// The locations and schedule of `route`, from the last call's when it is the same route.
+    fn indexed(&mut self, route: &[Activity]) -> (Rc<Vec<usize>>, Rc<Schedule>) {
+        if let Some((last, locations, schedule)) = &self.indexed
+            && last.as_slice() == route
+        {
+            return (Rc::clone(locations), Rc::clone(schedule));
+        }
+        let net = self.net;
+        let locations: Vec<usize> = std::iter::once(START)
+            .chain(route.iter().map(|a| net.location(*a)))
+            .chain(std::iter::once(END))
+            .collect();
+        let schedule = Rc::new(Schedule::of(net, &locations, route));
+        let locations = Rc::new(locations);
+        self.indexed = Some((route.to_vec(), Rc::clone(&locations), Rc::clone(&schedule)));
+        (locations, schedule)
     }
 
     /// Takes improving moves until none is left.

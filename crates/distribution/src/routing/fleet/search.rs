@@ -1,6 +1,6 @@
 //! The search of [`plan_fleet`](super::plan_fleet) for several vehicles: a cheapest-insertion
-//! construction, then a large neighbourhood search (ruin and recreate, each changed round polished
-//! by the local search of the `polish` module), then a last polish. Seeded and with a budget in
+//! construction, then SISR (string removals, insertion with blinks, simulated annealing; the first
+//! pass's large neighbourhood search kept behind [`SISR`] to compare), then a last polish. Seeded and with a budget in
 //! iterations: the same request gives the same plan.
 
 use super::super::network::{Activity, END, Network, START};
@@ -21,6 +21,21 @@ const EJECT_NEAR: usize = 10;
 const SWAP_ONE_IN: usize = 10;
 /// The search fights for the jobs its best plan leaves out this many times.
 const CHECKS: usize = 4;
+/// SISR (Christiaens & Vanden Berghe 2020): the average number of shipments a ruin removes (c̄)
+/// and the longest string, in activities (L_max), the paper's values.
+const SISR_AVERAGE_REMOVED: f64 = 10.0;
+const SISR_MAX_STRING: usize = 10;
+/// The split string's depth (β): the run kept inside the string grows while a draw is above it.
+const SISR_SPLIT_DEPTH: f64 = 0.01;
+/// The greedy insertion passes over a feasible position with this probability.
+const BLINK: f64 = 0.01;
+/// The annealing's temperature, from / to, in mean legs of the first plan (the paper's 100 to 1
+/// on instances whose legs average some 250 units).
+const T_START: f64 = 0.3;
+const T_END: f64 = 0.005;
+/// SISR (true), or the first pass's removals with a shrinking tolerance and the local search on
+/// every promising candidate (kept to compare; BENCHMARKS.md, 7 December, second pass).
+const SISR: bool = true;
 
 /// A fleet solution: each vehicle's order, the jobs left out, the kilometres.
 #[derive(Clone)]
@@ -43,15 +58,34 @@ pub(super) struct Search<'a> {
     net: &'a Network,
     routers: Vec<Router<'a>>,
     budget: FleetSearch,
+    /// Every job, for each job, the nearest first by farm and point (itself first).
+    related: Vec<Vec<usize>>,
 }
 
 impl<'a> Search<'a> {
     /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity).
     pub fn new(net: &'a Network, nets: &'a [Network], budget: FleetSearch) -> Self {
+        let apart = |a: usize, b: usize| {
+            let (x, y) = (&net.jobs[a], &net.jobs[b]);
+            net.km(x.pickup, y.pickup) + net.km(x.delivery, y.delivery)
+        };
+        let related = (0..net.jobs.len())
+            .map(|a| {
+                let mut others: Vec<usize> = (0..net.jobs.len()).collect();
+                others.sort_by(|&x, &y| {
+                    (x != a)
+                        .cmp(&(y != a))
+                        .then(apart(a, x).total_cmp(&apart(a, y)))
+                        .then(x.cmp(&y))
+                });
+                others
+            })
+            .collect();
         Self {
             net,
             routers: nets.iter().map(Router::new).collect(),
             budget,
+            related,
         }
     }
 
@@ -62,10 +96,29 @@ impl<'a> Search<'a> {
     /// Inserts `jobs` in turn, each in the vehicle where it costs the fewest kilometres; returns
     /// the vehicles whose rounds changed. Jobs that fit nowhere go to `sol.left`.
     fn insert(&mut self, sol: &mut Solution, jobs: &[usize], changed: &mut [bool]) {
+        self.place(sol, jobs, changed, &mut || false, None);
+    }
+
+    /// [`Self::insert`], a feasible place passed over when `blink` says so. With `tried`, the
+    /// jobs it marks (left out of rounds they fitted nowhere in) are tried only in the vehicles
+    /// it marks (the rounds changed since): a round with more in it has no more room or time.
+    fn place(
+        &mut self,
+        sol: &mut Solution,
+        jobs: &[usize],
+        changed: &mut [bool],
+        blink: &mut dyn FnMut() -> bool,
+        tried: Option<(&[bool], &[bool])>,
+    ) {
         for &job in jobs {
             let mut best: Option<(f64, usize, Vec<Activity>)> = None;
             for (v, router) in self.routers.iter_mut().enumerate() {
-                if let Some((cost, order)) = router.insertion(&sol.orders[v], job)
+                if tried.is_some_and(|(jobs, vehicles)| jobs[job] && !vehicles[v]) {
+                    continue;
+                }
+                // Only places cheaper than another vehicle's are looked for.
+                let limit = best.as_ref().map_or(f64::INFINITY, |(b, _, _)| *b);
+                if let Some((cost, order)) = router.insertion(&sol.orders[v], job, blink, limit)
                     && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
                 {
                     best = Some((cost, v, order));
@@ -360,6 +413,178 @@ impl<'a> Search<'a> {
         chosen
     }
 
+    /// Fights for the jobs the best plan leaves out; the search goes on from there when it wins.
+    /// Returns whether it did.
+    fn fight(&mut self, best: &mut Solution, current: &mut Solution) -> bool {
+        if best.left.is_empty() {
+            return false;
+        }
+        let mut harder = best.clone();
+        self.carry_more(&mut harder);
+        if harder.beats(best, EPSILON) {
+            *best = harder.clone();
+            *current = harder;
+            return true;
+        }
+        false
+    }
+
+    /// One time in [`SWAP_ONE_IN`], exchanges a random run of whole trips between two vehicles.
+    fn random_cross(&mut self, candidate: &mut Solution, rng: &mut Seeded, changed: &mut [bool]) {
+        if rng.below(SWAP_ONE_IN) != 0 {
+            return;
+        }
+        let vehicles = self.routers.len();
+        let v = rng.below(vehicles);
+        let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
+        let (tv, tw) = (
+            self.trips(&candidate.orders[v]),
+            self.trips(&candidate.orders[w]),
+        );
+        let mut pick = |t: &[usize]| {
+            let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
+            (a.min(b), a.max(b))
+        };
+        let (sv, sw) = (pick(&tv), pick(&tw));
+        self.cross(candidate, (v, sv), (w, sw), changed);
+    }
+
+    /// SISR's ruin: strings of activities (all of them, or with a run kept in the middle: the
+    /// split string) taken out of the trips nearest a seed job, each trip (a stretch of a
+    /// vehicle's round between two moments it is empty) at most once; a job is taken out whole,
+    /// its pickup and delivery together. Returns the jobs taken out.
+    fn string_ruin(
+        &self,
+        sol: &mut Solution,
+        rng: &mut Seeded,
+        changed: &mut [bool],
+    ) -> Vec<usize> {
+        let jobs = self.net.jobs.len();
+        let mut tours: Vec<(usize, usize, usize)> = Vec::new();
+        let mut at: Vec<Option<(usize, usize, usize)>> = vec![None; jobs];
+        for (v, order) in sol.orders.iter().enumerate() {
+            let cuts = self.trips(order);
+            tours.extend(cuts.windows(2).map(|w| (v, w[0], w[1])));
+            for (i, a) in order.iter().enumerate() {
+                let slot = at[a.job].get_or_insert((v, i, i));
+                if a.pickup {
+                    slot.1 = i;
+                } else {
+                    slot.2 = i;
+                }
+            }
+        }
+        let carried: Vec<usize> = (0..jobs).filter(|&j| at[j].is_some()).collect();
+        if carried.is_empty() {
+            return Vec::new();
+        }
+        // The paper's equations 5 to 7: the longest string, the most strings, how many.
+        let cardinality =
+            tours.iter().map(|t| t.2 - t.1).sum::<usize>() as f64 / tours.len() as f64;
+        let longest = cardinality.round().clamp(1.0, SISR_MAX_STRING as f64);
+        let most = 4.0 * SISR_AVERAGE_REMOVED / (1.0 + longest) - 1.0;
+        let strings = (1.0 + rng.unit() * most).floor().max(1.0) as usize;
+        let seed = if !sol.left.is_empty() && rng.below(2) == 0 {
+            sol.left[rng.below(sol.left.len())]
+        } else {
+            carried[rng.below(carried.len())]
+        };
+        let mut out = vec![false; jobs];
+        let mut ruined = vec![false; tours.len()];
+        let mut count = 0;
+        for &job in &self.related[seed] {
+            if count >= strings {
+                break;
+            }
+            let Some((v, p, d)) = at[job] else {
+                continue;
+            };
+            if out[job] {
+                continue;
+            }
+            let pos = if rng.below(2) == 0 { p } else { d };
+            let Some(t) = tours
+                .iter()
+                .position(|&(tv, a, b)| tv == v && a <= pos && pos < b)
+            else {
+                continue;
+            };
+            if ruined[t] {
+                continue;
+            }
+            ruined[t] = true;
+            count += 1;
+            let (a, b) = (tours[t].1, tours[t].2);
+            let (len, idx) = (b - a, pos - a);
+            let l = 1 + rng.below(len.min(longest as usize));
+            // Equation 8's string, or the split string keeping m activities inside it.
+            let kept = if l < len && rng.below(2) == 0 {
+                let mut m = 1;
+                while l + m < len && rng.unit() >= SISR_SPLIT_DEPTH {
+                    m += 1;
+                }
+                m
+            } else {
+                0
+            };
+            let total = l + kept;
+            let lo = (idx + 1).saturating_sub(total);
+            let hi = idx.min(len - total);
+            let start = lo + rng.below(hi.saturating_sub(lo) + 1);
+            let split = start + rng.below(l + 1);
+            let order = &sol.orders[v];
+            for i in start..start + total {
+                if i < split || i >= split + kept || i == idx {
+                    out[order[a + i].job] = true;
+                }
+            }
+        }
+        let chosen: Vec<usize> = (0..jobs).filter(|&j| out[j]).collect();
+        for (v, order) in sol.orders.iter_mut().enumerate() {
+            let before = order.len();
+            order.retain(|a| !out[a.job]);
+            changed[v] |= order.len() != before;
+        }
+        chosen
+    }
+
+    /// SISR's orders of reinsertion: at random (4 in 11), the largest first (4), the farthest
+    /// from the start and end first (2), the nearest first (1); ties at random.
+    fn recreate_order(&self, jobs: &mut [usize], rng: &mut Seeded) {
+        for i in (1..jobs.len()).rev() {
+            jobs.swap(i, rng.below(i + 1));
+        }
+        let net = self.net;
+        let far = |j: usize| net.km(START, net.jobs[j].pickup) + net.km(net.jobs[j].delivery, END);
+        let size = |j: usize| {
+            net.jobs[j]
+                .load
+                .iter()
+                .zip(&net.capacity)
+                .map(|(l, c)| f64::from(*l) / f64::from((*c).max(1)))
+                .fold(0.0, f64::max)
+        };
+        match rng.below(11) {
+            0..=3 => {}
+            4..=7 => jobs.sort_by(|&a, &b| size(b).total_cmp(&size(a))),
+            8..=9 => jobs.sort_by(|&a, &b| far(b).total_cmp(&far(a))),
+            _ => jobs.sort_by(|&a, &b| far(a).total_cmp(&far(b))),
+        }
+    }
+
+    /// [`Self::insert`] with blinks: each job at its cheapest place over all the vehicles, a
+    /// feasible place passed over with probability [`BLINK`].
+    fn insert_blinking(
+        &mut self,
+        sol: &mut Solution,
+        jobs: &[usize],
+        changed: &mut [bool],
+        rng: &mut Seeded,
+        tried: Option<(&[bool], &[bool])>,
+    ) {
+        self.place(sol, jobs, changed, &mut || rng.unit() < BLINK, tried);
+    }
+
     /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
     /// neighbourhood search, final polish. Returns each vehicle's order and the jobs left out.
     pub fn run(
@@ -405,66 +630,111 @@ impl<'a> Search<'a> {
             .max(ITERATIONS_MIN)
             .min(self.budget.max_iterations.max(ITERATIONS_MIN));
         let check_every = (iterations / CHECKS).max(1);
-        for it in 0..iterations {
-            // Now and then, jobs still left out are fought for harder, and the search goes on
-            // from there.
-            if it % check_every == check_every - 1 && !best.left.is_empty() {
-                let mut harder = best.clone();
-                self.carry_more(&mut harder);
-                if harder.beats(&best, EPSILON) {
-                    best = harder.clone();
-                    current = harder;
+        if SISR {
+            // The mean leg of the first plan sets the temperature's scale.
+            let legs = (2 * jobs + vehicles) as f64;
+            let leg = (best.km / legs).max(0.1);
+            let (hot, cold) = (T_START * leg, T_END * leg);
+            let cost = |s: &Solution| s.km + penalty * s.left.len() as f64;
+            // How often each job was left out of the current plan (the paper's absences).
+            let mut absences = vec![0_u64; jobs];
+            // Whether the current plan's left-out jobs were tried in its rounds as they are (not
+            // after a polish reordered them), and which jobs those are.
+            let mut fresh = false;
+            let mut was_left = vec![false; jobs];
+            for it in 0..iterations {
+                for &j in &current.left {
+                    absences[j] += 1;
                 }
-            }
-            let mut candidate = current.clone();
-            changed.iter_mut().for_each(|c| *c = false);
-            if rng.below(SWAP_ONE_IN) == 0 {
-                let v = rng.below(vehicles);
-                let w = (v + 1 + rng.below(vehicles - 1)) % vehicles;
-                let (tv, tw) = (
-                    self.trips(&candidate.orders[v]),
-                    self.trips(&candidate.orders[w]),
-                );
-                let mut pick = |t: &[usize]| {
-                    let (a, b) = (t[rng.below(t.len())], t[rng.below(t.len())]);
-                    (a.min(b), a.max(b))
+                if it % check_every == check_every - 1 && self.fight(&mut best, &mut current) {
+                    fresh = false;
+                }
+                let mut candidate = current.clone();
+                changed.iter_mut().for_each(|c| *c = false);
+                self.random_cross(&mut candidate, &mut rng, &mut changed);
+                let ruined = self.string_ruin(&mut candidate, &mut rng, &mut changed);
+                let mut removed = std::mem::take(&mut candidate.left);
+                was_left.iter_mut().for_each(|w| *w = false);
+                if fresh {
+                    removed.iter().for_each(|&j| was_left[j] = true);
+                }
+                let ruined_rounds = changed.clone();
+                removed.extend(ruined);
+                self.recreate_order(&mut removed, &mut rng);
+                let tried = Some((was_left.as_slice(), ruined_rounds.as_slice()));
+                self.insert_blinking(&mut candidate, &removed, &mut changed, &mut rng, tried);
+                candidate.km = self.km(&candidate.orders);
+                if candidate.beats(&best, EPSILON) {
+                    // A new best: its changed rounds polished by the local search.
+                    self.settle(&mut candidate, &changed);
+                    best = candidate.clone();
+                    current = candidate;
+                    fresh = false;
+                    continue;
+                }
+                let progress = it as f64 / iterations as f64;
+                let temperature = hot * (cold / hot).powf(progress);
+                let absent = |s: &Solution| s.left.iter().map(|&j| absences[j]).sum::<u64>();
+                // Carrying more first, else the jobs left out less often so far (the paper's
+                // fleet minimisation), else the annealing on the kilometres.
+                let accept = if candidate.left.len() != current.left.len() {
+                    candidate.left.len() < current.left.len()
+                        || absent(&candidate) < absent(&current)
+                } else if absent(&candidate) != absent(&current) {
+                    absent(&candidate) < absent(&current)
+                } else {
+                    let threshold = cost(&current) - temperature * (1.0 - rng.unit()).ln();
+                    cost(&candidate) < threshold
                 };
-                let (sv, sw) = (pick(&tv), pick(&tw));
-                self.cross(&mut candidate, (v, sv), (w, sw), &mut changed);
-            }
-            let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
-            let mut removed = std::mem::take(&mut candidate.left);
-            removed.extend(ruined);
-            // The left-out jobs first, a third of the time; else in the construction's order,
-            // or shuffled.
-            let how = rng.below(3);
-            if how == 1 {
-                let rank = |j: &usize| first.iter().position(|f| f == j).unwrap_or(usize::MAX);
-                removed.sort_by_key(rank);
-            } else if how == 2 {
-                for i in (1..removed.len()).rev() {
-                    removed.swap(i, rng.below(i + 1));
+                if accept {
+                    current = candidate;
+                    fresh = true;
                 }
             }
-            self.insert(&mut candidate, &removed, &mut changed);
-            let tolerance = TOLERANCE * best.km * (1.0 - it as f64 / iterations as f64);
-            // The local search only for candidates that may be kept: it costs the most.
-            candidate.km = self.km(&candidate.orders);
-            if candidate.left.len() >= best.left.len()
-                && candidate.km + penalty * (candidate.left.len() - best.left.len()) as f64
-                    > (best.km + tolerance) * (1.0 + PROMISING)
-            {
-                continue;
-            }
-            self.settle(&mut candidate, &changed);
-            if candidate.beats(&best, EPSILON) {
-                best = candidate.clone();
-            }
-            // A job left out costs more than any detour, but not infinitely: the search may
-            // drop one for a while to rearrange the rounds.
-            let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
-            if penalised(&candidate) < penalised(&best) + tolerance {
-                current = candidate;
+        } else {
+            for it in 0..iterations {
+                // Now and then, jobs still left out are fought for harder, and the search goes on
+                // from there.
+                if it % check_every == check_every - 1 {
+                    self.fight(&mut best, &mut current);
+                }
+                let mut candidate = current.clone();
+                changed.iter_mut().for_each(|c| *c = false);
+                self.random_cross(&mut candidate, &mut rng, &mut changed);
+                let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
+                let mut removed = std::mem::take(&mut candidate.left);
+                removed.extend(ruined);
+                // The left-out jobs first, a third of the time; else in the construction's order,
+                // or shuffled.
+                let how = rng.below(3);
+                if how == 1 {
+                    let rank = |j: &usize| first.iter().position(|f| f == j).unwrap_or(usize::MAX);
+                    removed.sort_by_key(rank);
+                } else if how == 2 {
+                    for i in (1..removed.len()).rev() {
+                        removed.swap(i, rng.below(i + 1));
+                    }
+                }
+                self.insert(&mut candidate, &removed, &mut changed);
+                let tolerance = TOLERANCE * best.km * (1.0 - it as f64 / iterations as f64);
+                // The local search only for candidates that may be kept: it costs the most.
+                candidate.km = self.km(&candidate.orders);
+                if candidate.left.len() >= best.left.len()
+                    && candidate.km + penalty * (candidate.left.len() - best.left.len()) as f64
+                        > (best.km + tolerance) * (1.0 + PROMISING)
+                {
+                    continue;
+                }
+                self.settle(&mut candidate, &changed);
+                if candidate.beats(&best, EPSILON) {
+                    best = candidate.clone();
+                }
+                // A job left out costs more than any detour, but not infinitely: the search may
+                // drop one for a while to rearrange the rounds.
+                let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
+                if penalised(&candidate) < penalised(&best) + tolerance {
+                    current = candidate;
+                }
             }
         }
 
