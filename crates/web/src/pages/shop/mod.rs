@@ -318,8 +318,8 @@ async fn render_shop(
         && state.typed.is_empty()
         && state.errors.is_empty()
         && state.form_error.is_none();
-    if plain && let Some(kept) = kept_shop(site, v, &shown, held.as_ref()).await? {
-        let key = (shown.view.cycle.id, v.lang, v.session.is_some());
+    let key = (shown.view.cycle.id, v.lang, v.session.is_some());
+    if plain && let Some(kept) = kept_shop(site, v, key, &shown, held.as_ref()).await? {
         return Ok(kept_page(
             site,
             v,
@@ -344,10 +344,10 @@ struct ShopPart {
 async fn kept_shop(
     site: &Site,
     v: &Visitor,
+    key: kept::Key,
     shown: &store::ShownCycle,
     held: Option<&(BTreeMap<i64, Quantity>, Option<i64>)>,
 ) -> Result<Option<Arc<kept::KeptOffers>>, StoreError> {
-    let key = (shown.view.cycle.id, v.lang, v.session.is_some());
     let kept = match site.shop_pages.get(key, shown.version) {
         Some(k) => k,
         None => {
