@@ -664,6 +664,13 @@ fn main() {
     if run("fleet-large") {
         fleet::fleet_large();
     }
+    // Not in the default run: minutes of long searches, for routes/fleet-best-known.txt.
+    if section.as_deref() == Some("fleet-best") {
+        fleet::fleet_best();
+    }
+    if section.as_deref() == Some("fleet-seeds") {
+        fleet::fleet_seeds();
+    }
     if run("planted") {
         fleet::planted_windows();
     }
