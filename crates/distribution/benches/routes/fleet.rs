@@ -3,13 +3,16 @@
 //! (e) `fleet-small`: 6 to 8 shipments, 2 or 3 vehicles small in crates (and kg), points closing
 //!     2.5 to 3.75 hours after the departure or room only, 48 rounds against `plan_fleet_exact`.
 //! (f) `fleet-large`: 50 to 100 stops, 2 to 4 vehicles, binding capacity and windows, against the
-//!     best of 3 searches 3 times as long as the default, from other seeds.
+//!     best of 3 searches 3 times as long as the default, from other seeds, and against the best
+//!     plan known (`routes/fleet-best-known.txt`, found by much longer searches; `-- fleet-best`
+//!     runs them). `-- fleet-seeds`: the default from 4 other seeds, against the best known.
 //! (g) `planted`: more than 80 shipments with tight windows (±15 minutes at every farm) around a
 //!     planted feasible plan, one and two vehicles: how many shipments the planner leaves out,
 //!     when a plan carrying them all exists by construction.
 //! (h) `planted-binding`: 48 to 84 shipments, 2 to 4 vehicles full by weight or by crates, windows
 //!     around a planted plan (an upper bound of the optimum), against the planted plan and the
 //!     long runs of (f).
+//! (i) `fleet-200`: 200 shipments, 4 and 6 vehicles: time.
 
 use super::*;
 use distribution::routing::{
@@ -309,7 +312,7 @@ pub(super) fn fleet_best() {
             .unwrap_or(default)
     };
     let (runs, scale) = (env("BEST_RUNS", 4), env("BEST_SCALE", 30) as usize);
-    println!("# fleet-best: {runs} searches of {scale} times the default's iterations");
+    println!("# fleet-best: {runs} plans of {scale} times the default search");
     for instance in LARGE {
         let (req, fleet) = large_instance(instance);
         let default = FleetSearch::default();
@@ -383,6 +386,28 @@ pub(super) fn fleet_seeds() {
     }
     band.print();
     println!("   shipments left out in all: {left_out}");
+}
+
+/// (i) `fleet-200`: 200 shipments from 150 farms, like (f), with 4 vehicles (points closing after
+/// 15 hours: too little room, some 30 shipments left out) and 6 (points closing after 11.7 hours):
+/// how long the planner takes at this size.
+pub(super) fn fleet_200() {
+    println!("(i) 200 shipments, 4 and 6 vehicles: time");
+    for instance in [(407_u64, 150, 200, 4, 900), (408, 150, 200, 6, 700)] {
+        let (req, fleet) = large_instance(instance);
+        let (plan, wall, took) = timed_fleet(&req, &fleet, FleetSearch::default());
+        check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
+        let stops: usize = plan.rounds.iter().map(|r| r.plan.stops.len() - 2).sum();
+        println!(
+            "   {} shipments, {stops} stops, {} vehicles: {:.1} km, {} left out; CPU {:.0} ms (wall {:.0} ms)",
+            instance.2,
+            instance.3,
+            plan.total_km,
+            plan.unassigned.len(),
+            took.as_secs_f64() * 1000.0,
+            wall.as_secs_f64() * 1000.0
+        );
+    }
 }
 
 pub(super) fn fleet_large() {

@@ -33,11 +33,11 @@
 //! out are fought for: inserted again, swapped in by ejecting one or two carried shipments near
 //! them, and made room for by exchanging runs of trips between each pair of vehicles (with
 //! vehicles of several sizes, the trips that need the larger one may have fallen to the smaller).
-//! Each round is finally polished by the iterated local search. The round is searched from several
-//! seeds, the best plan kept: 8 times when it is small, else as many times as a total budget
-//! holds (8 searches at 45 shipments, 4 from 90 on). The generators are seeded with constants
-//! and the budget is a number of iterations set by the round's size: the same request gives the
-//! same plan on every run. The code is in the `search` submodule.
+//! Each round is finally polished by the iterated local search. The round is searched from
+//! several seeds, the best plan kept: 8 times when it is small, else as many times as a total
+//! budget holds (8 searches at 50 shipments, 4 from 90 to 110, 2 at 200). The generators are
+//! seeded with constants and the budget is a number of iterations set by the round's size: the
+//! same request gives the same plan on every run. The code is in the `search` submodule.
 
 mod search;
 
@@ -64,6 +64,8 @@ const RESTARTS: u64 = 8;
 /// (one search 30 times as long is no better than the best of three; BENCHMARKS.md, 7 December,
 /// third pass).
 const MAX_SEARCHES: usize = 8;
+/// Rounds of up to this many shipments get all of [`FleetSearch::total_iterations`].
+const FULL_BUDGET: usize = 100;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -88,8 +90,9 @@ pub struct FleetSearch {
     pub iterations_per_shipment: usize,
     /// …and at most.
     pub max_iterations: usize,
-    /// Iterations of all the searches of a round of more than 16 shipments together: as many
-    /// searches from other seeds as this holds (at least one, at most 8), the best plan kept.
+    /// Iterations of all the searches of a round of 17 to 100 shipments together (above, in
+    /// proportion less): as many searches from other seeds as this holds (at least one, at most
+    /// 8), the best plan kept.
     pub total_iterations: usize,
     /// The seed of the (first) search's generator.
     pub seed: u64,
@@ -103,12 +106,16 @@ impl FleetSearch {
             .min(self.max_iterations.max(ITERATIONS_MIN))
     }
 
-    /// How many searches a round of `shipments` shipments gets.
+    /// How many searches a round of `shipments` shipments gets: as many as
+    /// [`Self::total_iterations`] holds, which shrinks in proportion above [`FULL_BUDGET`]
+    /// shipments (an iteration costs more in longer rounds): 200 shipments get half of it, two
+    /// searches (one left 8 shipments out of a round of 6 vehicles that four carried entirely).
     fn searches(&self, shipments: usize) -> u64 {
         if shipments <= SMALL_ROUND {
             RESTARTS
         } else {
-            self.total_iterations
+            let total = self.total_iterations * FULL_BUDGET.min(shipments) / shipments;
+            total
                 .div_ceil(self.iterations(shipments))
                 .clamp(1, MAX_SEARCHES) as u64
         }
@@ -117,8 +124,8 @@ impl FleetSearch {
 
 impl Default for FleetSearch {
     /// The planner's: 100 iterations per shipment, at most 9,000, for each of the searches of
-    /// 36,000 iterations in all (4 searches at 90 shipments, 8 at 45): under 1.5 s of CPU at
-    /// 50 stops and 3.5 s at 100 to 130 stops with 2 to 4 vehicles (BENCHMARKS.md).
+    /// 36,000 iterations in all (8 searches at 50 shipments, 4 at 90 to 110): 1.3 s of CPU at
+    /// 50 stops, 3.1 s at 100 and 3.4 s at 125 with 2 to 4 vehicles (BENCHMARKS.md).
     fn default() -> Self {
         Self {
             iterations_per_shipment: 100,
