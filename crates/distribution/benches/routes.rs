@@ -19,8 +19,11 @@
 //! (d) Larger constrained rounds (40 farms, 5 points, 60 shipments, 60-crate vehicle, windows on
 //!     the points): time, and the plan passes `check_plan`.
 //!
-//! (e) to (g): several vehicles with binding capacity and windows (`routes/fleet.rs`): against
-//!     `plan_fleet_exact` on small rounds, longer searches on large ones, planted plans.
+//! (e) to (i): several vehicles with binding capacity and windows (`routes/fleet.rs`): against
+//!     `plan_fleet_exact` on small rounds, longer searches and the best known plans on large ones,
+//!     planted plans, the time at 200 shipments. `-- fleet-seeds` (the default search from other
+//!     seeds) and `-- fleet-best` (long searches for `routes/fleet-best-known.txt`) run only when
+//!     named.
 //!
 //! Each section prints the gap and time per instance, then the mean and worst by size band.
 
@@ -664,10 +667,20 @@ fn main() {
     if run("fleet-large") {
         fleet::fleet_large();
     }
+    // Not in the default run: minutes of long searches, for routes/fleet-best-known.txt.
+    if section.as_deref() == Some("fleet-best") {
+        fleet::fleet_best();
+    }
+    if section.as_deref() == Some("fleet-seeds") {
+        fleet::fleet_seeds();
+    }
     if run("planted") {
         fleet::planted_windows();
     }
     if run("planted-binding") {
         fleet::planted_binding_set();
+    }
+    if run("fleet-200") {
+        fleet::fleet_200();
     }
 }

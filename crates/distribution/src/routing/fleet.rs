@@ -33,10 +33,11 @@
 //! out are fought for: inserted again, swapped in by ejecting one or two carried shipments near
 //! them, and made room for by exchanging runs of trips between each pair of vehicles (with
 //! vehicles of several sizes, the trips that need the larger one may have fallen to the smaller).
-//! Each round is finally polished by the iterated local search. The generator is seeded with a
-//! constant and the budget is a number of iterations set by the round's size (small rounds are
-//! searched from several seeds, the best plan kept): the same request gives the same plan on
-//! every run. The code is in the `search` submodule.
+//! Each round is finally polished by the iterated local search. The round is searched from
+//! several seeds, the best plan kept: 8 times when it is small, else as many times as a total
+//! budget holds (8 searches at 50 shipments, 4 from 90 to 110, 2 at 200). The generators are
+//! seeded with constants and the budget is a number of iterations set by the round's size: the
+//! same request gives the same plan on every run. The code is in the `search` submodule.
 
 mod search;
 
@@ -53,12 +54,18 @@ use super::{
 /// The most vehicles a round may have.
 pub const MAX_VEHICLES: usize = 20;
 
+/// Iterations of one search at least, whatever the round's size.
+const ITERATIONS_MIN: usize = 1_000;
 /// Rounds of at most this many shipments are searched [`RESTARTS`] times, from other seeds.
 const SMALL_ROUND: usize = 16;
 const RESTARTS: u64 = 8;
-/// Larger rounds are searched this many times: the annealing gains more from one search twice as
-/// long than from the best of two (BENCHMARKS.md, 7 December, second pass).
-const LARGE_RESTARTS: u64 = 1;
+/// Larger rounds are searched as many times as [`FleetSearch::total_iterations`] holds, from
+/// other seeds, at most this many: one search's result owes more to its seed than to its length
+/// (one search 30 times as long is no better than the best of three; BENCHMARKS.md, 7 December,
+/// third pass).
+const MAX_SEARCHES: usize = 8;
+/// Rounds of up to this many shipments get all of [`FleetSearch::total_iterations`].
+const FULL_BUDGET: usize = 100;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -79,21 +86,51 @@ pub struct Vehicle {
 /// compare it with longer searches from other seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FleetSearch {
-    /// Iterations of the search (SISR) per shipment (at least 1,000 in all)…
+    /// Iterations of one search (SISR) per shipment (at least 1,000 in all)…
     pub iterations_per_shipment: usize,
     /// …and at most.
     pub max_iterations: usize,
-    /// The seed of the search's generator.
+    /// Iterations of all the searches of a round of 17 to 100 shipments together (above, in
+    /// proportion less): as many searches from other seeds as this holds (at least one, at most
+    /// 8), the best plan kept.
+    pub total_iterations: usize,
+    /// The seed of the (first) search's generator.
     pub seed: u64,
 }
 
+impl FleetSearch {
+    /// Iterations of one search of a round of `shipments` shipments.
+    pub fn iterations(&self, shipments: usize) -> usize {
+        (shipments * self.iterations_per_shipment)
+            .max(ITERATIONS_MIN)
+            .min(self.max_iterations.max(ITERATIONS_MIN))
+    }
+
+    /// How many searches a round of `shipments` shipments gets: as many as
+    /// [`Self::total_iterations`] holds, which shrinks in proportion above [`FULL_BUDGET`]
+    /// shipments (an iteration costs more in longer rounds): 200 shipments get half of it, two
+    /// searches (one left 8 shipments out of a round of 6 vehicles that four carried entirely).
+    fn searches(&self, shipments: usize) -> u64 {
+        if shipments <= SMALL_ROUND {
+            RESTARTS
+        } else {
+            let total = self.total_iterations * FULL_BUDGET.min(shipments) / shipments;
+            total
+                .div_ceil(self.iterations(shipments))
+                .clamp(1, MAX_SEARCHES) as u64
+        }
+    }
+}
+
 impl Default for FleetSearch {
-    /// The planner's: 100 iterations per shipment, at most 9,000: under 2 s of CPU at 100 to 130
-    /// stops with 2 to 4 vehicles (BENCHMARKS.md).
+    /// The planner's: 100 iterations per shipment, at most 9,000, for each of the searches of
+    /// 36,000 iterations in all (8 searches at 50 shipments, 4 at 90 to 110): 1.3 s of CPU at
+    /// 50 stops, 3.1 s at 100 and 3.4 s at 125 with 2 to 4 vehicles (BENCHMARKS.md).
     fn default() -> Self {
         Self {
             iterations_per_shipment: 100,
             max_iterations: 9_000,
+            total_iterations: 36_000,
             seed: 0x4841_4c4c_4546,
         }
     }
@@ -239,12 +276,8 @@ pub fn plan_fleet_with(
         .iter()
         .map(|v| net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed())))
         .collect();
-    // Small rounds are cheap to search: several searches from other seeds, the best kept.
-    let restarts = if net.jobs.len() <= SMALL_ROUND {
-        RESTARTS
-    } else {
-        LARGE_RESTARTS
-    };
+    // Several searches from other seeds, the best kept.
+    let restarts = search.searches(net.jobs.len());
     let mut best: Option<(Vec<Vec<Activity>>, Vec<usize>, f64)> = None;
     for restart in 0..restarts {
         let budget = FleetSearch {

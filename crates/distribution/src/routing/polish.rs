@@ -274,29 +274,37 @@ struct Search<'a> {
     /// The last route insertions were checked against, its locations and schedule: a fleet
     /// inserts each job into every vehicle's round, most of them unchanged since the last job.
     indexed: Option<Indexed>,
+    scratch: Scratch,
 }
 
-/// A pickup position and what it adds, ordered by the kilometres then the position.
-struct Cheapest(f64, usize);
-
-impl PartialEq for Cheapest {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
+/// A float as a key ordered as [`f64::total_cmp`] orders floats (integer comparisons are
+/// cheaper in the insertion's heap).
+fn ordered(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
     }
 }
 
-impl Eq for Cheapest {}
-
-impl PartialOrd for Cheapest {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+/// The float of an [`ordered`] key.
+fn unordered(key: u64) -> f64 {
+    if key >> 63 == 1 {
+        f64::from_bits(key & !(1 << 63))
+    } else {
+        f64::from_bits(!key)
     }
 }
 
-impl Ord for Cheapest {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-    }
+/// The cheapest insertion's buffers, kept from call to call.
+#[derive(Default)]
+struct Scratch {
+    cheapest_delivery: Vec<f64>,
+    /// Pickup positions keyed by the least a pair starting there can cost.
+    pickups: Vec<Reverse<(u64, usize)>>,
+    candidates: Vec<(f64, usize, usize)>,
+    peak: Vec<i64>,
 }
 
 /// A route, its locations (the start's and the end's around) and its [`Schedule`].
@@ -319,6 +327,7 @@ impl<'a> Search<'a> {
             near,
             prefix: Prefix::new(net),
             indexed: None,
+            scratch: Scratch::default(),
         }
     }
 
@@ -452,8 +461,12 @@ impl<'a> Search<'a> {
                 .zip(&net.capacity)
                 .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c))
         };
-        // The least the delivery can add at position d or later.
-        let mut cheapest_delivery = vec![f64::INFINITY; len + 2];
+        // The least the delivery can add at position d or later (buffers reused from call to
+        // call: the fleet search makes tens of thousands of these calls a second).
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let cheapest_delivery = &mut scratch.cheapest_delivery;
+        cheapest_delivery.clear();
+        cheapest_delivery.resize(len + 2, f64::INFINITY);
         for d in (0..=len).rev() {
             let (u, v) = (locations[d], locations[d + 1]);
             let add = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
@@ -461,29 +474,41 @@ impl<'a> Search<'a> {
         }
         // Pickup positions by the least a pair starting there can cost (right after each other,
         // or the pickup's detour and the cheapest later delivery's), in a heap rather than
-        // sorted: the search stops after a few of them.
-        // Positions where the vehicle has no room for the job are left out at once.
-        let mut pickups: BinaryHeap<Reverse<Cheapest>> = (0..=len)
-            .filter(|&p| fits(schedule.load(p)))
-            .map(|p| {
-                let (x, y) = (locations[p], locations[p + 1]);
-                let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
-                let together =
-                    net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
-                Reverse(Cheapest(together.min(add_p + cheapest_delivery[p + 1]), p))
-            })
-            .collect();
-        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        // sorted: the search stops after a few of them. Positions where the vehicle has no room
+        // for the job, or that cannot beat `limit`, are left out at once (the search would stop
+        // at the first of the latter).
+        let mut heap = std::mem::take(&mut scratch.pickups);
+        heap.clear();
+        for p in 0..=len {
+            if !fits(schedule.load(p)) {
+                continue;
+            }
+            let (x, y) = (locations[p], locations[p + 1]);
+            let xy = net.km(x, y);
+            let (xp, py) = (net.km(x, p_loc), net.km(p_loc, y));
+            let add_p = xp + py - xy;
+            let together = xp + net.km(p_loc, d_loc) + net.km(d_loc, y) - xy;
+            let least = together.min(add_p + cheapest_delivery[p + 1]);
+            if least > limit + EPSILON {
+                continue;
+            }
+            heap.push(Reverse((ordered(least), p)));
+        }
+        let mut pickups = BinaryHeap::from(heap);
+        let candidates = &mut scratch.candidates;
+        candidates.clear();
         let mut bound = limit;
-        let mut peak = vec![0_i64; schedule.dims];
-        while let Some(Reverse(Cheapest(least, p))) = pickups.pop() {
-            if least > bound + EPSILON {
+        let peak = &mut scratch.peak;
+        peak.clear();
+        peak.resize(schedule.dims, 0);
+        while let Some(Reverse((key, p))) = pickups.pop() {
+            if unordered(key) > bound + EPSILON {
                 break;
             }
             let (x, y) = (locations[p], locations[p + 1]);
             let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
             peak.copy_from_slice(schedule.load(p));
-            if !fits(&peak) {
+            if !fits(peak) {
                 continue;
             }
             let Some(collected) = net.advance(x, schedule.departure[p], p_loc) else {
@@ -524,7 +549,7 @@ impl<'a> Search<'a> {
                 peak.iter_mut()
                     .zip(schedule.load(d))
                     .for_each(|(m, l)| *m = (*m).max(*l));
-                if !fits(&peak) {
+                if !fits(peak) {
                     break;
                 }
                 let cost = add_p + net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
@@ -542,8 +567,10 @@ impl<'a> Search<'a> {
         }
         candidates
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        scratch.pickups = pickups.into_vec();
         // The schedule's checks allow a microsecond: the full check has the last word.
-        for (cost, p, d) in candidates {
+        let mut found = None;
+        for &(cost, p, d) in scratch.candidates.iter() {
             let mut candidate = Vec::with_capacity(len + 2);
             candidate.extend_from_slice(&route[..p]);
             candidate.push(pickup);
@@ -551,10 +578,12 @@ impl<'a> Search<'a> {
             candidate.push(delivery);
             candidate.extend_from_slice(&route[d..]);
             if self.feasible_order(&candidate) {
-                return Some((cost, candidate));
+                found = Some((cost, candidate));
+                break;
             }
         }
-        None
+        self.scratch = scratch;
+        found
     }
 
     /// The locations and schedule of `route`, from the last call's when it is the same route.

@@ -7,8 +7,6 @@ use super::super::network::{Activity, END, Network, START};
 use super::super::polish::{Router, Seeded, kicks_for};
 use super::{EPSILON, FleetSearch};
 
-/// Iterations of the large neighbourhood search at least, whatever the round's size.
-const ITERATIONS_MIN: usize = 1_000;
 /// At most this many shipments taken out at once.
 const MAX_REMOVED: usize = 10;
 /// The search accepts plans up to this much longer than the best (a fraction), shrinking to 0.
@@ -60,6 +58,8 @@ pub(super) struct Search<'a> {
     budget: FleetSearch,
     /// Every job, for each job, the nearest first by farm and point (itself first).
     related: Vec<Vec<usize>>,
+    /// Scratch of [`Self::place`]: the vehicle of each job.
+    owner: Vec<usize>,
 }
 
 impl<'a> Search<'a> {
@@ -86,6 +86,7 @@ impl<'a> Search<'a> {
             routers: nets.iter().map(Router::new).collect(),
             budget,
             related,
+            owner: Vec::new(),
         }
     }
 
@@ -110,9 +111,27 @@ impl<'a> Search<'a> {
         blink: &mut dyn FnMut() -> bool,
         tried: Option<(&[bool], &[bool])>,
     ) {
+        // Which vehicle carries each job: each job is tried first in the vehicle of the nearest
+        // job carried, where it is likely cheapest, so that the others are searched under a
+        // low limit (most of their positions ruled out at once).
+        let mut owner = std::mem::take(&mut self.owner);
+        owner.clear();
+        owner.resize(self.net.jobs.len(), usize::MAX);
+        for (v, order) in sol.orders.iter().enumerate() {
+            for a in order {
+                owner[a.job] = v;
+            }
+        }
+        let vehicles = self.routers.len();
         for &job in jobs {
+            let first = self.related[job]
+                .iter()
+                .map(|&k| owner[k])
+                .find(|&v| v != usize::MAX)
+                .unwrap_or(0);
             let mut best: Option<(f64, usize, Vec<Activity>)> = None;
-            for (v, router) in self.routers.iter_mut().enumerate() {
+            for v in std::iter::once(first).chain((0..vehicles).filter(|&v| v != first)) {
+                let router = &mut self.routers[v];
                 if tried.is_some_and(|(jobs, vehicles)| jobs[job] && !vehicles[v]) {
                     continue;
                 }
@@ -128,10 +147,12 @@ impl<'a> Search<'a> {
                 Some((_, v, order)) => {
                     sol.orders[v] = order;
                     changed[v] = true;
+                    owner[job] = v;
                 }
                 None => sol.left.push(job),
             }
         }
+        self.owner = owner;
     }
 
     /// Brings left-out jobs in by ejection: for each, one or two of the carried jobs nearest it
@@ -626,9 +647,7 @@ impl<'a> Search<'a> {
                 })
                 .fold(0.0, f64::max);
         let jobs = self.net.jobs.len();
-        let iterations = (jobs * self.budget.iterations_per_shipment)
-            .max(ITERATIONS_MIN)
-            .min(self.budget.max_iterations.max(ITERATIONS_MIN));
+        let iterations = self.budget.iterations(jobs);
         let check_every = (iterations / CHECKS).max(1);
         if SISR {
             // The mean leg of the first plan sets the temperature's scale.
