@@ -2,13 +2,14 @@
 //! filters on before measuring, the key town names are compared by, and the labels a producer
 //! may show.
 //!
-//! The spatial method: a search is the radius's circle's bounding box, then the exact
-//! haversine distance of each place in it, sorted. The box holds every point of the circle, so
-//! nothing inside is missed; at a 100 km radius it holds some 27 % more area than the circle,
-//! which the exact distance then drops. The box is asked of an R-tree kept in memory
-//! ([`index::PlaceIndex`], what the store's searches use) or, for the SQL reference path, of
-//! plain indexed latitude and longitude columns (a B-tree on SQLite and PostgreSQL alike; no
-//! extension such as earthdistance or PostGIS).
+//! The spatial method: the store's searches ask a k-d tree of unit vectors kept in memory
+//! ([`index::PlaceIndex`]: the circle is a ball in space, so places are tested by their chord,
+//! boxes of places counted whole, and only the places on the circle's very edge measured by the
+//! haversine formula). The SQL reference path asks the radius's circle's bounding box of plain
+//! indexed latitude and longitude columns (a B-tree on SQLite and PostgreSQL alike; no
+//! extension such as earthdistance or PostGIS), then the exact haversine distance of each place
+//! in it: the box holds every point of the circle, and at a 100 km radius some 27 % more area,
+//! which the exact distance then drops.
 
 pub mod index;
 

@@ -153,6 +153,11 @@ enum Command {
         bind: String,
         #[command(flatten)]
         mail: mail_args::MailArgs,
+        /// The directory map's tile server, as for `serve`
+        /// (`https://tiles.example.org/{z}/{x}/{y}.png`); without it the directory shows its
+        /// results as a list only.
+        #[arg(long, env = "HALLE_MAP_TILES")]
+        map_tiles: Option<String>,
     },
     /// The places dataset (postcodes and towns with coordinates) the directory searches by.
     Places {
@@ -371,6 +376,7 @@ async fn main() -> anyhow::Result<()> {
             database,
             bind,
             mail,
+            map_tiles,
         } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = database.clone().into_os_string();
@@ -410,9 +416,17 @@ async fn main() -> anyhow::Result<()> {
                     "Places: none (the directory cannot search by postcode or town); run tests/tools/install-places, then `halle places import`, or set HALLE_PLACES_DIR"
                 );
             }
-            let app = Application::bind(&bind, store.clone())
-                .await
-                .with_context(|| format!("cannot listen on {bind}"))?;
+            let app = Application::bind_with(
+                &bind,
+                store.clone(),
+                web::WebOptions {
+                    // Read once at start-up and kept for the process's life.
+                    map_tiles: map_tiles.map(|t| &*Box::leak(t.into_boxed_str())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
             let base = format!("http://{}", app.addr());
             let mailer = mail.start(&store, &base)?;
             let scheduler = mail.start_schedule(&store);

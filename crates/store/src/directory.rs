@@ -6,7 +6,7 @@
 //! - `places`: postcodes and towns to coordinates (`halle places import`).
 //! - this file: entries, kept by the producer and by its markets' coordinators; hidden by admins.
 //! - `search`: producers and pickup points within a radius, with filters.
-//! - `index`: the directory kept in memory that searches read (R-trees), checked against a
+//! - `index`: the directory kept in memory that searches read (k-d trees), checked against a
 //!   version row the database keeps.
 //! - `alerts`: sign-up with double opt-in, unsubscribe, and the matches a publication records.
 //!

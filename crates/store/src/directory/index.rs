@@ -1,7 +1,9 @@
 //! The directory kept in memory, for searches by distance (`search::search_snapshot`): the
-//! published, visible producers (what a hit shows, their categories, labels and the markets
-//! they sell through) and every pickup point (what a hit shows, its market, its slots of the
-//! coming days), each kind in an R-tree (`distribution::directory::index`).
+//! published, visible producers (what a hit shows, their categories and labels as one bit set,
+//! the markets they sell through) and every pickup point (what a hit shows, its market, its
+//! slots of the coming days), each kind in a k-d tree of unit vectors
+//! (`distribution::directory::index`), laid out in the tree's order so that a search's filters
+//! read them in runs.
 //!
 //! A [`Snapshot`] is never changed: a load builds a new one and swaps it in, so readers never
 //! wait for a writer (they hold an `Arc` of the snapshot they began with). It is kept on these
@@ -31,7 +33,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use distribution::directory::index::PlaceIndex;
+use distribution::directory::{Label, index::PlaceIndex};
+use domain::Category;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
 };
@@ -58,27 +61,49 @@ const SLOT_HORIZON_DAYS: i64 = 1;
 pub(super) struct IndexedProducer {
     /// What a hit shows (its distance set per search).
     pub(super) hit: ProducerHit,
-    /// The markets it sells through.
-    pub(super) markets: Vec<i64>,
+    /// The markets it sells through, by their place in [`Snapshot::markets`].
+    pub(super) markets: Vec<u32>,
 }
 
 /// A pickup point.
 pub(super) struct IndexedPoint {
     /// What a hit shows (its distance and next slot set per search).
     pub(super) hit: PointHit,
-    /// Its market.
-    pub(super) market_id: i64,
+    /// Its market, by its place in [`Snapshot::markets`].
+    pub(super) market: u32,
     /// Its slots from the load on, soonest first (not cancelled, of cycles that are not
     /// drafts), up to [`COLLECT_DAYS`] + [`SLOT_HORIZON_DAYS`] ahead.
     pub(super) slots: Vec<Span>,
 }
 
-/// The directory as of one load.
+/// A producer's categories (bit `k` for `Category::ALL[k]`) and labels (bit `16 + k` for
+/// `Label::ALL[k]`), what the filters ask.
+pub(super) fn tags(categories: &[Category], labels: &[Label]) -> u32 {
+    let mut bits = 0;
+    for c in categories {
+        if let Some(k) = Category::ALL.iter().position(|x| x == c) {
+            bits |= 1 << k;
+        }
+    }
+    for l in labels {
+        if let Some(k) = Label::ALL.iter().position(|x| x == l) {
+            bits |= 1 << (16 + k);
+        }
+    }
+    bits
+}
+
+/// The directory as of one load. Producers and points are in their trees' order: the
+/// position a tree names is the position in these lists.
 pub(crate) struct Snapshot {
     pub(super) producers: Vec<IndexedProducer>,
+    /// Each producer's [`tags`], in the same order (read in runs by the filters).
+    pub(super) producer_tags: Vec<u32>,
     pub(super) producer_places: PlaceIndex,
     pub(super) points: Vec<IndexedPoint>,
     pub(super) point_places: PlaceIndex,
+    /// How many markets (producers and points name them by their place, 0 to this).
+    pub(super) markets: usize,
     /// Past this the slots loaded may not cover a search's window.
     valid_until: DateTime<Utc>,
 }
@@ -94,10 +119,24 @@ struct Held {
     checked_at: Instant,
 }
 
+/// The most places kept found (every postcode and town name is some 45,000); past it the
+/// map starts again empty.
+const MAX_LOCATED: usize = 100_000;
+
+/// Places found by postcode or town name (`Store::locate`), for the directory version they
+/// were read under: `halle places import` bumps the version, so a version read within
+/// [`DIRECTORY_RECHECK`] vouches for them as it does for the snapshot.
+#[derive(Default)]
+struct KeptPlaces {
+    version: i64,
+    places: HashMap<String, super::Located>,
+}
+
 /// The directory in memory, one per [`Store`].
 #[derive(Default)]
 pub(crate) struct DirectoryIndex {
     held: RwLock<Option<Arc<Held>>>,
+    located: RwLock<KeptPlaces>,
     /// Bumped after every local write transaction's commit.
     written: AtomicU64,
     /// One check or load at a time.
@@ -112,6 +151,29 @@ impl DirectoryIndex {
 
     fn held(&self) -> Option<Arc<Held>> {
         self.held.read().ok().and_then(|h| h.clone())
+    }
+
+    /// The place found for `key` under `version`, if kept.
+    pub(super) fn kept_place(&self, version: i64, key: &str) -> Option<super::Located> {
+        let located = self.located.read().ok()?;
+        (located.version == version)
+            .then(|| located.places.get(key).cloned())
+            .flatten()
+    }
+
+    /// Keeps the place found for `key` under `version` (unless a newer version is kept).
+    pub(super) fn keep_place(&self, version: i64, key: String, place: super::Located) {
+        let Ok(mut located) = self.located.write() else {
+            return;
+        };
+        if located.version != version || located.places.len() >= MAX_LOCATED {
+            if located.version > version {
+                return;
+            }
+            located.version = version;
+            located.places.clear();
+        }
+        located.places.insert(key, place);
     }
 
     /// True when `h` stands for every local write so far and its slots cover now.
@@ -138,6 +200,17 @@ async fn read_version(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
 }
 
 impl Store {
+    /// The directory's version, when the snapshot held stands for every local write and the
+    /// version was read within [`DIRECTORY_RECHECK`]: what places found may be kept under.
+    pub(super) fn fresh_directory_version(&self) -> Option<i64> {
+        let ix = &self.directory;
+        ix.held()
+            .filter(|h| {
+                ix.current(h, self.sales.generation()) && h.checked_at.elapsed() < DIRECTORY_RECHECK
+            })
+            .map(|h| h.version)
+    }
+
     /// The directory as searches see it now (see the module's header).
     pub(crate) async fn directory_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
         let ix = &self.directory;
@@ -201,7 +274,13 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .into_model::<ProducerRow>()
         .all(db)
         .await?;
-    let mut markets: HashMap<i64, Vec<i64>> = HashMap::new();
+    // Markets are named by their place among those met, in the order met.
+    let mut places: HashMap<i64, u32> = HashMap::new();
+    let mut place_of = |m: i64| {
+        let next = places.len() as u32;
+        *places.entry(m).or_insert(next)
+    };
+    let mut markets: HashMap<i64, Vec<u32>> = HashMap::new();
     for (m, p) in market_producer::Entity::find()
         .select_only()
         .columns([
@@ -212,7 +291,7 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .all(db)
         .await?
     {
-        markets.entry(p).or_default().push(m);
+        markets.entry(p).or_default().push(place_of(m));
     }
     let producers: Vec<IndexedProducer> = rows
         .into_iter()
@@ -243,17 +322,24 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .await?
         .into_iter()
         .map(|r| IndexedPoint {
-            market_id: r.market_id,
+            market: place_of(r.market_id),
             slots: slots.remove(&r.id).unwrap_or_default(),
             hit: r.hit(0.0, None),
         })
         .collect();
 
+    let (producer_places, producers) = PlaceIndex::build(producers, |p| p.hit.point);
+    let (point_places, points) = PlaceIndex::build(points, |p| p.hit.point);
     Ok(Snapshot {
-        producer_places: PlaceIndex::new(producers.iter().map(|p| p.hit.point)),
-        point_places: PlaceIndex::new(points.iter().map(|p| p.hit.point)),
+        producer_tags: producers
+            .iter()
+            .map(|p| tags(&p.hit.categories, &p.hit.labels))
+            .collect(),
+        producer_places,
+        point_places,
         producers,
         points,
+        markets: places.len(),
         valid_until,
     })
 }

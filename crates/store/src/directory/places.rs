@@ -16,7 +16,7 @@ use std::{
 };
 
 use distribution::directory::{Point, distance_km, is_postcode, name_key};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Deserialize;
 
 use crate::{Store, StoreError, entities::place};
@@ -272,6 +272,10 @@ impl Store {
     ) -> Result<PlacesImported, StoreError> {
         let w = self.write().await?;
         place::Entity::delete_many().exec(&w.tx).await?;
+        // Places found are kept in memory under the directory's version (see `index`): a new
+        // dataset is a new version, on every node.
+        w.tx.execute_unprepared("UPDATE directory_version SET version = version + 1 WHERE id = 1")
+            .await?;
         let mut rows = dataset.rows.into_iter().peekable();
         while rows.peek().is_some() {
             // 10 values a row: 500 rows stay under SQLite's parameter limit.
@@ -308,6 +312,16 @@ impl Store {
                 format!("no French postcode or town is known as {q:?}"),
             )
         };
+        // Kept in memory while the directory's version vouches for them (see `index`).
+        let key = if is_postcode(q) {
+            format!("postcode {q}")
+        } else {
+            format!("town {}", name_key(q))
+        };
+        let version = self.fresh_directory_version();
+        if let Some(kept) = version.and_then(|v| self.directory.kept_place(v, &key)) {
+            return Ok(kept);
+        }
         let found = if is_postcode(q) {
             place::Entity::find()
                 .filter(place::Column::Postcode.eq(q))
@@ -330,7 +344,7 @@ impl Store {
                 .await?
         };
         let p = found.ok_or_else(not_found)?;
-        Ok(Located {
+        let located = Located {
             label: format!("{} ({})", p.name, p.postcode),
             postcode: Some(p.postcode),
             point: Point {
@@ -338,7 +352,11 @@ impl Store {
                 lon: p.longitude,
             },
             approximate: p.approximate,
-        })
+        };
+        if let Some(v) = version {
+            self.directory.keep_place(v, key, located.clone());
+        }
+        Ok(located)
     }
 }
 

@@ -3,10 +3,10 @@
 //! in the next [`COLLECT_DAYS`] days, of a market the producer sells through), sorted by
 //! great-circle distance, then by id. A page is [`PAGE_SIZE`] results of each kind.
 //!
-//! [`Store::search_directory`] answers from the directory kept in memory (`index`: an R-tree
-//! of the listed producers and of the pickup points, with what a hit shows and the points'
-//! coming slots): the radius's bounding box asked of the tree, the exact distance, the filters,
-//! the sort and the page, with no query. Two SQL paths give the same answer and stay as the
+//! [`Store::search_directory`] answers from the directory kept in memory (`index`: a k-d tree
+//! of the listed producers and one of the pickup points, with what a hit shows and the points'
+//! coming slots): the totals counted in the circle, the page's hits found nearest first, with
+//! no query. Two SQL paths give the same answer and stay as the
 //! references the tests and the benchmark compare it with: [`Store::search_directory_sql`]
 //! (the bounding box on the indexed latitude and longitude columns, then the exact distance;
 //! only ids and coordinates read for every row in the box, the rest for the page's rows) and
@@ -255,26 +255,6 @@ impl PointRow {
     }
 }
 
-/// Puts the `end` nearest hits first, in order (distance, then id: a total order, so the same
-/// hits as a full sort), and the others after them in no order: a selection, then a sort of
-/// the page's hits and those before them only.
-fn nearest_first<T>(hits: &mut [T], end: usize, key: impl Fn(&T) -> (f64, i64)) {
-    let cmp = |a: &T, b: &T| {
-        let (da, ia) = key(a);
-        let (db, ib) = key(b);
-        da.total_cmp(&db).then(ia.cmp(&ib))
-    };
-    if end == 0 {
-        return;
-    }
-    if end < hits.len() {
-        hits.select_nth_unstable_by(end - 1, cmp);
-    }
-    if let Some(first) = hits.get_mut(..end.min(hits.len())) {
-        first.sort_unstable_by(cmp);
-    }
-}
-
 fn sort_by_distance<T>(hits: &mut [T], key: impl Fn(&T) -> (f64, i64)) {
     hits.sort_by(|a, b| {
         let (da, ia) = key(a);
@@ -313,8 +293,10 @@ fn check_radius(s: &DirectorySearch) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A search answered from a snapshot of the directory (see `index`): the same steps as the
-/// SQL path below, on the rows in memory, so the same answer, without a query.
+/// A search answered from a snapshot of the directory (see `index`): the same answer as the
+/// SQL path below, without a query. The totals are counts (the trees count boxes wholly inside
+/// the circle without measuring their places); only the page's hits, and those before them,
+/// are found one by one, nearest first, and measured.
 pub(super) fn search_snapshot(
     snap: &Snapshot,
     s: &DirectorySearch,
@@ -322,56 +304,80 @@ pub(super) fn search_snapshot(
 ) -> SearchResults {
     let radius = f64::from(s.radius_km);
     let until = now + Duration::days(COLLECT_DAYS);
-    let mut collect_markets = HashSet::new();
-    let mut points: Vec<(usize, f64, Option<Span>)> = Vec::new();
-    for (i, d) in snap.point_places.within(s.center, radius) {
-        let p = &snap.points[i];
-        // Slots are kept soonest first: the first not yet begun, if it is soon enough.
-        let next = p
+    // Slots are kept soonest first: the first not yet begun, if it is soon enough.
+    let next_slot = |i: usize| {
+        snap.points[i]
             .slots
             .iter()
             .find(|(start, _)| *start >= now)
             .filter(|(start, _)| *start < until)
-            .copied();
-        if next.is_some() {
-            collect_markets.insert(p.market_id);
-        }
-        if !s.collect_near || next.is_some() {
-            points.push((i, d, next));
-        }
-    }
-
-    let mut producers: Vec<(usize, f64)> = if s.collect_near && collect_markets.is_empty() {
-        Vec::new()
-    } else {
-        snap.producer_places
-            .within_where(s.center, radius, |i| {
-                let p = &snap.producers[i];
-                (s.categories.is_empty()
-                    || s.categories.iter().any(|c| p.hit.categories.contains(c)))
-                    && (s.labels.is_empty() || s.labels.iter().any(|l| p.hit.labels.contains(l)))
-                    && (!s.collect_near || p.markets.iter().any(|m| collect_markets.contains(m)))
-            })
-            .collect()
+            .copied()
     };
-    let (producers_total, points_total) = (producers.len(), points.len());
-    // Only the hits up to the page's end need their order: the rest are counted, not sorted.
-    nearest_first(
-        &mut producers,
-        page_of(s.page, producers_total).end,
-        |&(i, d)| (d, snap.producers[i].hit.id),
-    );
-    nearest_first(
-        &mut points,
+    let point_ok = |i: usize| !s.collect_near || next_slot(i).is_some();
+    let points_total = if s.collect_near {
+        snap.point_places
+            .count_within_where(s.center, radius, |i| next_slot(i).is_some())
+    } else {
+        snap.point_places.count_within(s.center, radius)
+    };
+    let points = snap.point_places.nearest_within(
+        s.center,
+        radius,
         page_of(s.page, points_total).end,
-        |&(i, d, _)| (d, snap.points[i].hit.id),
+        point_ok,
+        |i| snap.points[i].hit.id,
     );
+
+    // "Collect near here": the markets of the points in the circle with a slot soon.
+    let mut collect_markets = vec![false; snap.markets];
+    if s.collect_near {
+        snap.point_places.for_each_within(s.center, radius, |i| {
+            if next_slot(i).is_some()
+                && let Some(m) = collect_markets.get_mut(snap.points[i].market as usize)
+            {
+                *m = true;
+            }
+        });
+    }
+    let wanted = super::index::tags(&s.categories, &[]);
+    let labelled = super::index::tags(&[], &s.labels);
+    let producer_ok = |i: usize| {
+        let tags = snap.producer_tags[i];
+        (wanted == 0 || tags & wanted != 0)
+            && (labelled == 0 || tags & labelled != 0)
+            && (!s.collect_near
+                || snap.producers[i]
+                    .markets
+                    .iter()
+                    .any(|&m| collect_markets.get(m as usize) == Some(&true)))
+    };
+    let unfiltered = s.categories.is_empty() && s.labels.is_empty() && !s.collect_near;
+    let (producers_total, producers) = if s.collect_near && !collect_markets.contains(&true) {
+        (0, Vec::new())
+    } else {
+        let total = if unfiltered {
+            snap.producer_places.count_within(s.center, radius)
+        } else {
+            snap.producer_places
+                .count_within_where(s.center, radius, producer_ok)
+        };
+        let page = snap.producer_places.nearest_within(
+            s.center,
+            radius,
+            page_of(s.page, total).end,
+            producer_ok,
+            |i| snap.producers[i].hit.id,
+        );
+        (total, page)
+    };
 
     let more = page_of(s.page, producers_total).end < producers_total
         || page_of(s.page, points_total).end < points_total;
+    let skip = page_of(s.page, usize::MAX).start;
     SearchResults {
         producers: producers
-            .drain(page_of(s.page, producers_total))
+            .into_iter()
+            .skip(skip)
             .map(|(i, d)| ProducerHit {
                 distance_km: d,
                 ..snap.producers[i].hit.clone()
@@ -379,10 +385,11 @@ pub(super) fn search_snapshot(
             .collect(),
         producers_total,
         points: points
-            .drain(page_of(s.page, points_total))
-            .map(|(i, d, next)| PointHit {
+            .into_iter()
+            .skip(skip)
+            .map(|(i, d)| PointHit {
                 distance_km: d,
-                next_slot: next,
+                next_slot: next_slot(i),
                 ..snap.points[i].hit.clone()
             })
             .collect(),

@@ -3,10 +3,14 @@
 
 use distribution::directory::Label;
 use domain::Category;
-use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Query};
+use serde::Serialize;
 use store::{DirectorySearch, Store};
 
-use super::Tag;
+use super::{
+    Tag,
+    direct_json::{DirectJson, rfc3339},
+};
 use crate::ApiError;
 
 pub(crate) struct DirectoryApi {
@@ -14,7 +18,7 @@ pub(crate) struct DirectoryApi {
 }
 
 /// A producer found.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 struct ProducerHitDto {
     id: i64,
     name: String,
@@ -32,7 +36,7 @@ struct ProducerHitDto {
 }
 
 /// A pickup point found.
-#[derive(Object)]
+#[derive(Object, Serialize)]
 struct PointHitDto {
     id: i64,
     name: String,
@@ -44,13 +48,14 @@ struct PointHitDto {
     market: String,
     /// Start of its next slot within 14 days, if any.
     #[oai(nullable)]
+    #[serde(serialize_with = "rfc3339")]
     next_slot_starts_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Great-circle distance from the place searched, in km.
     distance_km: f64,
 }
 
-/// One page of results (20 of each kind), nearest first.
-#[derive(Object)]
+/// One page of results (20 of each kind), nearest first (sent by serde, see `direct_json`).
+#[derive(Object, Serialize)]
 struct SearchDto {
     /// The place searched around.
     place: String,
@@ -87,7 +92,7 @@ impl DirectoryApi {
         labels: Query<Option<String>>,
         collect: Query<Option<bool>>,
         page: Query<Option<i64>>,
-    ) -> Result<Json<SearchDto>, ApiError> {
+    ) -> Result<DirectJson<SearchDto>, ApiError> {
         // Whole numbers of any sign are read, then checked here: a 422 that says the range,
         // rather than a 400 from the parser for a negative number.
         let radius_km = u32::try_from(radius_km.0.unwrap_or(30))
@@ -122,7 +127,7 @@ impl DirectoryApi {
                 page: page.min(1000),
             })
             .await?;
-        Ok(Json(SearchDto {
+        Ok(DirectJson(SearchDto {
             place: place.label,
             latitude: place.point.lat,
             longitude: place.point.lon,
@@ -162,5 +167,59 @@ impl DirectoryApi {
             points_total: found.points_total as u64,
             next_page: found.next_page,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    #[test]
+    fn the_search_sent_by_serde_is_what_poem_openapi_would_send() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-10T16:30:00.25Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok();
+        let point = |id: i64, next_slot_starts_at| PointHitDto {
+            id,
+            name: "Mairie \"centre\"".into(),
+            address: "1 place de l'Église".into(),
+            city: "Parthenay".into(),
+            postal_code: "79200".into(),
+            latitude: 46.648_32,
+            longitude: -0.246_72,
+            market: "Marché".into(),
+            next_slot_starts_at,
+            distance_km: 0.1,
+        };
+        let dto = SearchDto {
+            place: "Parthenay (79200)".into(),
+            latitude: 46.648_32,
+            longitude: -0.246_72,
+            producers: vec![ProducerHitDto {
+                id: 7,
+                name: "Ferme des Œillets".into(),
+                city: "Niort".into(),
+                postal_code: "79000".into(),
+                latitude: 46.323_13,
+                longitude: -0.458_77,
+                categories: vec!["vegetables".into(), "dairy".into()],
+                labels: vec![],
+                farm_gate: true,
+                distance_km: 39.6,
+            }],
+            producers_total: 1,
+            points: vec![point(1, at), point(2, None)],
+            points_total: 2,
+            next_page: None,
+        };
+        let by_serde: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(&dto).unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!(Some(by_serde), dto.to_json());
+        let mut more = dto;
+        more.next_page = Some(1);
+        assert_eq!(serde_json::to_value(&more).ok(), more.to_json());
     }
 }

@@ -5,6 +5,7 @@ mod catalogue;
 pub(crate) mod contract;
 mod cycle_json;
 mod cycles;
+mod direct_json;
 mod directory;
 mod distribution;
 mod document;
