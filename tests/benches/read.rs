@@ -446,15 +446,17 @@ fn main() {
     let which = setting("READ_DB", "both");
     let work = std::env::temp_dir().join(format!("halle-read-{}", std::process::id()));
     fs::create_dir_all(&work).unwrap();
-    // The server logs as `halle serve` does by default, to a file.
+    // The server logs as `halle serve` does by default (in batches, by a thread of its own:
+    // `web::LogBuffer`), to a file.
     let log = fs::File::create(work.join("halle.log")).unwrap();
+    let (log, _log_guard) = web::LogBuffer::new(log).unwrap();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
         )
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(log))
+        .with_writer(move || log.clone())
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -221,7 +221,7 @@ enum ReportKind {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    logs::init(cli.log_format);
+    let _logs = logs::init(cli.log_format)?;
     match cli.command {
         Command::Serve {
             database_url,

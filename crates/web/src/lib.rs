@@ -12,6 +12,7 @@ mod compress;
 mod deadline;
 mod error;
 mod headers;
+mod log_buffer;
 mod ops;
 mod pages;
 mod pieces;
@@ -21,5 +22,6 @@ mod stripe_hook;
 mod throttle;
 
 pub use error::{ApiError, ErrorBody};
+pub use log_buffer::{LogBuffer, LogGuard};
 pub use startup::{Application, app, app_with};
 pub use throttle::WebOptions;

@@ -1,8 +1,13 @@
 //! An answer made of pieces kept elsewhere: a body that sends a list of shared [`Bytes`] one
 //! after the other (a `Content-Length` of their sum, written with vectored writes), so that a
-//! page built from kept parts costs no copy of them; and what a gzip answer built from kept
-//! deflated parts needs to close its stream: the CRC-32 of the whole, combined from the CRCs of
-//! the parts without reading their bytes again.
+//! page built from large kept parts costs no copy of them; and what a gzip answer built from
+//! kept deflated parts needs to close its stream: the CRC-32 of the whole, combined from the
+//! CRCs of the parts without reading their bytes again.
+//!
+//! Small pieces are copied together into one buffer instead ([`COPY_BELOW`]): hyper writes at
+//! most 16 buffers per `writev`, and the shop's gzip answer of ~35 KB was some 90 pieces, so six
+//! system calls, each a TCP send, where nginx makes one. Copying a few KB costs far less than a
+//! system call (measured with `perf`: 6 `writev` per answer before, 1 after).
 //!
 //! Combining: CRC-32 is linear over GF(2), so `crc(A ‖ B) = crc(A) · x^(8·|B|) ⊕ crc(B)` (mod
 //! the CRC's polynomial, conditioning included). The factor `x^(8·|B|) mod P` depends on `B`'s
@@ -17,22 +22,41 @@ use std::{
     task::{Context, Poll},
 };
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
+
+/// Pieces shorter than this are copied, with their small neighbours, into one buffer; longer
+/// ones are sent as they are kept.
+const COPY_BELOW: usize = 16 * 1024;
 
 /// The body of an answer: these bytes, in this order.
 #[derive(Default)]
 pub(crate) struct Pieces {
     parts: VecDeque<Bytes>,
+    /// Small pieces since the last large one, copied together.
+    small: BytesMut,
     len: u64,
 }
 
 impl Pieces {
     /// Appends a piece (nothing for an empty one).
     pub(crate) fn push(&mut self, b: Bytes) {
-        if !b.is_empty() {
-            self.len += b.len() as u64;
+        if b.is_empty() {
+            return;
+        }
+        self.len += b.len() as u64;
+        if b.len() < COPY_BELOW {
+            self.small.extend_from_slice(&b);
+        } else {
+            self.end_small();
             self.parts.push_back(b);
+        }
+    }
+
+    /// Closes the buffer of small pieces into a part.
+    fn end_small(&mut self) {
+        if !self.small.is_empty() {
+            self.parts.push_back(self.small.split().freeze());
         }
     }
 
@@ -42,15 +66,20 @@ impl Pieces {
         self.len
     }
 
-    /// The pieces.
-    pub(crate) fn into_parts(self) -> VecDeque<Bytes> {
+    /// The pieces (small ones joined).
+    pub(crate) fn into_parts(mut self) -> VecDeque<Bytes> {
+        self.end_small();
         self.parts
     }
 
     /// All the pieces in one buffer (tests, and a client that needs it whole).
     #[cfg(test)]
     pub(crate) fn concat(&self) -> Vec<u8> {
-        self.parts.iter().flat_map(|b| b.iter().copied()).collect()
+        self.parts
+            .iter()
+            .flat_map(|b| b.iter().copied())
+            .chain(self.small.iter().copied())
+            .collect()
     }
 
     /// As a response body.
@@ -68,6 +97,9 @@ impl http_body::Body for Pieces {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.parts.is_empty() {
+            self.end_small();
+        }
         let next = self.parts.pop_front();
         if let Some(b) = &next {
             self.len -= b.len() as u64;
@@ -76,7 +108,7 @@ impl http_body::Body for Pieces {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.parts.is_empty()
+        self.parts.is_empty() && self.small.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -240,5 +272,30 @@ mod tests {
             Some(13),
             "a Content-Length, not chunks"
         );
+    }
+
+    #[test]
+    fn small_pieces_go_out_together_and_large_ones_as_kept() {
+        let large = Bytes::from(vec![b'x'; COPY_BELOW]);
+        let mut p = Pieces::default();
+        for piece in [&b"<a>"[..], b"<b>", b"<c>"] {
+            p.push(Bytes::copy_from_slice(piece));
+        }
+        p.push(large.clone());
+        p.push(Bytes::from_static(b"</c>"));
+        let whole = p.concat();
+        let parts: Vec<Bytes> = p.into_parts().into();
+        assert_eq!(
+            parts.len(),
+            3,
+            "the three small pieces joined, the large one, the end"
+        );
+        assert_eq!(&parts[0][..], b"<a><b><c>");
+        assert_eq!(
+            parts[1].as_ptr(),
+            large.as_ptr(),
+            "the large piece is not copied"
+        );
+        assert_eq!(parts.concat(), whole);
     }
 }
