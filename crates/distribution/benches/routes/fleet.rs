@@ -345,6 +345,8 @@ pub(super) fn fleet_best() {
 
 /// `fleet-seeds`: the default search on the (f) instances from `FLEET_SEEDS` seeds (default 4)
 /// other than the planner's: how much one plan's length owes to its seed, against the best known.
+/// `FLEET_ONLY=<instance seed>` runs one instance; `FLEET_PER_SHIPMENT` and `FLEET_MAX` set the
+/// search's iterations per shipment and at most (to compare budgets).
 pub(super) fn fleet_seeds() {
     let seeds: u64 = std::env::var("FLEET_SEEDS")
         .ok()
@@ -355,13 +357,28 @@ pub(super) fn fleet_seeds() {
     );
     let mut band = Band::new("(f) from other seeds");
     let mut left_out = 0;
+    let only: Option<u64> = std::env::var("FLEET_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for instance in LARGE {
+        if only.is_some_and(|s| s != instance.0) {
+            continue;
+        }
         let (req, fleet) = large_instance(instance);
         let known = best_known(instance.0).expect("a best known plan for every (f) instance");
         let mut line = Vec::new();
         for k in 0..seeds {
+            let env = |name: &str, default: usize| {
+                std::env::var(name)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(default)
+            };
+            let d = FleetSearch::default();
             let search = FleetSearch {
                 seed: FleetSearch::default().seed.wrapping_add(7919 * (k + 1)),
+                iterations_per_shipment: env("FLEET_PER_SHIPMENT", d.iterations_per_shipment),
+                max_iterations: env("FLEET_MAX", d.max_iterations),
                 ..FleetSearch::default()
             };
             let (plan, _, took) = timed_fleet(&req, &fleet, search);

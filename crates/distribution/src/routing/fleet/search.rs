@@ -31,6 +31,8 @@ const BLINK: f64 = 0.01;
 /// on instances whose legs average some 250 units).
 const T_START: f64 = 0.3;
 const T_END: f64 = 0.005;
+/// The temperature of [`Search::carry`]'s annealing on the rounds' time, in seconds.
+const CARRY_TEMPERATURE: f64 = 60.0;
 /// SISR (true), or the first pass's removals with a shrinking tolerance and the local search on
 /// every promising candidate (kept to compare; BENCHMARKS.md, 7 December, second pass).
 const SISR: bool = true;
@@ -604,6 +606,86 @@ impl<'a> Search<'a> {
         tried: Option<(&[bool], &[bool])>,
     ) {
         self.place(sol, jobs, changed, &mut || rng.unit() < BLINK, tried);
+    }
+
+    /// The rounds' durations together, in seconds: driving and service (the windows open at the
+    /// departure: no waiting).
+    fn duration(&self, orders: &[Vec<Activity>]) -> f64 {
+        let net = self.net;
+        orders
+            .iter()
+            .map(|order| {
+                let mut at = START;
+                let mut time = 0.0;
+                for a in order {
+                    let here = net.location(*a);
+                    time += net.solver_duration(at, here);
+                    at = here;
+                }
+                time + net.solver_duration(at, END)
+            })
+            .sum()
+    }
+
+    /// Looks for a plan carrying more than `orders` (which leaves `left` out): SISR's ruin, the
+    /// left-out jobs put back first into the room it made, then the others with blinks. Never more
+    /// jobs left out; as many: accepted when they were left out less often so far (the paper's
+    /// absences) and the rounds take less time, or the same jobs and the rounds' time by
+    /// annealing. Time, not kilometres: the windows left them out, and every stop costs its
+    /// service. At most `iterations` iterations; returns the first plan carrying more, its rounds
+    /// polished (the kilometres are the next search's), or `None`.
+    pub fn carry(
+        &mut self,
+        orders: Vec<Vec<Activity>>,
+        left: Vec<usize>,
+        iterations: usize,
+    ) -> Option<(Vec<Vec<Activity>>, Vec<usize>)> {
+        let vehicles = self.routers.len();
+        let mut current = Solution {
+            km: self.km(&orders),
+            orders,
+            left,
+        };
+        let mut time = self.duration(&current.orders);
+        let goal = current.left.len();
+        let mut rng = Seeded(self.budget.seed);
+        let mut absences = vec![0_u64; self.net.jobs.len()];
+        let mut changed = vec![false; vehicles];
+        for _ in 0..iterations {
+            for &j in &current.left {
+                absences[j] += 1;
+            }
+            let mut candidate = current.clone();
+            changed.iter_mut().for_each(|c| *c = false);
+            self.random_cross(&mut candidate, &mut rng, &mut changed);
+            let ruined = self.string_ruin(&mut candidate, &mut rng, &mut changed);
+            let mut removed = std::mem::take(&mut candidate.left);
+            let first = removed.len();
+            removed.extend(ruined);
+            self.recreate_order(&mut removed[first..], &mut rng);
+            self.insert_blinking(&mut candidate, &removed, &mut changed, &mut rng, None);
+            if candidate.left.len() < goal {
+                self.settle(&mut candidate, &vec![true; vehicles]);
+                return Some((candidate.orders, candidate.left));
+            }
+            if candidate.left.len() > current.left.len() {
+                continue;
+            }
+            let absent = |s: &Solution| s.left.iter().map(|&j| absences[j]).sum::<u64>();
+            let shorter = self.duration(&candidate.orders);
+            let accept = match absent(&candidate).cmp(&absent(&current)) {
+                std::cmp::Ordering::Less => shorter < time,
+                std::cmp::Ordering::Equal => {
+                    shorter < time - CARRY_TEMPERATURE * (1.0 - rng.unit()).ln()
+                }
+                std::cmp::Ordering::Greater => false,
+            };
+            if accept {
+                current = candidate;
+                time = shorter;
+            }
+        }
+        None
     }
 
     /// Construction (or the feasible `start`: each vehicle's order and the jobs left out), large
