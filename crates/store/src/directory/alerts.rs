@@ -27,8 +27,8 @@ use distribution::directory::{
 };
 use domain::Category;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TryInsertResult,
     sea_query::{Expr, OnConflict},
 };
 
@@ -46,28 +46,31 @@ fn unsubscribe_path(token: &str) -> String {
 }
 
 /// A mail to a subscriber's address, in its language, once only (`unique_key`).
-fn alert_mail(
-    kind: &'static str,
-    email: &str,
-    language: &str,
+struct AlertMail {
+    email: String,
+    language: String,
     unique_key: String,
     payload: serde_json::Value,
-    now: DateTime<Utc>,
-) -> outbox::ActiveModel {
-    outbox::ActiveModel {
-        market_id: Set(None),
-        account_id: Set(None),
-        recipient: Set(email.to_owned()),
-        recipient_name: Set(String::new()),
-        language: Set(language.to_owned()),
-        kind: Set(kind.to_owned()),
-        unique_key: Set(Some(unique_key)),
-        payload: Set(payload.to_string()),
-        state: Set(crate::outbox::PENDING.to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        created_at: Set(now),
-        ..Default::default()
+}
+
+impl AlertMail {
+    /// Its outbox row: pending, due `now`, no account nor market, no name.
+    fn row(self, kind: &'static str, now: DateTime<Utc>) -> outbox::ActiveModel {
+        outbox::ActiveModel {
+            market_id: Set(None),
+            account_id: Set(None),
+            recipient: Set(self.email),
+            recipient_name: Set(String::new()),
+            language: Set(self.language),
+            kind: Set(kind.to_owned()),
+            unique_key: Set(Some(self.unique_key)),
+            payload: Set(self.payload.to_string()),
+            state: Set(crate::outbox::PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            created_at: Set(now),
+            ..Default::default()
+        }
     }
 }
 
@@ -98,16 +101,135 @@ where
     Ok(written)
 }
 
-/// Writes alert mails to the outbox, in the caller's transaction; a row whose unique key is
-/// taken (the same producer published again) is skipped.
+/// Writes alert mails of `kind` to the outbox, due `now`, in the caller's transaction; a row
+/// whose unique key is taken (the same producer published again) is skipped. How many were
+/// written. PostgreSQL gets them all in one statement, a column an array (one statement text
+/// whatever their number, parsed and planned once per connection); SQLite multi-row VALUES,
+/// 500 rows a statement (12 parameters a row: SQLite takes at most 32766).
 async fn enqueue_alert_mails(
     db: &impl ConnectionTrait,
-    rows: Vec<outbox::ActiveModel>,
+    kind: &'static str,
+    mails: Vec<AlertMail>,
+    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let taken = OnConflict::column(outbox::Column::UniqueKey)
-        .do_nothing()
-        .to_owned();
-    insert_new(db, rows, 500, taken).await
+    if mails.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        let rows = mails.into_iter().map(|m| m.row(kind, now)).collect();
+        let taken = OnConflict::column(outbox::Column::UniqueKey)
+            .do_nothing()
+            .to_owned();
+        return insert_new(db, rows, 500, taken).await;
+    }
+    let n = mails.len();
+    let (mut emails, mut languages, mut keys, mut payloads) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for m in mails {
+        emails.push(m.email);
+        languages.push(m.language);
+        keys.push(m.unique_key);
+        payloads.push(m.payload.to_string());
+    }
+    let written = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO outbox (recipient, recipient_name, language, kind, unique_key, payload, \
+             state, attempts, next_attempt_at, created_at) \
+             SELECT m.recipient, '', m.language, $1, m.unique_key, m.payload, $2, 0, $3, $3 \
+             FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) \
+             AS m(recipient, language, unique_key, payload) \
+             ON CONFLICT (unique_key) DO NOTHING",
+            [
+                kind.into(),
+                crate::outbox::PENDING.into(),
+                now.into(),
+                emails.into(),
+                languages.into(),
+                keys.into(),
+                payloads.into(),
+            ],
+        ))
+        .await?;
+    Ok(written.rows_affected())
+}
+
+/// A producer's match of one subscription, to record.
+struct Match {
+    subscription_id: i64,
+    distance_m: i32,
+    /// Chose the weekly digest: not mailed now (no `sent_at`).
+    weekly_digest: bool,
+}
+
+/// Records `matches` of producer `producer_id` (its page: `link`), in the caller's
+/// transaction, once per subscriber and producer (a match already there is skipped); how many
+/// were written. As [`enqueue_alert_mails`]: one statement of arrays on PostgreSQL, chunks of
+/// multi-row VALUES ([`queue_notice`]) on SQLite.
+async fn queue_matches(
+    db: &impl ConnectionTrait,
+    producer_id: i64,
+    link: &str,
+    matches: Vec<Match>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if matches.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        let rows = matches
+            .into_iter()
+            .map(|m| alert_notice::ActiveModel {
+                subscription_id: Set(m.subscription_id),
+                producer_id: Set(Some(producer_id)),
+                kind: Set("match".into()),
+                distance_m: Set(Some(m.distance_m)),
+                link: Set(link.to_owned()),
+                created_at: Set(now),
+                sent_at: Set((!m.weekly_digest).then_some(now)),
+                ..Default::default()
+            })
+            .collect();
+        return queue_notice(db, rows).await;
+    }
+    let n = matches.len();
+    let (mut ids, mut distances, mut digests) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for m in matches {
+        ids.push(m.subscription_id);
+        distances.push(m.distance_m);
+        digests.push(m.weekly_digest);
+    }
+    let written = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO alert_notices (subscription_id, producer_id, kind, distance_m, link, \
+             created_at, sent_at) \
+             SELECT n.subscription_id, $1, 'match', n.distance_m, $2, $3, \
+             CASE WHEN n.weekly_digest THEN NULL ELSE $3 END \
+             FROM unnest($4::int8[], $5::int4[], $6::bool[]) \
+             AS n(subscription_id, distance_m, weekly_digest) \
+             ON CONFLICT (subscription_id, producer_id) DO NOTHING",
+            [
+                producer_id.into(),
+                link.into(),
+                now.into(),
+                ids.into(),
+                distances.into(),
+                digests.into(),
+            ],
+        ))
+        .await?;
+    Ok(written.rows_affected())
 }
 
 /// A sign-up.
@@ -293,8 +415,8 @@ pub(crate) async fn match_producer(
         candidates.extend(found.into_iter().map(|c| (c.id, c)));
     }
     let link = format!("/directory/producers/{}", p.id);
-    let mut notices = Vec::new();
-    let mut mails = Vec::new();
+    let mut matches = Vec::with_capacity(near.len());
+    let mut mails = Vec::with_capacity(near.len());
     for (id, d) in near {
         let Some(c) = candidates.remove(&id) else {
             continue;
@@ -302,12 +424,9 @@ pub(crate) async fn match_producer(
         let distance_m = (d * 1000.0).round() as i32;
         // The weekly digest sends the others later; these go now, through the outbox.
         if !c.weekly_digest {
-            mails.push(alert_mail(
-                kind::DIRECTORY_ALERT,
-                &c.email,
-                &c.language,
-                format!("{}:{}:{}", kind::DIRECTORY_ALERT, c.id, p.id),
-                serde_json::json!({
+            mails.push(AlertMail {
+                unique_key: format!("{}:{}:{}", kind::DIRECTORY_ALERT, c.id, p.id),
+                payload: serde_json::json!({
                     "subscription_id": c.id,
                     "producer_id": p.id,
                     "producer_name": p.name,
@@ -316,22 +435,18 @@ pub(crate) async fn match_producer(
                     "distance_m": distance_m,
                     "unsubscribe_path": unsubscribe_path(&c.unsubscribe_token),
                 }),
-                now,
-            ));
+                email: c.email,
+                language: c.language,
+            });
         }
-        notices.push(alert_notice::ActiveModel {
-            subscription_id: Set(c.id),
-            producer_id: Set(Some(p.id)),
-            kind: Set("match".into()),
-            distance_m: Set(Some(distance_m)),
-            link: Set(link.clone()),
-            created_at: Set(now),
-            sent_at: Set((!c.weekly_digest).then_some(now)),
-            ..Default::default()
+        matches.push(Match {
+            subscription_id: c.id,
+            distance_m,
+            weekly_digest: c.weekly_digest,
         });
     }
-    enqueue_alert_mails(db, mails).await?;
-    queue_notice(db, notices).await
+    enqueue_alert_mails(db, kind::DIRECTORY_ALERT, mails, now).await?;
+    queue_matches(db, p.id, &link, matches, now).await
 }
 
 /// A subscription a publication may concern (inside the bands, confirmed, categories met):
@@ -624,19 +739,19 @@ impl Store {
             let mailed = listed.is_empty()
                 || enqueue_alert_mails(
                     &w.tx,
-                    vec![alert_mail(
-                        kind::DIRECTORY_ALERT_DIGEST,
-                        &s.email,
-                        &s.language,
-                        format!("{}:{}:{week}", kind::DIRECTORY_ALERT_DIGEST, s.id),
-                        serde_json::json!({
+                    kind::DIRECTORY_ALERT_DIGEST,
+                    vec![AlertMail {
+                        email: s.email.clone(),
+                        language: s.language.clone(),
+                        unique_key: format!("{}:{}:{week}", kind::DIRECTORY_ALERT_DIGEST, s.id),
+                        payload: serde_json::json!({
                             "subscription_id": s.id,
                             "producers": listed,
                             "unsubscribe_path": unsubscribe_path(&s.unsubscribe_token),
                         }),
-                        // Due at once, even when `now` is a date to come (a test's next week).
-                        now.min(Utc::now()),
-                    )],
+                    }],
+                    // Due at once, even when `now` is a date to come (a test's next week).
+                    now.min(Utc::now()),
                 )
                 .await?
                     == 1;
