@@ -421,6 +421,18 @@ impl Network {
         self.drive[a * self.size() + b]
     }
 
+    /// The sum of `leg` over a route doing `order`, from the start to the end.
+    pub fn along(&self, order: &[Activity], leg: impl Fn(usize, usize) -> f64) -> f64 {
+        let mut at = START;
+        let mut total = 0.0;
+        for a in order {
+            let here = self.location(*a);
+            total += leg(at, here);
+            at = here;
+        }
+        total + leg(at, END)
+    }
+
     /// Location of an activity.
     pub fn location(&self, activity: Activity) -> usize {
         let job = &self.jobs[activity.job];

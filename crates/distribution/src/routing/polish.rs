@@ -104,14 +104,7 @@ impl<'a> Router<'a> {
         // As `length` on the order's blocks, without building them (the fleet search totals its
         // rounds every iteration).
         let net = self.search.net;
-        let mut at = START;
-        let mut km = 0.0;
-        for a in order {
-            let here = net.location(*a);
-            km += net.km(at, here);
-            at = here;
-        }
-        km + net.km(at, END)
+        net.along(order, |a, b| net.km(a, b))
     }
 
     /// The cheapest feasible insertion of `job` into `route` adding at most `limit` km: the

@@ -614,16 +614,7 @@ impl<'a> Search<'a> {
         let net = self.net;
         orders
             .iter()
-            .map(|order| {
-                let mut at = START;
-                let mut time = 0.0;
-                for a in order {
-                    let here = net.location(*a);
-                    time += net.solver_duration(at, here);
-                    at = here;
-                }
-                time + net.solver_duration(at, END)
-            })
+            .map(|order| net.along(order, |a, b| net.solver_duration(a, b)))
             .sum()
     }
 
