@@ -345,8 +345,10 @@ pub(super) fn fleet_best() {
 
 /// `fleet-seeds`: the default search on the (f) instances from `FLEET_SEEDS` seeds (default 4)
 /// other than the planner's: how much one plan's length owes to its seed, against the best known.
-/// `FLEET_ONLY=<instance seed>` runs one instance; `FLEET_PER_SHIPMENT` and `FLEET_MAX` set the
-/// search's iterations per shipment and at most (to compare budgets).
+/// `FLEET_ONLY=<instance seed>` runs one instance; `FLEET_PER_SHIPMENT`, `FLEET_MAX` and
+/// `FLEET_TOTAL` set the search's iterations per shipment, at most, and of all the searches
+/// together (to compare budgets); `FLEET_FROM=0` starts from the planner's own seed (default 1:
+/// the seeds after it).
 pub(super) fn fleet_seeds() {
     let seeds: u64 = std::env::var("FLEET_SEEDS")
         .ok()
@@ -376,10 +378,12 @@ pub(super) fn fleet_seeds() {
             };
             let d = FleetSearch::default();
             let search = FleetSearch {
-                seed: FleetSearch::default().seed.wrapping_add(7919 * (k + 1)),
+                seed: FleetSearch::default()
+                    .seed
+                    .wrapping_add(7919 * (k + env("FLEET_FROM", 1) as u64)),
                 iterations_per_shipment: env("FLEET_PER_SHIPMENT", d.iterations_per_shipment),
                 max_iterations: env("FLEET_MAX", d.max_iterations),
-                ..FleetSearch::default()
+                total_iterations: env("FLEET_TOTAL", d.total_iterations),
             };
             let (plan, _, took) = timed_fleet(&req, &fleet, search);
             check_fleet_plan(&req, &fleet, &plan).expect("a valid plan");
@@ -388,7 +392,7 @@ pub(super) fn fleet_seeds() {
             if plan.unassigned.is_empty() {
                 band.gaps.push(gap);
                 band.times.push(took);
-                line.push(format!("{gap:.2} %"));
+                line.push(format!("{gap:.2} % ({:.1} km)", plan.total_km));
             } else {
                 line.push(format!("{} left out", plan.unassigned.len()));
             }

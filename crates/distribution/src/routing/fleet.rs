@@ -22,8 +22,11 @@
 //! Removals"): strings of consecutive activities (or split strings, a run kept in their middle)
 //! taken out of the trips nearest a seed shipment (a trip: the stretch of a vehicle's round between
 //! two moments it is empty), every shipment of a string taken out whole, pickup and delivery;
-//! then put back one by one at their cheapest feasible places over all the vehicles, each
-//! feasible place passed over with probability 0.01 (blinks), in a random, largest-first,
+//! or, three times in ten, a seed shipment and the carried shipments whose farm and point are
+//! nearest its own, in any vehicle (a round of 2 to 4 vehicles is often one long trip, from
+//! which SISR takes a single string); then put back one by one at their cheapest feasible
+//! places over all the vehicles, each feasible place passed over with probability 0.01
+//! (blinks), in a random, largest-first,
 //! farthest-first or nearest-first order. The result is accepted by simulated annealing on the
 //! kilometres (the temperature falling from 0.3 to 0.005 mean legs), except between plans leaving
 //! different shipments out: carrying more wins, else the plan whose left-out shipments were left

@@ -25,6 +25,12 @@ const SISR_AVERAGE_REMOVED: f64 = 10.0;
 const SISR_MAX_STRING: usize = 10;
 /// The split string's depth (β): the run kept inside the string grows while a draw is above it.
 const SISR_SPLIT_DEPTH: f64 = 0.01;
+/// One iteration in this share takes out a seed job and the jobs nearest it by farm and point
+/// (in any vehicle, anywhere in its round) instead of SISR's strings. With 2 to 4 vehicles whose
+/// rounds rarely empty before the end, a round is one trip: SISR takes at most one string per
+/// vehicle, and the jobs near a seed that its vehicle serves at another time of the day, or that
+/// another vehicle serves, are seldom taken out together (BENCHMARKS.md, 7 December, fifth pass).
+const RELATED_SHARE: f64 = 0.3;
 /// The greedy insertion passes over a feasible position with this probability.
 const BLINK: f64 = 0.01;
 /// The annealing's temperature, from / to, in mean legs of the first plan (the paper's 100 to 1
@@ -571,6 +577,50 @@ impl<'a> Search<'a> {
         chosen
     }
 
+    /// Takes out a seed job (a left-out one half the time when some are) and the carried jobs
+    /// whose farm and point are nearest its own, in any vehicle: 1 to twice SISR's average
+    /// number. Returns the jobs taken out.
+    fn related_ruin(
+        &self,
+        sol: &mut Solution,
+        rng: &mut Seeded,
+        changed: &mut [bool],
+    ) -> Vec<usize> {
+        let jobs = self.net.jobs.len();
+        let mut carried = vec![false; jobs];
+        let mut count = 0;
+        for a in sol.orders.iter().flatten().filter(|a| a.pickup) {
+            carried[a.job] = true;
+            count += 1;
+        }
+        if count == 0 {
+            return Vec::new();
+        }
+        let seed = if !sol.left.is_empty() && rng.below(2) == 0 {
+            sol.left[rng.below(sol.left.len())]
+        } else {
+            let k = rng.below(count);
+            (0..jobs).filter(|&j| carried[j]).nth(k).unwrap_or(0)
+        };
+        let how_many = 1 + rng.below((2.0 * SISR_AVERAGE_REMOVED) as usize);
+        let chosen: Vec<usize> = self.related[seed]
+            .iter()
+            .copied()
+            .filter(|&j| carried[j])
+            .take(how_many)
+            .collect();
+        let mut out = vec![false; jobs];
+        for &j in &chosen {
+            out[j] = true;
+        }
+        for (v, order) in sol.orders.iter_mut().enumerate() {
+            let before = order.len();
+            order.retain(|a| !out[a.job]);
+            changed[v] |= order.len() != before;
+        }
+        chosen
+    }
+
     /// SISR's orders of reinsertion: at random (4 in 11), the largest first (4), the farthest
     /// from the start and end first (2), the nearest first (1); ties at random.
     fn recreate_order(&self, jobs: &mut [usize], rng: &mut Seeded) {
@@ -744,7 +794,11 @@ impl<'a> Search<'a> {
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
                 self.random_cross(&mut candidate, &mut rng, &mut changed);
-                let ruined = self.string_ruin(&mut candidate, &mut rng, &mut changed);
+                let ruined = if rng.unit() < RELATED_SHARE {
+                    self.related_ruin(&mut candidate, &mut rng, &mut changed)
+                } else {
+                    self.string_ruin(&mut candidate, &mut rng, &mut changed)
+                };
                 let mut removed = std::mem::take(&mut candidate.left);
                 was_left.iter_mut().for_each(|w| *w = false);
                 if fresh {
