@@ -36,6 +36,10 @@
     reason = "a benchmark that cannot set itself up should stop loudly"
 )]
 
+/// The server's allocator, as `halle` has it (crates/halle/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{
     path::Path,
     sync::Arc,

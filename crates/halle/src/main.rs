@@ -14,6 +14,11 @@ use web::Application;
 mod digests;
 mod mail_args;
 
+/// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml (threads freeing what
+/// others allocated waited on each other's arena locks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The demo market, built into the binary so that `halle demo` works from anywhere.
 const DEMO_FIXTURE: &str = include_str!("../../../fixtures/demo.json");
 
