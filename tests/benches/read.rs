@@ -28,6 +28,10 @@
     reason = "a benchmark that cannot set itself up should stop loudly"
 )]
 
+/// The server's allocator, as `halle` has it (crates/halle/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{
     fs,
     io::Write,
@@ -74,12 +78,25 @@ impl Target {
 
 /// What is measured: the open cycle's JSON and its shop page (`GET /shop/{cycle_id}` for a
 /// logged-in consumer: `cookie` is its session's), plain and gzipped. A target Halle does not
-/// answer 200 is skipped.
+/// answer 200 is skipped. `READ_TARGETS=floor` measures `/healthz` alone (two bytes through
+/// every layer of the server: what any answer costs before its own work), and the shop page
+/// gzipped for a visitor not logged in (no session, no basket).
 fn targets(cycle: i64, cookie: &str) -> Vec<Target> {
     let path = format!("/api/v1/cycles/{cycle}");
     let shop = format!("/shop/{cycle}");
     let gzip = ("Accept-Encoding", "gzip");
     let only = setting("READ_TARGETS", "");
+    if only == "floor" {
+        return vec![
+            Target::new("floor (/healthz)", "/healthz".into(), &[]),
+            // A visitor's browser keeps its CSRF cookie (without it every page is a first visit).
+            Target::new(
+                "shop page, visitor, gzip",
+                shop,
+                &[("Cookie", &format!("halle_csrf={}", "c5".repeat(24))), gzip],
+            ),
+        ];
+    }
     vec![
         Target::new("cycle JSON", path.clone(), &[]),
         Target::new("cycle JSON, gzip", path, &[gzip]),

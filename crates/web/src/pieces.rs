@@ -4,10 +4,12 @@
 //! kept deflated parts needs to close its stream: the CRC-32 of the whole, combined from the
 //! CRCs of the parts without reading their bytes again.
 //!
-//! Small pieces are copied together into one buffer instead ([`COPY_BELOW`]): hyper writes at
-//! most 16 buffers per `writev`, and the shop's gzip answer of ~35 KB was some 90 pieces, so six
-//! system calls, each a TCP send, where nginx makes one. Copying a few KB costs far less than a
-//! system call (measured with `perf`: 6 `writev` per answer before, 1 after).
+//! Small pieces are copied together into one buffer instead: hyper writes at most 16 buffers
+//! per `writev`, and the shop's gzip answer of ~35 KB was some 90 pieces, so six system calls,
+//! each a TCP send, where nginx makes one. Copying a few KB costs far less than a system call
+//! (measured with `perf`: 6 `writev` per answer before, 1 after). A piece of [`KEEP_FROM`]
+//! bytes or more is sent as it is kept while the answer stays within [`MAX_PARTS`] buffers
+//! (one `writev`); past that, pieces are copied too.
 //!
 //! Combining: CRC-32 is linear over GF(2), so `crc(A ‖ B) = crc(A) · x^(8·|B|) ⊕ crc(B)` (mod
 //! the CRC's polynomial, conditioning included). The factor `x^(8·|B|) mod P` depends on `B`'s
@@ -26,8 +28,11 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 
 /// Pieces shorter than this are copied, with their small neighbours, into one buffer; longer
-/// ones are sent as they are kept.
-const COPY_BELOW: usize = 16 * 1024;
+/// ones are sent as they are kept (within [`MAX_PARTS`]).
+const KEEP_FROM: usize = 1024;
+
+/// The most buffers hyper writes in one `writev` (its `MAX_BUF_LIST_BUFFERS`).
+const MAX_PARTS: usize = 16;
 
 /// The body of an answer: these bytes, in this order.
 #[derive(Default)]
@@ -39,18 +44,30 @@ pub(crate) struct Pieces {
 }
 
 impl Pieces {
+    /// Room for `small` bytes of copied pieces, so that copying them never moves them again.
+    pub(crate) fn with_capacity(small: usize) -> Self {
+        Self {
+            parts: VecDeque::with_capacity(MAX_PARTS),
+            small: BytesMut::with_capacity(small),
+            len: 0,
+        }
+    }
+
     /// Appends a piece (nothing for an empty one).
     pub(crate) fn push(&mut self, b: Bytes) {
-        if b.is_empty() {
-            return;
-        }
-        self.len += b.len() as u64;
-        if b.len() < COPY_BELOW {
-            self.small.extend_from_slice(&b);
-        } else {
+        if b.len() >= KEEP_FROM && self.parts.len() + 2 < MAX_PARTS {
+            self.len += b.len() as u64;
             self.end_small();
             self.parts.push_back(b);
+        } else {
+            self.copy(&b);
         }
+    }
+
+    /// Appends a piece by copying it (a few bytes made for this answer).
+    pub(crate) fn copy(&mut self, b: &[u8]) {
+        self.len += b.len() as u64;
+        self.small.extend_from_slice(b);
     }
 
     /// Closes the buffer of small pieces into a part.
@@ -133,6 +150,22 @@ fn multiply(a: u32, mut b: u32) -> u32 {
     product
 }
 
+/// `x^(8·len) mod P`.
+fn shift_of(len: u64) -> u32 {
+    let mut shift = 1u32 << 31;
+    let mut n = len;
+    for p in powers() {
+        if n == 0 {
+            break;
+        }
+        if n & 1 != 0 {
+            shift = multiply(*p, shift);
+        }
+        n >>= 1;
+    }
+    shift
+}
+
 /// `x^(2^k) mod P` for k = 3 … 66: the powers a byte length is made of.
 fn powers() -> &'static [u32; 64] {
     static POWERS: std::sync::OnceLock<[u32; 64]> = std::sync::OnceLock::new();
@@ -166,26 +199,28 @@ impl Crc {
     /// Of `bytes` (reads them once, when the part is kept).
     pub(crate) fn of(bytes: &[u8]) -> Self {
         let len = bytes.len() as u64;
-        let mut shift = 1u32 << 31;
-        let mut n = len;
-        for p in powers() {
-            if n == 0 {
-                break;
-            }
-            if n & 1 != 0 {
-                shift = multiply(*p, shift);
-            }
-            n >>= 1;
-        }
         Self {
             sum: crc32fast::hash(bytes),
+            shift: shift_of(len),
+            len,
+        }
+    }
+
+    /// Of the bytes between two points of a text, from the CRCs of the text up to each
+    /// (`self` up to the end, `start` up to the beginning): `crc(A ‖ B) = crc(A) · x^(8·|B|)
+    /// ⊕ crc(B)` solved for `crc(B)`. As many multiplications as `|B|` has bits set, plus one,
+    /// whatever the number of parts in between.
+    pub(crate) fn since(&self, start: &Crc) -> Self {
+        let len = self.len - start.len;
+        let shift = shift_of(len);
+        Self {
+            sum: self.sum ^ multiply(shift, start.sum),
             shift,
             len,
         }
     }
 
     /// Of nothing: what a running CRC starts from.
-    #[cfg(test)]
     pub(crate) fn empty() -> Self {
         Self {
             sum: 0,
@@ -276,7 +311,7 @@ mod tests {
 
     #[test]
     fn small_pieces_go_out_together_and_large_ones_as_kept() {
-        let large = Bytes::from(vec![b'x'; COPY_BELOW]);
+        let large = Bytes::from(vec![b'x'; KEEP_FROM]);
         let mut p = Pieces::default();
         for piece in [&b"<a>"[..], b"<b>", b"<c>"] {
             p.push(Bytes::copy_from_slice(piece));
@@ -297,5 +332,41 @@ mod tests {
             "the large piece is not copied"
         );
         assert_eq!(parts.concat(), whole);
+    }
+
+    #[test]
+    fn an_answer_stays_within_one_writev() {
+        let mut p = Pieces::with_capacity(64);
+        let mut expected = Vec::new();
+        for i in 0..40u8 {
+            let large = Bytes::from(vec![i; KEEP_FROM + usize::from(i)]);
+            expected.extend_from_slice(&large);
+            p.push(large);
+            p.copy(&[b'-', i]);
+            expected.extend_from_slice(&[b'-', i]);
+        }
+        assert_eq!(p.len(), expected.len() as u64);
+        let parts: Vec<Bytes> = p.into_parts().into();
+        assert!(parts.len() <= MAX_PARTS, "{} buffers", parts.len());
+        assert_eq!(parts.concat(), expected);
+    }
+
+    #[test]
+    fn the_crc_of_a_stretch_from_the_crcs_up_to_its_ends() {
+        let text: Vec<u8> = (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let upto = |n: usize| Crc::of(&text[..n]);
+        for (a, b) in [
+            (0, 0),
+            (0, 50_000),
+            (1, 2),
+            (17, 4096),
+            (4096, 4096),
+            (333, 49_999),
+        ] {
+            let stretch = upto(b).since(&upto(a));
+            assert_eq!(stretch, Crc::of(&text[a..b]), "{a}..{b}");
+        }
     }
 }

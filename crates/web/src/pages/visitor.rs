@@ -16,7 +16,8 @@ use poem::{
     http::{HeaderValue, Method, header},
     web::cookie::{Cookie, SameSite},
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use store::{Role, Session};
 
 use super::{
@@ -155,27 +156,40 @@ impl Visitor {
 
     /// The context every template sees.
     pub(crate) fn context(&self, site: &Site) -> Value {
-        let me = self.session.as_ref().map(|s| {
-            json!({
-                "id": s.actor.account_id,
-                "name": s.actor.name,
-                "email": s.actor.email,
-                "role": s.actor.role.as_str(),
-                "phone": s.phone,
-                "market_id": s.actor.market_id,
-                "producer_id": s.actor.producer_id,
-            })
-        });
-        json!({
-            "lang": self.lang.code(),
-            "other_lang": match self.lang { Lang::Fr => "en", Lang::En => "fr" },
-            "csrf": self.csrf,
-            "me": me,
-            "acting_for": self.session.as_ref().and_then(|s| s.acting_for),
-            "acting_for_name": self.session.as_ref().and_then(|s| s.acting_for_name.clone()),
-            "path": self.path,
-            "style": site.style.1,
-        })
+        serde_json::to_value(self.seen(site)).unwrap_or(Value::Null)
+    }
+
+    /// [`Visitor::context`] as JSON text: a key for what was rendered from it (the shop keeps
+    /// the page around its offers per key). Written straight from the fields, without building
+    /// the JSON tree first. (Strings and numbers cannot fail to serialize; if they did, a key
+    /// of its own: nothing shared with another visitor.)
+    pub(crate) fn context_key(&self, site: &Site) -> String {
+        serde_json::to_string(&self.seen(site)).unwrap_or_else(|_| hex_token())
+    }
+
+    fn seen<'a>(&'a self, site: &'a Site) -> Seen<'a> {
+        let session = self.session.as_ref();
+        Seen {
+            lang: self.lang.code(),
+            other_lang: match self.lang {
+                Lang::Fr => "en",
+                Lang::En => "fr",
+            },
+            csrf: &self.csrf,
+            me: session.map(|s| Me {
+                id: s.actor.account_id,
+                name: &s.actor.name,
+                email: &s.actor.email,
+                role: s.actor.role.as_str(),
+                phone: s.phone.as_deref(),
+                market_id: s.actor.market_id,
+                producer_id: s.actor.producer_id,
+            }),
+            acting_for: session.and_then(|s| s.acting_for),
+            acting_for_name: session.and_then(|s| s.acting_for_name.as_deref()),
+            path: &self.path,
+            style: site.style.1,
+        }
     }
 
     /// Adds what the visitor's browser must keep (a new CSRF cookie) to a response.
@@ -207,6 +221,31 @@ pub(crate) fn append_cookie(r: &mut Response, c: &Cookie) {
     if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
+}
+
+/// What every template sees of the visitor ([`Visitor::context`]).
+#[derive(Serialize)]
+struct Seen<'a> {
+    lang: &'a str,
+    other_lang: &'a str,
+    csrf: &'a str,
+    me: Option<Me<'a>>,
+    acting_for: Option<i64>,
+    acting_for_name: Option<&'a str>,
+    path: &'a str,
+    style: &'a str,
+}
+
+/// The logged-in account, as templates see it.
+#[derive(Serialize)]
+struct Me<'a> {
+    id: i64,
+    name: &'a str,
+    email: &'a str,
+    role: &'a str,
+    phone: Option<&'a str>,
+    market_id: Option<i64>,
+    producer_id: Option<i64>,
 }
 
 fn hex_token() -> String {

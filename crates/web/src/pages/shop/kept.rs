@@ -136,6 +136,9 @@ pub(crate) struct KeptOffers {
     /// `html` deflated, in chunks; empty if deflating failed (answers then go through the
     /// site's gzip).
     chunks: Vec<Chunk>,
+    /// The chunks' deflated wholes one after the other, so that a run of chunks the basket
+    /// fills no hole of goes out as one slice.
+    runs: Runs,
     /// The page's `shop` context, without its producers.
     pub(crate) meta: Value,
     /// The cycle's name.
@@ -187,7 +190,8 @@ impl KeptOffers {
         if html.contains(MARK) {
             return None;
         }
-        let chunks = chunks_of(&html, &holes).unwrap_or_default();
+        let mut chunks = chunks_of(&html, &holes).unwrap_or_default();
+        let runs = Runs::of(&mut chunks);
         let hole_of = holes
             .iter()
             .enumerate()
@@ -203,6 +207,7 @@ impl KeptOffers {
             hole_of,
             sold_out,
             chunks,
+            runs,
             meta,
             title: offers.name.clone(),
         })
@@ -245,7 +250,7 @@ impl KeptOffers {
         for (hole, value) in self.filled(lines) {
             let at = self.holes[hole].0;
             body.push(self.html.slice(from..at));
-            body.push(Bytes::from(value));
+            body.copy(value.as_bytes());
             from = at;
         }
         body.push(self.html.slice(from..));
@@ -253,7 +258,7 @@ impl KeptOffers {
 
     /// The whole page, plain: the page around the offers and the offers for `lines`.
     pub(crate) fn plain_page(&self, around: &Around, lines: &BTreeMap<i64, Quantity>) -> Pieces {
-        let mut body = Pieces::default();
+        let mut body = Pieces::with_capacity(2048);
         body.push(around.prefix.clone());
         self.push_plain(lines, &mut body);
         body.push(around.suffix.clone());
@@ -272,22 +277,28 @@ impl KeptOffers {
             return None;
         }
         let gz = around.gzipped()?;
-        let mut body = Pieces::default();
+        let filled = self.filled(lines);
+        // Copied per answer: the stored quantities, the small pieces around them, the trailer.
+        let copied = 2048 + filled.iter().map(|(_, v)| v.len() + 8).sum::<usize>();
+        let mut body = Pieces::with_capacity(copied);
         body.push(gz.head.clone());
         let mut crc = gz.prefix;
-        let filled = self.filled(lines);
         let mut next = filled.iter().peekable();
-        for c in &self.chunks {
+        // The first of the chunks since the last one the basket fills a hole of.
+        let mut run = None;
+        for (i, c) in self.chunks.iter().enumerate() {
             if next.peek().is_none_or(|(hole, _)| !c.holes.contains(hole)) {
-                body.push(c.whole.deflated.clone());
-                crc = crc.then(&c.whole.crc);
+                run.get_or_insert(i);
                 continue;
+            }
+            if let Some(first) = run.take() {
+                crc = crc.then(&self.runs.push(&mut body, first, i)?);
             }
             for (piece, hole) in c.pieces.iter().zip(c.holes.clone()) {
                 body.push(piece.deflated.clone());
                 crc = crc.then(&piece.crc);
                 if let Some((_, value)) = next.next_if(|(h, _)| *h == hole) {
-                    body.push(stored(value.as_bytes())?);
+                    body.copy(&stored(value.as_bytes())?);
                     crc = crc.then_bytes(value.as_bytes());
                 }
             }
@@ -295,10 +306,50 @@ impl KeptOffers {
             body.push(last.deflated.clone());
             crc = crc.then(&last.crc);
         }
+        if let Some(first) = run {
+            crc = crc.then(&self.runs.push(&mut body, first, self.chunks.len())?);
+        }
         body.push(gz.tail.clone());
         crc = crc.then(&gz.suffix);
-        body.push(Bytes::copy_from_slice(&crc.trailer()));
+        body.copy(&crc.trailer());
         Some(body)
+    }
+}
+
+/// The deflated wholes of the chunks in one buffer, where each chunk starts in it, and the CRC
+/// of the HTML up to each chunk.
+#[derive(Default)]
+struct Runs {
+    deflated: Bytes,
+    at: Vec<usize>,
+    upto: Vec<Crc>,
+}
+
+impl Runs {
+    /// Joins the chunks' deflated wholes (each chunk then keeps a slice of the joined buffer).
+    fn of(chunks: &mut [Chunk]) -> Self {
+        let mut joined = Vec::with_capacity(chunks.iter().map(|c| c.whole.deflated.len()).sum());
+        let mut at = vec![0];
+        let mut upto = vec![Crc::empty()];
+        let mut crc = Crc::empty();
+        for c in chunks.iter() {
+            joined.extend_from_slice(&c.whole.deflated);
+            at.push(joined.len());
+            crc = crc.then(&c.whole.crc);
+            upto.push(crc);
+        }
+        let deflated = Bytes::from(joined);
+        for (c, w) in chunks.iter_mut().zip(at.windows(2)) {
+            c.whole.deflated = deflated.slice(w[0]..w[1]);
+        }
+        Self { deflated, at, upto }
+    }
+
+    /// Sends chunks `first..end` whole, as one slice; their CRC.
+    fn push(&self, body: &mut Pieces, first: usize, end: usize) -> Option<Crc> {
+        let (from, to) = (*self.at.get(first)?, *self.at.get(end)?);
+        body.push(self.deflated.slice(from..to));
+        Some(self.upto.get(end)?.since(self.upto.get(first)?))
     }
 }
 

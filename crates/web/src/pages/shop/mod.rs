@@ -396,7 +396,7 @@ fn kept_page(
         state.status.as_u16(),
         held.and_then(|(_, o)| *o),
         lines.len(),
-        v.context(site),
+        v.context_key(site),
     );
     let around = match site.shop_pages.around(&around_key) {
         Some(a) => a,
