@@ -538,7 +538,8 @@ async fn the_desk_keeps_the_market_s_vehicles_and_plans_with_them(db: Db) {
 }
 
 /// The vehicles' page in a real browser, French, on a phone without JavaScript: the form, its
-/// errors next to their fields, a vehicle added; axe-core and the 360 px check on each.
+/// errors next to their fields, a vehicle added; axe-core and the 360 px check on each; then
+/// in English at 1280 px.
 async fn the_vehicles_form_passes_axe_on_a_phone(db: Db) {
     let app = TestApp::spawn(db).await;
     let w = app.world().await;
@@ -560,5 +561,13 @@ async fn the_vehicles_form_passes_axe_on_a_phone(db: Db) {
     b.assert_shows("Archiver Camion frigo").await;
     b.look("vehicles-saved-fr").await;
     b.close().await;
+    // The same page in English on a 1280 px screen (with JavaScript), the vehicle listed.
+    let desk = Browser::desktop(&app).await;
+    log_in(&app, &desk, &w.coordinator, Lang::En).await;
+    desk.goto("/desk/vehicles").await;
+    desk.assert_shows("Archive Camion frigo").await;
+    desk.assert_shows("Add the vehicle").await;
+    desk.look("vehicles-en").await;
+    desk.close().await;
     app.cleanup().await;
 }
