@@ -91,7 +91,11 @@ struct Probes {
 
 /// At most this many probing queries at a time: a page's probe waits for one query at most
 /// (one begins as soon as one ends), and a query answers what came in while the others ran.
-const PROBE_QUERIES: usize = 4;
+/// One: under a rush of shop pages on PostgreSQL (read bench, side by side), one query at a
+/// time served 20,000 – 24,000 pages/s, p99 7 – 9 ms; two 18,600 – 21,600; four 16,400 –
+/// 19,600, p99 10 – 12 ms; eight 13,500 – 14,700, p99 16 – 19 ms: fewer, larger queries cost
+/// the database less than the short wait they add. SQLite did not tell them apart.
+const PROBE_QUERIES: usize = 1;
 
 /// At most this many sessions in one probing query.
 const PROBES_PER_QUERY: usize = 500;
