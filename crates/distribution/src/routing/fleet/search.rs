@@ -569,11 +569,7 @@ impl<'a> Search<'a> {
             }
         }
         let chosen: Vec<usize> = (0..jobs).filter(|&j| out[j]).collect();
-        for (v, order) in sol.orders.iter_mut().enumerate() {
-            let before = order.len();
-            order.retain(|a| !out[a.job]);
-            changed[v] |= order.len() != before;
-        }
+        take_out(sol, &out, changed);
         chosen
     }
 
@@ -613,11 +609,7 @@ impl<'a> Search<'a> {
         for &j in &chosen {
             out[j] = true;
         }
-        for (v, order) in sol.orders.iter_mut().enumerate() {
-            let before = order.len();
-            order.retain(|a| !out[a.job]);
-            changed[v] |= order.len() != before;
-        }
+        take_out(sol, &out, changed);
         chosen
     }
 
@@ -891,5 +883,15 @@ impl<'a> Search<'a> {
             sol.orders[v] = router.polish(&sol.orders[v], kicks_for(sol.orders[v].len()));
         }
         (sol.orders, sol.left)
+    }
+}
+
+/// Takes the jobs marked in `out` (by job) out of every vehicle's order, both their pickup and
+/// delivery, and marks the vehicles whose order changed (the ruins' common last step).
+fn take_out(sol: &mut Solution, out: &[bool], changed: &mut [bool]) {
+    for (v, order) in sol.orders.iter_mut().enumerate() {
+        let before = order.len();
+        order.retain(|a| !out[a.job]);
+        changed[v] |= order.len() != before;
     }
 }
