@@ -491,10 +491,8 @@ async fn generate(store: &Store) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The runtime `halle serve` runs on.
+    let rt = web::server_runtime().unwrap();
     rt.block_on(async {
         let url = std::env::var("HALLE_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());

@@ -357,10 +357,8 @@ async fn run(label: &str, store: Store) {
 
 fn main() {
     let which = std::env::var("MIXED_DB").unwrap_or_else(|_| "sqlite".into());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The runtime `halle serve` runs on.
+    let rt = web::server_runtime().unwrap();
     rt.block_on(async {
         if which == "sqlite" || which == "both" {
             let file = std::env::temp_dir().join(format!("halle-mixed-{}.db", std::process::id()));

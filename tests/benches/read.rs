@@ -475,10 +475,8 @@ fn main() {
         .with_ansi(false)
         .with_writer(move || log.clone())
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The runtime `halle serve` runs on.
+    let rt = web::server_runtime().unwrap();
     rt.block_on(async {
         let mut served = Vec::new();
         let mut drop_schema = None;

@@ -223,8 +223,12 @@ enum ReportKind {
     Round,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The serving node's runtime (see `web::server_runtime`), for every command alike.
+    web::server_runtime()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _logs = logs::init(cli.log_format)?;
     match cli.command {

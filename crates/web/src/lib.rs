@@ -16,6 +16,7 @@ mod log_buffer;
 mod ops;
 mod pages;
 mod pieces;
+mod runtime;
 mod serve;
 mod startup;
 mod stripe_hook;
@@ -23,5 +24,6 @@ mod throttle;
 
 pub use error::{ApiError, ErrorBody};
 pub use log_buffer::{LogBuffer, LogGuard};
+pub use runtime::{EVENT_INTERVAL, server_runtime};
 pub use startup::{Application, app, app_with};
 pub use throttle::WebOptions;
