@@ -247,8 +247,9 @@ impl PlaceIndex {
     /// The `n` nearest places within `radius_km` of `center` that `keep` keeps, nearest first,
     /// each with its distance ([`distance_km`]); places equally far in the order of `tie`. The
     /// same as measuring every place, sorting by (distance, tie) and taking the first `n`; the
-    /// walk goes nearest box first and stops once the `n`th place is found (and any place
-    /// its chord cannot tell apart from it).
+    /// walk goes nearest box first, keeps only the places that can still be among the first
+    /// `n` (the `n` nearest met so far, and any place their `n`th's chord cannot tell apart
+    /// from it), and stops at the first box farther than that.
     pub fn nearest_within<K: Ord>(
         &self,
         center: Point,
@@ -257,56 +258,59 @@ impl PlaceIndex {
         keep: impl Fn(usize) -> bool,
         tie: impl Fn(usize) -> K,
     ) -> Vec<(usize, f64)> {
-        let mut found: Vec<(usize, f64)> = Vec::new();
         if n == 0 || self.nodes.is_empty() {
-            return found;
+            return Vec::new();
         }
         let a = Around::new(center, radius_km);
         // Squared chords are never negative: their bits order them as the numbers do.
-        const BOX: u8 = 0;
-        const PLACE: u8 = 1;
-        let mut queue = BinaryHeap::new();
-        queue.push(Reverse((a.nearest(&self.nodes[0]).to_bits(), BOX, 0usize)));
-        let mut last = f64::INFINITY;
-        while let Some(Reverse((key, kind, i))) = queue.pop() {
-            let d2 = f64::from_bits(key);
-            if d2 > a.outside || d2 > last {
+        let mut boxes = BinaryHeap::new();
+        boxes.push(Reverse((a.nearest(&self.nodes[0]).to_bits(), 0u32)));
+        // (squared chord, place): every kept place met within `bound`.
+        let mut found: Vec<(f64, usize)> = Vec::with_capacity(2 * n + LEAF);
+        let mut bound = a.outside;
+        while let Some(Reverse((key, i))) = boxes.pop() {
+            if f64::from_bits(key) > bound {
                 break;
             }
-            if kind == PLACE {
-                found.push((i, d2));
-                if found.len() == n {
-                    // Past the nth, only places its chord cannot tell from it.
-                    let reach = d2.sqrt() + 2.0 * EDGE;
-                    last = reach * reach;
-                }
-                continue;
-            }
-            let node = &self.nodes[i];
+            let node = &self.nodes[i as usize];
             if node.right == 0 {
+                let before = found.len();
                 for j in node.start as usize..node.end as usize {
                     let d2 = square_distance(&self.xyz[j], &a.c);
-                    if a.holds(d2, self.at[j]) && keep(j) {
-                        queue.push(Reverse((d2.to_bits(), PLACE, j)));
+                    if d2 <= bound && a.holds(d2, self.at[j]) && keep(j) {
+                        found.push((d2, j));
                     }
                 }
+                if found.len() > before && found.len() >= n {
+                    bound = bound.min(within_reach_of_nth(&mut found, n));
+                }
             } else {
-                for child in [i + 1, node.right as usize] {
-                    let d2 = a.nearest(&self.nodes[child]);
-                    if d2 <= a.outside {
-                        queue.push(Reverse((d2.to_bits(), BOX, child)));
+                for child in [i + 1, node.right] {
+                    let d2 = a.nearest(&self.nodes[child as usize]);
+                    if d2 <= bound {
+                        boxes.push(Reverse((d2.to_bits(), child)));
                     }
                 }
             }
         }
         let mut measured: Vec<(usize, f64)> = found
             .into_iter()
-            .map(|(i, _)| (i, distance_km(center, self.at[i])))
+            .map(|(_, i)| (i, distance_km(center, self.at[i])))
             .collect();
         measured.sort_by(|x, y| x.1.total_cmp(&y.1).then_with(|| tie(x.0).cmp(&tie(y.0))));
         measured.truncate(n);
         measured
     }
+}
+
+/// Keeps in `found` (at least `n` places with their squared chords) the `n` nearest and any
+/// place their `n`th's chord cannot tell apart from it; returns the squared chord of that reach.
+fn within_reach_of_nth(found: &mut Vec<(f64, usize)>, n: usize) -> f64 {
+    let (_, nth, _) = found.select_nth_unstable_by(n - 1, |x, y| x.0.total_cmp(&y.0));
+    let reach = nth.0.sqrt() + 2.0 * EDGE;
+    let bound = reach * reach;
+    found.retain(|p| p.0 <= bound);
+    bound
 }
 
 /// Builds the boxes of `items` (at `offset` in the tree's order), depth first.
