@@ -293,6 +293,9 @@ impl Store {
     /// Answers the waiting probes, a query for all those waiting at a time, until none wait.
     async fn run_probes(&self) {
         loop {
+            // Let the tasks already queued on this worker run first: under a rush they are
+            // pages whose probes then join this query; with nothing queued this returns at once.
+            tokio::task::yield_now().await;
             let batch = {
                 let Ok(mut p) = self.sessions.probes.lock() else {
                     return;
