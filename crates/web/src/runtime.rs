@@ -10,11 +10,12 @@
 //! Looking more often costs an `epoll_wait` that returns at once every few tasks.
 //!
 //! Measured side by side (BENCHMARKS.md, 7 December, fourth session; the directory search with
-//! 200 connections on 2 cores, five alternated runs each): p99 20.2–31.6 ms (mean 24.7) with
-//! 61, 17.8–21.5 (mean 20.5) with 4, 16.8–22.7 (mean 19.1) with 2, at the same rate. Lower
-//! than 4 did not help more and seemed to cost the shop page on PostgreSQL some pages per
-//! second (its session probes, shared by the pages that wait for them, answer fewer at a
-//! time); 4 served it as 61 did (17,500–19,900 pages/s against 18,200–19,500).
+//! 200 connections on 2 cores, alternated runs): p99 mean 25.4 ms over nine runs with 61
+//! (20.2–37.6), 22.3 with 4 (17.8–27.0), 19.1 with 2 (16.8–22.7), at the same rate. The
+//! price is on the shop page on PostgreSQL, whose session probes are shared by the pages that
+//! wait for them: looking sooner answers each probe sooner, so fewer pages share the next
+//! (three runs each: plain 17,200 pages/s with 61, 16,500 with 4, 13,200 with 2). 4 is the
+//! compromise; the probing task now yields once before taking its batch (`store::sessions`).
 //!
 //! `TOKIO_WORKER_THREADS` still sets the number of workers (one per core by default).
 
