@@ -12,12 +12,11 @@
 //! Measured side by side (BENCHMARKS.md, 7 December, fourth session; the directory search with
 //! 200 connections on 2 cores, alternated runs): p99 mean 26.2 ms over 14 runs with 61
 //! (16.6–37.6), 21.7 over 14 with 4 (17.2–27.0), 19.3 over 10 with 2 (16.8–22.7), at the
-//! same rate. The
-//! price is on the shop page on PostgreSQL, whose session probes are shared by the pages that
-//! wait for them: looking sooner answers each probe sooner, so fewer pages share the next
-//! (three runs each: plain 17,200 pages/s with 61, 16,500 with 4, 13,200 with 2; gzipped
-//! 25,900, 20,800, 18,100). 4 is the
-//! compromise; the probing task now yields once before taking its batch (`store::sessions`).
+//! same rate. The price is on the shop page on PostgreSQL, whose session probes are shared by
+//! the pages that wait for them: looking sooner answers each probe sooner, so fewer pages
+//! share the next (three runs each: plain 17,200 pages/s with 61, 16,500 with 4, 13,200 with
+//! 2; gzipped 25,900, 20,800, 18,100). 4 is the compromise; the probing task now yields once
+//! before taking its batch (`store::sessions`).
 //!
 //! `TOKIO_WORKER_THREADS` still sets the number of workers (one per core by default).
 
