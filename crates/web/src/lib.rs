@@ -24,6 +24,6 @@ mod throttle;
 
 pub use error::{ApiError, ErrorBody};
 pub use log_buffer::{LogBuffer, LogGuard};
-pub use runtime::{EVENT_INTERVAL, server_runtime};
+pub use runtime::server_runtime;
 pub use startup::{Application, app, app_with};
 pub use throttle::WebOptions;
