@@ -200,29 +200,31 @@ async fn read_version(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
 }
 
 impl Store {
-    /// The directory's version, when the snapshot held stands for every local write and the
-    /// version was read within [`DIRECTORY_RECHECK`]: what places found may be kept under.
-    pub(super) fn fresh_directory_version(&self) -> Option<i64> {
-        let ix = &self.directory;
-        ix.held()
-            .filter(|h| {
-                ix.current(h, self.sales.generation()) && h.checked_at.elapsed() < DIRECTORY_RECHECK
-            })
-            .map(|h| h.version)
-    }
-
     /// The directory as searches see it now (see the module's header).
     pub(crate) async fn directory_snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        Ok(self.directory_held().await?.snapshot.clone())
+    }
+
+    /// The directory's version as searches see it now: what places found (`Store::locate`)
+    /// are kept under. The same rule as the snapshot's: checked when due by one caller while
+    /// the others go on with the one held (a place looked up in the database by every request
+    /// of that moment instead made each second's check a stall under a rush).
+    pub(super) async fn directory_version(&self) -> Result<i64, StoreError> {
+        Ok(self.directory_held().await?.version)
+    }
+
+    /// The snapshot held, checked or loaded first when the rules say so.
+    async fn directory_held(&self) -> Result<Arc<Held>, StoreError> {
         let ix = &self.directory;
         if let Some(h) = ix.held()
             && ix.current(&h, self.sales.generation())
         {
             if h.checked_at.elapsed() < DIRECTORY_RECHECK {
-                return Ok(h.snapshot.clone());
+                return Ok(h);
             }
             // Due for a check: one search makes it, the others are answered meanwhile.
             let Ok(_one) = ix.loading.try_lock() else {
-                return Ok(h.snapshot.clone());
+                return Ok(h);
             };
             return self.check_directory(Some(h)).await;
         }
@@ -233,14 +235,14 @@ impl Store {
             && ix.current(h, self.sales.generation())
             && h.checked_at.elapsed() < DIRECTORY_RECHECK
         {
-            return Ok(h.snapshot.clone());
+            return Ok(h.clone());
         }
         self.check_directory(held).await
     }
 
     /// Reads the version and loads the directory again if it moved (or the slots run short).
     /// Called holding `loading`.
-    async fn check_directory(&self, held: Option<Arc<Held>>) -> Result<Arc<Snapshot>, StoreError> {
+    async fn check_directory(&self, held: Option<Arc<Held>>) -> Result<Arc<Held>, StoreError> {
         let ix = &self.directory;
         let written = ix.written.load(Ordering::Acquire);
         let generation = self.sales.generation();
@@ -252,16 +254,17 @@ impl Store {
             }
             _ => Arc::new(load(self, Utc::now()).await?),
         };
+        let held = Arc::new(Held {
+            snapshot,
+            version,
+            written,
+            generation,
+            checked_at,
+        });
         if let Ok(mut slot) = ix.held.write() {
-            *slot = Some(Arc::new(Held {
-                snapshot: snapshot.clone(),
-                version,
-                written,
-                generation,
-                checked_at,
-            }));
+            *slot = Some(held.clone());
         }
-        Ok(snapshot)
+        Ok(held)
     }
 }
 
@@ -329,12 +332,14 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .collect();
 
     let (producer_places, producers) = PlaceIndex::build(producers, |p| p.hit.point);
+    let producer_tags: Vec<u32> = producers
+        .iter()
+        .map(|p| tags(&p.hit.categories, &p.hit.labels))
+        .collect();
+    let producer_places = producer_places.with_tags(|i| producer_tags[i]);
     let (point_places, points) = PlaceIndex::build(points, |p| p.hit.point);
     Ok(Snapshot {
-        producer_tags: producers
-            .iter()
-            .map(|p| tags(&p.hit.categories, &p.hit.labels))
-            .collect(),
+        producer_tags,
         producer_places,
         point_places,
         producers,

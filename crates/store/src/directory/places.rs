@@ -318,8 +318,8 @@ impl Store {
         } else {
             format!("town {}", name_key(q))
         };
-        let version = self.fresh_directory_version();
-        if let Some(kept) = version.and_then(|v| self.directory.kept_place(v, &key)) {
+        let version = self.directory_version().await?;
+        if let Some(kept) = self.directory.kept_place(version, &key) {
             return Ok(kept);
         }
         let found = if is_postcode(q) {
@@ -353,9 +353,7 @@ impl Store {
             },
             approximate: p.approximate,
         };
-        if let Some(v) = version {
-            self.directory.keep_place(v, key, located.clone());
-        }
+        self.directory.keep_place(version, key, located.clone());
         Ok(located)
     }
 }
