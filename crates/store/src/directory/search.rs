@@ -341,10 +341,10 @@ pub(super) fn search_snapshot(
     }
     let wanted = super::index::tags(&s.categories, &[]);
     let labelled = super::index::tags(&[], &s.labels);
+    let tags_ok =
+        |tags: u32| (wanted == 0 || tags & wanted != 0) && (labelled == 0 || tags & labelled != 0);
     let producer_ok = |i: usize| {
-        let tags = snap.producer_tags[i];
-        (wanted == 0 || tags & wanted != 0)
-            && (labelled == 0 || tags & labelled != 0)
+        tags_ok(snap.producer_tags[i])
             && (!s.collect_near
                 || snap.producers[i]
                     .markets
@@ -357,6 +357,10 @@ pub(super) fn search_snapshot(
     } else {
         let total = if unfiltered {
             snap.producer_places.count_within(s.center, radius)
+        } else if !s.collect_near {
+            // Categories and labels only: boxes counted by their tallies of tags.
+            snap.producer_places
+                .count_within_tagged(s.center, radius, tags_ok)
         } else {
             snap.producer_places
                 .count_within_where(s.center, radius, producer_ok)
