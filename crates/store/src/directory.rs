@@ -29,7 +29,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 pub use alerts::{AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView};
 pub use index::DIRECTORY_RECHECK;
 pub use places::{Located, PlacesDataset, PlacesImported};
-pub use search::{COLLECT_DAYS, DirectorySearch, PAGE_SIZE, PointHit, ProducerHit, SearchResults};
+pub use search::{
+    COLLECT_DAYS, DirectorySearch, Kept, PAGE_SIZE, PointFound, PointHit, ProducerFound,
+    ProducerHit, SearchResults,
+};
 
 use crate::{
     Actor, PickupPointView, ProducerView, Role, Store, StoreError,

@@ -67,9 +67,9 @@ pub use db::{Backend, Store, StoreOptions};
 pub use desk::RoundSummary;
 pub use directory::{
     AlertNotice, AlertRequest, AlertSignup, AlertSubscriptionView, COLLECT_DAYS, DIRECTORY_RECHECK,
-    DirectoryEntry, DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Located,
-    MAX_ENTRY_TEXT, MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointHit, PointSlots,
-    ProducerHit, SearchResults,
+    DirectoryEntry, DirectoryPoint, DirectoryProducer, DirectorySearch, EntryInput, Kept, Located,
+    MAX_ENTRY_TEXT, MarketLink, PAGE_SIZE, PlacesDataset, PlacesImported, PointFound, PointHit,
+    PointSlots, ProducerFound, ProducerHit, SearchResults,
 };
 pub use error::StoreError;
 pub use invitations::{

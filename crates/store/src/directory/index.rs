@@ -59,16 +59,16 @@ const SLOT_HORIZON_DAYS: i64 = 1;
 
 /// A listed producer.
 pub(super) struct IndexedProducer {
-    /// What a hit shows (its distance set per search).
-    pub(super) hit: ProducerHit,
+    /// What a hit shows (shared with the searches that find it).
+    pub(super) hit: Arc<ProducerHit>,
     /// The markets it sells through, by their place in [`Snapshot::markets`].
     pub(super) markets: Vec<u32>,
 }
 
 /// A pickup point.
 pub(super) struct IndexedPoint {
-    /// What a hit shows (its distance and next slot set per search).
-    pub(super) hit: PointHit,
+    /// What a hit shows (shared with the searches that find it).
+    pub(super) hit: Arc<PointHit>,
     /// Its market, by its place in [`Snapshot::markets`].
     pub(super) market: u32,
     /// Its slots from the load on, soonest first (not cancelled, of cycles that are not
@@ -300,7 +300,7 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .into_iter()
         .map(|r| IndexedProducer {
             markets: markets.remove(&r.id).unwrap_or_default(),
-            hit: r.hit(0.0),
+            hit: Arc::new(r.hit()),
         })
         .collect();
 
@@ -327,7 +327,7 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .map(|r| IndexedPoint {
             market: place_of(r.market_id),
             slots: slots.remove(&r.id).unwrap_or_default(),
-            hit: r.hit(0.0, None),
+            hit: Arc::new(r.hit()),
         })
         .collect();
 

@@ -12,7 +12,10 @@
 //! only ids and coordinates read for every row in the box, the rest for the page's rows) and
 //! [`Store::search_directory_scan`] (every producer and point measured).
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, OnceLock},
+};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -50,7 +53,7 @@ pub struct DirectorySearch {
     pub page: u32,
 }
 
-/// A producer found.
+/// A producer as a search shows it (its distance is the [`ProducerFound`]'s).
 #[derive(Clone, Debug)]
 pub struct ProducerHit {
     /// Producer id (its page: `/directory/producers/{id}`).
@@ -69,11 +72,11 @@ pub struct ProducerHit {
     pub labels: Vec<Label>,
     /// Sells at the farm gate.
     pub farm_gate: bool,
-    /// From the centre, in km.
-    pub distance_km: f64,
+    /// Its JSON, once sent (see [`Kept`]).
+    pub kept: Kept,
 }
 
-/// A pickup point found.
+/// A pickup point as a search shows it (its distance and next slot are the [`PointFound`]'s).
 #[derive(Clone, Debug)]
 pub struct PointHit {
     /// Id (its page: `/directory/points/{id}`).
@@ -92,21 +95,74 @@ pub struct PointHit {
     pub market_name: String,
     /// Its market's time zone.
     pub timezone: Tz,
+    /// Its JSON, once sent (see [`Kept`]).
+    pub kept: Kept,
+}
+
+/// The hit's JSON as the API sends it (`web::api::directory`, its only maker), made the first
+/// time the hit is sent and kept with it. The directory in memory shares its hits with the
+/// searches that find them, so this is made once per load of the directory rather than once
+/// per search. Not part of what a hit says: `Debug` shows none of it, and a hit read from the
+/// database starts without.
+#[derive(Clone, Default)]
+pub struct Kept(OnceLock<Box<[u8]>>);
+
+impl Kept {
+    /// What was kept, made by `make` the first time.
+    pub fn get_or_make(&self, make: impl FnOnce() -> Vec<u8>) -> &[u8] {
+        self.0.get_or_init(|| make().into_boxed_slice())
+    }
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Kept")
+    }
+}
+
+/// A producer found: the hit (shared, not copied), and how far it is.
+#[derive(Clone, Debug)]
+pub struct ProducerFound {
+    /// What it shows.
+    pub hit: Arc<ProducerHit>,
+    /// From the centre, in km.
+    pub distance_km: f64,
+}
+
+impl std::ops::Deref for ProducerFound {
+    type Target = ProducerHit;
+    fn deref(&self) -> &ProducerHit {
+        &self.hit
+    }
+}
+
+/// A pickup point found: the hit (shared, not copied), its next slot, and how far it is.
+#[derive(Clone, Debug)]
+pub struct PointFound {
+    /// What it shows.
+    pub hit: Arc<PointHit>,
     /// Its next slot within [`COLLECT_DAYS`] days.
     pub next_slot: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// From the centre, in km.
     pub distance_km: f64,
 }
 
+impl std::ops::Deref for PointFound {
+    type Target = PointHit;
+    fn deref(&self) -> &PointHit {
+        &self.hit
+    }
+}
+
 /// A page of results.
 #[derive(Clone, Debug, Default)]
 pub struct SearchResults {
     /// This page's producers, nearest first.
-    pub producers: Vec<ProducerHit>,
+    pub producers: Vec<ProducerFound>,
     /// Producers found in all.
     pub producers_total: usize,
     /// This page's pickup points, nearest first.
-    pub points: Vec<PointHit>,
+    pub points: Vec<PointFound>,
     /// Pickup points found in all.
     pub points_total: usize,
     /// The next page, when there is more.
@@ -164,8 +220,8 @@ impl ProducerRow {
             )
     }
 
-    /// The hit, `d` km away.
-    pub(super) fn hit(self, d: f64) -> ProducerHit {
+    /// The hit.
+    pub(super) fn hit(self) -> ProducerHit {
         ProducerHit {
             id: self.id,
             categories: categories_of(&self.categories),
@@ -178,7 +234,7 @@ impl ProducerRow {
             city: self.city,
             postal_code: self.postal_code,
             farm_gate: self.farm_gate,
-            distance_km: d,
+            kept: Kept::default(),
         }
     }
 }
@@ -235,10 +291,9 @@ impl PointRow {
             )
     }
 
-    /// The hit, `d` km away, its next slot `next`.
-    pub(super) fn hit(self, d: f64, next: Option<Span>) -> PointHit {
+    /// The hit.
+    pub(super) fn hit(self) -> PointHit {
         PointHit {
-            next_slot: next,
             id: self.id,
             point: Point {
                 lat: self.latitude,
@@ -250,7 +305,7 @@ impl PointRow {
             postal_code: self.postal_code,
             market_name: self.market_name,
             timezone: self.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
-            distance_km: d,
+            kept: Kept::default(),
         }
     }
 }
@@ -382,19 +437,19 @@ pub(super) fn search_snapshot(
         producers: producers
             .into_iter()
             .skip(skip)
-            .map(|(i, d)| ProducerHit {
+            .map(|(i, d)| ProducerFound {
+                hit: snap.producers[i].hit.clone(),
                 distance_km: d,
-                ..snap.producers[i].hit.clone()
             })
             .collect(),
         producers_total,
         points: points
             .into_iter()
             .skip(skip)
-            .map(|(i, d)| PointHit {
-                distance_km: d,
+            .map(|(i, d)| PointFound {
+                hit: snap.points[i].hit.clone(),
                 next_slot: next_slot(i),
-                ..snap.points[i].hit.clone()
+                distance_km: d,
             })
             .collect(),
         points_total,
@@ -599,7 +654,7 @@ impl Store {
     async fn producer_hits(
         &self,
         page: Vec<(i64, Point, f64)>,
-    ) -> Result<Vec<ProducerHit>, StoreError> {
+    ) -> Result<Vec<ProducerFound>, StoreError> {
         if page.is_empty() {
             return Ok(Vec::new());
         }
@@ -611,7 +666,10 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(in_page_order(page, rows, |d, r| r.hit(d)))
+        Ok(in_page_order(page, rows, |d, r| ProducerFound {
+            hit: Arc::new(r.hit()),
+            distance_km: d,
+        }))
     }
 
     /// The page's pickup points, whole, in the order given.
@@ -619,7 +677,7 @@ impl Store {
         &self,
         page: Vec<(i64, Point, f64)>,
         next: &HashMap<i64, Span>,
-    ) -> Result<Vec<PointHit>, StoreError> {
+    ) -> Result<Vec<PointFound>, StoreError> {
         if page.is_empty() {
             return Ok(Vec::new());
         }
@@ -631,9 +689,10 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        Ok(in_page_order(page, rows, |d, r| {
-            let next = next.get(&r.id).copied();
-            r.hit(d, next)
+        Ok(in_page_order(page, rows, |d, r| PointFound {
+            next_slot: next.get(&r.id).copied(),
+            hit: Arc::new(r.hit()),
+            distance_km: d,
         }))
     }
 }
