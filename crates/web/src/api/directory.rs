@@ -195,8 +195,7 @@ fn write_producer(out: &mut Vec<u8>, p: &store::ProducerFound) {
             farm_gate: p.farm_gate,
         })
     }));
-    out.extend_from_slice(b",\"distance_km\":");
-    write_json(out, &rounded_km(p.distance_km));
+    write_json_field(out, "distance_km", &rounded_km(p.distance_km));
     out.push(b'}');
 }
 
@@ -213,13 +212,9 @@ fn write_point(out: &mut Vec<u8>, p: &store::PointFound) {
             market: &p.market_name,
         })
     }));
-    out.extend_from_slice(b",\"next_slot_starts_at\":");
-    match p.next_slot {
-        Some((starts, _)) => write_json(out, &starts.to_rfc3339()),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"distance_km\":");
-    write_json(out, &rounded_km(p.distance_km));
+    let next_slot = p.next_slot.map(|(starts, _)| starts.to_rfc3339());
+    write_json_field(out, "next_slot_starts_at", &next_slot);
+    write_json_field(out, "distance_km", &rounded_km(p.distance_km));
     out.push(b'}');
 }
 
@@ -233,32 +228,37 @@ fn search_answer(
     let mut out = Vec::with_capacity(16 * 1024);
     out.extend_from_slice(b"{\"place\":");
     write_json(&mut out, &place);
-    out.extend_from_slice(b",\"latitude\":");
-    write_json(&mut out, &at.lat);
-    out.extend_from_slice(b",\"longitude\":");
-    write_json(&mut out, &at.lon);
-    out.extend_from_slice(b",\"producers\":[");
-    for (k, p) in found.producers.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        write_producer(&mut out, p);
-    }
-    out.extend_from_slice(b"],\"producers_total\":");
-    write_json(&mut out, &(found.producers_total as u64));
-    out.extend_from_slice(b",\"points\":[");
-    for (k, p) in found.points.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        write_point(&mut out, p);
-    }
-    out.extend_from_slice(b"],\"points_total\":");
-    write_json(&mut out, &(found.points_total as u64));
-    out.extend_from_slice(b",\"next_page\":");
-    write_json(&mut out, &found.next_page);
+    write_json_field(&mut out, "latitude", &at.lat);
+    write_json_field(&mut out, "longitude", &at.lon);
+    write_list(&mut out, "producers", &found.producers, write_producer);
+    write_json_field(&mut out, "producers_total", &(found.producers_total as u64));
+    write_list(&mut out, "points", &found.points, write_point);
+    write_json_field(&mut out, "points_total", &(found.points_total as u64));
+    write_json_field(&mut out, "next_page", &found.next_page);
     out.push(b'}');
     out
+}
+
+/// `,"name":` and `value`.
+fn write_json_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_json(out, value);
+}
+
+/// `,"name":[` the items, each written by `write`, `]`.
+fn write_list<T>(out: &mut Vec<u8>, name: &str, items: &[T], write: fn(&mut Vec<u8>, &T)) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
 }
 
 #[cfg(test)]
