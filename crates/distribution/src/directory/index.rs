@@ -200,37 +200,26 @@ impl PlaceIndex {
         radius_km: f64,
         keep: impl Fn(u32) -> bool,
     ) -> usize {
-        if self.tags.len() != self.xyz.len() {
-            return if keep(0) {
-                self.count_within(center, radius_km)
-            } else {
-                0
-            };
-        }
-        let a = Around::new(center, radius_km);
-        let mut found = 0;
-        self.walk_nodes(&a, |n, whole| {
-            let node = &self.nodes[n];
-            let run = node.start as usize..node.end as usize;
-            if whole {
-                let (from, to) = self.tallied[n];
-                found += if from < to {
-                    self.tallies[from as usize..to as usize]
-                        .iter()
-                        .filter(|(tags, _)| keep(*tags))
-                        .map(|&(_, count)| count as usize)
-                        .sum::<usize>()
-                } else {
-                    self.tags[run].iter().filter(|&&t| keep(t)).count()
-                };
-            } else {
-                found += run
-                    .filter(|&i| keep(self.tags[i]))
-                    .filter(|&i| a.holds(square_distance(&self.xyz[i], &a.c), self.at[i]))
-                    .count();
-            }
-        });
-        found
+        let tallied = |n: usize| {
+            let &(from, to) = self.tallied.get(n)?;
+            (from < to).then(|| {
+                self.tallies[from as usize..to as usize]
+                    .iter()
+                    .filter(|(tags, _)| keep(*tags))
+                    .map(|&(_, count)| count as usize)
+                    .sum()
+            })
+        };
+        self.count(
+            &Around::new(center, radius_km),
+            Some(&|i| keep(self.tag(i))),
+            tallied,
+        )
+    }
+
+    /// The tags of the place at `i` ([`PlaceIndex::with_tags`]; 0 without them).
+    pub fn tag(&self, i: usize) -> u32 {
+        self.tags.get(i).copied().unwrap_or(0)
     }
 
     /// The index of `places`, in their order (for callers that keep no data of their own).
@@ -256,7 +245,7 @@ impl PlaceIndex {
     /// How many places are within `radius_km` of `center` (edge included, as
     /// [`distance_km`] measures). Boxes wholly inside the circle are counted by their length.
     pub fn count_within(&self, center: Point, radius_km: f64) -> usize {
-        self.count::<fn(usize) -> bool>(&Around::new(center, radius_km), None)
+        self.count::<fn(usize) -> bool>(&Around::new(center, radius_km), None, |_| None)
     }
 
     /// How many places within `radius_km` of `center` `keep` keeps (it is asked of the places
@@ -267,16 +256,26 @@ impl PlaceIndex {
         radius_km: f64,
         keep: impl Fn(usize) -> bool,
     ) -> usize {
-        self.count(&Around::new(center, radius_km), Some(&keep))
+        self.count(&Around::new(center, radius_km), Some(&keep), |_| None)
     }
 
-    fn count<F: Fn(usize) -> bool>(&self, a: &Around, keep: Option<&F>) -> usize {
+    /// The places in the circle that `keep` keeps (all without it); `tallied(n)` is the count
+    /// of box `n`, wholly inside, when known without reading its places.
+    fn count<F: Fn(usize) -> bool>(
+        &self,
+        a: &Around,
+        keep: Option<&F>,
+        tallied: impl Fn(usize) -> Option<usize>,
+    ) -> usize {
         let mut found = 0;
-        self.walk(a, |run, whole| {
+        self.walk_nodes(a, |n, whole| {
+            let node = &self.nodes[n];
+            let run = node.start as usize..node.end as usize;
             if whole {
-                found += match keep {
-                    None => run.len(),
-                    Some(keep) => run.filter(|&i| keep(i)).count(),
+                found += match (tallied(n), keep) {
+                    (Some(count), _) => count,
+                    (None, None) => run.len(),
+                    (None, Some(keep)) => run.filter(|&i| keep(i)).count(),
                 };
             } else {
                 found += run

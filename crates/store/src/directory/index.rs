@@ -97,8 +97,7 @@ pub(super) fn tags(categories: &[Category], labels: &[Label]) -> u32 {
 /// position a tree names is the position in these lists.
 pub(crate) struct Snapshot {
     pub(super) producers: Vec<IndexedProducer>,
-    /// Each producer's [`tags`], in the same order (read in runs by the filters).
-    pub(super) producer_tags: Vec<u32>,
+    /// Their places, each with its [`tags`] (what the filters ask).
     pub(super) producer_places: PlaceIndex,
     pub(super) points: Vec<IndexedPoint>,
     pub(super) point_places: PlaceIndex,
@@ -332,14 +331,10 @@ async fn load(store: &Store, now: DateTime<Utc>) -> Result<Snapshot, StoreError>
         .collect();
 
     let (producer_places, producers) = PlaceIndex::build(producers, |p| p.hit.point);
-    let producer_tags: Vec<u32> = producers
-        .iter()
-        .map(|p| tags(&p.hit.categories, &p.hit.labels))
-        .collect();
-    let producer_places = producer_places.with_tags(|i| producer_tags[i]);
+    let producer_places =
+        producer_places.with_tags(|i| tags(&producers[i].hit.categories, &producers[i].hit.labels));
     let (point_places, points) = PlaceIndex::build(points, |p| p.hit.point);
     Ok(Snapshot {
-        producer_tags,
         producer_places,
         point_places,
         producers,

@@ -399,7 +399,7 @@ pub(super) fn search_snapshot(
     let tags_ok =
         |tags: u32| (wanted == 0 || tags & wanted != 0) && (labelled == 0 || tags & labelled != 0);
     let producer_ok = |i: usize| {
-        tags_ok(snap.producer_tags[i])
+        tags_ok(snap.producer_places.tag(i))
             && (!s.collect_near
                 || snap.producers[i]
                     .markets
