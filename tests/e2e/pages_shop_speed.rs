@@ -115,7 +115,8 @@ async fn the_kept_shop_page_is_the_full_render_byte_for_byte(db: Db) {
             assert_eq!(html, v.get(&shop).await.html, "the gzip of the kept page");
             assert_eq!(html, same_browser_on(&v, &full).get(&shop).await.html);
             eprintln!("{lang}: {} bytes, {} gzipped", html.len(), zipped);
-            assert!(zipped < 60_000, "{zipped} bytes gzipped");
+            // Some 17.7 KB with the chunks linked (35 KB when each was deflated on its own).
+            assert!(zipped < 25_000, "{zipped} bytes gzipped");
         }
     }
     full.cleanup().await;
