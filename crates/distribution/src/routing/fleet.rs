@@ -38,10 +38,9 @@
 //! vehicles of several sizes, the trips that need the larger one may have fallen to the smaller).
 //! Each round is finally polished by the iterated local search. The round is searched from
 //! several seeds, the best plan kept: 8 times when it is small, else as many times as a total
-//! budget holds (15 searches at 50 shipments, 8 at 90, 7 at 110, 2 at 200), the first half from
-//! scratch, the second half from the best plan of the first. The searches run on two threads
-//! (the plan does not depend on how many), each lowering its own priority so that the server's
-//! async workers, which take the orders, win the CPU. When the best plan
+//! budget holds (15 searches at 50 shipments, 8 at 90, 7 at 110, 2 at 200). The searches run
+//! on two threads (the plan does not depend on how many), each lowering its own priority so
+//! that the server's async workers, which take the orders, win the CPU. When the best plan
 //! still leaves shipments out, a last phase looks for a plan carrying more: ruins and
 //! reinsertions that never leave more out, the left-out shipments put back first, accepted on
 //! the rounds' time rather than their kilometres (the windows are what left them out, and every
@@ -92,12 +91,6 @@ const CARRY_SEED: u64 = 0xca77;
 /// The searches of a round run on at most this many threads at once (the machine's cores if
 /// fewer): the plan is the same however many (BENCHMARKS.md, 7 December, sixth pass).
 const THREADS: usize = 2;
-/// Rounds of more than [`SMALL_ROUND`] shipments searched at least this many times search half
-/// of the times from the best plan of the
-/// other half (its kilometres annealed again, from other seeds) rather than from scratch: one
-/// search's result owes much to its seed, and the best of several is a better place to start
-/// than nothing (BENCHMARKS.md, 7 December, sixth pass).
-const FROM_BEST_MIN: u64 = 4;
 /// The nice value of the search threads (0 is the default, 19 the lowest priority).
 const PLAN_NICE: i32 = 10;
 /// Rounding noise is not a gain.
@@ -334,24 +327,9 @@ fn search_fleet(
     search: FleetSearch,
     threads: usize,
 ) -> (Vec<Vec<Activity>>, Vec<usize>) {
-    // Several searches from other seeds, the best kept: half of them from scratch, the others
-    // from the best plan of the first half.
+    // Several searches from other seeds, the best kept.
     let restarts = search.searches(net.jobs.len());
-    let (mut orders, mut left, mut km) =
-        if net.jobs.len() > SMALL_ROUND && restarts >= FROM_BEST_MIN {
-            let first = restarts.div_ceil(2);
-            let found = best_search(net, nets, search, first, threads, None);
-            let more = FleetSearch {
-                seed: search.seed.wrapping_add(first),
-                ..search
-            };
-            let again = best_search(net, nets, more, restarts - first, threads, Some(&found));
-            let better = again.1.len() < found.1.len()
-                || (again.1.len() == found.1.len() && again.2 < found.2 - EPSILON);
-            if better { again } else { found }
-        } else {
-            best_search(net, nets, search, restarts, threads, None)
-        };
+    let (mut orders, mut left, mut km) = best_search(net, nets, search, restarts, threads);
     // Carrying a shipment matters more than kilometres: when the best plan leaves some out, they
     // are fought for once more (`Search::carry`, on the rounds' time), and a plan carrying more
     // is searched again for kilometres (from there: it never carries less).
@@ -384,26 +362,25 @@ fn search_fleet(
     (orders, left)
 }
 
-/// The best of `restarts` searches from the seeds `search.seed`, `search.seed + 1`…, each from
-/// scratch or from `start`: each vehicle's order, the jobs left out, the kilometres. The searches are shared among `threads`
+/// The best of `restarts` searches from the seeds `search.seed`, `search.seed + 1`…: each
+/// vehicle's order, the jobs left out, the kilometres. The searches are shared among `threads`
 /// threads (search `k` on thread `k % threads`, the first the calling one), each of the others
-/// first lowering its own priority ([`lower_priority`]); the results are then compared in the order of the seeds, the first of
-/// equal plans kept: the same plan whatever the number of threads and whichever ends first.
+/// first lowering its own priority ([`lower_priority`]); the results are then compared in the
+/// order of the seeds, the first of equal plans kept: the same plan whatever the number of
+/// threads and whichever ends first.
 fn best_search(
     net: &Network,
     nets: &[Network],
     search: FleetSearch,
     restarts: u64,
     threads: usize,
-    start: Option<&Found>,
 ) -> Found {
     let one = |restart: u64| {
         let budget = FleetSearch {
             seed: search.seed.wrapping_add(restart),
             ..search
         };
-        let from = start.map(|(o, l, _)| (o.clone(), l.clone()));
-        let (orders, left) = Search::new(net, nets, budget).run(from);
+        let (orders, left) = Search::new(net, nets, budget).run(None);
         let km: f64 = orders.iter().map(|o| super::order_km(net, o)).sum();
         (orders, left, km)
     };
@@ -751,14 +728,10 @@ mod tests {
                 total_iterations: 1_000,
                 seed: 7 + seed,
             };
-            let alone = best_search(&net, &nets, search, 5, 1, None);
-            let two = best_search(&net, &nets, search, 5, 2, None);
+            let alone = best_search(&net, &nets, search, 5, 1);
+            let two = best_search(&net, &nets, search, 5, 2);
             assert_eq!(two, alone, "seed {seed}");
-            assert_eq!(
-                best_search(&net, &nets, search, 5, 2, None),
-                two,
-                "seed {seed}"
-            );
+            assert_eq!(best_search(&net, &nets, search, 5, 2), two, "seed {seed}");
             assert_eq!(
                 search_fleet(&net, &nets, search, 2),
                 search_fleet(&net, &nets, search, 1)
