@@ -153,8 +153,9 @@ impl FleetSearch {
 
 impl Default for FleetSearch {
     /// The planner's: 100 iterations per shipment, at most 9,000, for each of the searches of
-    /// 36,000 iterations in all (8 searches at 50 shipments, 4 at 90 to 110): 1.3 s of CPU at
-    /// 50 stops, 3.1 s at 100 and 3.4 s at 125 with 2 to 4 vehicles (BENCHMARKS.md).
+    /// 72,000 iterations in all (15 searches at 50 shipments, 8 at 90, 7 at 110), on two
+    /// threads: 3.4 s of CPU at 58 stops, 9.2 s at 95 and 7.9 s at 125 with 2 to 4 vehicles,
+    /// about half that in wall time on two free cores (BENCHMARKS.md, 7 December, sixth pass).
     fn default() -> Self {
         Self {
             iterations_per_shipment: 100,
