@@ -38,7 +38,9 @@
 //! vehicles of several sizes, the trips that need the larger one may have fallen to the smaller).
 //! Each round is finally polished by the iterated local search. The round is searched from
 //! several seeds, the best plan kept: 8 times when it is small, else as many times as a total
-//! budget holds (8 searches at 50 shipments, 4 from 90 to 110, 2 at 200). When the best plan
+//! budget holds (15 searches at 50 shipments, 8 at 90, 7 at 110, 2 at 200). The searches run
+//! on two threads (the plan does not depend on how many), each lowering its own priority so
+//! that the server's async workers, which take the orders, win the CPU. When the best plan
 //! still leaves shipments out, a last phase looks for a plan carrying more: ruins and
 //! reinsertions that never leave more out, the left-out shipments put back first, accepted on
 //! the rounds' time rather than their kilometres (the windows are what left them out, and every
@@ -71,7 +73,7 @@ const RESTARTS: u64 = 8;
 /// other seeds, at most this many: one search's result owes more to its seed than to its length
 /// (one search 30 times as long is no better than the best of three; BENCHMARKS.md, 7 December,
 /// third pass).
-const MAX_SEARCHES: usize = 8;
+const MAX_SEARCHES: usize = 16;
 /// Rounds of up to this many shipments get all of [`FleetSearch::total_iterations`].
 const FULL_BUDGET: usize = 100;
 /// When the best of the searches leaves shipments out, at most this many times
@@ -86,6 +88,11 @@ const AFTER_CARRY_SHARE: usize = 3;
 const CARRY_MAX_SHIPMENTS: usize = 150;
 /// Added to the planner's seed for the searches after the fleet minimisation.
 const CARRY_SEED: u64 = 0xca77;
+/// The searches of a round run on at most this many threads at once (the machine's cores if
+/// fewer): the plan is the same however many (BENCHMARKS.md, 7 December, sixth pass).
+const THREADS: usize = 2;
+/// The nice value of the search threads (0 is the default, 19 the lowest priority).
+const PLAN_NICE: i32 = 10;
 /// Rounding noise is not a gain.
 const EPSILON: f64 = 1e-7;
 /// Why a shipment no vehicle could fit in is left out.
@@ -110,9 +117,9 @@ pub struct FleetSearch {
     pub iterations_per_shipment: usize,
     /// …and at most.
     pub max_iterations: usize,
-    /// Iterations of all the searches of a round of 17 to 100 shipments together (above, in
-    /// proportion less): as many searches from other seeds as this holds (at least one, at most
-    /// 8), the best plan kept.
+    /// Iterations of all the searches of a round of 17 to 100 shipments together (above, less
+    /// with the square of the size): as many searches from other seeds as this holds (at least one, at most
+    /// 16), the best plan kept.
     pub total_iterations: usize,
     /// The seed of the (first) search's generator.
     pub seed: u64,
@@ -127,14 +134,16 @@ impl FleetSearch {
     }
 
     /// How many searches a round of `shipments` shipments gets: as many as
-    /// [`Self::total_iterations`] holds, which shrinks in proportion above [`FULL_BUDGET`]
-    /// shipments (an iteration costs more in longer rounds): 200 shipments get half of it, two
-    /// searches (one left 8 shipments out of a round of 6 vehicles that four carried entirely).
+    /// [`Self::total_iterations`] holds, which shrinks with the square of the size above
+    /// [`FULL_BUDGET`] shipments (an iteration costs more in longer rounds: a search of 9,000
+    /// iterations takes some 1.1 s of CPU at 90 to 110 shipments, 5 s at 200): 110 shipments get
+    /// 83 % of it (7 searches), 200 a quarter (2 searches, on two threads: the wall time of one).
     fn searches(&self, shipments: usize) -> u64 {
         if shipments <= SMALL_ROUND {
             RESTARTS
         } else {
-            let total = self.total_iterations * FULL_BUDGET.min(shipments) / shipments;
+            let under = FULL_BUDGET.min(shipments);
+            let total = self.total_iterations * under / shipments * under / shipments;
             total
                 .div_ceil(self.iterations(shipments))
                 .clamp(1, MAX_SEARCHES) as u64
@@ -144,13 +153,14 @@ impl FleetSearch {
 
 impl Default for FleetSearch {
     /// The planner's: 100 iterations per shipment, at most 9,000, for each of the searches of
-    /// 36,000 iterations in all (8 searches at 50 shipments, 4 at 90 to 110): 1.3 s of CPU at
-    /// 50 stops, 3.1 s at 100 and 3.4 s at 125 with 2 to 4 vehicles (BENCHMARKS.md).
+    /// 72,000 iterations in all (15 searches at 50 shipments, 8 at 90, 7 at 110), on two
+    /// threads: 3.4 s of CPU at 58 stops, 9.2 s at 95 and 7.9 s at 125 with 2 to 4 vehicles,
+    /// about half that in wall time on two free cores (BENCHMARKS.md, 7 December, sixth pass).
     fn default() -> Self {
         Self {
             iterations_per_shipment: 100,
             max_iterations: 9_000,
-            total_iterations: 36_000,
+            total_iterations: 72_000,
             seed: 0x4841_4c4c_4546,
         }
     }
@@ -296,24 +306,31 @@ pub fn plan_fleet_with(
         .iter()
         .map(|v| net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed())))
         .collect();
+    // The search, on threads of low priority: the server's async workers come first.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let (orders, left) =
+        at_low_priority(|| search_fleet(&net, &nets, search, threads.min(THREADS)));
+    let left = left
+        .into_iter()
+        .map(|job| (net.jobs[job].shipment, LEFT_OUT.to_string()))
+        .collect();
+    Ok(fleet_plan(req, &canonical, &net, vehicles, &orders, left))
+}
+
+/// A search's plan: each vehicle's order, the jobs left out, the kilometres.
+type Found = (Vec<Vec<Activity>>, Vec<usize>, f64);
+
+/// The fleet search on `threads` threads: the best of several searches from other seeds, then,
+/// when it leaves shipments out, the fight for them. Each vehicle's order and the jobs left out.
+fn search_fleet(
+    net: &Network,
+    nets: &[Network],
+    search: FleetSearch,
+    threads: usize,
+) -> (Vec<Vec<Activity>>, Vec<usize>) {
     // Several searches from other seeds, the best kept.
     let restarts = search.searches(net.jobs.len());
-    let mut best: Option<(Vec<Vec<Activity>>, Vec<usize>, f64)> = None;
-    for restart in 0..restarts {
-        let budget = FleetSearch {
-            seed: search.seed.wrapping_add(restart),
-            ..search
-        };
-        let (orders, left) = Search::new(&net, &nets, budget).run(None);
-        let km: f64 = orders.iter().map(|o| super::order_km(&net, o)).sum();
-        let better = best.as_ref().is_none_or(|(_, l, k)| {
-            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
-        });
-        if better {
-            best = Some((orders, left, km));
-        }
-    }
-    let (mut orders, mut left, mut km) = best.unwrap_or_default();
+    let (mut orders, mut left, mut km) = best_search(net, nets, search, restarts, threads);
     // Carrying a shipment matters more than kilometres: when the best plan leaves some out, they
     // are fought for once more (`Search::carry`, on the rounds' time), and a plan carrying more
     // is searched again for kilometres (from there: it never carries less).
@@ -324,7 +341,7 @@ pub fn plan_fleet_with(
         }
         let seed = search.seed.wrapping_add(CARRY_SEED + round as u64);
         let tries = search.iterations(jobs) * CARRY_SHARE.0 / CARRY_SHARE.1;
-        let Some(start) = Search::new(&net, &nets, FleetSearch { seed, ..search }).carry(
+        let Some(start) = Search::new(net, nets, FleetSearch { seed, ..search }).carry(
             orders.clone(),
             left.clone(),
             tries,
@@ -337,17 +354,105 @@ pub fn plan_fleet_with(
             seed,
             ..search
         };
-        let (o, l) = Search::new(&net, &nets, again).run(Some(start));
-        let k: f64 = o.iter().map(|o| super::order_km(&net, o)).sum();
+        let (o, l) = Search::new(net, nets, again).run(Some(start));
+        let k: f64 = o.iter().map(|o| super::order_km(net, o)).sum();
         if l.len() < left.len() || (l.len() == left.len() && k < km - EPSILON) {
             (orders, left, km) = (o, l, k);
         }
     }
-    let left = left
-        .into_iter()
-        .map(|job| (net.jobs[job].shipment, LEFT_OUT.to_string()))
-        .collect();
-    Ok(fleet_plan(req, &canonical, &net, vehicles, &orders, left))
+    (orders, left)
+}
+
+/// The best of `restarts` searches from the seeds `search.seed`, `search.seed + 1`…: each
+/// vehicle's order, the jobs left out, the kilometres. The searches are shared among `threads`
+/// threads (search `k` on thread `k % threads`, the first the calling one), each of the others
+/// first lowering its own priority ([`lower_priority`]); the results are then compared in the
+/// order of the seeds, the first of equal plans kept: the same plan whatever the number of
+/// threads and whichever ends first.
+fn best_search(
+    net: &Network,
+    nets: &[Network],
+    search: FleetSearch,
+    restarts: u64,
+    threads: usize,
+) -> Found {
+    let one = |restart: u64| {
+        let budget = FleetSearch {
+            seed: search.seed.wrapping_add(restart),
+            ..search
+        };
+        let (orders, left) = Search::new(net, nets, budget).run(None);
+        let km: f64 = orders.iter().map(|o| super::order_km(net, o)).sum();
+        (orders, left, km)
+    };
+    let threads = threads.clamp(1, restarts.max(1) as usize) as u64;
+    let share = |t: u64| {
+        (t..restarts)
+            .step_by(threads as usize)
+            .map(|k| (k, one(k)))
+            .collect::<Vec<_>>()
+    };
+    let mut results: Vec<(u64, Found)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .map(|t| {
+                let share = &share;
+                scope.spawn(move || {
+                    lower_priority();
+                    share(t)
+                })
+            })
+            .collect();
+        let mut all = share(0);
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    results.sort_by_key(|(k, _)| *k);
+    let mut best: Option<Found> = None;
+    for (_, (orders, left, km)) in results {
+        let better = best.as_ref().is_none_or(|(_, l, k)| {
+            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
+        });
+        if better {
+            best = Some((orders, left, km));
+        }
+    }
+    best.unwrap_or_else(|| one(0))
+}
+
+/// Runs `work` on a thread of its own at low priority ([`lower_priority`]): the caller's thread
+/// (a blocking thread of the server's runtime, reused for other work) keeps its own.
+fn at_low_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            lower_priority();
+            work()
+        });
+        match worker.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Lowers the calling thread's priority to a nice value of [`PLAN_NICE`] (Linux: a thread's
+/// nice value is its own), so that the server's async workers win the CPU over a plan's
+/// searches (issue 7: orders are taken while rounds are planned). Never raises it; does nothing
+/// where it cannot.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let tid = rustix::thread::gettid();
+        if getpriority_process(Some(tid)).is_ok_and(|now| now < PLAN_NICE) {
+            // Refused (a sandbox): the search runs at the caller's priority.
+            let _ = setpriority_process(Some(tid), PLAN_NICE);
+        }
+    }
 }
 
 /// Plans a small round with several vehicles optimally: the most shipments carried, then the
@@ -604,6 +709,49 @@ mod tests {
         let other = plan_fleet(&shuffled, &fleet).unwrap();
         check_fleet_plan(&shuffled, &fleet, &other).unwrap();
         assert!((other.total_km - plan.total_km).abs() <= 0.01 * plan.total_km);
+    }
+
+    #[test]
+    fn the_searches_on_two_threads_give_the_sequential_plan() {
+        let fleet = [vehicle("A", 6, Some(60)), vehicle("B", 5, None)];
+        for seed in [1, 2] {
+            let req = canonical(&fleet_request(&binding(seed, 20), &fleet).unwrap());
+            let net = Network::build(&req).unwrap();
+            let nets: Vec<Network> = fleet
+                .iter()
+                .map(|v| {
+                    net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed()))
+                })
+                .collect();
+            let search = FleetSearch {
+                iterations_per_shipment: 10,
+                max_iterations: 200,
+                total_iterations: 1_000,
+                seed: 7 + seed,
+            };
+            let alone = best_search(&net, &nets, search, 5, 1);
+            let two = best_search(&net, &nets, search, 5, 2);
+            assert_eq!(two, alone, "seed {seed}");
+            assert_eq!(best_search(&net, &nets, search, 5, 2), two, "seed {seed}");
+            assert_eq!(
+                search_fleet(&net, &nets, search, 2),
+                search_fleet(&net, &nets, search, 1)
+            );
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_search_threads_lower_their_priority_but_not_the_callers() {
+        use rustix::process::getpriority_process;
+        let mine = || getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let before = mine();
+        let theirs = at_low_priority(mine);
+        assert!(theirs >= PLAN_NICE.max(before), "{theirs}");
+        let fleet = [vehicle("A", 6, None), vehicle("B", 6, None)];
+        let plan = plan_fleet(&binding(3, 20), &fleet).unwrap();
+        check_fleet_plan(&binding(3, 20), &fleet, &plan).unwrap();
+        assert_eq!(mine(), before);
     }
 
     #[test]
