@@ -284,35 +284,30 @@ impl KeptOffers {
         let runs = self.runs.as_ref()?;
         let gz = around.gzipped()?;
         let filled = self.filled(lines);
-        let mut parts = Vec::with_capacity(3 * filled.len() + 2);
+        let steps = self.steps(&filled)?;
         // What is copied per answer: the quantities, small parts, the trailer.
-        let mut copied = gz.head.len() + gz.tail.len() + 64;
-        for step in self.steps(&filled)? {
-            let part = match step {
-                Step::Run(first, end) => Sent::Run(first, end),
-                Step::Segment(from, to, dict) => {
-                    let s = self.segment(from, to, dict)?;
-                    copied += s.deflated.len();
-                    Sent::Segment(s)
-                }
-                Step::Quantity(value) => {
-                    copied += value.len() + 5;
-                    Sent::Quantity(value)
-                }
-            };
-            parts.push(part);
-        }
+        let copied = gz.head.len()
+            + gz.tail.len()
+            + 64
+            + steps
+                .iter()
+                .map(|step| match step {
+                    Step::Run(..) => 0,
+                    Step::Segment(s) => s.deflated.len(),
+                    Step::Quantity(value) => value.len() + 5,
+                })
+                .sum::<usize>();
         let mut body = Pieces::with_capacity(copied);
         body.push(gz.head.clone());
         let mut crc = gz.prefix;
-        for part in parts {
-            match part {
-                Sent::Run(first, end) => crc = crc.then(&runs.push(&mut body, first, end)?),
-                Sent::Segment(s) => {
+        for step in steps {
+            match step {
+                Step::Run(first, end) => crc = crc.then(&runs.push(&mut body, first, end)?),
+                Step::Segment(s) => {
                     body.push(s.deflated.clone());
                     crc = crc.then(&s.crc);
                 }
-                Sent::Quantity(value) => {
+                Step::Quantity(value) => {
                     body.copy(&stored(value.as_bytes())?);
                     crc = crc.then_bytes(value.as_bytes());
                 }
@@ -326,8 +321,8 @@ impl KeptOffers {
 
     /// What the offers' deflate stream is made of for these filled holes: runs of kept chunks
     /// where no quantity goes into a chunk or the HTML its dictionary covers; elsewhere the
-    /// segments between quantities, each linked to the HTML before it back to the last
-    /// quantity at most, and the quantities.
+    /// segments between quantities (kept, or deflated now), each linked to the HTML before it
+    /// back to the last quantity at most; and the quantities.
     fn steps<'a>(&self, filled: &'a [(usize, String)]) -> Option<Vec<Step<'a>>> {
         let mut fills = Vec::with_capacity(filled.len());
         for (hole, value) in filled {
@@ -359,7 +354,7 @@ impl KeptOffers {
                 let to = next.peek().map_or(end, |(at, _)| (*at).min(end));
                 let dict = last.map_or(linked, |at| at.max(linked));
                 if to > from {
-                    steps.push(Step::Segment(from, to, dict));
+                    steps.push(Step::Segment(self.segment(from, to, dict)?));
                 }
                 if to >= end {
                     break;
@@ -391,20 +386,13 @@ impl KeptOffers {
     }
 }
 
-/// A part of the offers' deflate stream, as planned.
+/// A part of the offers' deflate stream.
 enum Step<'a> {
     /// Kept chunks `first..end`, sent as one slice.
     Run(usize, usize),
-    /// `html[from..to]` linked to `html[dict..from]`.
-    Segment(usize, usize, usize),
-    /// A basket's quantity, as a stored block.
-    Quantity(&'a str),
-}
-
-/// A part of the offers' deflate stream, found.
-enum Sent<'a> {
-    Run(usize, usize),
+    /// HTML between quantities, or linked only to the HTML since the last one.
     Segment(Arc<Part>),
+    /// A basket's quantity, as a stored block.
     Quantity(&'a str),
 }
 
