@@ -16,8 +16,9 @@
 //! starts with one of these, comma-separated: `shop` for the shop page's two), `READ_ROUNDS` (2) alternations per
 //! target, `READ_SECONDS` (10) per wrk run, `READ_WARMUP` (2) seconds of unrecorded load on
 //! each server first, `HALLE_TEST_PG_URL` for PostgreSQL. The server logs
-//! as `halle serve` does by default (a line per request; `RUST_LOG` as for `halle serve`), to a
-//! file, as nginx writes its access log. Both share the machine's cores with wrk.
+//! as `halle serve` does by default (`RUST_LOG` as for `halle serve`: no line per answered
+//! request unless `RUST_LOG=info,halle::access=debug`), to a file; nginx writes its access log.
+//! Both share the machine's cores with wrk.
 //!
 //! The shop page of the same cycle, for a logged-in consumer with five lines in the basket, is measured the same way; another
 //! read is one more [`Target`] (a path and the headers to send), see `targets`.

@@ -338,14 +338,15 @@ async fn first_start_on_postgres() {
     first_start(true).await;
 }
 
-/// `--log-format json`: one JSON object a line, and the lines of a request carry its id.
+/// `--log-format json`: one JSON object a line, and the lines of a request carry its id (the
+/// line of each answered request is at debug, under its own target: turned on here).
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
     let db = Fresh::new(false).await;
     let mut child = Command::new(HALLE)
         .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", db.url())
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "info,halle::access=debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -388,7 +389,8 @@ async fn json_logs_carry_the_request_id() {
     };
     assert_eq!(answered["fields"]["status"], 200, "{answered}");
     assert_eq!(answered["fields"]["route"], "/readyz", "{answered}");
-    assert_eq!(answered["level"], "INFO", "{answered}");
+    assert_eq!(answered["level"], "DEBUG", "{answered}");
+    assert_eq!(answered["target"], "halle::access", "{answered}");
     let _ = child.kill();
     let _ = child.wait();
     db.drop_it().await;

@@ -229,9 +229,22 @@ pub(crate) async fn note_route<E: Endpoint>(ep: &E, req: Request) -> poem::Resul
     result
 }
 
+/// The target of the line each answered request logs (its status, route and duration): at
+/// `debug`, so off under the default `RUST_LOG` (the reverse proxy's access log has every
+/// request; `RUST_LOG=info,halle::access=debug` turns the lines on), and at `warn`, shown by
+/// default, for an answer of status 5xx or one that took [`SLOW`] or more.
+///
+/// Measured (read bench, side by side): a line per request at `info` cost 15 – 18 % of the
+/// shop page's rate, span and metrics aside; see BENCHMARKS.md, issue 8, seventh session.
+pub(crate) const ACCESS: &str = "halle::access";
+
+/// An answer this slow is logged at `warn`.
+const SLOW: Duration = Duration::from_secs(1);
+
 /// The outermost layer: gives the request its id (the client's `X-Request-Id` when it is a
 /// sane one, else a new random one), runs it inside a `request` span carrying that id, and
-/// records its route, status and duration.
+/// records its route, status and duration (the `halle_http_request_duration_seconds`
+/// histogram; a log line under [`ACCESS`]).
 pub(crate) async fn observe<E: Endpoint>(ep: &E, mut req: Request) -> poem::Result<Response> {
     let id = request_id(&req);
     let slot = RouteSlot::default();
@@ -265,12 +278,12 @@ pub(crate) async fn observe<E: Endpoint>(ep: &E, mut req: Request) -> poem::Resu
             )
             .record(elapsed.as_secs_f64());
         }
-        tracing::info!(
-            status = status.as_u16(),
-            route = %route,
-            ms = elapsed.as_secs_f64() * 1000.0,
-            "answered"
-        );
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if status.is_server_error() || elapsed >= SLOW {
+            tracing::warn!(target: ACCESS, status = status.as_u16(), route = %route, ms, "answered");
+        } else {
+            tracing::debug!(target: ACCESS, status = status.as_u16(), route = %route, ms, "answered");
+        }
         Ok(res)
     }
     .instrument(span)
