@@ -308,8 +308,16 @@ struct Scratch {
     /// key, then the position).
     pickups: Vec<u128>,
     candidates: Vec<(f64, usize, usize)>,
-    peak: Vec<i64>,
+    /// By position: the first at or after it where the vehicle has no room for the job.
+    no_room: Vec<usize>,
+    /// By position: whether the delivery there, on the route's own time, keeps the rest of the
+    /// route in time ([`UNKNOWN`], [`FITS`], [`FAILS`]).
+    delivery_fits: Vec<u8>,
 }
+
+const UNKNOWN: u8 = 0;
+const FITS: u8 = 1;
+const FAILS: u8 = 2;
 
 /// A route, its locations (the start's and the end's around), the kilometres of its legs, its
 /// [`Schedule`] and whether it is feasible.
@@ -430,6 +438,23 @@ impl<'a> Search<'a> {
         true
     }
 
+    /// Whether each job of `route` is picked up once, then delivered once (the order part of
+    /// [`Self::feasible_order`]).
+    fn picked_up_first(&mut self, route: &[Activity]) -> bool {
+        for a in route {
+            self.status[a.job] = 0;
+        }
+        for a in route {
+            let status = &mut self.status[a.job];
+            let (before, after) = if a.pickup { (0, 1) } else { (1, 2) };
+            if *status != before {
+                return false;
+            }
+            *status = after;
+        }
+        true
+    }
+
     /// Inserts `jobs` one by one into `route`, each at its cheapest feasible pickup and delivery
     /// positions; returns the route and the jobs that fit nowhere.
     fn insert_all(
@@ -511,7 +536,8 @@ impl<'a> Search<'a> {
             rest_fits,
             pickups,
             candidates,
-            peak,
+            no_room,
+            delivery_fits,
         } = &mut scratch;
         cheapest_delivery.clear();
         cheapest_delivery.resize(len + 2, f64::INFINITY);
@@ -530,6 +556,10 @@ impl<'a> Search<'a> {
         rest_fits.clear();
         rest_fits.resize(len + 1, false);
         pickups.clear();
+        no_room.clear();
+        no_room.resize(len + 2, len + 1);
+        delivery_fits.clear();
+        delivery_fits.resize(len + 1, UNKNOWN);
         let legs = &edges[..=len];
         let pd = net.km(p_loc, d_loc);
         for p in (0..=len).rev() {
@@ -540,8 +570,10 @@ impl<'a> Search<'a> {
             from_delivery[p] = dy;
             cheapest_delivery[p] = cheapest_delivery[p + 1].min(xd + dy - xy);
             if !fits(schedule.load(p)) {
+                no_room[p] = p;
                 continue;
             }
+            no_room[p] = no_room[p + 1];
             // Positions the pickup cannot be made from in time, or where the clock with the
             // pickup in keeps neither the delivery right after it nor the rest of the route, can
             // do nothing: left out before the sort.
@@ -572,15 +604,12 @@ impl<'a> Search<'a> {
         pickups.sort_unstable();
         candidates.clear();
         let mut bound = limit;
-        peak.clear();
-        peak.resize(schedule.dims, 0);
         for &entry in pickups.iter() {
             let (key, p) = ((entry >> 64) as u64, entry as u64 as usize);
             if unordered(key) > bound + EPSILON {
                 break;
             }
             let add_p = pickup_detour[p];
-            peak.copy_from_slice(schedule.load(p));
             if pair_fits[p] {
                 let cost = adjacent[p];
                 if cost <= bound + EPSILON && !blink() {
@@ -593,13 +622,15 @@ impl<'a> Search<'a> {
             }
             // The clock after each later position, with the pickup in; once it is back on the
             // route's own time (the detour absorbed by a wait), it stays there.
+            // Up to the first later position without room for the job.
             let (mut at, mut time, mut synced) = (p_loc, collected[p], false);
-            for d in p + 1..=len {
+            for d in p + 1..no_room[p + 1] {
                 if add_p + cheapest_delivery[d] > bound + EPSILON {
                     // No later position can do better than the best pair found.
                     break;
                 }
                 let u = locations[d];
+                let on_time = synced;
                 if synced {
                     time = schedule.departure[d];
                 } else {
@@ -609,19 +640,23 @@ impl<'a> Search<'a> {
                     (at, time) = (u, t);
                     synced = time <= schedule.departure[d];
                 }
-                peak.iter_mut()
-                    .zip(schedule.load(d))
-                    .for_each(|(m, l)| *m = (*m).max(*l));
-                if !fits(peak) {
-                    break;
-                }
                 let cost = add_p + to_delivery[d] + from_delivery[d] - legs[d];
                 if cost > bound + EPSILON {
                     continue;
                 }
-                let delivered = net
-                    .advance(u, time, d_loc)
-                    .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1));
+                let deliver = || {
+                    net.advance(u, time, d_loc)
+                        .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1))
+                };
+                // On the route's own time, whatever the pickup's position: checked once.
+                let delivered = if on_time {
+                    if delivery_fits[d] == UNKNOWN {
+                        delivery_fits[d] = if deliver() { FITS } else { FAILS };
+                    }
+                    delivery_fits[d] == FITS
+                } else {
+                    deliver()
+                };
                 if delivered && !blink() {
                     bound = bound.min(cost);
                     candidates.push((cost, p, d));
@@ -659,18 +694,39 @@ impl<'a> Search<'a> {
             return Rc::clone(index);
         }
         let net = self.net;
-        let locations: Vec<usize> = std::iter::once(START)
-            .chain(route.iter().map(|a| net.location(*a)))
-            .chain(std::iter::once(END))
-            .collect();
-        let schedule = Schedule::of(net, &locations, route);
-        let legs = locations.windows(2).map(|w| net.km(w[0], w[1])).collect();
-        let index = Rc::new(RouteIndex {
-            feasible: self.feasible_order(route),
-            locations,
-            legs,
-            schedule,
-        });
+        // Feasible: each job picked up once, then delivered once (checked here), the capacity
+        // and the windows kept (by the schedule).
+        let ordered = self.picked_up_first(route);
+        let fill = |index: &mut RouteIndex| {
+            let locations = &mut index.locations;
+            locations.clear();
+            locations.push(START);
+            locations.extend(route.iter().map(|a| net.location(*a)));
+            locations.push(END);
+            let kept = index.schedule.refill(net, locations, route);
+            index.legs.clear();
+            index
+                .legs
+                .extend(locations.windows(2).map(|w| net.km(w[0], w[1])));
+            index.feasible = ordered && kept;
+        };
+        // The last index's buffers when nothing else holds them (the usual case).
+        if let Some((last, index)) = &mut self.indexed
+            && let Some(reused) = Rc::get_mut(index)
+        {
+            fill(reused);
+            last.clear();
+            last.extend_from_slice(route);
+            return Rc::clone(index);
+        }
+        let mut index = RouteIndex {
+            locations: Vec::new(),
+            legs: Vec::new(),
+            schedule: Schedule::of(net, &[START, END], &[]),
+            feasible: false,
+        };
+        fill(&mut index);
+        let index = Rc::new(index);
         self.indexed = Some((route.to_vec(), Rc::clone(&index)));
         index
     }

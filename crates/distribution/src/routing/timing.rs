@@ -24,10 +24,30 @@ pub(super) struct Schedule {
 
 impl Schedule {
     pub fn of(net: &Network, locations: &[usize], route: &[Activity]) -> Self {
+        let mut schedule = Self {
+            at: Vec::new(),
+            departure: Vec::new(),
+            load: Vec::new(),
+            dims: net.capacity.len(),
+            latest: Vec::new(),
+        };
+        let _ = schedule.refill(net, locations, route);
+        schedule
+    }
+
+    /// Makes this the schedule of another route, in the same buffers; returns whether the route
+    /// keeps the capacity after every activity and every window.
+    pub fn refill(&mut self, net: &Network, locations: &[usize], route: &[Activity]) -> bool {
         let len = route.len();
         let dims = net.capacity.len();
-        let mut departure = vec![0.0; len + 1];
-        let mut load = vec![0_i64; dims * (len + 1)];
+        self.dims = dims;
+        let departure = &mut self.departure;
+        departure.clear();
+        departure.resize(len + 1, 0.0);
+        let load = &mut self.load;
+        load.clear();
+        load.resize(dims * (len + 1), 0);
+        let mut room = true;
         for i in 1..=len {
             departure[i] = net
                 .advance(locations[i - 1], departure[i - 1], locations[i])
@@ -35,11 +55,17 @@ impl Schedule {
             let a = route[i - 1];
             let sign = if a.pickup { 1 } else { -1 };
             for (k, l) in net.jobs[a.job].load.iter().enumerate() {
-                load[i * dims + k] = load[(i - 1) * dims + k] + sign * i64::from(*l);
+                let after = load[(i - 1) * dims + k] + sign * i64::from(*l);
+                load[i * dims + k] = after;
+                room &= after <= i64::from(net.capacity[k]);
             }
         }
+        // A window missed leaves every later departure infinite.
+        let on_time = departure[len].is_finite();
         // latest[i]: the latest departure from position i keeping positions i + 1.. in time.
-        let mut latest = vec![f64::INFINITY; len + 2];
+        let latest = &mut self.latest;
+        latest.clear();
+        latest.resize(len + 2, f64::INFINITY);
         for i in (0..len).rev() {
             let (here, next) = (locations[i], locations[i + 1]);
             latest[i] = if here == next {
@@ -50,13 +76,9 @@ impl Schedule {
                 close.min(latest[i + 1] - l.service) - net.drive(here, next)
             };
         }
-        Self {
-            at: locations.to_vec(),
-            departure,
-            load,
-            dims,
-            latest,
-        }
+        self.at.clear();
+        self.at.extend_from_slice(locations);
+        room && on_time
     }
 
     /// The load after position `i`.
