@@ -267,6 +267,8 @@ struct Search<'a> {
     /// inserts each job into every vehicle's round, most of them unchanged since the last job.
     indexed: Option<Indexed>,
     scratch: Scratch,
+    /// The jobs' loads side by side (as many values per job as the capacity has).
+    loads: Vec<i64>,
 }
 
 /// A float as a key ordered as [`f64::total_cmp`] orders floats (integer comparisons are
@@ -349,6 +351,11 @@ impl<'a> Search<'a> {
             prefix: Prefix::new(net),
             indexed: None,
             scratch: Scratch::default(),
+            loads: net
+                .jobs
+                .iter()
+                .flat_map(|j| j.load.iter().map(|l| i64::from(*l)))
+                .collect(),
         }
     }
 
@@ -577,9 +584,6 @@ impl<'a> Search<'a> {
             // Positions the pickup cannot be made from in time, or where the clock with the
             // pickup in keeps neither the delivery right after it nor the rest of the route, can
             // do nothing: left out before the sort.
-            let Some(at_pickup) = net.advance(x, schedule.departure[p], p_loc) else {
-                continue;
-            };
             let (xp, py) = (net.km(x, p_loc), net.km(p_loc, y));
             let add_p = xp + py - xy;
             let together = xp + pd + dy - xy;
@@ -587,6 +591,9 @@ impl<'a> Search<'a> {
             if least > limit + EPSILON {
                 continue;
             }
+            let Some(at_pickup) = net.advance(x, schedule.departure[p], p_loc) else {
+                continue;
+            };
             let next_too = net
                 .advance(p_loc, at_pickup, d_loc)
                 .is_some_and(|t| schedule.keeps(net, d_loc, t, p + 1));
@@ -697,13 +704,14 @@ impl<'a> Search<'a> {
         // Feasible: each job picked up once, then delivered once (checked here), the capacity
         // and the windows kept (by the schedule).
         let ordered = self.picked_up_first(route);
+        let loads = &self.loads;
         let fill = |index: &mut RouteIndex| {
             let locations = &mut index.locations;
             locations.clear();
             locations.push(START);
             locations.extend(route.iter().map(|a| net.location(*a)));
             locations.push(END);
-            let kept = index.schedule.refill(net, locations, route);
+            let kept = index.schedule.refill_with(net, loads, locations, route);
             index.legs.clear();
             index
                 .legs

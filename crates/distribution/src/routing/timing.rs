@@ -38,6 +38,22 @@ impl Schedule {
     /// Makes this the schedule of another route, in the same buffers; returns whether the route
     /// keeps the capacity after every activity and every window.
     pub fn refill(&mut self, net: &Network, locations: &[usize], route: &[Activity]) -> bool {
+        let loads: Vec<i64> = net
+            .jobs
+            .iter()
+            .flat_map(|j| j.load.iter().map(|l| i64::from(*l)))
+            .collect();
+        self.refill_with(net, &loads, locations, route)
+    }
+
+    /// [`Self::refill`] with the jobs' loads side by side (`dims` values per job).
+    pub fn refill_with(
+        &mut self,
+        net: &Network,
+        loads: &[i64],
+        locations: &[usize],
+        route: &[Activity],
+    ) -> bool {
         let len = route.len();
         let dims = net.capacity.len();
         self.dims = dims;
@@ -54,8 +70,8 @@ impl Schedule {
                 .unwrap_or(f64::INFINITY);
             let a = route[i - 1];
             let sign = if a.pickup { 1 } else { -1 };
-            for (k, l) in net.jobs[a.job].load.iter().enumerate() {
-                let after = load[(i - 1) * dims + k] + sign * i64::from(*l);
+            for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
+                let after = load[(i - 1) * dims + k] + sign * *l;
                 load[i * dims + k] = after;
                 room &= after <= i64::from(net.capacity[k]);
             }
@@ -71,9 +87,8 @@ impl Schedule {
             latest[i] = if here == next {
                 latest[i + 1]
             } else {
-                let l = &net.locations[next];
-                let close = l.window.map_or(f64::INFINITY, |w| w.1);
-                close.min(latest[i + 1] - l.service) - net.drive(here, next)
+                let (close, service) = net.closes(next);
+                close.min(latest[i + 1] - service) - net.drive(here, next)
             };
         }
         self.at.clear();
@@ -88,6 +103,7 @@ impl Schedule {
 
     /// Whether leaving `from` at `time`, the vehicle can still make position `next` and all the
     /// positions after it in time (`latest` is exact: waiting for a window to open is counted).
+    #[inline]
     pub fn keeps(&self, net: &Network, from: usize, time: f64, next: usize) -> bool {
         if next >= self.departure.len() {
             return true;
