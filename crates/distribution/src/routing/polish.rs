@@ -718,11 +718,44 @@ impl<'a> Search<'a> {
                 .extend(locations.windows(2).map(|w| net.km(w[0], w[1])));
             index.feasible = ordered && kept;
         };
-        // The last index's buffers when nothing else holds them (the usual case).
+        // The last index's buffers when nothing else holds them (the usual case), and its numbers
+        // for the activities at the start and the end that the two routes share (an insertion
+        // or a ruin changes the middle).
         if let Some((last, index)) = &mut self.indexed
             && let Some(reused) = Rc::get_mut(index)
         {
-            fill(reused);
+            let kept = last.iter().zip(route).take_while(|(a, b)| a == b).count();
+            let most = last.len().min(route.len()) - kept;
+            let shared = last
+                .iter()
+                .rev()
+                .zip(route.iter().rev())
+                .take(most)
+                .take_while(|(a, b)| a == b)
+                .count();
+            let locations = &mut reused.locations;
+            locations.clear();
+            locations.push(START);
+            locations.extend(route.iter().map(|a| net.location(*a)));
+            locations.push(END);
+            let kept_all = reused
+                .schedule
+                .update(net, loads, locations, route, (kept, shared));
+            // Legs likewise: those of the shared start, the shared end's moved.
+            let (old, len) = (last.len(), route.len());
+            let legs = &mut reused.legs;
+            let (from_old, from_new) = (old + 1 - shared, len + 1 - shared);
+            if len >= old {
+                legs.resize(len + 1, 0.0);
+                legs.copy_within(from_old..old + 1, from_new);
+            } else {
+                legs.copy_within(from_old..old + 1, from_new);
+                legs.truncate(len + 1);
+            }
+            for i in kept..from_new {
+                legs[i] = net.km(locations[i], locations[i + 1]);
+            }
+            reused.feasible = ordered && kept_all;
             last.clear();
             last.extend_from_slice(route);
             return Rc::clone(index);
