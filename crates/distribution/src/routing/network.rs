@@ -67,6 +67,9 @@ pub(super) type LeftOut = (usize, String);
 #[derive(Clone)]
 pub(super) struct Network {
     pub locations: Vec<Location>,
+    /// Each location's window and service as [`Self::advance`] reads them, side by side: the
+    /// earliest and latest arrival (infinite without a window) and the service, seconds.
+    clock: Vec<(f64, f64, f64)>,
     /// Road kilometres, row-major.
     km: Vec<f64>,
     /// Driving seconds, row-major.
@@ -314,8 +317,16 @@ impl Network {
             std::iter::once(i32::try_from(req.capacity_crates).unwrap_or(i32::MAX))
                 .chain(capacity_grams.map(|g| i32::try_from(g).unwrap_or(i32::MAX)))
                 .collect();
+        let clock = locations
+            .iter()
+            .map(|l| {
+                let (earliest, latest) = l.window.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                (earliest, latest, l.service)
+            })
+            .collect();
         let mut net = Self {
             locations,
+            clock,
             km,
             drive,
             jobs: Vec::new(),
@@ -393,6 +404,7 @@ impl Network {
     pub fn restricted(&self, jobs: &[usize], capacity: Vec<i32>) -> Self {
         Self {
             locations: self.locations.clone(),
+            clock: self.clock.clone(),
             km: self.km.clone(),
             drive: self.drive.clone(),
             jobs: jobs.iter().map(|&j| self.jobs[j].clone()).collect(),
@@ -443,6 +455,12 @@ impl Network {
         }
     }
 
+    /// The latest arrival at `location` (infinite without a window) and its service, seconds.
+    pub fn closes(&self, location: usize) -> (f64, f64) {
+        let (_, latest, service) = self.clock[location];
+        (latest, service)
+    }
+
     /// The clock: leaving `from` at `time`, when the vehicle leaves `to` after its service there,
     /// or `None` when it arrives after the window's end. Staying at the same location (another
     /// shipment of the same stop) takes no time.
@@ -451,13 +469,12 @@ impl Network {
             return Some(time);
         }
         let arrival = time + self.drive(from, to);
-        let location = &self.locations[to];
-        let start = match location.window {
-            Some((_, latest)) if arrival > latest => return None,
-            Some((earliest, _)) => arrival.max(earliest),
-            None => arrival,
-        };
-        Some(start + location.service)
+        // Without a window, (−∞, +∞): the same arithmetic as no window at all.
+        let (earliest, latest, service) = self.clock[to];
+        if arrival > latest {
+            return None;
+        }
+        Some(arrival.max(earliest) + service)
     }
 
     /// The travel time the solver sees from `a` to `b`: driving plus the service at `b`, nothing

@@ -17,8 +17,6 @@
 //!   number of kicks, a function of the round's size: the same round gives the same plan on every
 //!   run and every machine.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::rc::Rc;
 
 use super::network::{Activity, END, Network, START};
@@ -108,16 +106,17 @@ impl<'a> Router<'a> {
     }
 
     /// The cheapest feasible insertion of `job` into `route` adding at most `limit` km: the
-    /// kilometres it adds and the new route; `None` when it fits nowhere. Each feasible pair of
-    /// positions is passed over when `blink` says so (SISR's greedy insertion with blinks).
+    /// kilometres it adds and the positions of its pickup and delivery (see [`inserted`]); `None`
+    /// when it fits nowhere. Each feasible pair of positions is passed over when `blink` says so
+    /// (SISR's greedy insertion with blinks).
     pub fn insertion(
         &mut self,
         route: &[Activity],
         job: usize,
         blink: &mut dyn FnMut() -> bool,
         limit: f64,
-    ) -> Option<(f64, Vec<Activity>)> {
-        self.search.insertion(route, job, blink, limit)
+    ) -> Option<(f64, usize, usize)> {
+        self.search.insertion_at(route, job, blink, limit)
     }
 
     /// The local search only: improving moves until none is left.
@@ -268,6 +267,8 @@ struct Search<'a> {
     /// inserts each job into every vehicle's round, most of them unchanged since the last job.
     indexed: Option<Indexed>,
     scratch: Scratch,
+    /// The jobs' loads side by side (as many values per job as the capacity has).
+    loads: Vec<i64>,
 }
 
 /// A float as a key ordered as [`f64::total_cmp`] orders floats (integer comparisons are
@@ -294,14 +295,43 @@ fn unordered(key: u64) -> f64 {
 #[derive(Default)]
 struct Scratch {
     cheapest_delivery: Vec<f64>,
-    /// Pickup positions keyed by the least a pair starting there can cost.
-    pickups: Vec<Reverse<(u64, usize)>>,
+    /// By position: the kilometres to and from the delivery, the pickup's detour, the pickup
+    /// and delivery's detour together.
+    to_delivery: Vec<f64>,
+    from_delivery: Vec<f64>,
+    pickup_detour: Vec<f64>,
+    adjacent: Vec<f64>,
+    /// By pickup position: when the vehicle leaves the pickup, whether the delivery right
+    /// after it keeps the route's windows, whether the rest of the route does.
+    collected: Vec<f64>,
+    pair_fits: Vec<bool>,
+    rest_fits: Vec<bool>,
+    /// Pickup positions keyed by the least a pair starting there can cost (its [`ordered`]
+    /// key, then the position).
+    pickups: Vec<u128>,
     candidates: Vec<(f64, usize, usize)>,
-    peak: Vec<i64>,
+    /// By position: the first at or after it where the vehicle has no room for the job.
+    no_room: Vec<usize>,
+    /// By position: whether the delivery there, on the route's own time, keeps the rest of the
+    /// route in time ([`UNKNOWN`], [`FITS`], [`FAILS`]).
+    delivery_fits: Vec<u8>,
 }
 
-/// A route, its locations (the start's and the end's around) and its [`Schedule`].
-type Indexed = (Vec<Activity>, Rc<Vec<usize>>, Rc<Schedule>);
+const UNKNOWN: u8 = 0;
+const FITS: u8 = 1;
+const FAILS: u8 = 2;
+
+/// A route, its locations (the start's and the end's around), the kilometres of its legs, its
+/// [`Schedule`] and whether it is feasible.
+struct RouteIndex {
+    locations: Vec<usize>,
+    legs: Vec<f64>,
+    schedule: Schedule,
+    feasible: bool,
+}
+
+/// The route last indexed, and its index.
+type Indexed = (Vec<Activity>, Rc<RouteIndex>);
 
 impl<'a> Search<'a> {
     fn new(net: &'a Network) -> Self {
@@ -321,6 +351,11 @@ impl<'a> Search<'a> {
             prefix: Prefix::new(net),
             indexed: None,
             scratch: Scratch::default(),
+            loads: net
+                .jobs
+                .iter()
+                .flat_map(|j| j.load.iter().map(|l| i64::from(*l)))
+                .collect(),
         }
     }
 
@@ -410,6 +445,23 @@ impl<'a> Search<'a> {
         true
     }
 
+    /// Whether each job of `route` is picked up once, then delivered once (the order part of
+    /// [`Self::feasible_order`]).
+    fn picked_up_first(&mut self, route: &[Activity]) -> bool {
+        for a in route {
+            self.status[a.job] = 0;
+        }
+        for a in route {
+            let status = &mut self.status[a.job];
+            let (before, after) = if a.pickup { (0, 1) } else { (1, 2) };
+            if *status != before {
+                return false;
+            }
+            *status = after;
+        }
+        true
+    }
+
     /// Inserts `jobs` one by one into `route`, each at its cheapest feasible pickup and delivery
     /// positions; returns the route and the jobs that fit nowhere.
     fn insert_all(
@@ -440,11 +492,28 @@ impl<'a> Search<'a> {
         blink: &mut dyn FnMut() -> bool,
         limit: f64,
     ) -> Option<(f64, Vec<Activity>)> {
+        self.insertion_at(route, job, blink, limit)
+            .map(|(cost, p, d)| (cost, inserted(route, job, p, d)))
+    }
+
+    /// [`Self::insertion`]'s search: the kilometres added and the positions (see [`inserted`]).
+    fn insertion_at(
+        &mut self,
+        route: &[Activity],
+        job: usize,
+        blink: &mut dyn FnMut() -> bool,
+        limit: f64,
+    ) -> Option<(f64, usize, usize)> {
         let net = self.net;
-        let pickup = Activity { job, pickup: true };
-        let delivery = Activity { job, pickup: false };
         let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
-        let (locations, schedule) = self.indexed(route);
+        let index = self.indexed(route);
+        let RouteIndex {
+            locations,
+            legs: edges,
+            schedule,
+            feasible: whole,
+        } = &*index;
+        let whole = *whole;
         // Pickup before route[p], delivery before route[d] (d ≥ p; d == p: right after it).
         let len = route.len();
         let load = &net.jobs[job].load;
@@ -454,82 +523,121 @@ impl<'a> Search<'a> {
                 .zip(&net.capacity)
                 .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c))
         };
-        // The least the delivery can add at position d or later (buffers reused from call to
-        // call: the fleet search makes tens of thousands of these calls a second).
+        // One pass from the end over the route's legs (buffers reused from call to call: the
+        // fleet search makes tens of thousands of these calls a second): the delivery's detours
+        // (the kilometres to and from it, kept for the pairs below), the least the delivery can
+        // add at position d or later, and the pickup positions by the least a pair starting
+        // there can cost (right after each other, or the pickup's detour and the cheapest later
+        // delivery's), sorted by that then by position; the search stops after a few of them.
+        // Positions where the vehicle has no room for the job, or that cannot beat `limit`, are
+        // left out at once (the search would stop at the first of the latter).
         let mut scratch = std::mem::take(&mut self.scratch);
-        let cheapest_delivery = &mut scratch.cheapest_delivery;
+        let Scratch {
+            cheapest_delivery,
+            to_delivery,
+            from_delivery,
+            pickup_detour,
+            adjacent,
+            collected,
+            pair_fits,
+            rest_fits,
+            pickups,
+            candidates,
+            no_room,
+            delivery_fits,
+        } = &mut scratch;
         cheapest_delivery.clear();
         cheapest_delivery.resize(len + 2, f64::INFINITY);
-        for d in (0..=len).rev() {
-            let (u, v) = (locations[d], locations[d + 1]);
-            let add = net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
-            cheapest_delivery[d] = cheapest_delivery[d + 1].min(add);
-        }
-        // Pickup positions by the least a pair starting there can cost (right after each other,
-        // or the pickup's detour and the cheapest later delivery's), in a heap rather than
-        // sorted: the search stops after a few of them. Positions where the vehicle has no room
-        // for the job, or that cannot beat `limit`, are left out at once (the search would stop
-        // at the first of the latter).
-        let mut heap = std::mem::take(&mut scratch.pickups);
-        heap.clear();
-        for p in 0..=len {
+        to_delivery.clear();
+        to_delivery.resize(len + 1, 0.0);
+        from_delivery.clear();
+        from_delivery.resize(len + 1, 0.0);
+        pickup_detour.clear();
+        pickup_detour.resize(len + 1, 0.0);
+        adjacent.clear();
+        adjacent.resize(len + 1, 0.0);
+        collected.clear();
+        collected.resize(len + 1, 0.0);
+        pair_fits.clear();
+        pair_fits.resize(len + 1, false);
+        rest_fits.clear();
+        rest_fits.resize(len + 1, false);
+        pickups.clear();
+        no_room.clear();
+        no_room.resize(len + 2, len + 1);
+        delivery_fits.clear();
+        delivery_fits.resize(len + 1, UNKNOWN);
+        let legs = &edges[..=len];
+        let pd = net.km(p_loc, d_loc);
+        for p in (0..=len).rev() {
+            let (x, y) = (locations[p], locations[p + 1]);
+            let xy = legs[p];
+            let (xd, dy) = (net.km(x, d_loc), net.km(d_loc, y));
+            to_delivery[p] = xd;
+            from_delivery[p] = dy;
+            cheapest_delivery[p] = cheapest_delivery[p + 1].min(xd + dy - xy);
             if !fits(schedule.load(p)) {
+                no_room[p] = p;
                 continue;
             }
-            let (x, y) = (locations[p], locations[p + 1]);
-            let xy = net.km(x, y);
+            no_room[p] = no_room[p + 1];
+            // Positions the pickup cannot be made from in time, or where the clock with the
+            // pickup in keeps neither the delivery right after it nor the rest of the route, can
+            // do nothing: left out before the sort.
             let (xp, py) = (net.km(x, p_loc), net.km(p_loc, y));
             let add_p = xp + py - xy;
-            let together = xp + net.km(p_loc, d_loc) + net.km(d_loc, y) - xy;
+            let together = xp + pd + dy - xy;
             let least = together.min(add_p + cheapest_delivery[p + 1]);
             if least > limit + EPSILON {
                 continue;
             }
-            heap.push(Reverse((ordered(least), p)));
+            let Some(at_pickup) = net.advance(x, schedule.departure[p], p_loc) else {
+                continue;
+            };
+            let next_too = net
+                .advance(p_loc, at_pickup, d_loc)
+                .is_some_and(|t| schedule.keeps(net, d_loc, t, p + 1));
+            let later = schedule.keeps(net, p_loc, at_pickup, p + 1);
+            if !next_too && !later {
+                continue;
+            }
+            pickup_detour[p] = add_p;
+            adjacent[p] = together;
+            collected[p] = at_pickup;
+            pair_fits[p] = next_too;
+            rest_fits[p] = later;
+            pickups.push(u128::from(ordered(least)) << 64 | p as u128);
         }
-        let mut pickups = BinaryHeap::from(heap);
-        let candidates = &mut scratch.candidates;
+        pickups.sort_unstable();
         candidates.clear();
         let mut bound = limit;
-        let peak = &mut scratch.peak;
-        peak.clear();
-        peak.resize(schedule.dims, 0);
-        while let Some(Reverse((key, p))) = pickups.pop() {
+        for &entry in pickups.iter() {
+            let (key, p) = ((entry >> 64) as u64, entry as u64 as usize);
             if unordered(key) > bound + EPSILON {
                 break;
             }
-            let (x, y) = (locations[p], locations[p + 1]);
-            let add_p = net.km(x, p_loc) + net.km(p_loc, y) - net.km(x, y);
-            peak.copy_from_slice(schedule.load(p));
-            if !fits(peak) {
-                continue;
-            }
-            let Some(collected) = net.advance(x, schedule.departure[p], p_loc) else {
-                continue;
-            };
-            let together = net
-                .advance(p_loc, collected, d_loc)
-                .is_some_and(|t| schedule.keeps(net, d_loc, t, p + 1));
-            if together {
-                let cost =
-                    net.km(x, p_loc) + net.km(p_loc, d_loc) + net.km(d_loc, y) - net.km(x, y);
+            let add_p = pickup_detour[p];
+            if pair_fits[p] {
+                let cost = adjacent[p];
                 if cost <= bound + EPSILON && !blink() {
                     bound = bound.min(cost);
                     candidates.push((cost, p, p));
                 }
             }
-            if !schedule.keeps(net, p_loc, collected, p + 1) {
+            if !rest_fits[p] {
                 continue;
             }
             // The clock after each later position, with the pickup in; once it is back on the
             // route's own time (the detour absorbed by a wait), it stays there.
-            let (mut at, mut time, mut synced) = (p_loc, collected, false);
-            for d in p + 1..=len {
+            // Up to the first later position without room for the job.
+            let (mut at, mut time, mut synced) = (p_loc, collected[p], false);
+            for d in p + 1..no_room[p + 1] {
                 if add_p + cheapest_delivery[d] > bound + EPSILON {
                     // No later position can do better than the best pair found.
                     break;
                 }
-                let (u, v) = (locations[d], locations[d + 1]);
+                let u = locations[d];
+                let on_time = synced;
                 if synced {
                     time = schedule.departure[d];
                 } else {
@@ -539,19 +647,23 @@ impl<'a> Search<'a> {
                     (at, time) = (u, t);
                     synced = time <= schedule.departure[d];
                 }
-                peak.iter_mut()
-                    .zip(schedule.load(d))
-                    .for_each(|(m, l)| *m = (*m).max(*l));
-                if !fits(peak) {
-                    break;
-                }
-                let cost = add_p + net.km(u, d_loc) + net.km(d_loc, v) - net.km(u, v);
+                let cost = add_p + to_delivery[d] + from_delivery[d] - legs[d];
                 if cost > bound + EPSILON {
                     continue;
                 }
-                let delivered = net
-                    .advance(u, time, d_loc)
-                    .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1));
+                let deliver = || {
+                    net.advance(u, time, d_loc)
+                        .is_some_and(|t| schedule.keeps(net, d_loc, t, d + 1))
+                };
+                // On the route's own time, whatever the pickup's position: checked once.
+                let delivered = if on_time {
+                    if delivery_fits[d] == UNKNOWN {
+                        delivery_fits[d] = if deliver() { FITS } else { FAILS };
+                    }
+                    delivery_fits[d] == FITS
+                } else {
+                    deliver()
+                };
                 if delivered && !blink() {
                     bound = bound.min(cost);
                     candidates.push((cost, p, d));
@@ -560,18 +672,19 @@ impl<'a> Search<'a> {
         }
         candidates
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        scratch.pickups = pickups.into_vec();
-        // The schedule's checks allow a microsecond: the full check has the last word.
+        // The schedule's checks allow a microsecond: the full check has the last word. On a
+        // feasible route without the job, it is the check from the pickup's position on (the
+        // route before it is unchanged), until the clock is back on the route's own time.
         let mut found = None;
+        let absent = !scratch.candidates.is_empty() && route.iter().all(|a| a.job != job);
         for &(cost, p, d) in scratch.candidates.iter() {
-            let mut candidate = Vec::with_capacity(len + 2);
-            candidate.extend_from_slice(&route[..p]);
-            candidate.push(pickup);
-            candidate.extend_from_slice(&route[p..d]);
-            candidate.push(delivery);
-            candidate.extend_from_slice(&route[d..]);
-            if self.feasible_order(&candidate) {
-                found = Some((cost, candidate));
+            let fits = if whole && absent {
+                inserted_fits(net, locations, schedule, job, p, d)
+            } else {
+                self.feasible_order(&inserted(route, job, p, d))
+            };
+            if fits {
+                found = Some((cost, p, d));
                 break;
             }
         }
@@ -579,22 +692,84 @@ impl<'a> Search<'a> {
         found
     }
 
-    /// The locations and schedule of `route`, from the last call's when it is the same route.
-    fn indexed(&mut self, route: &[Activity]) -> (Rc<Vec<usize>>, Rc<Schedule>) {
-        if let Some((last, locations, schedule)) = &self.indexed
+    /// The locations, legs and schedule of `route`, from the last call's when it is the same
+    /// route, and whether the route is feasible.
+    fn indexed(&mut self, route: &[Activity]) -> Rc<RouteIndex> {
+        if let Some((last, index)) = &self.indexed
             && last.as_slice() == route
         {
-            return (Rc::clone(locations), Rc::clone(schedule));
+            return Rc::clone(index);
         }
         let net = self.net;
-        let locations: Vec<usize> = std::iter::once(START)
-            .chain(route.iter().map(|a| net.location(*a)))
-            .chain(std::iter::once(END))
-            .collect();
-        let schedule = Rc::new(Schedule::of(net, &locations, route));
-        let locations = Rc::new(locations);
-        self.indexed = Some((route.to_vec(), Rc::clone(&locations), Rc::clone(&schedule)));
-        (locations, schedule)
+        // Feasible: each job picked up once, then delivered once (checked here), the capacity
+        // and the windows kept (by the schedule).
+        let ordered = self.picked_up_first(route);
+        let loads = &self.loads;
+        let fill = |index: &mut RouteIndex| {
+            let locations = &mut index.locations;
+            locations.clear();
+            locations.push(START);
+            locations.extend(route.iter().map(|a| net.location(*a)));
+            locations.push(END);
+            let kept = index.schedule.refill_with(net, loads, locations, route);
+            index.legs.clear();
+            index
+                .legs
+                .extend(locations.windows(2).map(|w| net.km(w[0], w[1])));
+            index.feasible = ordered && kept;
+        };
+        // The last index's buffers when nothing else holds them (the usual case), and its numbers
+        // for the activities at the start and the end that the two routes share (an insertion
+        // or a ruin changes the middle).
+        if let Some((last, index)) = &mut self.indexed
+            && let Some(reused) = Rc::get_mut(index)
+        {
+            let kept = last.iter().zip(route).take_while(|(a, b)| a == b).count();
+            let most = last.len().min(route.len()) - kept;
+            let shared = last
+                .iter()
+                .rev()
+                .zip(route.iter().rev())
+                .take(most)
+                .take_while(|(a, b)| a == b)
+                .count();
+            let locations = &mut reused.locations;
+            locations.clear();
+            locations.push(START);
+            locations.extend(route.iter().map(|a| net.location(*a)));
+            locations.push(END);
+            let kept_all = reused
+                .schedule
+                .update(net, loads, locations, route, (kept, shared));
+            // Legs likewise: those of the shared start, the shared end's moved.
+            let (old, len) = (last.len(), route.len());
+            let legs = &mut reused.legs;
+            let (from_old, from_new) = (old + 1 - shared, len + 1 - shared);
+            if len >= old {
+                legs.resize(len + 1, 0.0);
+                legs.copy_within(from_old..old + 1, from_new);
+            } else {
+                legs.copy_within(from_old..old + 1, from_new);
+                legs.truncate(len + 1);
+            }
+            for i in kept..from_new {
+                legs[i] = net.km(locations[i], locations[i + 1]);
+            }
+            reused.feasible = ordered && kept_all;
+            last.clear();
+            last.extend_from_slice(route);
+            return Rc::clone(index);
+        }
+        let mut index = RouteIndex {
+            locations: Vec::new(),
+            legs: Vec::new(),
+            schedule: Schedule::of(net, &[START, END], &[]),
+            feasible: false,
+        };
+        fill(&mut index);
+        let index = Rc::new(index);
+        self.indexed = Some((route.to_vec(), Rc::clone(&index)));
+        index
     }
 
     /// Takes improving moves until none is left.
@@ -826,6 +1001,70 @@ impl<'a> Search<'a> {
 
 /// `blocks` with `blocks[i..i + len]` moved before original block `q` (outside the run),
 /// reversed or not.
+/// `route` with `job` inserted: its pickup before `route[p]`, its delivery before `route[d]`
+/// (`d ≥ p`; `d == p`: right after the pickup).
+pub(super) fn inserted(route: &[Activity], job: usize, p: usize, d: usize) -> Vec<Activity> {
+    let mut out = Vec::with_capacity(route.len() + 2);
+    out.extend_from_slice(&route[..p]);
+    out.push(Activity { job, pickup: true });
+    out.extend_from_slice(&route[p..d]);
+    out.push(Activity { job, pickup: false });
+    out.extend_from_slice(&route[d..]);
+    out
+}
+
+/// Whether a feasible route (its `locations` and `schedule`) that does not carry `job` stays
+/// feasible with the job inserted at `p` and `d` (as [`inserted`]): exactly the full check of the
+/// new route, which is the old one up to `p`. The loads while the job is on board, then the clock
+/// from `p` until it is back on the old route's time (the clock is monotone: the rest keeps its
+/// windows, as it did).
+fn inserted_fits(
+    net: &Network,
+    locations: &[usize],
+    schedule: &Schedule,
+    job: usize,
+    p: usize,
+    d: usize,
+) -> bool {
+    let load = &net.jobs[job].load;
+    // After the pickup and after each activity before the delivery (a delivery's load is below
+    // the one before it, checked already).
+    for i in p..=d {
+        let room = schedule
+            .load(i)
+            .iter()
+            .zip(load)
+            .zip(&net.capacity)
+            .all(|((a, l), c)| a + i64::from(*l) <= i64::from(*c));
+        if !room {
+            return false;
+        }
+    }
+    let (p_loc, d_loc) = (net.jobs[job].pickup, net.jobs[job].delivery);
+    let (mut at, mut time) = (locations[p], schedule.departure[p]);
+    let on_board = std::iter::once(p_loc)
+        .chain(locations[p + 1..=d].iter().copied())
+        .chain(std::iter::once(d_loc));
+    for location in on_board {
+        let Some(next) = net.advance(at, time, location) else {
+            return false;
+        };
+        (at, time) = (location, next);
+    }
+    // The route's positions d + 1.. (its activities d..), the end excluded.
+    let after = &locations[d + 1..locations.len() - 1];
+    for (&location, &departure) in after.iter().zip(&schedule.departure[d + 1..]) {
+        let Some(next) = net.advance(at, time, location) else {
+            return false;
+        };
+        (at, time) = (location, next);
+        if time <= departure {
+            return true;
+        }
+    }
+    true
+}
+
 fn moved(blocks: &[Block], i: usize, len: usize, q: usize, reversed: bool) -> Vec<Block> {
     let mut run: Vec<Block> = blocks[i..i + len].to_vec();
     if reversed {

@@ -20,43 +20,147 @@ pub(super) struct Schedule {
     load: Vec<i64>,
     pub dims: usize,
     latest: Vec<f64>,
+    /// Whether the route keeps the capacity after every activity.
+    room: bool,
 }
 
 impl Schedule {
     pub fn of(net: &Network, locations: &[usize], route: &[Activity]) -> Self {
+        let mut schedule = Self {
+            at: Vec::new(),
+            departure: Vec::new(),
+            load: Vec::new(),
+            dims: net.capacity.len(),
+            latest: Vec::new(),
+            room: true,
+        };
+        let _ = schedule.refill(net, locations, route);
+        schedule
+    }
+
+    /// Makes this the schedule of another route, in the same buffers; returns whether the route
+    /// keeps the capacity after every activity and every window.
+    pub fn refill(&mut self, net: &Network, locations: &[usize], route: &[Activity]) -> bool {
+        let loads: Vec<i64> = net
+            .jobs
+            .iter()
+            .flat_map(|j| j.load.iter().map(|l| i64::from(*l)))
+            .collect();
+        self.refill_with(net, &loads, locations, route)
+    }
+
+    /// [`Self::refill`] with the jobs' loads side by side (`dims` values per job).
+    pub fn refill_with(
+        &mut self,
+        net: &Network,
+        loads: &[i64],
+        locations: &[usize],
+        route: &[Activity],
+    ) -> bool {
         let len = route.len();
         let dims = net.capacity.len();
-        let mut departure = vec![0.0; len + 1];
-        let mut load = vec![0_i64; dims * (len + 1)];
+        self.dims = dims;
+        let departure = &mut self.departure;
+        departure.clear();
+        departure.resize(len + 1, 0.0);
+        let load = &mut self.load;
+        load.clear();
+        load.resize(dims * (len + 1), 0);
+        let mut room = true;
         for i in 1..=len {
             departure[i] = net
                 .advance(locations[i - 1], departure[i - 1], locations[i])
                 .unwrap_or(f64::INFINITY);
             let a = route[i - 1];
             let sign = if a.pickup { 1 } else { -1 };
-            for (k, l) in net.jobs[a.job].load.iter().enumerate() {
-                load[i * dims + k] = load[(i - 1) * dims + k] + sign * i64::from(*l);
+            for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
+                let after = load[(i - 1) * dims + k] + sign * *l;
+                load[i * dims + k] = after;
+                room &= after <= i64::from(net.capacity[k]);
             }
         }
+        // A window missed leaves every later departure infinite.
+        let on_time = departure[len].is_finite();
         // latest[i]: the latest departure from position i keeping positions i + 1.. in time.
-        let mut latest = vec![f64::INFINITY; len + 2];
+        let latest = &mut self.latest;
+        latest.clear();
+        latest.resize(len + 2, f64::INFINITY);
         for i in (0..len).rev() {
             let (here, next) = (locations[i], locations[i + 1]);
             latest[i] = if here == next {
                 latest[i + 1]
             } else {
-                let l = &net.locations[next];
-                let close = l.window.map_or(f64::INFINITY, |w| w.1);
-                close.min(latest[i + 1] - l.service) - net.drive(here, next)
+                let (close, service) = net.closes(next);
+                close.min(latest[i + 1] - service) - net.drive(here, next)
             };
         }
-        Self {
-            at: locations.to_vec(),
-            departure,
-            load,
-            dims,
-            latest,
+        self.at.clear();
+        self.at.extend_from_slice(locations);
+        self.room = room;
+        room && on_time
+    }
+
+    /// [`Self::refill_with`] for a route whose first `kept` and last `shared` activities are the
+    /// last route's (`kept + shared` at most the shorter's length): the departures and loads from
+    /// position `kept` on, the latest departures up to the shared end, the rest moved. The same
+    /// numbers as a refill: each is computed by the same steps from the same inputs.
+    pub fn update(
+        &mut self,
+        net: &Network,
+        loads: &[i64],
+        locations: &[usize],
+        route: &[Activity],
+        (kept, shared): (usize, usize),
+    ) -> bool {
+        if !self.room {
+            // Which positions of the last route were over the capacity is not kept.
+            return self.refill_with(net, loads, locations, route);
         }
+        let (old, len) = (self.departure.len() - 1, route.len());
+        let dims = self.dims;
+        let departure = &mut self.departure;
+        departure.resize(len + 1, 0.0);
+        let load = &mut self.load;
+        load.resize(dims * (len + 1), 0);
+        let mut room = true;
+        for i in kept + 1..=len {
+            departure[i] = net
+                .advance(locations[i - 1], departure[i - 1], locations[i])
+                .unwrap_or(f64::INFINITY);
+            let a = route[i - 1];
+            let sign = if a.pickup { 1 } else { -1 };
+            for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
+                let after = load[(i - 1) * dims + k] + sign * *l;
+                load[i * dims + k] = after;
+                room &= after <= i64::from(net.capacity[k]);
+            }
+        }
+        let on_time = departure[len].is_finite();
+        // The shared end's latest departures (positions from `len + 1 - shared` to the end's),
+        // where they now are.
+        let (from_old, from_new) = (old + 1 - shared, len + 1 - shared);
+        let latest = &mut self.latest;
+        if len >= old {
+            latest.resize(len + 2, f64::INFINITY);
+            latest.copy_within(from_old..old + 2, from_new);
+        } else {
+            latest.copy_within(from_old..old + 2, from_new);
+            latest.truncate(len + 2);
+        }
+        latest[len] = f64::INFINITY;
+        for i in (0..from_new.min(len)).rev() {
+            let (here, next) = (locations[i], locations[i + 1]);
+            latest[i] = if here == next {
+                latest[i + 1]
+            } else {
+                let (close, service) = net.closes(next);
+                close.min(latest[i + 1] - service) - net.drive(here, next)
+            };
+        }
+        self.at.clear();
+        self.at.extend_from_slice(locations);
+        self.room = room;
+        room && on_time
     }
 
     /// The load after position `i`.
@@ -66,6 +170,7 @@ impl Schedule {
 
     /// Whether leaving `from` at `time`, the vehicle can still make position `next` and all the
     /// positions after it in time (`latest` is exact: waiting for a window to open is counted).
+    #[inline]
     pub fn keeps(&self, net: &Network, from: usize, time: f64, next: usize) -> bool {
         if next >= self.departure.len() {
             return true;

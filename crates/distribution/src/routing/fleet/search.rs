@@ -137,23 +137,25 @@ impl<'a> Search<'a> {
                 .map(|&k| owner[k])
                 .find(|&v| v != usize::MAX)
                 .unwrap_or(0);
-            let mut best: Option<(f64, usize, Vec<Activity>)> = None;
+            let mut best: Option<(f64, usize, usize, usize)> = None;
             for v in std::iter::once(first).chain((0..vehicles).filter(|&v| v != first)) {
                 let router = &mut self.routers[v];
                 if tried.is_some_and(|(jobs, vehicles)| jobs[job] && !vehicles[v]) {
                     continue;
                 }
                 // Only places cheaper than another vehicle's are looked for.
-                let limit = best.as_ref().map_or(f64::INFINITY, |(b, _, _)| *b);
-                if let Some((cost, order)) = router.insertion(&sol.orders[v], job, blink, limit)
-                    && best.as_ref().is_none_or(|(b, _, _)| cost < *b - EPSILON)
+                let limit = best.map_or(f64::INFINITY, |(b, ..)| b);
+                if let Some((cost, p, d)) = router.insertion(&sol.orders[v], job, blink, limit)
+                    && best.is_none_or(|(b, ..)| cost < b - EPSILON)
                 {
-                    best = Some((cost, v, order));
+                    best = Some((cost, v, p, d));
                 }
             }
             match best {
-                Some((_, v, order)) => {
-                    sol.orders[v] = order;
+                Some((_, v, p, d)) => {
+                    let order = &mut sol.orders[v];
+                    order.insert(d, Activity { job, pickup: false });
+                    order.insert(p, Activity { job, pickup: true });
                     changed[v] = true;
                     owner[job] = v;
                 }
