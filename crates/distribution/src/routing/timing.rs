@@ -66,34 +66,14 @@ impl Schedule {
         let load = &mut self.load;
         load.clear();
         load.resize(dims * (len + 1), 0);
-        let mut room = true;
-        for i in 1..=len {
-            departure[i] = net
-                .advance(locations[i - 1], departure[i - 1], locations[i])
-                .unwrap_or(f64::INFINITY);
-            let a = route[i - 1];
-            let sign = if a.pickup { 1 } else { -1 };
-            for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
-                let after = load[(i - 1) * dims + k] + sign * *l;
-                load[i * dims + k] = after;
-                room &= after <= i64::from(net.capacity[k]);
-            }
-        }
+        let room = forward(net, loads, locations, route, 0, (departure, load));
         // A window missed leaves every later departure infinite.
         let on_time = departure[len].is_finite();
         // latest[i]: the latest departure from position i keeping positions i + 1.. in time.
         let latest = &mut self.latest;
         latest.clear();
         latest.resize(len + 2, f64::INFINITY);
-        for i in (0..len).rev() {
-            let (here, next) = (locations[i], locations[i + 1]);
-            latest[i] = if here == next {
-                latest[i + 1]
-            } else {
-                let (close, service) = net.closes(next);
-                close.min(latest[i + 1] - service) - net.drive(here, next)
-            };
-        }
+        backward(net, locations, len, latest);
         self.at.clear();
         self.at.extend_from_slice(locations);
         self.room = room;
@@ -122,19 +102,7 @@ impl Schedule {
         departure.resize(len + 1, 0.0);
         let load = &mut self.load;
         load.resize(dims * (len + 1), 0);
-        let mut room = true;
-        for i in kept + 1..=len {
-            departure[i] = net
-                .advance(locations[i - 1], departure[i - 1], locations[i])
-                .unwrap_or(f64::INFINITY);
-            let a = route[i - 1];
-            let sign = if a.pickup { 1 } else { -1 };
-            for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
-                let after = load[(i - 1) * dims + k] + sign * *l;
-                load[i * dims + k] = after;
-                room &= after <= i64::from(net.capacity[k]);
-            }
-        }
+        let room = forward(net, loads, locations, route, kept, (departure, load));
         let on_time = departure[len].is_finite();
         // The shared end's latest departures (positions from `len + 1 - shared` to the end's),
         // where they now are.
@@ -148,15 +116,7 @@ impl Schedule {
             latest.truncate(len + 2);
         }
         latest[len] = f64::INFINITY;
-        for i in (0..from_new.min(len)).rev() {
-            let (here, next) = (locations[i], locations[i + 1]);
-            latest[i] = if here == next {
-                latest[i + 1]
-            } else {
-                let (close, service) = net.closes(next);
-                close.min(latest[i + 1] - service) - net.drive(here, next)
-            };
-        }
+        backward(net, locations, from_new.min(len), latest);
         self.at.clear();
         self.at.extend_from_slice(locations);
         self.room = room;
@@ -177,6 +137,47 @@ impl Schedule {
         }
         net.advance(from, time, self.at[next])
             .is_some_and(|t| t <= self.latest[next] + 1e-6)
+    }
+}
+
+/// The departures and loads after positions `from + 1` to the route's end, each from the one
+/// before (`departure` and `load` already sized for the route); whether every load computed
+/// fits the vehicle.
+fn forward(
+    net: &Network,
+    loads: &[i64],
+    locations: &[usize],
+    route: &[Activity],
+    from: usize,
+    (departure, load): (&mut [f64], &mut [i64]),
+) -> bool {
+    let dims = net.capacity.len();
+    let mut room = true;
+    for i in from + 1..=route.len() {
+        departure[i] = net
+            .advance(locations[i - 1], departure[i - 1], locations[i])
+            .unwrap_or(f64::INFINITY);
+        let a = route[i - 1];
+        let sign = if a.pickup { 1 } else { -1 };
+        for (k, l) in loads[a.job * dims..(a.job + 1) * dims].iter().enumerate() {
+            let after = load[(i - 1) * dims + k] + sign * *l;
+            load[i * dims + k] = after;
+            room &= after <= i64::from(net.capacity[k]);
+        }
+    }
+    room
+}
+
+/// The latest departures from positions `upto - 1` down to 0, each from the one after.
+fn backward(net: &Network, locations: &[usize], upto: usize, latest: &mut [f64]) {
+    for i in (0..upto).rev() {
+        let (here, next) = (locations[i], locations[i + 1]);
+        latest[i] = if here == next {
+            latest[i + 1]
+        } else {
+            let (close, service) = net.closes(next);
+            close.min(latest[i + 1] - service) - net.drive(here, next)
+        };
     }
 }
 
