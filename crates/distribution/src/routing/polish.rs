@@ -20,7 +20,7 @@
 use std::rc::Rc;
 
 use super::network::{Activity, END, Network, START};
-use super::timing::{Prefix, Schedule};
+use super::timing::{Prefix, Schedule, move_tail};
 
 /// Kicks of the iterated local search per block of the round…
 const KICKS_PER_BLOCK: usize = 10;
@@ -705,19 +705,6 @@ impl<'a> Search<'a> {
         // and the windows kept (by the schedule).
         let ordered = self.picked_up_first(route);
         let loads = &self.loads;
-        let fill = |index: &mut RouteIndex| {
-            let locations = &mut index.locations;
-            locations.clear();
-            locations.push(START);
-            locations.extend(route.iter().map(|a| net.location(*a)));
-            locations.push(END);
-            let kept = index.schedule.refill_with(net, loads, locations, route);
-            index.legs.clear();
-            index
-                .legs
-                .extend(locations.windows(2).map(|w| net.km(w[0], w[1])));
-            index.feasible = ordered && kept;
-        };
         // The last index's buffers when nothing else holds them (the usual case), and its numbers
         // for the activities at the start and the end that the two routes share (an insertion
         // or a ruin changes the middle).
@@ -734,24 +721,15 @@ impl<'a> Search<'a> {
                 .take_while(|(a, b)| a == b)
                 .count();
             let locations = &mut reused.locations;
-            locations.clear();
-            locations.push(START);
-            locations.extend(route.iter().map(|a| net.location(*a)));
-            locations.push(END);
+            locations_of(net, route, locations);
             let kept_all = reused
                 .schedule
                 .update(net, loads, locations, route, (kept, shared));
             // Legs likewise: those of the shared start, the shared end's moved.
             let (old, len) = (last.len(), route.len());
             let legs = &mut reused.legs;
-            let (from_old, from_new) = (old + 1 - shared, len + 1 - shared);
-            if len >= old {
-                legs.resize(len + 1, 0.0);
-                legs.copy_within(from_old..old + 1, from_new);
-            } else {
-                legs.copy_within(from_old..old + 1, from_new);
-                legs.truncate(len + 1);
-            }
+            let from_new = len + 1 - shared;
+            move_tail(legs, old + 1 - shared, from_new, 0.0);
             for i in kept..from_new {
                 legs[i] = net.km(locations[i], locations[i + 1]);
             }
@@ -760,14 +738,16 @@ impl<'a> Search<'a> {
             last.extend_from_slice(route);
             return Rc::clone(index);
         }
-        let mut index = RouteIndex {
-            locations: Vec::new(),
-            legs: Vec::new(),
-            schedule: Schedule::of(net, &[START, END], &[]),
-            feasible: false,
-        };
-        fill(&mut index);
-        let index = Rc::new(index);
+        let mut locations = Vec::with_capacity(route.len() + 2);
+        locations_of(net, route, &mut locations);
+        let mut schedule = Schedule::of(net, &[START, END], &[]);
+        let kept = schedule.refill_with(net, loads, &locations, route);
+        let index = Rc::new(RouteIndex {
+            legs: locations.windows(2).map(|w| net.km(w[0], w[1])).collect(),
+            locations,
+            schedule,
+            feasible: ordered && kept,
+        });
         self.indexed = Some((route.to_vec(), Rc::clone(&index)));
         index
     }
@@ -999,8 +979,14 @@ impl<'a> Search<'a> {
     }
 }
 
-/// `blocks` with `blocks[i..i + len]` moved before original block `q` (outside the run),
-/// reversed or not.
+/// The locations of `route`'s activities, the start's and the end's around, into `out`.
+fn locations_of(net: &Network, route: &[Activity], out: &mut Vec<usize>) {
+    out.clear();
+    out.push(START);
+    out.extend(route.iter().map(|a| net.location(*a)));
+    out.push(END);
+}
+
 /// `route` with `job` inserted: its pickup before `route[p]`, its delivery before `route[d]`
 /// (`d ≥ p`; `d == p`: right after the pickup).
 pub(super) fn inserted(route: &[Activity], job: usize, p: usize, d: usize) -> Vec<Activity> {
@@ -1065,6 +1051,8 @@ fn inserted_fits(
     true
 }
 
+/// `blocks` with `blocks[i..i + len]` moved before original block `q` (outside the run),
+/// reversed or not.
 fn moved(blocks: &[Block], i: usize, len: usize, q: usize, reversed: bool) -> Vec<Block> {
     let mut run: Vec<Block> = blocks[i..i + len].to_vec();
     if reversed {

@@ -106,15 +106,9 @@ impl Schedule {
         let on_time = departure[len].is_finite();
         // The shared end's latest departures (positions from `len + 1 - shared` to the end's),
         // where they now are.
-        let (from_old, from_new) = (old + 1 - shared, len + 1 - shared);
+        let from_new = len + 1 - shared;
         let latest = &mut self.latest;
-        if len >= old {
-            latest.resize(len + 2, f64::INFINITY);
-            latest.copy_within(from_old..old + 2, from_new);
-        } else {
-            latest.copy_within(from_old..old + 2, from_new);
-            latest.truncate(len + 2);
-        }
+        move_tail(latest, old + 1 - shared, from_new, f64::INFINITY);
         latest[len] = f64::INFINITY;
         backward(net, locations, from_new.min(len), latest);
         self.at.clear();
@@ -137,6 +131,20 @@ impl Schedule {
         }
         net.advance(from, time, self.at[next])
             .is_some_and(|t| t <= self.latest[next] + 1e-6)
+    }
+}
+
+/// Moves `v[from_old..]` (a route's shared end) to start at `from_new`, the vector then ending
+/// with it: longer (the new room filled with `fill`, overwritten by the caller) or shorter.
+pub(super) fn move_tail<T: Copy>(v: &mut Vec<T>, from_old: usize, from_new: usize, fill: T) {
+    let old_len = v.len();
+    let new_len = from_new + (old_len - from_old);
+    if new_len >= old_len {
+        v.resize(new_len, fill);
+        v.copy_within(from_old..old_len, from_new);
+    } else {
+        v.copy_within(from_old..old_len, from_new);
+        v.truncate(new_len);
     }
 }
 
