@@ -52,7 +52,7 @@
 mod search;
 
 use rust_decimal::Decimal;
-use search::Search;
+use search::{Progress, Search};
 use serde::{Deserialize, Serialize};
 
 use super::network::{Activity, LeftOut, Network, capacity_of};
@@ -74,6 +74,14 @@ const RESTARTS: u64 = 8;
 /// (one search 30 times as long is no better than the best of three; BENCHMARKS.md, 7 December,
 /// third pass).
 const MAX_SEARCHES: usize = 16;
+/// Larger rounds race their searches: each search is stopped at 1/8, 1/4 and 1/2 of its
+/// iterations, and only the better half (by its best plan so far: the most shipments carried,
+/// then the fewest kilometres) goes on. A whole search costs as much as 16/5 raced ones (all to
+/// 1/8, half to 1/4, a quarter to 1/2, an eighth to the end), so a round gets 16/5 times the
+/// searches [`FleetSearch::total_iterations`] holds: a search's seed decides its basin early,
+/// and the searches in poor ones stop before they have cost much (BENCHMARKS.md, 7 December,
+/// eighth pass).
+const RUNGS: u32 = 4;
 /// Rounds of up to this many shipments get all of [`FleetSearch::total_iterations`].
 const FULL_BUDGET: usize = 100;
 /// When the best of the searches leaves shipments out, at most this many times
@@ -118,8 +126,9 @@ pub struct FleetSearch {
     /// …and at most.
     pub max_iterations: usize,
     /// Iterations of all the searches of a round of 17 to 100 shipments together (above, less
-    /// with the square of the size): as many searches from other seeds as this holds (at least one, at most
-    /// 16), the best plan kept.
+    /// with the square of the size): as many searches from other seeds as this holds (at least
+    /// one, at most 16), each run whole, or 16/5 times as many raced (see [`RUNGS`]); the best
+    /// plan kept.
     pub total_iterations: usize,
     /// The seed of the (first) search's generator.
     pub seed: u64,
@@ -320,8 +329,9 @@ pub fn plan_fleet_with(
 /// A search's plan: each vehicle's order, the jobs left out, the kilometres.
 type Found = (Vec<Vec<Activity>>, Vec<usize>, f64);
 
-/// The fleet search on `threads` threads: the best of several searches from other seeds, then,
-/// when it leaves shipments out, the fight for them. Each vehicle's order and the jobs left out.
+/// The fleet search on `threads` threads: the best of several searches from other seeds (raced
+/// when the round is large), then, when it leaves shipments out, the fight for them. Each
+/// vehicle's order and the jobs left out.
 fn search_fleet(
     net: &Network,
     nets: &[Network],
@@ -329,8 +339,15 @@ fn search_fleet(
     threads: usize,
 ) -> (Vec<Vec<Activity>>, Vec<usize>) {
     // Several searches from other seeds, the best kept.
-    let restarts = search.searches(net.jobs.len());
-    let (mut orders, mut left, mut km) = best_search(net, nets, search, restarts, threads);
+    let searches = search.searches(net.jobs.len());
+    let (mut orders, mut left, mut km) = if net.jobs.len() <= SMALL_ROUND {
+        race(net, nets, search, (searches, 1), threads)
+    } else {
+        // As many raced searches as cost `searches` whole ones (rounded).
+        let shares = u64::from(RUNGS + 1);
+        let racers = (searches * (1 << RUNGS) + shares / 2) / shares;
+        race(net, nets, search, (racers, RUNGS), threads)
+    };
     // Carrying a shipment matters more than kilometres: when the best plan leaves some out, they
     // are fought for once more (`Search::carry`, on the rounds' time), and a plan carrying more
     // is searched again for kilometres (from there: it never carries less).
@@ -363,46 +380,100 @@ fn search_fleet(
     (orders, left)
 }
 
-/// The best of `restarts` searches from the seeds `search.seed`, `search.seed + 1`…: each
-/// vehicle's order, the jobs left out, the kilometres. The searches are shared among `threads`
-/// threads (search `k` on thread `k % threads`, the first the calling one), each of the others
-/// first lowering its own priority ([`lower_priority`]); the results are then compared in the
-/// order of the seeds, the first of equal plans kept: the same plan whatever the number of
-/// threads and whichever ends first.
-fn best_search(
+/// The best of `racers` searches from the seeds `search.seed`, `search.seed + 1`…, raced over
+/// `rungs` rungs (1: each search run whole; see [`RUNGS`]): each vehicle's order, the jobs left
+/// out, the kilometres. The searches are shared among `threads` threads (see [`on_threads`]);
+/// the searches kept at each rung and the best plan are chosen in the order of the seeds, the
+/// first of equal plans kept: the same plan whatever the number of threads and whichever ends
+/// first.
+fn race(
     net: &Network,
     nets: &[Network],
     search: FleetSearch,
-    restarts: u64,
+    (racers, rungs): (u64, u32),
     threads: usize,
 ) -> Found {
-    let one = |restart: u64| {
+    let length = search.iterations(net.jobs.len());
+    // Where the searches are stopped: 1/2^(rungs - 1) of the length, then twice that, … the end.
+    let stops: Vec<usize> = (0..rungs).rev().map(|i| length >> i).collect();
+    let searcher = |k: u64| {
         let budget = FleetSearch {
-            seed: search.seed.wrapping_add(restart),
+            seed: search.seed.wrapping_add(k),
             ..search
         };
-        let (orders, left) = Search::new(net, nets, budget).run(None);
+        Search::new(net, nets, budget)
+    };
+    let first = stops.first().copied().unwrap_or(length);
+    let mut alive: Vec<(u64, Progress)> =
+        on_threads((0..racers.max(1)).collect(), threads, &|k: u64| {
+            let mut one = searcher(k);
+            let mut progress = one.start(None, length);
+            one.advance(&mut progress, first);
+            (k, progress)
+        });
+    for &until in stops.iter().skip(1) {
+        better_half(&mut alive, Search::standing);
+        alive = on_threads(alive, threads, &|(k, mut progress): (u64, Progress)| {
+            searcher(k).advance(&mut progress, until);
+            (k, progress)
+        });
+    }
+    let found: Vec<Found> = on_threads(alive, threads, &|(k, progress): (u64, Progress)| {
+        let (orders, left) = searcher(k).finish(progress);
         let km: f64 = orders.iter().map(|o| super::order_km(net, o)).sum();
         (orders, left, km)
-    };
-    let threads = threads.clamp(1, restarts.max(1) as usize) as u64;
-    let share = |t: u64| {
-        (t..restarts)
-            .step_by(threads as usize)
-            .map(|k| (k, one(k)))
-            .collect::<Vec<_>>()
-    };
-    let mut results: Vec<(u64, Found)> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads)
-            .map(|t| {
-                let share = &share;
+    });
+    let mut best: Option<Found> = None;
+    for (orders, left, km) in found {
+        let better = best.as_ref().is_none_or(|(_, l, k)| {
+            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
+        });
+        if better {
+            best = Some((orders, left, km));
+        }
+    }
+    best.unwrap_or_default()
+}
+
+/// Keeps the better half of the searches (rounded up), by `standing`: the fewest jobs left out,
+/// then the fewest kilometres, then the first seed; the kept ones in the order of their seeds.
+fn better_half<T>(alive: &mut Vec<(u64, T)>, standing: impl Fn(&T) -> (usize, f64)) {
+    alive.sort_by(|(k, a), (l, b)| {
+        let (x, y) = (standing(a), standing(b));
+        x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)).then(k.cmp(l))
+    });
+    alive.truncate(alive.len().div_ceil(2));
+    alive.sort_by_key(|(k, _)| *k);
+}
+
+/// `work` on each of `items`, shared among `threads` threads (item `i` on thread
+/// `i % threads`, the first the calling one, each of the others first lowering its own priority
+/// ([`lower_priority`])); the results in the items' order.
+fn on_threads<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    work: &(dyn Fn(T) -> R + Sync),
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    let mut shares: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        shares[i % threads].push((i, item));
+    }
+    let mut shares = shares.into_iter();
+    let mine = shares.next().unwrap_or_default();
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = shares
+            .map(|share| {
                 scope.spawn(move || {
                     lower_priority();
-                    share(t)
+                    share
+                        .into_iter()
+                        .map(|(i, item)| (i, work(item)))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut all = share(0);
+        let mut all: Vec<(usize, R)> = mine.into_iter().map(|(i, item)| (i, work(item))).collect();
         for helper in helpers {
             match helper.join() {
                 Ok(done) => all.extend(done),
@@ -411,17 +482,8 @@ fn best_search(
         }
         all
     });
-    results.sort_by_key(|(k, _)| *k);
-    let mut best: Option<Found> = None;
-    for (_, (orders, left, km)) in results {
-        let better = best.as_ref().is_none_or(|(_, l, k)| {
-            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
-        });
-        if better {
-            best = Some((orders, left, km));
-        }
-    }
-    best.unwrap_or_else(|| one(0))
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Runs `work` on a thread of its own at low priority ([`lower_priority`]): the caller's thread
@@ -711,33 +773,93 @@ mod tests {
         assert!((other.total_km - plan.total_km).abs() <= 0.01 * plan.total_km);
     }
 
+    /// The network of `binding(seed, 20)`, each vehicle's, and a short search from `from`.
+    fn short_search(
+        fleet: &[Vehicle],
+        seed: u64,
+        from: u64,
+    ) -> (Network, Vec<Network>, FleetSearch) {
+        let req = canonical(&fleet_request(&binding(seed, 20), fleet).unwrap());
+        let net = Network::build(&req).unwrap();
+        let nets: Vec<Network> = fleet
+            .iter()
+            .map(|v| {
+                net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed()))
+            })
+            .collect();
+        let search = FleetSearch {
+            iterations_per_shipment: 10,
+            max_iterations: 200,
+            total_iterations: 1_000,
+            seed: from,
+        };
+        (net, nets, search)
+    }
+
     #[test]
     fn the_searches_on_two_threads_give_the_sequential_plan() {
         let fleet = [vehicle("A", 6, Some(60)), vehicle("B", 5, None)];
         for seed in [1, 2] {
-            let req = canonical(&fleet_request(&binding(seed, 20), &fleet).unwrap());
-            let net = Network::build(&req).unwrap();
-            let nets: Vec<Network> = fleet
-                .iter()
-                .map(|v| {
-                    net.with_capacity(capacity_of(v.capacity_crates, v.capacity_kg, net.weighed()))
-                })
-                .collect();
-            let search = FleetSearch {
-                iterations_per_shipment: 10,
-                max_iterations: 200,
-                total_iterations: 1_000,
-                seed: 7 + seed,
-            };
-            let alone = best_search(&net, &nets, search, 5, 1);
-            let two = best_search(&net, &nets, search, 5, 2);
-            assert_eq!(two, alone, "seed {seed}");
-            assert_eq!(best_search(&net, &nets, search, 5, 2), two, "seed {seed}");
+            let (net, nets, search) = short_search(&fleet, seed, 7 + seed);
+            for (racers, rungs) in [(5, 1), (7, RUNGS)] {
+                let alone = race(&net, &nets, search, (racers, rungs), 1);
+                let two = race(&net, &nets, search, (racers, rungs), 2);
+                assert_eq!(two, alone, "seed {seed}");
+                assert_eq!(race(&net, &nets, search, (racers, rungs), 2), two);
+            }
             assert_eq!(
                 search_fleet(&net, &nets, search, 2),
                 search_fleet(&net, &nets, search, 1)
             );
         }
+    }
+
+    #[test]
+    fn a_race_of_one_rung_is_the_best_of_whole_searches() {
+        let fleet = [vehicle("A", 6, Some(60)), vehicle("B", 5, None)];
+        let (net, nets, search) = short_search(&fleet, 3, 11);
+        let whole: Vec<Found> = (0..4)
+            .map(|k| {
+                let budget = FleetSearch {
+                    seed: search.seed + k,
+                    ..search
+                };
+                let (orders, left) = Search::new(&net, &nets, budget).run(None);
+                let km = orders.iter().map(|o| super::super::order_km(&net, o)).sum();
+                (orders, left, km)
+            })
+            .collect();
+        let raced = race(&net, &nets, search, (4, 1), 2);
+        // The first of the best: fewest left out, then fewest km.
+        let best = whole
+            .iter()
+            .fold(None::<&Found>, |best, f| match best {
+                Some(b) if (b.1.len(), b.2) <= (f.1.len(), f.2 + EPSILON) => Some(b),
+                _ => Some(f),
+            })
+            .unwrap();
+        assert_eq!(&raced, best);
+        assert!(whole.contains(&raced));
+    }
+
+    #[test]
+    fn a_rung_keeps_the_better_half_in_the_order_of_the_seeds() {
+        // (seed, (left out, km))
+        let mut alive = vec![
+            (0_u64, (1_usize, 500.0)),
+            (1, (0, 600.0)),
+            (2, (0, 550.0)),
+            (3, (0, 550.0)),
+            (4, (2, 100.0)),
+        ];
+        better_half(&mut alive, |s| *s);
+        let kept: Vec<u64> = alive.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kept, [1, 2, 3]);
+        better_half(&mut alive, |s| *s);
+        let kept: Vec<u64> = alive.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kept, [2, 3]);
+        better_half(&mut alive, |s| *s);
+        assert_eq!(alive, [(2, (0, 550.0))]);
     }
 
     #[cfg(target_os = "linux")]

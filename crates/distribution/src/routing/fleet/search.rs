@@ -1,7 +1,9 @@
 //! The search of [`plan_fleet`](super::plan_fleet) for several vehicles: a cheapest-insertion
 //! construction, then SISR (string removals, insertion with blinks, simulated annealing; the first
 //! pass's large neighbourhood search kept behind [`SISR`] to compare), then a last polish. Seeded and with a budget in
-//! iterations: the same request gives the same plan.
+//! iterations: the same request gives the same plan. A search runs in steps ([`Search::start`],
+//! [`Search::advance`], [`Search::finish`], its state in a [`Progress`]) so that the searches of a
+//! round can be raced (`super::race`).
 
 use super::super::network::{Activity, END, Network, START};
 use super::super::polish::{Router, Seeded, kicks_for};
@@ -729,8 +731,20 @@ impl<'a> Search<'a> {
         &mut self,
         start: Option<(Vec<Vec<Activity>>, Vec<usize>)>,
     ) -> (Vec<Vec<Activity>>, Vec<usize>) {
+        let iterations = self.budget.iterations(self.net.jobs.len());
+        let mut progress = self.start(start, iterations);
+        self.advance(&mut progress, iterations);
+        self.finish(progress)
+    }
+
+    /// The search's first plan (constructed, or the feasible `start`) and its state, for a
+    /// search of `iterations` iterations in all.
+    pub fn start(
+        &mut self,
+        start: Option<(Vec<Vec<Activity>>, Vec<usize>)>,
+        iterations: usize,
+    ) -> Progress {
         let vehicles = self.routers.len();
-        let first = self.construction_order();
         let sol = match start {
             Some((orders, left)) => Solution {
                 km: self.km(&orders),
@@ -738,6 +752,7 @@ impl<'a> Search<'a> {
                 left,
             },
             None => {
+                let first = self.construction_order();
                 let mut sol = Solution {
                     orders: vec![Vec::new(); vehicles],
                     left: Vec::new(),
@@ -749,11 +764,6 @@ impl<'a> Search<'a> {
                 sol
             }
         };
-        let mut changed = vec![false; vehicles];
-
-        let mut best = sol.clone();
-        let mut current = sol;
-        let mut rng = Seeded(self.budget.seed);
         let net = self.net;
         let penalty = 2.0
             * net
@@ -763,53 +773,87 @@ impl<'a> Search<'a> {
                     net.km(START, j.pickup) + net.km(j.pickup, j.delivery) + net.km(j.delivery, END)
                 })
                 .fold(0.0, f64::max);
+        let jobs = net.jobs.len();
+        // The mean leg of the first plan sets the temperature's scale.
+        let legs = (2 * jobs + vehicles) as f64;
+        let leg = (sol.km / legs).max(0.1);
+        Progress {
+            best: sol.clone(),
+            current: sol,
+            rng: Seeded(self.budget.seed),
+            done: 0,
+            iterations,
+            penalty,
+            hot: T_START * leg,
+            cold: T_END * leg,
+            absences: vec![0; jobs],
+            fresh: false,
+        }
+    }
+
+    /// The search's best plan so far: how many jobs it leaves out, its kilometres.
+    pub fn standing(progress: &Progress) -> (usize, f64) {
+        (progress.best.left.len(), progress.best.km)
+    }
+
+    /// The search's iterations up to `until` (of the `iterations` it was started for).
+    pub fn advance(&mut self, progress: &mut Progress, until: usize) {
+        let vehicles = self.routers.len();
         let jobs = self.net.jobs.len();
-        let iterations = self.budget.iterations(jobs);
+        let iterations = progress.iterations;
+        let until = until.min(iterations);
         let check_every = (iterations / CHECKS).max(1);
+        let mut changed = vec![false; vehicles];
+        let Progress {
+            best,
+            current,
+            rng,
+            done,
+            penalty,
+            hot,
+            cold,
+            absences,
+            fresh,
+            ..
+        } = progress;
+        let (penalty, hot, cold) = (*penalty, *hot, *cold);
         if SISR {
-            // The mean leg of the first plan sets the temperature's scale.
-            let legs = (2 * jobs + vehicles) as f64;
-            let leg = (best.km / legs).max(0.1);
-            let (hot, cold) = (T_START * leg, T_END * leg);
             let cost = |s: &Solution| s.km + penalty * s.left.len() as f64;
-            // How often each job was left out of the current plan (the paper's absences).
-            let mut absences = vec![0_u64; jobs];
             // Whether the current plan's left-out jobs were tried in its rounds as they are (not
             // after a polish reordered them), and which jobs those are.
-            let mut fresh = false;
             let mut was_left = vec![false; jobs];
-            for it in 0..iterations {
+            for it in *done..until {
                 for &j in &current.left {
                     absences[j] += 1;
                 }
-                if it % check_every == check_every - 1 && self.fight(&mut best, &mut current) {
-                    fresh = false;
+                if it % check_every == check_every - 1 && self.fight(best, current) {
+                    *fresh = false;
                 }
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
-                self.random_cross(&mut candidate, &mut rng, &mut changed);
+                self.random_cross(&mut candidate, rng, &mut changed);
                 let ruined = if rng.unit() < RELATED_SHARE {
-                    self.related_ruin(&mut candidate, &mut rng, &mut changed)
+                    self.related_ruin(&mut candidate, rng, &mut changed)
                 } else {
-                    self.string_ruin(&mut candidate, &mut rng, &mut changed)
+                    self.string_ruin(&mut candidate, rng, &mut changed)
                 };
                 let mut removed = std::mem::take(&mut candidate.left);
                 was_left.iter_mut().for_each(|w| *w = false);
-                if fresh {
+                if *fresh {
                     removed.iter().for_each(|&j| was_left[j] = true);
                 }
                 let ruined_rounds = changed.clone();
                 removed.extend(ruined);
-                self.recreate_order(&mut removed, &mut rng);
+                self.recreate_order(&mut removed, rng);
                 let tried = Some((was_left.as_slice(), ruined_rounds.as_slice()));
-                self.insert_blinking(&mut candidate, &removed, &mut changed, &mut rng, tried);
+                self.insert_blinking(&mut candidate, &removed, &mut changed, rng, tried);
                 candidate.km = self.km(&candidate.orders);
-                if candidate.beats(&best, EPSILON) {
+                if candidate.beats(best, EPSILON) {
                     // A new best: its changed rounds polished by the local search.
                     self.settle(&mut candidate, &changed);
-                    best = candidate.clone();
-                    current = candidate;
-                    fresh = false;
+                    *best = candidate.clone();
+                    *current = candidate;
+                    *fresh = false;
                     continue;
                 }
                 let progress = it as f64 / iterations as f64;
@@ -819,29 +863,31 @@ impl<'a> Search<'a> {
                 // fleet minimisation), else the annealing on the kilometres.
                 let accept = if candidate.left.len() != current.left.len() {
                     candidate.left.len() < current.left.len()
-                        || absent(&candidate) < absent(&current)
-                } else if absent(&candidate) != absent(&current) {
-                    absent(&candidate) < absent(&current)
+                        || absent(&candidate) < absent(current)
+                } else if absent(&candidate) != absent(current) {
+                    absent(&candidate) < absent(current)
                 } else {
-                    let threshold = cost(&current) - temperature * (1.0 - rng.unit()).ln();
+                    let threshold = cost(current) - temperature * (1.0 - rng.unit()).ln();
                     cost(&candidate) < threshold
                 };
                 if accept {
-                    current = candidate;
-                    fresh = true;
+                    *current = candidate;
+                    *fresh = true;
                 }
             }
         } else {
-            for it in 0..iterations {
+            let first = self.construction_order();
+            let (best, current, rng) = (&mut *best, &mut *current, &mut *rng);
+            for it in *done..until {
                 // Now and then, jobs still left out are fought for harder, and the search goes on
                 // from there.
                 if it % check_every == check_every - 1 {
-                    self.fight(&mut best, &mut current);
+                    self.fight(best, current);
                 }
                 let mut candidate = current.clone();
                 changed.iter_mut().for_each(|c| *c = false);
-                self.random_cross(&mut candidate, &mut rng, &mut changed);
-                let ruined = self.ruin(&mut candidate, &mut rng, &mut changed);
+                self.random_cross(&mut candidate, rng, &mut changed);
+                let ruined = self.ruin(&mut candidate, rng, &mut changed);
                 let mut removed = std::mem::take(&mut candidate.left);
                 removed.extend(ruined);
                 // The left-out jobs first, a third of the time; else in the construction's order,
@@ -866,26 +912,49 @@ impl<'a> Search<'a> {
                     continue;
                 }
                 self.settle(&mut candidate, &changed);
-                if candidate.beats(&best, EPSILON) {
-                    best = candidate.clone();
+                if candidate.beats(best, EPSILON) {
+                    *best = candidate.clone();
                 }
                 // A job left out costs more than any detour, but not infinitely: the search may
                 // drop one for a while to rearrange the rounds.
                 let penalised = |s: &Solution| s.km + penalty * s.left.len() as f64;
-                if penalised(&candidate) < penalised(&best) + tolerance {
-                    current = candidate;
+                if penalised(&candidate) < penalised(best) + tolerance {
+                    *current = candidate;
                 }
             }
         }
+        *done = until;
+    }
 
-        // The left-out jobs once more, then the iterated local search on each round.
-        let mut sol = best;
+    /// The search's end: its best plan, the left-out jobs once more, then the iterated local
+    /// search on each round. Each vehicle's order and the jobs left out.
+    pub fn finish(&mut self, progress: Progress) -> (Vec<Vec<Activity>>, Vec<usize>) {
+        let mut sol = progress.best;
         self.carry_more(&mut sol);
         for (v, router) in self.routers.iter_mut().enumerate() {
             sol.orders[v] = router.polish(&sol.orders[v], kicks_for(sol.orders[v].len()));
         }
         (sol.orders, sol.left)
     }
+}
+
+/// A search between its steps: its best and current plans, its generator, how far it is.
+pub(super) struct Progress {
+    best: Solution,
+    current: Solution,
+    rng: Seeded,
+    /// Iterations done, of `iterations` in all (the annealing's schedule).
+    done: usize,
+    iterations: usize,
+    /// What a job left out costs, in km.
+    penalty: f64,
+    /// The annealing's temperatures, from and to.
+    hot: f64,
+    cold: f64,
+    /// How often each job was left out of the current plan (the paper's absences).
+    absences: Vec<u64>,
+    /// Whether the current plan's left-out jobs were tried in its rounds as they are.
+    fresh: bool,
 }
 
 /// Takes the jobs marked in `out` (by job) out of every vehicle's order, both their pickup and
