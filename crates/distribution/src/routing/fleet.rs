@@ -82,6 +82,10 @@ const MAX_SEARCHES: usize = 16;
 /// and the searches in poor ones stop before they have cost much (BENCHMARKS.md, 7 December,
 /// eighth pass).
 const RUNGS: u32 = 4;
+/// Searches are raced when the budget holds at least this many whole ones (up to some 160
+/// shipments): with fewer (2 at 200 shipments), the last rung would run one search on one
+/// thread, and it left 3 more shipments out at 200 than two whole searches side by side.
+const RACE_FROM: u64 = 4;
 /// Rounds of up to this many shipments get all of [`FleetSearch::total_iterations`].
 const FULL_BUDGET: usize = 100;
 /// When the best of the searches leaves shipments out, at most this many times
@@ -340,7 +344,7 @@ fn search_fleet(
 ) -> (Vec<Vec<Activity>>, Vec<usize>) {
     // Several searches from other seeds, the best kept.
     let searches = search.searches(net.jobs.len());
-    let (mut orders, mut left, mut km) = if net.jobs.len() <= SMALL_ROUND {
+    let (mut orders, mut left, mut km) = if net.jobs.len() <= SMALL_ROUND || searches < RACE_FROM {
         race(net, nets, search, (searches, 1), threads)
     } else {
         // As many raced searches as cost `searches` whole ones (rounded).
