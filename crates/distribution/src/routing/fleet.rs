@@ -166,9 +166,10 @@ impl FleetSearch {
 
 impl Default for FleetSearch {
     /// The planner's: 100 iterations per shipment, at most 9,000, for each of the searches of
-    /// 72,000 iterations in all (15 searches at 50 shipments, 8 at 90, 7 at 110), on two
-    /// threads: 3.4 s of CPU at 58 stops, 9.2 s at 95 and 7.9 s at 125 with 2 to 4 vehicles,
-    /// about half that in wall time on two free cores (BENCHMARKS.md, 7 December, sixth pass).
+    /// 72,000 iterations in all (15 whole searches at 50 shipments, 8 at 90, 7 at 110: raced,
+    /// 48, 26 and 22), on two threads: 2.3 s of CPU at 56 stops, 4.6 s at 98 and 4.4 s at 124
+    /// with 2 to 4 vehicles, 1.2, 2.4 and 2.4 s of wall time on two free cores (BENCHMARKS.md,
+    /// 7 December, eighth pass).
     fn default() -> Self {
         Self {
             iterations_per_shipment: 100,
