@@ -52,7 +52,7 @@
 mod search;
 
 use rust_decimal::Decimal;
-use search::{Progress, Search};
+use search::{Progress, Search, related_jobs};
 use serde::{Deserialize, Serialize};
 
 use super::network::{Activity, LeftOut, Network, capacity_of};
@@ -344,14 +344,15 @@ fn search_fleet(
     threads: usize,
 ) -> (Vec<Vec<Activity>>, Vec<usize>) {
     // Several searches from other seeds, the best kept.
+    let related = related_jobs(net);
     let searches = search.searches(net.jobs.len());
     let (mut orders, mut left, mut km) = if net.jobs.len() <= SMALL_ROUND || searches < RACE_FROM {
-        race(net, nets, search, (searches, 1), threads)
+        race(net, nets, &related, search, (searches, 1), threads)
     } else {
         // As many raced searches as cost `searches` whole ones (rounded).
         let shares = u64::from(RUNGS + 1);
         let racers = (searches * (1 << RUNGS) + shares / 2) / shares;
-        race(net, nets, search, (racers, RUNGS), threads)
+        race(net, nets, &related, search, (racers, RUNGS), threads)
     };
     // Carrying a shipment matters more than kilometres: when the best plan leaves some out, they
     // are fought for once more (`Search::carry`, on the rounds' time), and a plan carrying more
@@ -363,7 +364,7 @@ fn search_fleet(
         }
         let seed = search.seed.wrapping_add(CARRY_SEED + round as u64);
         let tries = search.iterations(jobs) * CARRY_SHARE.0 / CARRY_SHARE.1;
-        let Some(start) = Search::new(net, nets, FleetSearch { seed, ..search }).carry(
+        let Some(start) = Search::new(net, nets, &related, FleetSearch { seed, ..search }).carry(
             orders.clone(),
             left.clone(),
             tries,
@@ -376,9 +377,9 @@ fn search_fleet(
             seed,
             ..search
         };
-        let (o, l) = Search::new(net, nets, again).run(Some(start));
+        let (o, l) = Search::new(net, nets, &related, again).run(Some(start));
         let k: f64 = o.iter().map(|o| super::order_km(net, o)).sum();
-        if l.len() < left.len() || (l.len() == left.len() && k < km - EPSILON) {
+        if beats((l.len(), k), (left.len(), km)) {
             (orders, left, km) = (o, l, k);
         }
     }
@@ -394,6 +395,7 @@ fn search_fleet(
 fn race(
     net: &Network,
     nets: &[Network],
+    related: &[Vec<usize>],
     search: FleetSearch,
     (racers, rungs): (u64, u32),
     threads: usize,
@@ -406,7 +408,7 @@ fn race(
             seed: search.seed.wrapping_add(k),
             ..search
         };
-        Search::new(net, nets, budget)
+        Search::new(net, nets, related, budget)
     };
     let first = stops.first().copied().unwrap_or(length);
     let mut alive: Vec<(u64, Progress)> =
@@ -430,14 +432,20 @@ fn race(
     });
     let mut best: Option<Found> = None;
     for (orders, left, km) in found {
-        let better = best.as_ref().is_none_or(|(_, l, k)| {
-            left.len() < l.len() || (left.len() == l.len() && km < *k - EPSILON)
-        });
-        if better {
+        if best
+            .as_ref()
+            .is_none_or(|(_, l, k)| beats((left.len(), km), (l.len(), *k)))
+        {
             best = Some((orders, left, km));
         }
     }
     best.unwrap_or_default()
+}
+
+/// Whether a plan leaving `left` jobs out in `km` kilometres beats one leaving `than_left` out in
+/// `than_km`: it carries more, or as many in fewer kilometres (rounding noise is not a gain).
+fn beats((left, km): (usize, f64), (than_left, than_km): (usize, f64)) -> bool {
+    left < than_left || (left == than_left && km < than_km - EPSILON)
 }
 
 /// Keeps the better half of the searches (rounded up), by `standing`: the fewest jobs left out,
@@ -807,10 +815,11 @@ mod tests {
         for seed in [1, 2] {
             let (net, nets, search) = short_search(&fleet, seed, 7 + seed);
             for (racers, rungs) in [(5, 1), (7, RUNGS)] {
-                let alone = race(&net, &nets, search, (racers, rungs), 1);
-                let two = race(&net, &nets, search, (racers, rungs), 2);
+                let related = related_jobs(&net);
+                let alone = race(&net, &nets, &related, search, (racers, rungs), 1);
+                let two = race(&net, &nets, &related, search, (racers, rungs), 2);
                 assert_eq!(two, alone, "seed {seed}");
-                assert_eq!(race(&net, &nets, search, (racers, rungs), 2), two);
+                assert_eq!(race(&net, &nets, &related, search, (racers, rungs), 2), two);
             }
             assert_eq!(
                 search_fleet(&net, &nets, search, 2),
@@ -823,18 +832,19 @@ mod tests {
     fn a_race_of_one_rung_is_the_best_of_whole_searches() {
         let fleet = [vehicle("A", 6, Some(60)), vehicle("B", 5, None)];
         let (net, nets, search) = short_search(&fleet, 3, 11);
+        let related = related_jobs(&net);
         let whole: Vec<Found> = (0..4)
             .map(|k| {
                 let budget = FleetSearch {
                     seed: search.seed + k,
                     ..search
                 };
-                let (orders, left) = Search::new(&net, &nets, budget).run(None);
+                let (orders, left) = Search::new(&net, &nets, &related, budget).run(None);
                 let km = orders.iter().map(|o| super::super::order_km(&net, o)).sum();
                 (orders, left, km)
             })
             .collect();
-        let raced = race(&net, &nets, search, (4, 1), 2);
+        let raced = race(&net, &nets, &related, search, (4, 1), 2);
         // The first of the best: fewest left out, then fewest km.
         let best = whole
             .iter()

@@ -61,36 +61,47 @@ impl Solution {
     }
 }
 
+/// For each job, every job, the nearest first by farm and point (itself first): the same for
+/// every search of a round, worked out once ([`Search::new`] borrows it).
+pub(super) fn related_jobs(net: &Network) -> Vec<Vec<usize>> {
+    let apart = |a: usize, b: usize| {
+        let (x, y) = (&net.jobs[a], &net.jobs[b]);
+        net.km(x.pickup, y.pickup) + net.km(x.delivery, y.delivery)
+    };
+    (0..net.jobs.len())
+        .map(|a| {
+            let mut others: Vec<usize> = (0..net.jobs.len()).collect();
+            others.sort_by(|&x, &y| {
+                (x != a)
+                    .cmp(&(y != a))
+                    .then(apart(a, x).total_cmp(&apart(a, y)))
+                    .then(x.cmp(&y))
+            });
+            others
+        })
+        .collect()
+}
+
 /// The fleet search: one [`Router`] per vehicle.
 pub(super) struct Search<'a> {
     net: &'a Network,
     routers: Vec<Router<'a>>,
     budget: FleetSearch,
-    /// Every job, for each job, the nearest first by farm and point (itself first).
-    related: Vec<Vec<usize>>,
+    /// Every job, for each job, the nearest first by farm and point ([`related_jobs`]).
+    related: &'a [Vec<usize>],
     /// Scratch of [`Self::place`]: the vehicle of each job.
     owner: Vec<usize>,
 }
 
 impl<'a> Search<'a> {
-    /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity).
-    pub fn new(net: &'a Network, nets: &'a [Network], budget: FleetSearch) -> Self {
-        let apart = |a: usize, b: usize| {
-            let (x, y) = (&net.jobs[a], &net.jobs[b]);
-            net.km(x.pickup, y.pickup) + net.km(x.delivery, y.delivery)
-        };
-        let related = (0..net.jobs.len())
-            .map(|a| {
-                let mut others: Vec<usize> = (0..net.jobs.len()).collect();
-                others.sort_by(|&x, &y| {
-                    (x != a)
-                        .cmp(&(y != a))
-                        .then(apart(a, x).total_cmp(&apart(a, y)))
-                        .then(x.cmp(&y))
-                });
-                others
-            })
-            .collect();
+    /// A search over the vehicles of `nets` (the round `net` with each vehicle's capacity);
+    /// `related` is [`related_jobs`] of `net`.
+    pub fn new(
+        net: &'a Network,
+        nets: &'a [Network],
+        related: &'a [Vec<usize>],
+        budget: FleetSearch,
+    ) -> Self {
         Self {
             net,
             routers: nets.iter().map(Router::new).collect(),
