@@ -28,7 +28,7 @@
 //! places over all the vehicles, each feasible place passed over with probability 0.01
 //! (blinks), in a random, largest-first,
 //! farthest-first or nearest-first order. The result is accepted by simulated annealing on the
-//! kilometres (the temperature falling from 0.3 to 0.005 mean legs), except between plans leaving
+//! kilometres (the temperature falling from 1.2 to 0.005 mean legs), except between plans leaving
 //! different shipments out: carrying more wins, else the plan whose left-out shipments were left
 //! out least often so far (the paper's absences). A new best plan's changed rounds are polished by
 //! the local search of the `polish` submodule; one iteration in ten first exchanges runs of whole
