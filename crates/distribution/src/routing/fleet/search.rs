@@ -36,9 +36,10 @@ const RELATED_SHARE: f64 = 0.3;
 /// The greedy insertion passes over a feasible position with this probability.
 const BLINK: f64 = 0.01;
 /// The annealing's temperature, from / to, in mean legs of the first plan. The paper's 100 to 1
-/// on instances whose legs average some 250 units would be 0.4 to 0.004; starting four times as
-/// hot as that (the searches are raced, so the early plans matter less) gave plans 0.2 points
-/// nearer the best known over 24 seeds (BENCHMARKS.md, 8 December, ninth pass).
+/// on instances whose legs average some 250 units would be 0.4 to 0.004; starting at three times
+/// the paper's (four times the 0.3 used before; the searches are raced, so the early plans matter
+/// less) gave plans 0.2 points nearer the best known over 24 seeds (BENCHMARKS.md, 8 December,
+/// ninth pass).
 const T_START: f64 = 1.2;
 const T_END: f64 = 0.005;
 /// The temperature of [`Search::carry`]'s annealing on the rounds' time, in seconds.
